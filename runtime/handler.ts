@@ -1,0 +1,64 @@
+/**
+ * The contract between the server runtime and generated service code.
+ *
+ * The runtime owns sockets, framing, the HTTP/JSON edge, limits and the
+ * envelope; generated code owns decoding the request body (protobuf or JSON),
+ * calling the user's typed handler and encoding the response. They meet only
+ * through the types in this file.
+ */
+import type { Logger } from "./log.js";
+
+/** How a request arrived: an SRPC frame (protobuf body) or HTTP POST with a JSON body. */
+export type WireFormat = "binary" | "json";
+
+/** Per-call facts handed to every handler. */
+export interface CallContext {
+  /** Format of the request; the response is written in the same format. */
+  readonly format: WireFormat;
+  /** Full wire method name, e.g. `crawl.CrawlService.GetMP3List`. */
+  readonly method: string;
+  /** Caller name from `CRpcHead.caller` or the HTTP `caller` header (default `http.json`). */
+  readonly caller: string;
+  /** End-to-end request id (`CRpcHead.flow_id`), propagated to downstream calls. */
+  readonly flowId: bigint;
+  /** `CRpcHead.coloring`: 1 forces logging at every level along the call chain. */
+  readonly coloring: number;
+  /** Absolute deadline in ms since the epoch (Date.now() scale); Infinity when none. */
+  readonly deadline: number;
+  /** Remote peer address `ip:port`. */
+  readonly peer: string;
+  /** Logger that stamps every line with flow id, method and caller, honouring colouring. */
+  readonly log: Logger;
+  /** Aborted when the client goes away or the server shuts down past its drain timeout. */
+  readonly signal: AbortSignal;
+}
+
+/** Request body as delivered to a method: bytes for binary, text for JSON. */
+export type RequestBody =
+  | { readonly format: "binary"; readonly bytes: Uint8Array }
+  | { readonly format: "json"; readonly text: string };
+
+/**
+ * Encoded response: bytes for binary requests, a JSON text (the `resultObj`
+ * value, not the envelope) for JSON requests.
+ */
+export type ResponseBody = Uint8Array | string;
+
+/** One dispatchable method, registered under its full wire name. */
+export interface MethodDefinition {
+  /** Full wire method name `package.Service.Method` (exact, case-sensitive). */
+  readonly name: string;
+  /**
+   * Decode `body`, run the user's handler, encode the result.
+   * Throw an `SrpcError` to answer with a specific SRPC code; any other
+   * exception answers -18 (service implement failed) and is logged.
+   * Generated code throws `SrpcError(-5)` (binary) or `SrpcError(-3)` (JSON)
+   * when the request cannot be decoded.
+   */
+  invoke(body: RequestBody, ctx: CallContext): ResponseBody | Promise<ResponseBody>;
+}
+
+/** Anything methods can be registered with (the server's dispatcher). */
+export interface MethodRegistry {
+  register(method: MethodDefinition): void;
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): installs what the tests need, builds, runs every suite.
+# Safe to run again: each install step is skipped when its tool is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+if [ ! -d node_modules ]; then
+  echo "==> npm ci"
+  npm ci
+fi
+echo "==> build"
+npm run --silent build
+
+mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+echo "==> node --test (${#files[@]} files)"
+node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
