@@ -6,6 +6,7 @@
  * calling the user's typed handler and encoding the response. They meet only
  * through the types in this file.
  */
+import type { JsonValue, JsonWriteOptions } from "@bufbuild/protobuf";
 import type { Logger } from "./log.js";
 
 /** How a request arrived: an SRPC frame (protobuf body) or HTTP POST with a JSON body. */
@@ -31,6 +32,12 @@ export interface CallContext {
   readonly log: Logger;
   /** Aborted when the client goes away or the server shuts down past its drain timeout. */
   readonly signal: AbortSignal;
+  /**
+   * How JSON responses are written. Default (MSEC-compatible): proto field
+   * names and enums as numbers; the server's `canonicalJson` option switches to
+   * canonical ProtoJSON (lowerCamel names, enum names).
+   */
+  readonly jsonWriteOptions: Partial<JsonWriteOptions>;
 }
 
 /** Request body as delivered to a method: bytes for binary, text for JSON. */
@@ -39,10 +46,14 @@ export type RequestBody =
   | { readonly format: "json"; readonly text: string };
 
 /**
- * Encoded response: bytes for binary requests, a JSON text (the `resultObj`
- * value, not the envelope) for JSON requests.
+ * Encoded response: bytes for binary requests; for JSON requests the
+ * `resultObj` value as a JSON tree (e.g. from `toJson`). The runtime writes it
+ * into the MSEC envelope `{"ret":0, "errmsg":"", "resultObj": …}` with MSEC's
+ * separators (`": "`, `", "`).
  */
-export type ResponseBody = Uint8Array | string;
+export type ResponseBody =
+  | { readonly format: "binary"; readonly bytes: Uint8Array }
+  | { readonly format: "json"; readonly json: JsonValue };
 
 /** One dispatchable method, registered under its full wire name. */
 export interface MethodDefinition {
