@@ -1,0 +1,9 @@
+/**
+ * Public surface of the msec-gen runtime (`msec-gen/runtime`).
+ * Append new exports at the end; one line per module.
+ */
+export type { CallContext, MethodDefinition, MethodRegistry, RequestBody, ResponseBody, WireFormat } from "./handler.js";
+export { SrpcCode, SrpcError, errorText } from "./errors.js";
+export { type RpcHead, type RpcHeadChanges, RpcHeadField, amendRpcHead, decodeRpcHead, encodeRpcHead, newSequence } from "./rpc-head.js";
+export { type DecodedFrame, type FrameDecoderOptions, DEFAULT_MAX_FRAME_BYTES, FRAME_ETX, FRAME_HEAD_OFFSET, FRAME_OVERHEAD, FRAME_STX, FrameDecoder, checkFrame, decodeFrame, encodeFrame } from "./frame.js";
+export { colorId, defaultFlowId } from "./color.js";
