@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""The echo server on the Python runtime: the twin of the TypeScript echo server.
+
+Serves ``echo.EchoService.Echo`` (fixtures/echo/echo.proto) over SRPC (TCP and
+UDP) and HTTP/JSON on one port. Prints ``listening on <port>`` once bound.
+
+    python3 examples/echo/python/echo_server.py --port 7963
+"""
+import argparse
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "templates", "python"))
+
+import echo_pb2  # noqa: E402
+from msec import CallContext, Server, ServerOptions, decode_request, encode_response, run_server  # noqa: E402
+
+
+async def echo(body: "bytes | str", ctx: CallContext) -> object:
+    """Answers with the request's message, unchanged."""
+    request = decode_request(echo_pb2.EchoRequest, body, ctx)
+    response = echo_pb2.EchoResponse()
+    if request.HasField("message"):
+        response.message = request.message
+    return encode_response(response, ctx)
+
+
+METHODS = {"echo.EchoService.Echo": echo}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=7963, help="TCP and UDP port (0 picks a free one)")
+    parser.add_argument("--host", default="0.0.0.0")
+    args = parser.parse_args()
+
+    def started(server: Server) -> None:
+        print(f"listening on {server.port}", flush=True)
+
+    run_server(METHODS, ServerOptions(host=args.host, port=args.port, service_name="echo.EchoService"), on_started=started)
+
+
+if __name__ == "__main__":
+    main()

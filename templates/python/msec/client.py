@@ -1,0 +1,453 @@
+"""SRPC clients: a blocking :class:`Client` and an asyncio :class:`AsyncClient`.
+
+Both route a service name (literal ``ip:port[@tcp|@udp]`` or ``Group.Service``),
+keep persistent TCP connections per address, check that the response's
+sequence matches the request's and raise :class:`SrpcError` with MSEC codes:
+
+* -15 no route for the name,
+* -10 the deadline passed before the request was written (connect / send),
+* -12 the deadline passed while waiting for the response,
+* -13 the connection failed or was closed by the peer,
+* -16 the response carries another sequence,
+* -3/-4 the response frame or head is malformed,
+* the server's ``err`` when it is non-zero (e.g. -6 unknown method).
+
+Outgoing heads follow the MSEC Python client (spec §1.6): ``coloring``,
+djb2 ``color_id``, ``flow_id`` = ``color_id XOR sequence`` — except inside a
+handler, where the current request's flow id and colouring are inherited and
+``caller`` is this service's name.
+"""
+import asyncio
+import itertools
+import random
+import select
+import socket
+import threading
+import time
+from typing import Dict, List, Optional, Tuple
+
+from .color import color_id
+from .context import current_call, service_name
+from .errors import (
+    ERR_GET_ROUTE_FAILED,
+    ERR_INVALID_SEQUENCE,
+    ERR_RECV_TIMEOUT,
+    ERR_SEND_RECV_FAILED,
+    ERR_TIMEOUT,
+    SrpcError,
+    errmsg,
+)
+from .frame import MAX_FRAME_SIZE, FrameDecoder, RpcHead, decode_frame, encode_frame, encode_head
+from .route import UDP, Address, Router, default_router
+
+#: Timeout used when a caller passes ``timeout_ms <= 0`` (the Python original's 5000 ms).
+DEFAULT_TIMEOUT_MS = 5000
+#: Idle connections kept per address by the blocking client.
+MAX_IDLE_PER_ADDRESS = 8
+#: Largest UDP datagram read (MSEC's 64 KiB receive buffers).
+UDP_MAX_DATAGRAM = 65536
+_RECV_CHUNK = 65536
+
+_seq_lock = threading.Lock()
+_seq_counter = itertools.count(random.randrange(1, 1 << 31))
+
+
+def new_sequence() -> int:
+    """A process-unique, non-zero 32-bit sequence (MSEC sequences are 32-bit values)."""
+    with _seq_lock:
+        while True:
+            seq = next(_seq_counter) & 0xFFFFFFFF
+            if seq:
+                return seq
+
+
+def request_head(
+    method: str,
+    sequence: int,
+    *,
+    caller: Optional[str] = None,
+    flow_id: Optional[int] = None,
+    coloring: Optional[int] = None,
+) -> RpcHead:
+    """The head of an outgoing request (see the module doc for inherited fields)."""
+    scope = current_call()
+    cid = color_id(method)
+    if flow_id is None:
+        flow_id = scope.flow_id if scope and scope.flow_id else cid ^ sequence
+    if coloring is None:
+        coloring = scope.coloring if scope else 0
+    return RpcHead(
+        sequence=sequence,
+        method_name=method.encode("utf-8"),
+        coloring=coloring,
+        color_id=cid,
+        flow_id=flow_id,
+        caller=(caller if caller is not None else service_name()).encode("utf-8"),
+    )
+
+
+def _timeout_ms(timeout_ms: Optional[float]) -> float:
+    return DEFAULT_TIMEOUT_MS if timeout_ms is None or timeout_ms <= 0 else float(timeout_ms)
+
+
+def _check_response(frame: bytes, sequence: int) -> bytes:
+    head, body = decode_frame(frame)
+    if head.sequence != sequence:
+        raise SrpcError(ERR_INVALID_SEQUENCE)
+    if head.err:
+        text = head.err_msg.decode("utf-8", "replace") if head.err_msg else errmsg(head.err)
+        raise SrpcError(head.err, text)
+    return body
+
+
+def _is_network_failure(code: int) -> bool:
+    return code in (ERR_TIMEOUT, ERR_RECV_TIMEOUT, ERR_SEND_RECV_FAILED)
+
+
+class Client:
+    """Blocking SRPC client, safe to share between threads."""
+
+    def __init__(
+        self,
+        router: Optional[Router] = None,
+        *,
+        caller: Optional[str] = None,
+        max_frame_size: int = MAX_FRAME_SIZE,
+        max_idle_per_address: int = MAX_IDLE_PER_ADDRESS,
+    ) -> None:
+        self.router = router or default_router
+        self.caller = caller
+        self.max_frame_size = max_frame_size
+        self.max_idle_per_address = max_idle_per_address
+        self._idle: Dict[Tuple[str, int], List[socket.socket]] = {}
+        self._lock = threading.Lock()
+
+    def call(
+        self,
+        service: str,
+        method: str,
+        body: bytes,
+        timeout_ms: Optional[float] = None,
+        *,
+        flow_id: Optional[int] = None,
+        coloring: Optional[int] = None,
+    ) -> bytes:
+        """Sends ``body`` to ``method`` of ``service``; returns the response body bytes."""
+        sequence = new_sequence()
+        head = request_head(method, sequence, caller=self.caller, flow_id=flow_id, coloring=coloring)
+        reply = self.exchange(service, encode_frame(encode_head(head), bytes(body)), timeout_ms)
+        return _check_response(reply, sequence)
+
+    def exchange(self, service: str, frame: bytes, timeout_ms: Optional[float] = None) -> bytes:
+        """Sends one request frame to a routed service and returns the response frame, unchecked.
+
+        Raises ``SrpcError`` -15/-10/-12/-13 (see the module doc); reports the
+        outcome to the balancer.
+        """
+        deadline = time.monotonic() + _timeout_ms(timeout_ms) / 1000.0
+        address = self.router.route(service)
+        if address is None:
+            raise SrpcError(ERR_GET_ROUTE_FAILED, f"get route failed: {service}")
+        started = time.monotonic()
+        try:
+            if address.type == UDP:
+                reply = self._exchange_udp(address, frame, deadline)
+            else:
+                reply = self._exchange_tcp(address, frame, deadline)
+        except SrpcError as exc:
+            if _is_network_failure(exc.code):
+                self.router.update(service, address, 1, 0)
+            raise
+        self.router.update(service, address, 0, int((time.monotonic() - started) * 1000))
+        return reply
+
+    def close(self) -> None:
+        """Closes the idle pooled connections."""
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for socks in idle.values():
+            for s in socks:
+                s.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _take(self, address: Address) -> Optional[socket.socket]:
+        key = (address.ip, address.port)
+        while True:
+            with self._lock:
+                socks = self._idle.get(key)
+                if not socks:
+                    return None
+                sock = socks.pop()
+            # A pooled connection with something to read was closed (or spoiled) by the peer.
+            readable, _, _ = select.select([sock], [], [], 0)
+            if not readable:
+                return sock
+            sock.close()
+
+    def _give_back(self, address: Address, sock: socket.socket) -> None:
+        with self._lock:
+            socks = self._idle.setdefault((address.ip, address.port), [])
+            if len(socks) < self.max_idle_per_address:
+                socks.append(sock)
+                return
+        sock.close()
+
+    def _exchange_tcp(self, address: Address, frame: bytes, deadline: float) -> bytes:
+        sock = self._take(address)
+        if sock is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SrpcError(ERR_TIMEOUT)
+            try:
+                sock = socket.create_connection((address.ip, address.port), timeout=remaining)
+            except socket.timeout:
+                raise SrpcError(ERR_TIMEOUT, f"timeout connecting to {address}") from None
+            except OSError as exc:
+                raise SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {address}: {exc}") from None
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SrpcError(ERR_TIMEOUT)
+            sock.settimeout(remaining)
+            try:
+                sock.sendall(frame)
+            except socket.timeout:
+                raise SrpcError(ERR_TIMEOUT, f"timeout sending to {address}") from None
+            decoder = FrameDecoder(self.max_frame_size)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise SrpcError(ERR_RECV_TIMEOUT)
+                sock.settimeout(remaining)
+                try:
+                    chunk = sock.recv(_RECV_CHUNK)
+                except socket.timeout:
+                    raise SrpcError(ERR_RECV_TIMEOUT) from None
+                if not chunk:
+                    raise SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {address} closed the connection")
+                frames = decoder.feed(chunk)
+                if frames:
+                    if len(frames) == 1 and decoder.buffered == 0:
+                        self._give_back(address, sock)
+                    else:
+                        sock.close()
+                    return frames[0]
+        except SrpcError:
+            sock.close()
+            raise
+        except OSError as exc:
+            sock.close()
+            raise SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {address}: {exc}") from None
+
+    def _exchange_udp(self, address: Address, frame: bytes, deadline: float) -> bytes:
+        family = socket.AF_INET6 if ":" in address.ip else socket.AF_INET
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            try:
+                sock.connect((address.ip, address.port))
+                sock.send(frame)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise SrpcError(ERR_RECV_TIMEOUT)
+                sock.settimeout(remaining)
+                return sock.recv(UDP_MAX_DATAGRAM)
+            except socket.timeout:
+                raise SrpcError(ERR_RECV_TIMEOUT) from None
+            except OSError as exc:
+                raise SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {address}: {exc}") from None
+
+
+class _AsyncConnection:
+    """One multiplexed TCP connection: responses are matched to calls by sequence."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, max_frame_size: int) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.pending: Dict[int, "asyncio.Future[bytes]"] = {}
+        self.closed = False
+        self._decoder = FrameDecoder(max_frame_size)
+        self.task = asyncio.ensure_future(self._read_loop())
+
+    async def _read_loop(self) -> None:
+        failure = SrpcError(ERR_SEND_RECV_FAILED, "network sendrecv failed: connection closed by peer")
+        try:
+            while True:
+                chunk = await self.reader.read(_RECV_CHUNK)
+                if not chunk:
+                    break
+                for frame in self._decoder.feed(chunk):
+                    self._deliver(frame)
+        except SrpcError as exc:
+            failure = exc
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            failure = SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {exc}")
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self.close(failure)
+
+    def _deliver(self, frame: bytes) -> None:
+        head, _ = decode_frame(frame)
+        fut = self.pending.pop(head.sequence, None)
+        if fut is not None and not fut.done():  # else a late answer to a call that timed out
+            fut.set_result(frame)
+
+    def close(self, failure: SrpcError) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for fut in self.pending.values():
+            if not fut.done():
+                fut.set_exception(SrpcError(failure.code, failure.message))
+        self.pending.clear()
+        self.writer.close()
+
+
+class AsyncClient:
+    """asyncio SRPC client: one connection per address, many calls in flight on it."""
+
+    def __init__(
+        self,
+        router: Optional[Router] = None,
+        *,
+        caller: Optional[str] = None,
+        max_frame_size: int = MAX_FRAME_SIZE,
+    ) -> None:
+        self.router = router or default_router
+        self.caller = caller
+        self.max_frame_size = max_frame_size
+        self._conns: Dict[Tuple[str, int], _AsyncConnection] = {}
+        self._connecting: Dict[Tuple[str, int], "asyncio.Future[_AsyncConnection]"] = {}
+
+    async def call(
+        self,
+        service: str,
+        method: str,
+        body: bytes,
+        timeout_ms: Optional[float] = None,
+        *,
+        flow_id: Optional[int] = None,
+        coloring: Optional[int] = None,
+    ) -> bytes:
+        """Sends ``body`` to ``method`` of ``service``; returns the response body bytes."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _timeout_ms(timeout_ms) / 1000.0
+        address = self.router.route(service)
+        if address is None:
+            raise SrpcError(ERR_GET_ROUTE_FAILED, f"get route failed: {service}")
+        sequence = new_sequence()
+        head = request_head(method, sequence, caller=self.caller, flow_id=flow_id, coloring=coloring)
+        frame = encode_frame(encode_head(head), bytes(body))
+        started = loop.time()
+        try:
+            if address.type == UDP:
+                reply = await self._exchange_udp(address, frame, deadline)
+            else:
+                reply = await self._exchange_tcp(address, frame, sequence, deadline)
+        except SrpcError as exc:
+            if _is_network_failure(exc.code):
+                self.router.update(service, address, 1, 0)
+            raise
+        self.router.update(service, address, 0, int((loop.time() - started) * 1000))
+        return _check_response(reply, sequence)
+
+    async def close(self) -> None:
+        conns, self._conns = list(self._conns.values()), {}
+        for conn in conns:
+            conn.close(SrpcError(ERR_SEND_RECV_FAILED, "client closed"))
+            conn.task.cancel()
+            try:
+                await conn.writer.wait_closed()
+            except (OSError, asyncio.CancelledError):
+                pass
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _connection(self, address: Address, deadline: float) -> _AsyncConnection:
+        key = (address.ip, address.port)
+        conn = self._conns.get(key)
+        if conn is not None and not conn.closed:
+            return conn
+        loop = asyncio.get_running_loop()
+        waiting = self._connecting.get(key)
+        if waiting is None:
+            waiting = loop.create_future()
+            self._connecting[key] = waiting
+            try:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise SrpcError(ERR_TIMEOUT)
+                try:
+                    reader, writer = await asyncio.wait_for(asyncio.open_connection(address.ip, address.port), remaining)
+                except asyncio.TimeoutError:
+                    raise SrpcError(ERR_TIMEOUT, f"timeout connecting to {address}") from None
+                except OSError as exc:
+                    raise SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {address}: {exc}") from None
+                sock = writer.get_extra_info("socket")
+                if sock is not None:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                conn = _AsyncConnection(reader, writer, self.max_frame_size)
+                self._conns[key] = conn
+                waiting.set_result(conn)
+            except BaseException as exc:
+                waiting.set_exception(exc)
+                waiting.exception()  # mark retrieved for callers that gave up
+                raise
+            finally:
+                self._connecting.pop(key, None)
+            return conn
+        remaining = deadline - loop.time()
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiting), max(remaining, 0))
+        except asyncio.TimeoutError:
+            raise SrpcError(ERR_TIMEOUT, f"timeout connecting to {address}") from None
+
+    async def _exchange_tcp(self, address: Address, frame: bytes, sequence: int, deadline: float) -> bytes:
+        loop = asyncio.get_running_loop()
+        conn = await self._connection(address, deadline)
+        fut: "asyncio.Future[bytes]" = loop.create_future()
+        conn.pending[sequence] = fut
+        try:
+            conn.writer.write(frame)
+        except OSError as exc:
+            conn.pending.pop(sequence, None)
+            raise SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {exc}") from None
+        remaining = deadline - loop.time()
+        try:
+            return await asyncio.wait_for(fut, max(remaining, 0))
+        except asyncio.TimeoutError:
+            raise SrpcError(ERR_RECV_TIMEOUT) from None
+        finally:
+            conn.pending.pop(sequence, None)
+
+    async def _exchange_udp(self, address: Address, frame: bytes, deadline: float) -> bytes:
+        loop = asyncio.get_running_loop()
+        answer: "asyncio.Future[bytes]" = loop.create_future()
+
+        class _Receiver(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: object) -> None:
+                if not answer.done():
+                    answer.set_result(data)
+
+            def error_received(self, exc: Exception) -> None:
+                if not answer.done():
+                    answer.set_exception(SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {exc}"))
+
+        transport, _ = await loop.create_datagram_endpoint(_Receiver, remote_addr=(address.ip, address.port))
+        try:
+            transport.sendto(frame)
+            try:
+                return await asyncio.wait_for(answer, max(deadline - loop.time(), 0))
+            except asyncio.TimeoutError:
+                raise SrpcError(ERR_RECV_TIMEOUT) from None
+        finally:
+            transport.close()

@@ -1,0 +1,198 @@
+"""Leveled logs with request colouring (spec §9.2).
+
+A record is written when its level is at or above the threshold (``[LOG]
+Level`` in the config, default ``ERROR``) **or** when one of its headers
+matches a colour condition: each ``[COLOR] FieldName<i>`` / ``FieldValue<i>``
+pair of the config, plus the built-in ``Coloring=1`` (a request flagged for
+logging along its whole call chain). Every line carries the flow id
+(``ReqID``), method (``RPCName``) and caller of the current request.
+"""
+import sys
+import threading
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+from .config import get_config, read_config
+from .context import current_call, service_name
+
+TRACE, DEBUG, INFO, ERROR, FATAL, NONE = 0, 1, 2, 3, 4, 5
+LEVEL_NAMES = ("TRACE", "DEBUG", "INFO", "ERROR", "FATAL", "NONE")
+DEFAULT_LEVEL = ERROR
+#: Upper bound of ``[COLOR]`` pairs read (the original's limit).
+MAX_COLOR_CONDITIONS = 1000
+#: Longest message body kept per record (the remote log truncated at 7168 bytes).
+MAX_MESSAGE = 7168
+
+Sink = Callable[[str], None]
+
+
+def parse_level(text: Optional[str]) -> Optional[int]:
+    """``"info"`` → ``INFO``; ``None`` for anything that is not a level name."""
+    if text is None:
+        return None
+    name = text.strip().upper()
+    return LEVEL_NAMES.index(name) if name in LEVEL_NAMES else None
+
+
+def _stderr_sink(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+class LogSettings:
+    """Threshold, colour conditions, process-wide headers and output of the logs."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.level: Optional[int] = None  # None: read [LOG] Level from the config on use
+        self.colors: Optional[List[Tuple[str, str]]] = None
+        self.options: Dict[str, str] = {}
+        self.sink: Sink = _stderr_sink
+        self.config_file: Optional[str] = None
+
+    def threshold(self) -> int:
+        if self.level is not None:
+            return self.level
+        parsed = parse_level(get_config("LOG", "Level", self.config_file))
+        return DEFAULT_LEVEL if parsed is None else parsed
+
+    def color_conditions(self) -> List[Tuple[str, str]]:
+        if self.colors is not None:
+            return self.colors
+        section = read_config(self.config_file).get("COLOR", {})
+        conditions = [("Coloring", "1")]
+        for i in range(MAX_COLOR_CONDITIONS):
+            name = section.get(f"FieldName{i}")
+            if not name:
+                break
+            conditions.append((name, section.get(f"FieldValue{i}", "")))
+        return conditions
+
+
+settings = LogSettings()
+
+
+def configure_log(
+    level: Optional[int] = None,
+    colors: Optional[List[Tuple[str, str]]] = None,
+    sink: Optional[Sink] = None,
+    config_file: Optional[str] = None,
+) -> None:
+    """Overrides what the config says (``level``, ``colors`` as extra pairs) or where lines go."""
+    with settings.lock:
+        if level is not None:
+            settings.level = level
+        if colors is not None:
+            settings.colors = [("Coloring", "1")] + list(colors)
+        if sink is not None:
+            settings.sink = sink
+        if config_file is not None:
+            settings.config_file = config_file
+
+
+def reset_log() -> None:
+    """Back to the defaults: threshold and colours from the config, output to stderr."""
+    with settings.lock:
+        settings.level = None
+        settings.colors = None
+        settings.options = {}
+        settings.sink = _stderr_sink
+        settings.config_file = None
+
+
+def log_set_option(key: object, value: object) -> None:
+    """Adds a header to every later record of this process (MSEC ``log_set_option``)."""
+    with settings.lock:
+        settings.options[str(key)] = str(value)
+
+
+def record_headers(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """Headers of a record written now: the current call's, the process options, ``extra``."""
+    call = current_call()
+    headers = {
+        "ReqID": str(call.flow_id) if call else "0",
+        "RPCName": call.method if call and call.method else "-",
+        "Caller": call.caller if call and call.caller else "-",
+        "Coloring": str(call.coloring) if call else "0",
+        "ServiceName": service_name(),
+    }
+    if call and call.peer:
+        headers["ClientIP"] = call.peer
+    headers.update(settings.options)
+    if extra:
+        headers.update(extra)
+    return headers
+
+
+def should_write(level: int, headers: Dict[str, str]) -> bool:
+    if level >= settings.threshold():
+        return True
+    return any(headers.get(name) == value for name, value in settings.color_conditions())
+
+
+def format_line(level: int, headers: Dict[str, str], text: str) -> str:
+    """``<UTC time> <LEVEL> ReqID=… RPCName=… Caller=… [other headers] <text>``."""
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+    first = ("ReqID", "RPCName", "Caller")
+    rest = " ".join(f"{k}={v}" for k, v in sorted(headers.items()) if k not in first and k != "ServiceName" and k != "Coloring")
+    head = " ".join(f"{k}={headers[k]}" for k in first)
+    if headers.get("Coloring") == "1":
+        head += " Coloring=1"
+    return f"{stamp} {LEVEL_NAMES[level]} {head}{' ' + rest if rest else ''} {text[:MAX_MESSAGE]}"
+
+
+def write_log(level: int, text: str, extra: Optional[Dict[str, str]] = None) -> bool:
+    """Writes one record if the threshold or a colour condition lets it through; returns whether it did."""
+    headers = record_headers(extra)
+    if not should_write(level, headers):
+        return False
+    settings.sink(format_line(level, headers, str(text)))
+    return True
+
+
+class Logger:
+    """Writes records with fixed extra headers (e.g. a component name)."""
+
+    def __init__(self, headers: Optional[Dict[str, str]] = None) -> None:
+        self.headers = dict(headers or {})
+
+    def bind(self, **headers: object) -> "Logger":
+        merged = dict(self.headers)
+        merged.update({k: str(v) for k, v in headers.items()})
+        return Logger(merged)
+
+    def trace(self, text: str) -> None:
+        write_log(TRACE, text, self.headers)
+
+    def debug(self, text: str) -> None:
+        write_log(DEBUG, text, self.headers)
+
+    def info(self, text: str) -> None:
+        write_log(INFO, text, self.headers)
+
+    def error(self, text: str) -> None:
+        write_log(ERROR, text, self.headers)
+
+    def fatal(self, text: str) -> None:
+        write_log(FATAL, text, self.headers)
+
+
+def log_error(text: object) -> None:
+    write_log(ERROR, str(text))
+
+
+def log_info(text: object) -> None:
+    write_log(INFO, str(text))
+
+
+def log_debug(text: object) -> None:
+    write_log(DEBUG, str(text))
+
+
+def log_fatal(text: object) -> None:
+    write_log(FATAL, str(text))
+
+
+def log_trace(text: object) -> None:
+    write_log(TRACE, str(text))
