@@ -7,3 +7,6 @@ export { SrpcCode, SrpcError, errorText } from "./errors.js";
 export { type RpcHead, type RpcHeadChanges, RpcHeadField, amendRpcHead, decodeRpcHead, encodeRpcHead, newSequence } from "./rpc-head.js";
 export { type DecodedFrame, type FrameDecoderOptions, DEFAULT_MAX_FRAME_BYTES, FRAME_ETX, FRAME_HEAD_OFFSET, FRAME_OVERHEAD, FRAME_STX, FrameDecoder, checkFrame, decodeFrame, encodeFrame } from "./frame.js";
 export { colorId, defaultFlowId } from "./color.js";
+export { type Config, DEFAULT_CONFIG_PATH, getConfig, loadConfig, parseConfig } from "./config.js";
+export { type ColorRule, type LogFieldValue, type LogLevel, type Logger, type LoggerOptions, ConfigError, DEFAULT_LOG_LEVEL, LOG_LEVELS, MAX_COLOR_RULES, createLogger, logOptionsFromConfig, parseLogLevel } from "./log.js";
+export { type MetricLabels, ATTR_COUNTER, ATTR_GAUGE, DEFAULT_BUCKETS, Metrics, attrReport, attrSet, metricName, metrics, monitorAdd, monitorSet, renderMetrics } from "./monitor.js";
