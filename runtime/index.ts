@@ -10,3 +10,7 @@ export { colorId, defaultFlowId } from "./color.js";
 export { type Config, DEFAULT_CONFIG_PATH, getConfig, loadConfig, parseConfig } from "./config.js";
 export { type ColorRule, type LogFieldValue, type LogLevel, type Logger, type LoggerOptions, ConfigError, DEFAULT_LOG_LEVEL, LOG_LEVELS, MAX_COLOR_RULES, createLogger, logOptionsFromConfig, parseLogLevel } from "./log.js";
 export { type MetricLabels, ATTR_COUNTER, ATTR_GAUGE, DEFAULT_BUCKETS, Metrics, attrReport, attrSet, metricName, metrics, monitorAdd, monitorSet, renderMetrics } from "./monitor.js";
+export { type Server, type ServerOptions, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION, DEFAULT_PORT, createServer } from "./server/server.js";
+export { type ListenSpec, type StartServerOptions, parseListen, serverOptionsFromConfig, startServer } from "./server/start-server.js";
+export { DEFAULT_MAX_HTTP_HEADER_BYTES } from "./server/http-request.js";
+export { janssonJson, jsonEnvelope } from "./server/json-envelope.js";

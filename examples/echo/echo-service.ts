@@ -1,0 +1,49 @@
+/**
+ * `echo.EchoService` (fixtures/echo/echo.proto) on the msec-gen runtime,
+ * written the way generated server code is: decode the request (binary or
+ * JSON), run the handler, encode the response. Used by the echo server, the
+ * runtime's tests and the benchmark.
+ */
+import { create, fromBinary, fromJsonString, isFieldSet, toBinary, toJson } from "@bufbuild/protobuf";
+import { type MethodDefinition, type RequestBody, type ResponseBody, SrpcCode, SrpcError } from "../../runtime/index.js";
+import type { CallContext } from "../../runtime/index.js";
+import { type EchoRequest, EchoRequestSchema, type EchoResponse, EchoResponseSchema } from "./gen/echo_pb.js";
+
+/** Wire name of the one method. */
+export const ECHO_METHOD = "echo.EchoService.Echo";
+
+/** The handler: answers with the request's message; an unset message stays unset. */
+export function echo(request: EchoRequest): EchoResponse {
+  const response = create(EchoResponseSchema);
+  if (isFieldSet(request, EchoRequestSchema.field.message)) response.message = request.message;
+  return response;
+}
+
+function decodeRequest(body: RequestBody): EchoRequest {
+  try {
+    return body.format === "binary"
+      ? fromBinary(EchoRequestSchema, body.bytes)
+      : fromJsonString(EchoRequestSchema, body.text);
+  } catch (e) {
+    // -5 invalid package body (binary), -3 invalid package (JSON), as MSEC servers answer.
+    throw new SrpcError(body.format === "binary" ? SrpcCode.InvalidPkgBody : SrpcCode.InvalidPkg);
+  }
+}
+
+function encodeResponse(response: EchoResponse, ctx: CallContext): ResponseBody {
+  return ctx.format === "binary"
+    ? { format: "binary", bytes: toBinary(EchoResponseSchema, response) }
+    : { format: "json", json: toJson(EchoResponseSchema, response, ctx.jsonWriteOptions) };
+}
+
+/** The method definitions to register with a server. */
+export function echoMethods(): MethodDefinition[] {
+  return [
+    {
+      name: ECHO_METHOD,
+      invoke(body, ctx) {
+        return encodeResponse(echo(decodeRequest(body)), ctx);
+      },
+    },
+  ];
+}

@@ -1,0 +1,45 @@
+/**
+ * The per-call `CallContext` the server hands to methods. Built for every
+ * request, so it is a plain class whose logger is made on first use: most
+ * calls never log, and a child logger per call would cost more than the call.
+ */
+import type { JsonWriteOptions } from "@bufbuild/protobuf";
+import type { CallContext, WireFormat } from "../handler.js";
+import type { Logger } from "../log.js";
+
+/** JSON write options of the MSEC-compatible default: proto field names, enums as numbers. */
+export const MSEC_JSON_WRITE_OPTIONS: Readonly<Partial<JsonWriteOptions>> = Object.freeze({
+  useProtoFieldName: true,
+  enumAsInteger: true,
+});
+
+/** JSON write options of canonical ProtoJSON (the server's `canonicalJson` option). */
+export const CANONICAL_JSON_WRITE_OPTIONS: Readonly<Partial<JsonWriteOptions>> = Object.freeze({});
+
+export class ServerCallContext implements CallContext {
+  /** SRPC carries no deadline; a call runs until it finishes or the connection goes away. */
+  readonly deadline = Infinity;
+  private childLog: Logger | undefined;
+
+  constructor(
+    readonly format: WireFormat,
+    readonly method: string,
+    readonly caller: string,
+    readonly flowId: bigint,
+    readonly coloring: number,
+    readonly peer: string,
+    readonly signal: AbortSignal,
+    readonly jsonWriteOptions: Partial<JsonWriteOptions>,
+    private readonly serverLog: Logger,
+  ) {}
+
+  get log(): Logger {
+    return (this.childLog ??= this.serverLog.child({
+      flowId: this.flowId,
+      method: this.method,
+      caller: this.caller,
+      coloring: this.coloring,
+      peer: this.peer,
+    }));
+  }
+}

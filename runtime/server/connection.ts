@@ -1,0 +1,339 @@
+/**
+ * One accepted TCP connection. The first byte decides the protocol for the
+ * connection's life: `(` (0x28) is SRPC, anything else HTTP/1.1 (spec §3.1).
+ *
+ * Flow control, per connection: at most `maxInFlightPerConnection` calls run
+ * at once — further requests wait in order and the socket is paused (never
+ * dropped) until calls finish; the socket is also paused while the peer does
+ * not read our answers. Answers produced in the same tick go out in one write.
+ * Bad input closes only this connection.
+ */
+import type { Socket } from "node:net";
+import { FrameDecoder } from "../frame.js";
+import type { ServerCore } from "./core.js";
+import { type HttpSink, handleHttpRequest } from "./http-call.js";
+import { type HttpRequest, HttpParseError, HttpRequestParser } from "./http-request.js";
+import { plainResponse } from "./json-envelope.js";
+import { FrameResult, type FrameSink, handleFrame } from "./srpc-call.js";
+
+const STX = 0x28;
+
+/** Below this many bytes, answers of one tick are concatenated into one write; above, written as a batch (writev). */
+const COALESCE_MAX_BYTES = 64 * 1024;
+
+const enum Mode {
+  Unknown,
+  Srpc,
+  Http,
+}
+
+const HTTP_REASONS: Record<number, string> = {
+  400: "Bad Request",
+  413: "Content Too Large",
+  431: "Request Header Fields Too Large",
+  501: "Not Implemented",
+};
+
+export class Connection implements FrameSink, HttpSink {
+  readonly transport = "tcp" as const;
+  readonly peer: string;
+  private readonly abortController = new AbortController();
+  private mode = Mode.Unknown;
+  private frames: FrameDecoder | undefined;
+  private http: HttpRequestParser | undefined;
+  private inFlight = 0;
+  /** Requests received while `maxInFlightPerConnection` calls were running. */
+  private backlog: Array<Uint8Array | HttpRequest | HttpParseError> = [];
+  private out: Uint8Array[] = [];
+  private outBytes = 0;
+  private flushScheduled = false;
+  private writeBlocked = false;
+  private paused = false;
+  private draining = false;
+  private closed = false;
+  /** HTTP: answers by slot, written strictly in slot order. */
+  private httpAnswers = new Map<number, Buffer>();
+  private httpNextSlot = 0;
+  private httpWriteSlot = 0;
+  /** HTTP: slot after which the connection closes (Connection: close, parse error); -1 = none. */
+  private httpLastSlot = -1;
+  /** HTTP: the last request to answer was received; later bytes are ignored. */
+  private httpClosing = false;
+
+  constructor(
+    private readonly core: ServerCore,
+    private readonly socket: Socket,
+    private readonly onClosed: (conn: Connection) => void,
+  ) {
+    this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay(true);
+    socket.setTimeout(core.limits.idleTimeoutMs);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("timeout", () => this.onIdle());
+    socket.on("error", () => {
+      // 'close' follows; a reset peer is not the server's problem.
+    });
+    socket.on("close", () => this.onClose());
+    socket.on("drain", () => {
+      this.writeBlocked = false;
+      this.updateReading();
+    });
+  }
+
+  get signal(): AbortSignal {
+    return this.abortController.signal;
+  }
+
+  /** True when nothing is running, queued or unsent. */
+  get idle(): boolean {
+    return this.inFlight === 0 && this.backlog.length === 0 && this.out.length === 0;
+  }
+
+  /** Stop reading new requests; finish what was received, then close. */
+  beginDrain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.updateReading();
+    this.closeIfDrained();
+  }
+
+  /** Close now, aborting running calls (drain timeout passed). */
+  destroy(): void {
+    this.abortController.abort();
+    this.socket.destroy();
+  }
+
+  // ---------------------------------------------------------------- input
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    if (this.mode === Mode.Unknown) {
+      if (chunk[0] === STX) {
+        this.mode = Mode.Srpc;
+        this.frames = new FrameDecoder({ maxFrameBytes: this.core.limits.maxFrameBytes });
+      } else {
+        this.mode = Mode.Http;
+        this.http = new HttpRequestParser({
+          maxHeaderBytes: this.core.limits.maxHttpHeaderBytes,
+          maxBodyBytes: this.core.limits.maxFrameBytes,
+        });
+      }
+    }
+    if (this.mode === Mode.Srpc) this.onSrpcData(chunk);
+    else this.onHttpData(chunk);
+  }
+
+  private onSrpcData(chunk: Buffer): void {
+    let frames: Uint8Array[];
+    try {
+      frames = this.frames!.push(chunk);
+    } catch {
+      this.malformed();
+      return;
+    }
+    for (const frame of frames) {
+      if (this.closed) return;
+      if (this.backlog.length > 0 || this.inFlight >= this.core.limits.maxInFlightPerConnection) {
+        this.backlog.push(frame);
+      } else {
+        this.startFrame(frame);
+      }
+    }
+    this.updateReading();
+  }
+
+  private startFrame(frame: Uint8Array): void {
+    // Counted before the call runs: a synchronous method finishes inside handleFrame.
+    this.inFlight++;
+    const result = handleFrame(this.core, frame, this);
+    if (result !== FrameResult.Started) this.inFlight--;
+    if (result === FrameResult.Malformed) this.malformed();
+  }
+
+  private onHttpData(chunk: Buffer): void {
+    if (this.httpClosing) return; // closing after an earlier answer; ignore the rest
+    let requests: HttpRequest[];
+    let parseError: HttpParseError | undefined;
+    try {
+      requests = this.http!.push(chunk);
+    } catch (e) {
+      if (!(e instanceof HttpParseError)) throw e;
+      requests = [];
+      parseError = e;
+    }
+    const items: Array<HttpRequest | HttpParseError> = requests;
+    if (parseError !== undefined) {
+      this.core.stats.malformed.http++;
+      items.push(parseError);
+    }
+    for (const item of items) {
+      if (this.httpClosing) break;
+      // A parse error or `Connection: close` is the last request this connection answers.
+      if (item instanceof HttpParseError || !item.keepAlive) this.httpClosing = true;
+      if (this.backlog.length > 0 || this.inFlight >= this.core.limits.maxInFlightPerConnection) {
+        this.backlog.push(item);
+      } else {
+        this.startHttp(item);
+      }
+    }
+    this.updateReading();
+  }
+
+  /** Reserves the next answer slot; `last` marks it as the final answer on this connection. */
+  private reserveHttpSlot(last: boolean): number {
+    const slot = this.httpNextSlot++;
+    if (last) this.httpLastSlot = slot;
+    return slot;
+  }
+
+  private startHttp(req: HttpRequest | HttpParseError): void {
+    if (req instanceof HttpParseError) {
+      // Answer the bad request in its turn, then close.
+      const slot = this.reserveHttpSlot(true);
+      this.respond(
+        slot,
+        plainResponse(
+          req.status,
+          HTTP_REASONS[req.status] ?? "Bad Request",
+          "text/plain; charset=utf-8",
+          `${req.message}\n`,
+          "Connection: close\r\n",
+        ),
+      );
+      return;
+    }
+    const slot = this.reserveHttpSlot(!req.keepAlive);
+    this.inFlight++;
+    const started = handleHttpRequest(this.core, req, slot, this);
+    if (!started) this.inFlight--;
+  }
+
+  private startQueued(): void {
+    const max = this.core.limits.maxInFlightPerConnection;
+    while (this.backlog.length > 0 && this.inFlight < max && !this.closed) {
+      const next = this.backlog.shift()!;
+      if (next instanceof Uint8Array) this.startFrame(next);
+      else this.startHttp(next);
+    }
+  }
+
+  // ---------------------------------------------------------------- output
+
+  sendFrame(frame: Uint8Array): void {
+    this.queue(frame);
+  }
+
+  respond(slot: number, response: Buffer): void {
+    this.httpAnswers.set(slot, response);
+    for (;;) {
+      const next = this.httpAnswers.get(this.httpWriteSlot);
+      if (next === undefined) break;
+      this.httpAnswers.delete(this.httpWriteSlot);
+      this.queue(next);
+      if (this.httpWriteSlot === this.httpLastSlot) {
+        this.flush();
+        this.socket.end();
+        this.closed = true;
+        return;
+      }
+      this.httpWriteSlot++;
+    }
+  }
+
+  callFinished(): void {
+    this.inFlight--;
+    if (this.backlog.length > 0) this.startQueued();
+    this.updateReading();
+    this.closeIfDrained();
+  }
+
+  private queue(bytes: Uint8Array): void {
+    if (this.closed) return;
+    this.out.push(bytes);
+    this.outBytes += bytes.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // After the current tick's microtasks: answers of async methods resolved together share a write.
+      process.nextTick(flushConnection, this);
+    }
+  }
+
+  /** Writes everything queued. */
+  flush(): void {
+    this.flushScheduled = false;
+    const out = this.out;
+    if (out.length === 0 || this.socket.destroyed) {
+      this.out = [];
+      this.outBytes = 0;
+      return;
+    }
+    let ok: boolean;
+    if (out.length === 1) {
+      ok = this.socket.write(out[0]!);
+    } else if (this.outBytes <= COALESCE_MAX_BYTES) {
+      ok = this.socket.write(Buffer.concat(out, this.outBytes));
+    } else {
+      this.socket.cork();
+      ok = true;
+      for (const b of out) ok = this.socket.write(b) && ok;
+      this.socket.uncork();
+    }
+    this.out = [];
+    this.outBytes = 0;
+    if (!ok) {
+      this.writeBlocked = true;
+      this.updateReading();
+    }
+    this.closeIfDrained();
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  private updateReading(): void {
+    if (this.closed) return;
+    const stop =
+      this.draining ||
+      this.writeBlocked ||
+      this.backlog.length > 0 ||
+      this.inFlight >= this.core.limits.maxInFlightPerConnection;
+    if (stop && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (!stop && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private closeIfDrained(): void {
+    if (this.draining && !this.closed && this.idle && !this.flushScheduled) {
+      this.closed = true;
+      this.socket.end();
+    }
+  }
+
+  private malformed(): void {
+    this.core.stats.malformed.tcp++;
+    this.closed = true;
+    this.backlog = [];
+    this.socket.destroy();
+  }
+
+  private onIdle(): void {
+    if (this.inFlight > 0 || this.backlog.length > 0) return; // busy, not idle; the timer re-arms
+    this.core.stats.idleClosed++;
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    this.backlog = [];
+    this.abortController.abort();
+    this.onClosed(this);
+  }
+}
+
+function flushConnection(conn: Connection): void {
+  conn.flush();
+}

@@ -1,0 +1,29 @@
+/**
+ * What connections and datagram handlers need from the server: the method
+ * table, limits, logger and counters. Internal to `runtime/server/`.
+ */
+import type { JsonWriteOptions } from "@bufbuild/protobuf";
+import type { MethodDefinition } from "../handler.js";
+import type { Logger } from "../log.js";
+import type { ServerStats } from "./stats.js";
+
+/** Limits after defaults were applied. */
+export interface ServerLimits {
+  maxFrameBytes: number;
+  maxConnections: number;
+  maxInFlightPerConnection: number;
+  idleTimeoutMs: number;
+  maxHttpHeaderBytes: number;
+}
+
+export interface ServerCore {
+  readonly methods: ReadonlyMap<string, MethodDefinition>;
+  readonly limits: ServerLimits;
+  readonly logger: Logger;
+  readonly stats: ServerStats;
+  readonly jsonWriteOptions: Partial<JsonWriteOptions>;
+  /** True once `close()` began: health turns 503, connections drain. */
+  readonly draining: boolean;
+  /** Prometheus text for `GET /metrics`. */
+  metricsText(): string;
+}

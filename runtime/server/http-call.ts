@@ -1,0 +1,150 @@
+/**
+ * One HTTP request on the SRPC port (spec §3): `POST …?methodName=pkg.Service.Method`
+ * is a JSON call answered with the MSEC envelope; `GET /health` and
+ * `GET /metrics` serve probes and Prometheus; anything else gets a clean 404
+ * or 405 rather than MSEC's silent close.
+ */
+import { SrpcCode, errorText } from "../errors.js";
+import type { ResponseBody } from "../handler.js";
+import { newSequence } from "../rpc-head.js";
+import { ServerCallContext } from "./call-context.js";
+import type { ServerCore } from "./core.js";
+import { type HttpRequest, headerValue } from "./http-request.js";
+import { jsonEnvelope, jsonEnvelopeResponse, plainResponse } from "./json-envelope.js";
+import { type Failure, failureOf, isPromiseLike, wrongFormat } from "./outcome.js";
+import { UNKNOWN_METHOD_LABEL } from "./stats.js";
+
+/** Shortest wire method name MSEC accepts over HTTP (`a.b.c`); shorter ones are -3 (spec §3.2). */
+const MIN_METHOD_NAME_LENGTH = 5;
+
+/** Caller name when the request has no `caller` header (spec §3.2). */
+const DEFAULT_HTTP_CALLER = "http.json";
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Where an HTTP answer goes: the connection, which writes answers in request order. */
+export interface HttpSink {
+  readonly peer: string;
+  readonly signal: AbortSignal;
+  /** Answer for the request in `slot`. */
+  respond(slot: number, response: Buffer): void;
+  /** Called once when a call that `handleHttpRequest` started has been answered. */
+  callFinished(): void;
+}
+
+/** The `methodName` query parameter, percent-decoded; `undefined` when absent; `null` when undecodable. */
+export function methodNameOf(target: string): string | undefined | null {
+  const q = target.indexOf("?");
+  if (q < 0) return undefined;
+  const query = target.slice(q + 1).split("#", 1)[0]!;
+  for (const pair of query.split("&")) {
+    const eq = pair.indexOf("=");
+    const key = eq < 0 ? pair : pair.slice(0, eq);
+    if (key !== "methodName") continue;
+    try {
+      return decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, " "));
+    } catch {
+      return null;
+    }
+  }
+  return undefined;
+}
+
+function envelopeFor(failure: Failure): Buffer {
+  return jsonEnvelopeResponse(jsonEnvelope(failure.code, failure.message));
+}
+
+const invalidPackage: Failure = { code: SrpcCode.InvalidPkg, message: errorText(SrpcCode.InvalidPkg) };
+
+/** Handles one request; returns true when a method call was started (`sink.callFinished()` follows). */
+export function handleHttpRequest(core: ServerCore, req: HttpRequest, slot: number, sink: HttpSink): boolean {
+  if (req.method === "POST") return startJsonCall(core, req, slot, sink);
+  if (req.method === "GET") {
+    const path = req.target.split("?", 1)[0];
+    if (path === "/health") {
+      sink.respond(
+        slot,
+        core.draining
+          ? plainResponse(503, "Service Unavailable", "text/plain; charset=utf-8", "draining\n")
+          : plainResponse(200, "OK", "text/plain; charset=utf-8", "ok\n"),
+      );
+    } else if (path === "/metrics") {
+      sink.respond(slot, plainResponse(200, "OK", "text/plain; version=0.0.4; charset=utf-8", core.metricsText()));
+    } else {
+      sink.respond(slot, plainResponse(404, "Not Found", "text/plain; charset=utf-8", "not found\n"));
+    }
+    return false;
+  }
+  sink.respond(
+    slot,
+    plainResponse(405, "Method Not Allowed", "text/plain; charset=utf-8", "method not allowed\n", "Allow: GET, POST\r\n"),
+  );
+  return false;
+}
+
+function startJsonCall(core: ServerCore, req: HttpRequest, slot: number, sink: HttpSink): boolean {
+  const name = methodNameOf(req.target);
+  if (name === undefined || name === null || name.length < MIN_METHOD_NAME_LENGTH) {
+    core.stats.countRequest(UNKNOWN_METHOD_LABEL, "http", SrpcCode.InvalidPkg);
+    sink.respond(slot, envelopeFor(invalidPackage));
+    return false;
+  }
+  const method = core.methods.get(name);
+  if (method === undefined) {
+    core.stats.countRequest(UNKNOWN_METHOD_LABEL, "http", SrpcCode.InvalidMethodName);
+    sink.respond(
+      slot,
+      envelopeFor({ code: SrpcCode.InvalidMethodName, message: errorText(SrpcCode.InvalidMethodName) }),
+    );
+    return false;
+  }
+  let text: string;
+  try {
+    // An empty body is the empty message (MSEC answered -3).
+    text = req.body.length === 0 ? "{}" : strictUtf8.decode(req.body);
+  } catch {
+    core.stats.countRequest(name, "http", SrpcCode.InvalidPkg);
+    sink.respond(slot, envelopeFor(invalidPackage));
+    return false;
+  }
+  const ctx = new ServerCallContext(
+    "json",
+    name,
+    headerValue(req, "caller") ?? DEFAULT_HTTP_CALLER,
+    newSequence(),
+    0,
+    sink.peer,
+    sink.signal,
+    core.jsonWriteOptions,
+    core.logger,
+  );
+  core.stats.inFlight++;
+  const finish = (response: Buffer, code: number) => {
+    sink.respond(slot, response);
+    core.stats.countRequest(name, "http", code);
+    core.stats.inFlight--;
+    sink.callFinished();
+  };
+  const complete = (r: ResponseBody) => {
+    if (r?.format !== "json") {
+      const f = wrongFormat(name, ctx.log);
+      finish(envelopeFor(f), f.code);
+      return;
+    }
+    finish(jsonEnvelopeResponse(jsonEnvelope(0, "", r.json)), 0);
+  };
+  const fail = (e: unknown) => {
+    const f = failureOf(e, name, ctx.log);
+    finish(envelopeFor(f), f.code);
+  };
+  let result: ResponseBody | PromiseLike<ResponseBody>;
+  try {
+    result = method.invoke({ format: "json", text }, ctx);
+  } catch (e) {
+    fail(e);
+    return true;
+  }
+  if (isPromiseLike(result)) result.then(complete, fail);
+  else complete(result);
+  return true;
+}

@@ -1,0 +1,135 @@
+/**
+ * `startServer`: the entry point of a service process. Reads the MSEC INI
+ * config, creates and listens the server, prints the bound address, and
+ * drains gracefully on SIGTERM / SIGINT.
+ *
+ * Config keys read (spec §8.1, plus msec-gen's limit keys):
+ *
+ * | key | meaning |
+ * |---|---|
+ * | `[SRPC] listen` | `[iface:]port/tcp` and `[iface:]port/udp` entries, space-separated; one port for both. `iface` is `all`, an IP address or an interface name. Default `7963/tcp 7963/udp`. |
+ * | `[SRPC] max_frame_bytes`, `max_connections`, `max_in_flight_per_connection`, `idle_timeout_ms`, `max_http_header_bytes` | limits (`ServerOptions`) |
+ * | `[SRPC] drain_timeout_ms` | how long SIGTERM waits for running calls (default 10 s) |
+ * | `[SRPC] canonical_json` | `1`/`true`: JSON responses in canonical ProtoJSON |
+ * | `[LOG] Level` | TRACE, DEBUG, INFO, ERROR, FATAL or NONE (default ERROR) |
+ * | `[COLOR] FieldName<i>` / `FieldValue<i>` | log colouring conditions |
+ */
+import { networkInterfaces } from "node:os";
+import { type Config, DEFAULT_CONFIG_PATH, loadConfig } from "../config.js";
+import { createLogger, logOptionsFromConfig } from "../log.js";
+import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_PORT, type Server, type ServerOptions, createServer } from "./server.js";
+
+export interface StartServerOptions {
+  /** INI config; default `etc/config.ini` (relative to the working directory); a missing file means defaults. */
+  configPath?: string;
+  /** This service's two-level name `Group.Service`. */
+  serviceName?: string;
+  /** Registers the service's methods. */
+  register: (server: Server) => void;
+  /** Options that win over the config file. */
+  overrides?: Partial<ServerOptions>;
+}
+
+/** What `[SRPC] listen` selects. */
+export interface ListenSpec {
+  host: string;
+  port: number;
+  udp: boolean;
+}
+
+/** Resolves the `iface` part of a listen entry: `all`/empty → every interface, an IP as is, else an interface name. */
+function hostOf(iface: string): string {
+  if (iface === "" || iface === "all") return "0.0.0.0";
+  if (/^[0-9.]+$/.test(iface) || iface.includes(":")) return iface;
+  const addrs = networkInterfaces()[iface];
+  const v4 = addrs?.find((a) => a.family === "IPv4");
+  if (!v4) throw new Error(`[SRPC] listen: no IPv4 address on interface ${iface}`);
+  return v4.address;
+}
+
+/** Parses `[SRPC] listen` (e.g. `7963/tcp 7963/udp`, `eth0:7963/tcp`). */
+export function parseListen(value: string | undefined): ListenSpec {
+  if (value === undefined) return { host: "0.0.0.0", port: DEFAULT_PORT, udp: true };
+  let host: string | undefined;
+  let port: number | undefined;
+  let udp = false;
+  for (const entry of value.split(/\s+/).filter((e) => e !== "")) {
+    const m = /^(?:(.*):)?(\d+)\/(tcp|udp)$/.exec(entry);
+    if (!m) throw new Error(`[SRPC] listen: bad entry "${entry}" (want [iface:]port/tcp|udp)`);
+    const entryPort = Number(m[2]);
+    const entryHost = hostOf(m[1] ?? "");
+    if (entryPort > 65535) throw new Error(`[SRPC] listen: bad port in "${entry}"`);
+    if (port !== undefined && (port !== entryPort || host !== entryHost)) {
+      throw new Error(`[SRPC] listen: all entries must share one address and port (TCP and UDP use the same port)`);
+    }
+    port = entryPort;
+    host = entryHost;
+    if (m[3] === "udp") udp = true;
+  }
+  if (port === undefined || host === undefined) throw new Error("[SRPC] listen: no entries");
+  return { host, port, udp };
+}
+
+function numberKey(config: Config, key: string): number | undefined {
+  const v = config.get("SRPC", key);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`[SRPC] ${key}: not a number: ${v}`);
+  return n;
+}
+
+/** Server options from a parsed config (before overrides). */
+export function serverOptionsFromConfig(config: Config): ServerOptions & { drainTimeoutMs: number } {
+  const listen = parseListen(config.get("SRPC", "listen"));
+  const options: ServerOptions & { drainTimeoutMs: number } = {
+    host: listen.host,
+    port: listen.port,
+    udp: listen.udp,
+    drainTimeoutMs: numberKey(config, "drain_timeout_ms") ?? DEFAULT_DRAIN_TIMEOUT_MS,
+  };
+  const limits = [
+    ["max_frame_bytes", "maxFrameBytes"],
+    ["max_connections", "maxConnections"],
+    ["max_in_flight_per_connection", "maxInFlightPerConnection"],
+    ["idle_timeout_ms", "idleTimeoutMs"],
+    ["max_http_header_bytes", "maxHttpHeaderBytes"],
+  ] as const;
+  for (const [key, option] of limits) {
+    const n = numberKey(config, key);
+    if (n !== undefined) options[option] = n;
+  }
+  const canonical = config.get("SRPC", "canonical_json");
+  if (canonical !== undefined) options.canonicalJson = canonical === "1" || canonical.toLowerCase() === "true";
+  return options;
+}
+
+/**
+ * Loads the config, registers the methods, listens, prints
+ * `listening on <host>:<port> (tcp+udp)` and drains on SIGTERM/SIGINT
+ * (then exits the process). Resolves with the listening server.
+ */
+export async function startServer(options: StartServerOptions): Promise<Server> {
+  const config = loadConfig(options.configPath ?? DEFAULT_CONFIG_PATH);
+  const { drainTimeoutMs, ...fromConfig } = serverOptionsFromConfig(config);
+  const serverOptions: ServerOptions = { ...fromConfig, ...options.overrides };
+  if (options.serviceName !== undefined) serverOptions.serviceName = options.serviceName;
+  serverOptions.logger ??= createLogger(logOptionsFromConfig(config));
+  const server = createServer(serverOptions);
+  options.register(server);
+  const { host, port } = await server.listen();
+  const transports = serverOptions.udp === false ? "tcp" : "tcp+udp";
+  process.stdout.write(`listening on ${host}:${port} (${transports})\n`);
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    serverOptions.logger!.info("draining before exit", { signal });
+    server.close({ drainTimeoutMs }).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  return server;
+}

@@ -1,0 +1,71 @@
+/**
+ * The server's own counters, rendered in the Prometheus text exposition
+ * format next to the application's metrics on `GET /metrics`.
+ */
+
+/** Label used for requests whose method is not registered, so clients cannot grow the label set. */
+export const UNKNOWN_METHOD_LABEL = "(unknown)";
+
+export type Transport = "tcp" | "udp" | "http";
+
+/** Per-method, per-code, per-transport request counts. Mutated directly by the server. */
+export class ServerStats {
+  /** method → `transport code` → count. */
+  readonly requests = new Map<string, Map<string, number>>();
+  inFlight = 0;
+  openConnections = 0;
+  acceptedConnections = 0;
+  rejectedConnections = 0;
+  /** Connections closed for being idle longer than `idleTimeoutMs`. */
+  idleClosed = 0;
+  /** Malformed input by transport: bad frames, bad HTTP, undeliverable datagrams. */
+  readonly malformed: Record<Transport, number> = { tcp: 0, udp: 0, http: 0 };
+
+  countRequest(method: string, transport: Transport, code: number): void {
+    let byKey = this.requests.get(method);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.requests.set(method, byKey);
+    }
+    const key = `${transport} ${code}`;
+    byKey.set(key, (byKey.get(key) ?? 0) + 1);
+  }
+}
+
+function labelValue(s: string): string {
+  return s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+/** Prometheus text for the server's counters. */
+export function renderServerStats(stats: ServerStats): string {
+  const lines: string[] = [];
+  lines.push("# HELP msec_server_requests_total Requests answered, by method, transport and SRPC code.");
+  lines.push("# TYPE msec_server_requests_total counter");
+  for (const [method, byKey] of [...stats.requests].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (const [key, count] of [...byKey].sort()) {
+      const [transport, code] = key.split(" ");
+      lines.push(
+        `msec_server_requests_total{method="${labelValue(method)}",transport="${transport}",code="${code}"} ${count}`,
+      );
+    }
+  }
+  const gauge = (name: string, help: string, value: number) =>
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
+  const counter = (name: string, help: string, value: number) =>
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`);
+  gauge("msec_server_in_flight", "Calls being processed.", stats.inFlight);
+  gauge("msec_server_connections", "Open TCP connections.", stats.openConnections);
+  counter("msec_server_connections_accepted_total", "TCP connections accepted.", stats.acceptedConnections);
+  counter(
+    "msec_server_connections_rejected_total",
+    "TCP connections closed at once because maxConnections was reached.",
+    stats.rejectedConnections,
+  );
+  counter("msec_server_connections_idle_closed_total", "TCP connections closed after idleTimeoutMs.", stats.idleClosed);
+  lines.push("# HELP msec_server_malformed_total Malformed frames, datagrams and HTTP requests, by transport.");
+  lines.push("# TYPE msec_server_malformed_total counter");
+  for (const t of ["tcp", "udp", "http"] as const) {
+    lines.push(`msec_server_malformed_total{transport="${t}"} ${stats.malformed[t]}`);
+  }
+  return lines.join("\n") + "\n";
+}
