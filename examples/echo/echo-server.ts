@@ -5,17 +5,28 @@
  *   --host ADDR     listen address (default 0.0.0.0)
  *   --no-udp        TCP only
  *   --config PATH   INI config (default etc/config.ini; a missing file means defaults)
- *   --lang ts       implementation to start; `ts` (this runtime) is the only one so far —
- *                   the option is there so a Python twin can be added as `--lang python`
+ *   --lang ts|python  implementation to start: `ts` (this runtime, default) or `python`
+ *                   (examples/echo/python/echo_server.py on the Python runtime, run with
+ *                   `python3` from PATH; the same options are passed on)
  *
  * Prints `listening on <host>:<port> (tcp+udp)` once bound; SIGTERM/SIGINT drain and exit.
  */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type ServerOptions, startServer } from "../../runtime/index.js";
 import { echoMethods } from "./echo-service.js";
 
 /** Implementations the CLI can start. */
-const LANGUAGES = ["ts"] as const;
+const LANGUAGES = ["ts", "python"] as const;
+
+/** Runs the Python twin in the foreground, forwarding SIGTERM/SIGINT and its exit code. */
+function runPython(args: string[]): void {
+  const script = fileURLToPath(new URL("./python/echo_server.py", import.meta.url));
+  const child = spawn("python3", [script, ...args], { stdio: "inherit" });
+  for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => child.kill(sig));
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -30,11 +41,20 @@ async function main(): Promise<void> {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write("usage: npm run echo-server -- [--port N] [--host ADDR] [--no-udp] [--config PATH] [--lang ts]\n");
+    process.stdout.write("usage: npm run echo-server -- [--port N] [--host ADDR] [--no-udp] [--config PATH] [--lang ts|python]\n");
     return;
   }
   if (!(LANGUAGES as readonly string[]).includes(values.lang)) {
     throw new Error(`--lang ${values.lang}: not available; choose one of ${LANGUAGES.join(", ")}`);
+  }
+  if (values.lang === "python") {
+    const args: string[] = [];
+    if (values.port !== undefined) args.push("--port", values.port);
+    if (values.host !== undefined) args.push("--host", values.host);
+    if (values["no-udp"]) args.push("--no-udp");
+    if (values.config !== undefined) args.push("--config", values.config);
+    runPython(args);
+    return;
   }
   const overrides: Partial<ServerOptions> = {};
   if (values.port !== undefined) {

@@ -2,9 +2,11 @@
 """The echo server on the Python runtime: the twin of the TypeScript echo server.
 
 Serves ``echo.EchoService.Echo`` (fixtures/echo/echo.proto) over SRPC (TCP and
-UDP) and HTTP/JSON on one port. Prints ``listening on <port>`` once bound.
+UDP) and HTTP/JSON on one port. Prints ``listening on <host>:<port> (tcp+udp)``
+once bound, like the TypeScript echo server; SIGTERM/SIGINT drain and exit.
 
     python3 examples/echo/python/echo_server.py --port 7963
+    npm run echo-server -- --lang python --port 7963
 """
 import argparse
 import os
@@ -33,13 +35,18 @@ METHODS = {"echo.EchoService.Echo": echo}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=7963, help="TCP and UDP port (0 picks a free one)")
-    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--host", default="0.0.0.0", help="listen address")
+    parser.add_argument("--no-udp", action="store_true", help="TCP only")
+    parser.add_argument("--config", help="INI config ([LOG] Level, [COLOR], [ROUTE] File); default etc/config.ini")
     args = parser.parse_args()
+    if args.config:
+        os.environ["MSEC_CONFIG"] = args.config
+    options = ServerOptions(host=args.host, port=args.port, udp=not args.no_udp, service_name="echo.EchoService")
 
     def started(server: Server) -> None:
-        print(f"listening on {server.port}", flush=True)
+        print(f"listening on {args.host}:{server.port} ({'tcp' if args.no_udp else 'tcp+udp'})", flush=True)
 
-    run_server(METHODS, ServerOptions(host=args.host, port=args.port, service_name="echo.EchoService"), on_started=started)
+    run_server(METHODS, options, on_started=started)
 
 
 if __name__ == "__main__":

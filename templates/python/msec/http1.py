@@ -119,9 +119,7 @@ def parse_request(buf: bytes, max_body: int) -> Optional[Tuple[HttpRequest, int]
     return HttpRequest(method, target, version, headers, bytes(buf[start:start + length])), start + length
 
 
-def plain_response(status: int, reason: str, body: bytes, content_type: str = "text/plain; charset=UTF-8", close: bool = False) -> bytes:
-    """A non-envelope response (health, metrics, 404/405/400)."""
-    head = f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-    if close:
-        head += "Connection: close\r\n"
-    return (head + "\r\n").encode("ascii") + body
+def plain_response(status: int, reason: str, content_type: str, body: bytes, extra_headers: str = "") -> bytes:
+    """A non-envelope response (health, metrics, 404/405/400), laid out as the TypeScript server does."""
+    head = f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n{extra_headers}Content-Length: {len(body)}\r\n\r\n"
+    return head.encode("latin-1") + body

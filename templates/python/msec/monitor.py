@@ -3,7 +3,9 @@
 ``attr_report`` accumulates and ``attr_set`` sets a business attribute
 (``usr.<attr>``); ``monitor_add`` / ``monitor_set`` do the same for framework
 attributes (``frm.rpc <attr>``). Attribute names are free text (spaces,
-brackets), so they are exported as a label of two fixed metric families.
+brackets), so they are exported as the ``name`` label of two fixed metric
+families, as the TypeScript runtime does: ``msec_attr_total{name="usr.x"}``
+(counter) and ``msec_attr_gauge{name="usr.x"}`` (gauge).
 """
 import threading
 from typing import Dict, List, Tuple
@@ -11,7 +13,7 @@ from typing import Dict, List, Tuple
 #: Longest attribute name kept (the original composed names in 256 bytes).
 MAX_ATTR_NAME = 256
 COUNTER_METRIC = "msec_attr_total"
-GAUGE_METRIC = "msec_attr"
+GAUGE_METRIC = "msec_attr_gauge"
 
 
 class Monitor:
@@ -49,14 +51,14 @@ class Monitor:
         """Prometheus text exposition format 0.0.4, attributes sorted by name."""
         lines: List[str] = []
         families: Tuple[Tuple[str, str, str, Dict[str, int]], ...] = (
-            (COUNTER_METRIC, "counter", "Accumulated MSEC attributes (attr_report, monitor_add).", self.counters()),
-            (GAUGE_METRIC, "gauge", "Instant MSEC attributes (attr_set, monitor_set).", self.gauges()),
+            (COUNTER_METRIC, "counter", "MSEC attributes accumulated with attr_report/monitor_add, by attribute name.", self.counters()),
+            (GAUGE_METRIC, "gauge", "MSEC attributes set with attr_set/monitor_set, by attribute name.", self.gauges()),
         )
         for metric, kind, help_text, values in families:
             lines.append(f"# HELP {metric} {help_text}")
             lines.append(f"# TYPE {metric} {kind}")
             for name in sorted(values):
-                lines.append(f'{metric}{{attr="{_label(name)}"}} {values[name]}')
+                lines.append(f'{metric}{{name="{_label(name)}"}} {values[name]}')
         return "\n".join(lines) + "\n"
 
 

@@ -12,7 +12,8 @@ Behaviour shared with the TypeScript server:
   ``methodName`` or one shorter than 5 characters ⇒ -3; an unknown method ⇒
   -6; a body that is not JSON ⇒ -3; an empty body means ``{}``; chunked
   bodies are concatenated; any ``Content-Type`` is accepted; ``GET /health``
-  and ``GET /metrics``; other ``GET``/``HEAD`` ⇒ 404, other methods ⇒ 405;
+  (503 while draining) and ``GET /metrics``; other ``GET`` ⇒ 404, other
+  methods ⇒ 405;
   keep-alive and pipelining, answered in request order;
 * UDP: one SRPC frame per datagram, answered to the sender; others dropped;
 * a handler raising :class:`SrpcError` answers its code; any other exception
@@ -24,12 +25,13 @@ import contextvars
 import inspect
 import json
 import random
+import re
 import signal
 import socket
 import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional, Set, Tuple, cast
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .context import CallScope, enter_call, leave_call, set_service_name
 from .envelope import envelope_response, to_json_text
@@ -66,6 +68,24 @@ UDP_MAX_DATAGRAM = 65536
 DEFAULT_HTTP_CALLER = "http.json"
 
 _READ_CHUNK = 65536
+_TEXT = "text/plain; charset=utf-8"
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def method_name_of(target: str) -> Optional[str]:
+    """The percent-decoded ``methodName`` query parameter; ``None`` when absent or undecodable."""
+    query = urlsplit(target).query
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key != "methodName":
+            continue
+        if _BAD_PERCENT.search(value):
+            return None
+        try:
+            return unquote(value.replace("+", " "), errors="strict")
+        except UnicodeDecodeError:
+            return None
+    return None
 
 
 @dataclass
@@ -252,11 +272,7 @@ class Server:
         """The response bytes for one HTTP request (JSON envelope, health, metrics, 404/405)."""
         parts = urlsplit(request.target)
         if request.method == "POST":
-            method = ""
-            for key, value in parse_qsl(parts.query, keep_blank_values=True):
-                if key == "methodName":
-                    method = value
-                    break
+            method = method_name_of(request.target) or ""
             if len(method) < MIN_METHOD_NAME:
                 return envelope_response(ERR_INVALID_PKG)
             if method not in self.methods:
@@ -294,19 +310,16 @@ class Server:
                 log_error(f"handler {method} returned a value that is not JSON-able: {exc}")
                 return envelope_response(ERR_SERVICE_IMPL_FAILED)
             return envelope_response(0, result)
-        if request.method in ("GET", "HEAD"):
+        if request.method == "GET":
             if parts.path == "/health":
-                body = b'{"status":"ok"}'
-                response = plain_response(200, "OK", body, "application/json; charset=UTF-8")
-            elif parts.path == "/metrics":
+                if self._draining:
+                    return plain_response(503, "Service Unavailable", _TEXT, b"draining\n")
+                return plain_response(200, "OK", _TEXT, b"ok\n")
+            if parts.path == "/metrics":
                 body = self.monitor.prometheus_text().encode("utf-8")
-                response = plain_response(200, "OK", body, "text/plain; version=0.0.4; charset=utf-8")
-            else:
-                response = plain_response(404, "Not Found", b"not found\n")
-            if request.method == "HEAD":
-                response = response[: response.index(b"\r\n\r\n") + 4]
-            return response
-        return plain_response(405, "Method Not Allowed", b"method not allowed\n")
+                return plain_response(200, "OK", "text/plain; version=0.0.4; charset=utf-8", body)
+            return plain_response(404, "Not Found", _TEXT, b"not found\n")
+        return plain_response(405, "Method Not Allowed", _TEXT, b"method not allowed\n", "Allow: GET, POST\r\n")
 
     # ----------------------------------------------------------------- transport
 
@@ -423,7 +436,8 @@ class _Connection:
                         parsed = parse_request(bytes(buf), self.server.options.max_frame_size)
                     except HttpError as exc:
                         done: "asyncio.Future[bytes]" = asyncio.get_running_loop().create_future()
-                        done.set_result(plain_response(exc.status, exc.reason, f"{exc.reason}\n".encode(), close=True))
+                        body = f"{exc.reason.lower()}\n".encode()
+                        done.set_result(plain_response(exc.status, exc.reason, _TEXT, body, "Connection: close\r\n"))
                         await queue.put((done, True))
                         return
                     if parsed is None:

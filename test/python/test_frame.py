@@ -1,0 +1,130 @@
+"""Framing against the shared wire vectors (fixtures/vectors, spec §13 V1–V7)."""
+import pytest
+
+from conftest import vector
+from msec import FrameDecoder, RpcHead, SrpcError, check_frame, color_id, decode_head, encode_frame, encode_head, split_frame
+from msec.errors import errmsg
+
+HEAD_VECTORS = ["v1-python-client-request.json", "v2-minimal-request.json", "v3-unknown-method-response.json", "v4-java-client-request.json", "v5-csrpcproxy-request.json"]
+
+
+def head_from_json(h: dict) -> RpcHead:
+    def b(key: str):
+        return h[key].encode("utf-8") if key in h else None
+
+    return RpcHead(
+        sequence=int(h["sequence"]),
+        method_name=h["method_name"].encode("utf-8"),
+        coloring=h.get("coloring"),
+        color_id=int(h["color_id"]) if "color_id" in h else None,
+        flow_id=int(h["flow_id"]) if "flow_id" in h else None,
+        err=h.get("err"),
+        result=h.get("result"),
+        err_msg=b("err_msg"),
+        caller=b("caller"),
+        caller_stack=[s.encode("utf-8") for s in h.get("caller_stack", [])],
+    )
+
+
+@pytest.mark.parametrize("name", HEAD_VECTORS)
+def test_head_encodes_byte_identically_to_the_vector(name):
+    v = vector(name)
+    assert encode_head(head_from_json(v["head"])).hex() == v["head_hex"]
+
+
+@pytest.mark.parametrize("name", HEAD_VECTORS)
+def test_head_decodes_to_the_vector_fields(name):
+    v = vector(name)
+    assert decode_head(bytes.fromhex(v["head_hex"])) == head_from_json(v["head"])
+
+
+@pytest.mark.parametrize("name", [n for n in HEAD_VECTORS if "frame_hex" in vector(n)])
+def test_frame_encodes_and_splits_as_the_vector(name):
+    v = vector(name)
+    head, body = bytes.fromhex(v["head_hex"]), bytes.fromhex(v.get("body_hex", ""))
+    frame = encode_frame(head, body)
+    assert frame.hex() == v["frame_hex"]
+    assert len(frame) == v["frame_length"]
+    assert split_frame(frame) == (head, body)
+
+
+def test_java_server_response_head_round_trips():
+    v = vector("v4-java-client-request.json")["java_server_response"]
+    head = decode_head(bytes.fromhex(v["head_hex"]))
+    assert head == head_from_json(v["head"])
+    assert encode_head(head).hex() == v["head_hex"]
+
+
+@pytest.mark.parametrize("case", vector("v6-check-pkg.json")["check"], ids=lambda c: c["name"])
+def test_check_frame_follows_the_completeness_table(case):
+    assert check_frame(bytes.fromhex(case["input_hex"])) == case["check"]
+
+
+@pytest.mark.parametrize("case", vector("v6-check-pkg.json")["unpack"], ids=lambda c: c["name"])
+def test_unpack_requires_exactly_one_valid_frame(case):
+    data = bytes.fromhex(case["input_hex"])
+    if case["unpack"] == 0:
+        raw_head, _ = split_frame(data)
+        decode_head(raw_head)
+        return
+    with pytest.raises(SrpcError) as err:
+        raw_head, _ = split_frame(data)
+        decode_head(raw_head)
+    assert err.value.code == case["unpack"]
+
+
+@pytest.mark.parametrize("case", vector("v7-color-ids.json")["ids"], ids=lambda c: c["name"])
+def test_color_id_is_djb2_over_signed_chars(case):
+    name = bytes.fromhex(case["name_utf8_hex"]).decode("utf-8")
+    assert color_id(name) == int(case["djb2"])
+
+
+@pytest.mark.parametrize("case", vector("v7-color-ids.json")["flow_ids"], ids=lambda c: c["method"])
+def test_default_flow_id_is_color_id_xor_sequence(case):
+    assert color_id(case["method"]) ^ int(case["sequence"]) == int(case["flow_id"])
+
+
+def test_unknown_head_fields_are_kept_after_the_known_ones():
+    v2 = bytes.fromhex(vector("v2-minimal-request.json")["head_hex"])
+    extra = bytes.fromhex("f80301")  # field 63 varint 1
+    head = decode_head(v2 + extra)
+    assert head.unknown == extra
+    assert encode_head(head.with_fields(err=-6)).hex() == vector("v3-unknown-method-response.json")["head_hex"] + "f80301"
+
+
+def test_decoder_splits_consecutive_frames_fed_byte_by_byte():
+    v1 = bytes.fromhex(vector("v1-python-client-request.json")["frame_hex"])
+    v2 = bytes.fromhex(vector("v2-minimal-request.json")["frame_hex"])
+    decoder = FrameDecoder()
+    frames = []
+    for b in v1 + v2 + v1:
+        frames += decoder.feed(bytes([b]))
+    assert frames == [v1, v2, v1]
+    assert decoder.buffered == 0
+
+
+def test_decoder_rejects_a_stream_not_starting_with_0x28():
+    with pytest.raises(SrpcError) as err:
+        FrameDecoder().feed(b"\x29")
+    assert err.value.code == -3
+
+
+def test_decoder_rejects_a_frame_larger_than_its_limit_from_the_lengths_alone():
+    decoder = FrameDecoder(max_frame_size=100)
+    with pytest.raises(SrpcError) as err:
+        decoder.feed(bytes.fromhex("28" "00000010" "00001000"))
+    assert err.value.code == -3
+
+
+def test_decoder_rejects_a_frame_whose_end_byte_is_not_0x29():
+    v1 = bytearray.fromhex(vector("v1-python-client-request.json")["frame_hex"])
+    v1[-1] = 0x00
+    with pytest.raises(SrpcError):
+        FrameDecoder().feed(bytes(v1))
+
+
+def test_error_texts_are_the_originals():
+    assert errmsg(-12) == "recevice timeout"
+    assert errmsg(-6) == "invalid method name"
+    assert errmsg(-99) == "unkown error"
+    assert str(SrpcError(-13)) == "[-13] network sendrecv failed"
