@@ -1,0 +1,23 @@
+/**
+ * The peers of the echo benchmark: which server process to start and which
+ * load-generator protocol to drive it with. All serve `fixtures/echo/echo.proto`.
+ */
+import type { LoadProtocol } from "./load.js";
+
+export interface EchoPeer {
+  /** Name in the table and on `--peers`. */
+  id: string;
+  /** Server entry point, relative to `bench/echo/servers/`. */
+  server: string;
+  protocol: LoadProtocol;
+  /** Transport, as printed in the table. */
+  transport: string;
+}
+
+export const ECHO_PEERS: readonly EchoPeer[] = [
+  { id: "msec", server: "msec.ts", protocol: "srpc", transport: "SRPC binary frames, TCP, 64 pipelined on 1 connection" },
+  { id: "grpc-js", server: "grpc.ts", protocol: "grpc", transport: "gRPC, HTTP/2 (h2c), 1 connection" },
+  { id: "connect", server: "connect.ts", protocol: "connect", transport: "Connect protocol, binary, HTTP/2 (h2c), 1 connection" },
+  { id: "connect-grpc", server: "connect.ts", protocol: "connect-grpc", transport: "gRPC protocol via connect-node, HTTP/2 (h2c)" },
+  { id: "ceiling", server: "ceiling.ts", protocol: "ceiling", transport: "4-byte length prefix, TCP, 64 pipelined on 1 connection" },
+];

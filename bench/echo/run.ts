@@ -1,0 +1,132 @@
+/**
+ * The echo benchmark (`npm run bench:echo`): for each peer, starts its server
+ * in one process and the load generator (`load.ts`) in another, over
+ * loopback, then prints a table and, as the last line, a JSON summary:
+ * `{"msec_rps":…,"grpc_js_rps":…,"connect_rps":…,"ceiling_rps":…,"msec_p99_ms":…, …}`.
+ *
+ * Flags: `--duration S` (measured seconds per peer, default 10), `--warmup S`
+ * (default 5), `--concurrency N` (default 64), `--payload BYTES` (default
+ * 100), `--peers a,b` (default all), `--server-node-args "…"` (extra Node
+ * flags for the server processes, e.g. `--cpu-prof --cpu-prof-dir=prof`).
+ */
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { runCommand, startServer } from "../process.js";
+import { formatNumber, renderTable } from "../table.js";
+import type { LoadResult } from "./load.js";
+import { ECHO_PEERS, type EchoPeer } from "./peers.js";
+import { DEFAULT_PAYLOAD_BYTES } from "./payload.js";
+
+const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
+
+interface PeerOutcome {
+  peer: EchoPeer;
+  result?: LoadResult;
+  /** Why the peer could not be measured. */
+  failure?: string;
+}
+
+async function measure(peer: EchoPeer, loadArgs: string[], serverNodeArgs: string[]): Promise<PeerOutcome> {
+  let server;
+  try {
+    server = await startServer(here(`servers/${peer.server}`), ["--port", "0"], serverNodeArgs);
+  } catch (err) {
+    return { peer, failure: (err as Error).message };
+  }
+  try {
+    const load = await runCommand(process.execPath, [
+      "--import",
+      "tsx",
+      here("load.ts"),
+      "--protocol",
+      peer.protocol,
+      "--port",
+      String(server.port),
+      ...loadArgs,
+    ]);
+    const last = load.stdout.trim().split("\n").pop() ?? "";
+    if (load.code !== 0 || !last.startsWith("{")) {
+      return { peer, failure: `load generator failed (${load.code}): ${load.stderr.trim()}` };
+    }
+    return { peer, result: JSON.parse(last) as LoadResult };
+  } finally {
+    await server.stop();
+  }
+}
+
+const round = (value: number | undefined, digits: number) =>
+  value === undefined || !Number.isFinite(value) ? null : Number(value.toFixed(digits));
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: "string", default: "10" },
+      warmup: { type: "string", default: "5" },
+      concurrency: { type: "string", default: "64" },
+      payload: { type: "string", default: String(DEFAULT_PAYLOAD_BYTES) },
+      peers: { type: "string", default: ECHO_PEERS.map((p) => p.id).join(",") },
+      "server-node-args": { type: "string", default: "" },
+    },
+  });
+  const wanted = values.peers.split(",").map((s) => s.trim()).filter(Boolean);
+  const unknown = wanted.filter((id) => !ECHO_PEERS.some((p) => p.id === id));
+  if (unknown.length > 0) throw new Error(`unknown peer(s) ${unknown.join(", ")}; known: ${ECHO_PEERS.map((p) => p.id).join(", ")}`);
+  const loadArgs = ["--duration", values.duration, "--warmup", values.warmup, "--concurrency", values.concurrency, "--payload", values.payload];
+  const serverNodeArgs = values["server-node-args"].split(/\s+/).filter(Boolean);
+
+  console.log(
+    `echo benchmark: ${values.concurrency} calls in flight, ${values.payload}-byte payload, ` +
+      `warm-up ${values.warmup} s, measured ${values.duration} s per peer, loopback, server and load in separate processes`,
+  );
+  const outcomes: PeerOutcome[] = [];
+  for (const peer of ECHO_PEERS.filter((p) => wanted.includes(p.id))) {
+    const outcome = await measure(peer, loadArgs, serverNodeArgs);
+    outcomes.push(outcome);
+    const r = outcome.result;
+    console.error(r ? `  ${peer.id}: ${formatNumber(r.rps)} req/s` : `  ${peer.id}: not measured — ${outcome.failure}`);
+  }
+
+  const get = (id: string) => outcomes.find((o) => o.peer.id === id)?.result;
+  const ceiling = get("ceiling");
+  const rows = outcomes.map(({ peer, result: r, failure }) =>
+    r
+      ? [
+          peer.id,
+          formatNumber(r.rps),
+          formatNumber(r.p50Ms, 3),
+          formatNumber(r.p99Ms, 3),
+          formatNumber(r.maxMs, 3),
+          formatNumber(r.errors),
+          ceiling ? `${formatNumber((100 * r.rps) / ceiling.rps, 1)}%` : "-",
+          peer.transport,
+        ]
+      : [peer.id, "-", "-", "-", "-", "-", "-", `NOT MEASURED: ${(failure ?? "").split("\n")[0]}`],
+  );
+  console.log(renderTable(["peer", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "of ceiling", "transport"], rows));
+
+  // Connect is reported with its faster protocol; the key says which.
+  const connectCandidates = [get("connect"), get("connect-grpc")].filter((r): r is LoadResult => r !== undefined);
+  const connect = connectCandidates.sort((a, b) => b.rps - a.rps)[0];
+  const msec = get("msec");
+  const summary = {
+    msec_rps: round(msec?.rps, 0),
+    grpc_js_rps: round(get("grpc-js")?.rps, 0),
+    connect_rps: round(connect?.rps, 0),
+    ceiling_rps: round(ceiling?.rps, 0),
+    msec_p99_ms: round(msec?.p99Ms, 3),
+    msec_p50_ms: round(msec?.p50Ms, 3),
+    msec_of_ceiling: msec && ceiling ? round(msec.rps / ceiling.rps, 3) : null,
+    connect_protocol: connect === undefined ? null : connect.protocol === "connect" ? "connect+proto over h2c" : "grpc over h2c",
+    grpc_js_p99_ms: round(get("grpc-js")?.p99Ms, 3),
+    connect_p99_ms: round(connect?.p99Ms, 3),
+    ceiling_p99_ms: round(ceiling?.p99Ms, 3),
+    concurrency: Number(values.concurrency),
+    payload_bytes: Number(values.payload),
+    warmup_s: Number(values.warmup),
+    duration_s: Number(values.duration),
+  };
+  console.log(JSON.stringify(summary));
+  if (outcomes.some((o) => o.result === undefined)) process.exitCode = 1;
+}
+
+await main();

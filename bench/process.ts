@@ -1,0 +1,84 @@
+/**
+ * Child processes for the benchmarks: servers that announce their port on
+ * stdout, and one-shot commands whose output is collected. Every child is
+ * killed if the benchmark itself exits early, so a run never leaves strays.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+
+/** How long a server may take to announce `{"listening":PORT}`. */
+export const SERVER_START_TIMEOUT_MS = 30_000;
+
+const children = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of children) child.kill("SIGKILL");
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => process.exit(130));
+}
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+export interface RunningServer {
+  port: number;
+  /** Sends SIGTERM and waits for the process to exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `node [nodeArgs] --import tsx script [args]` and resolves once it
+ * prints `{"listening":PORT}`; rejects with its stderr if it exits first.
+ */
+export function startServer(script: string, args: string[], nodeArgs: string[] = []): Promise<RunningServer> {
+  const child = track(
+    spawn(process.execPath, [...nodeArgs, "--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "pipe"] }),
+  );
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${script} did not start within ${SERVER_START_TIMEOUT_MS} ms\n${stderr}`));
+    }, SERVER_START_TIMEOUT_MS);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited (${code}) before listening: ${stderr.trim()}`));
+    });
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const announced = /^\{"listening":(\d+)\}$/.exec(line.trim());
+      if (announced === null) return;
+      clearTimeout(timer);
+      resolve({
+        port: Number(announced[1]),
+        stop: async () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+          await exited;
+        },
+      });
+    });
+  });
+}
+
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion, collecting its output. */
+export function runCommand(command: string, args: string[], options: { cwd?: string } = {}): Promise<CommandResult> {
+  const child = track(spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...options }));
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+  child.stderr!.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
