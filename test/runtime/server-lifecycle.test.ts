@@ -1,0 +1,231 @@
+import { after, describe, test } from "node:test";
+import { strict as assert } from "node:assert";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type Server,
+  createServer,
+  decodeFrame,
+  encodeFrame,
+  parseConfig,
+  parseListen,
+  serverOptionsFromConfig,
+} from "../../runtime/index.js";
+import { ECHO_METHOD, echoMethods } from "../../examples/echo/echo-service.js";
+import { type FrameVector, hex, loadVector } from "./vectors.js";
+import { delay, dial, memoryLogger, readBytes, readFrames, readUntilClosed, udpCall } from "./net-helpers.js";
+
+const v1 = loadVector<FrameVector>("v1-python-client-request.json");
+const repo = fileURLToPath(new URL("../../", import.meta.url));
+
+async function echoServer(options: Parameters<typeof createServer>[0] = {}): Promise<Server> {
+  const server = createServer({ port: 0, host: "127.0.0.1", logger: memoryLogger().logger, ...options });
+  for (const m of echoMethods()) server.register(m);
+  await server.listen();
+  return server;
+}
+
+async function metricsOf(port: number): Promise<string> {
+  const s = await dial(port);
+  s.write("GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n");
+  return (await readUntilClosed(s)).toString("utf8");
+}
+
+describe("UDP on the same port number", () => {
+  let server: Server;
+  after(() => server.close({ drainTimeoutMs: 100 }));
+
+  test("answers V1 in one datagram, byte-identical, and drops malformed datagrams (counted)", async () => {
+    server = await echoServer();
+    const answer = await udpCall(server.port, hex(v1.frame_hex!));
+    assert.equal(answer?.toString("hex"), v1.echo_response_hex);
+    for (const bad of [Buffer.from("hello"), hex(v1.frame_hex!).subarray(0, 50), Buffer.concat([hex(v1.frame_hex!), Buffer.from([0])])]) {
+      assert.equal(await udpCall(server.port, bad, 300), undefined);
+    }
+    assert.match(await metricsOf(server.port), /^msec_server_malformed_total\{transport="udp"\} 3$/m);
+    assert.match(await metricsOf(server.port), /^msec_server_requests_total\{method="echo\.EchoService\.Echo",transport="udp",code="0"\} 1$/m);
+  });
+});
+
+describe("connection limits", () => {
+  const servers: Server[] = [];
+  after(async () => {
+    for (const s of servers) await s.close({ drainTimeoutMs: 100 });
+  });
+
+  test("connections beyond maxConnections are closed at once; the others keep working", async () => {
+    const server = await echoServer({ maxConnections: 2, udp: false });
+    servers.push(server);
+    const a = await dial(server.port);
+    const b = await dial(server.port);
+    const c = await dial(server.port);
+    const cClosed = await readUntilClosed(c);
+    assert.equal(cClosed.length, 0);
+    for (const s of [a, b]) {
+      s.write(hex(v1.frame_hex!));
+      assert.equal((await readFrames(s, 1))[0]!.toString("hex"), v1.echo_response_hex);
+    }
+    a.destroy();
+    await delay(50);
+    const d = await dial(server.port);
+    d.write(hex(v1.frame_hex!));
+    assert.equal((await readFrames(d, 1))[0]!.toString("hex"), v1.echo_response_hex, "a freed slot is usable again");
+    b.destroy();
+    d.destroy();
+    await delay(50);
+    assert.match(await metricsOf(server.port), /^msec_server_connections_rejected_total 1$/m);
+  });
+
+  test("a connection idle for idleTimeoutMs is closed; an active one is not", async () => {
+    const server = await echoServer({ idleTimeoutMs: 200, udp: false });
+    servers.push(server);
+    const idle = await dial(server.port);
+    const active = await dial(server.port);
+    const idleClosed = readUntilClosed(idle, 3000);
+    let activeClosed = false;
+    active.on("close", () => (activeClosed = true));
+    for (let i = 0; i < 6; i++) {
+      active.write(hex(v1.frame_hex!));
+      await readFrames(active, 1);
+      await delay(80);
+    }
+    await idleClosed;
+    assert.equal(activeClosed, false);
+    active.destroy();
+  });
+});
+
+describe("graceful drain", () => {
+  test("close() lets an in-flight slow call finish, refuses new connections, then resolves", async () => {
+    const server = createServer({ port: 0, host: "127.0.0.1", logger: memoryLogger().logger });
+    server.register({
+      name: "test.Svc.Slow",
+      async invoke(body) {
+        await delay(300);
+        return { format: "binary", bytes: body.format === "binary" ? body.bytes : new Uint8Array() };
+      },
+    });
+    const { port } = await server.listen();
+    const s = await dial(port);
+    s.write(encodeFrame({ sequence: 42n, methodName: "test.Svc.Slow", flowId: 1n }, Buffer.from("0a0178", "hex")));
+    const answer = readFrames(s, 1, 5000);
+    const closedAfter = readUntilClosed(s, 5000);
+    await delay(50);
+    let closeDone = false;
+    const closing = server.close({ drainTimeoutMs: 5000 }).then(() => (closeDone = true));
+    await delay(20);
+    await assert.rejects(dial(port), /ECONNREFUSED/);
+    const [frame] = await answer;
+    const { head, body } = decodeFrame(frame!);
+    assert.equal(head.sequence, 42n);
+    assert.equal(head.err, undefined);
+    assert.equal(Buffer.from(body).toString("hex"), "0a0178");
+    await closedAfter;
+    await closing;
+    assert.equal(closeDone, true);
+  });
+
+  test("a call still running when drainTimeoutMs passes is aborted and close() resolves", async () => {
+    const server = createServer({ port: 0, host: "127.0.0.1", udp: false, logger: memoryLogger().logger });
+    let aborted = false;
+    server.register({
+      name: "test.Svc.Hang",
+      invoke(_body, ctx) {
+        return new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener("abort", () => {
+            aborted = true;
+            reject(new Error("aborted"));
+          });
+        });
+      },
+    });
+    const { port } = await server.listen();
+    const s = await dial(port);
+    s.write(encodeFrame({ sequence: 1n, methodName: "test.Svc.Hang" }, new Uint8Array()));
+    await delay(50);
+    const closed = readUntilClosed(s);
+    await server.close({ drainTimeoutMs: 100 });
+    await closed;
+    assert.equal(aborted, true);
+  });
+});
+
+describe("config and the echo server process", () => {
+  test("[SRPC] listen and limit keys become server options", () => {
+    assert.deepEqual(parseListen(undefined), { host: "0.0.0.0", port: 7963, udp: true });
+    assert.deepEqual(parseListen("7963/udp 7963/tcp"), { host: "0.0.0.0", port: 7963, udp: true });
+    assert.deepEqual(parseListen("127.0.0.1:8000/tcp"), { host: "127.0.0.1", port: 8000, udp: false });
+    assert.deepEqual(parseListen("all:8001/tcp"), { host: "0.0.0.0", port: 8001, udp: false });
+    assert.deepEqual(parseListen("lo:8002/tcp lo:8002/udp"), { host: "127.0.0.1", port: 8002, udp: true });
+    assert.throws(() => parseListen("7963/sctp"), /bad entry/);
+    assert.throws(() => parseListen("7963/tcp 7964/udp"), /share one address and port/);
+    const options = serverOptionsFromConfig(
+      parseConfig("[SRPC]\nlisten=127.0.0.1:9000/tcp\nmax_connections=5\nidle_timeout_ms=0\ndrain_timeout_ms=250\ncanonical_json=1\n"),
+    );
+    assert.deepEqual(options, {
+      host: "127.0.0.1",
+      port: 9000,
+      udp: false,
+      maxConnections: 5,
+      idleTimeoutMs: 0,
+      drainTimeoutMs: 250,
+      canonicalJson: true,
+    });
+  });
+
+  let child: ChildProcess | undefined;
+  after(() => {
+    child?.kill("SIGKILL");
+  });
+
+  test("npm run echo-server starts on the given port, answers V1 byte-identical, drains on SIGTERM", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "echo-"));
+    writeFileSync(join(dir, "config.ini"), "[SRPC]\nlisten=127.0.0.1:7963/tcp 127.0.0.1:7963/udp\n[LOG]\nLevel=ERROR\n");
+    child = spawn(
+      process.execPath,
+      ["--import", "tsx", "examples/echo/echo-server.ts", "--port", "0", "--config", join(dir, "config.ini")],
+      { cwd: repo, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const proc = child;
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      proc.stdout!.on("data", (c: Buffer) => {
+        out += c.toString();
+        if (out.includes("\n")) resolve(out);
+      });
+      proc.once("exit", (code) => reject(new Error(`echo server exited with ${code}`)));
+    });
+    const m = /^listening on 127\.0\.0\.1:(\d+) \(tcp\+udp\)$/m.exec(line);
+    assert.ok(m, line);
+    const port = Number(m[1]);
+    const s = await dial(port);
+    s.write(hex(v1.frame_hex!));
+    assert.equal((await readFrames(s, 1))[0]!.toString("hex"), v1.echo_response_hex);
+    assert.equal((await udpCall(port, hex(v1.frame_hex!)))?.toString("hex"), v1.echo_response_hex);
+    const json = `{"message":"aGVsbG8="}`;
+    const h = await dial(port);
+    h.write(`POST /?methodName=${ECHO_METHOD} HTTP/1.1\r\nContent-Length: ${json.length}\r\n\r\n${json}`);
+    assert.match((await readBytes(h, 170)).toString(), /"resultObj": \{"message": "aGVsbG8="\}\}$/);
+    s.destroy();
+    h.destroy();
+    const exit = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+    proc.kill("SIGTERM");
+    assert.equal(await exit, 0);
+    child = undefined;
+  });
+
+  test("--lang other than ts is refused with a clear message", async () => {
+    const proc = spawn(process.execPath, ["--import", "tsx", "examples/echo/echo-server.ts", "--lang", "cobol"], {
+      cwd: repo,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let err = "";
+    proc.stderr!.on("data", (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => proc.once("exit", resolve));
+    assert.equal(code, 2);
+    assert.match(err, /--lang cobol: not available/);
+  });
+});
