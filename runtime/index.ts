@@ -14,3 +14,4 @@ export { type Server, type ServerOptions, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HOST
 export { type ListenSpec, type StartServerOptions, parseListen, serverOptionsFromConfig, startServer } from "./server/start-server.js";
 export { DEFAULT_MAX_HTTP_HEADER_BYTES } from "./server/http-request.js";
 export { janssonJson, jsonEnvelope } from "./server/json-envelope.js";
+export { type BalancerOptions, type Resolver, type Route, type RouteInstance, type RouteType, type RoutesFileResolverOptions, type ServerWeight, BALANCE_PERIOD_MS, Balancer, DEFAULT_ROUTES_FILE, DEFAULT_WEIGHT, ROUTES_ENV, ROUTES_RECHECK_MS, RoutesFileError, SHAPING_REQUEST_MIN, createRoutesFileResolver, createStaticResolver, currentBalancer, defaultRoutesPath, getRoute, parseLiteral, parseRoutes, registerResolver, resolveInstances, routeAddress, setBalancer, setRoutesFileResolver, unregisterResolver, updateRoute } from "./route/index.js";
