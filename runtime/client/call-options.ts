@@ -1,0 +1,66 @@
+/**
+ * Options of one client call and how they fill the request head (spec §1.6).
+ */
+import type { CallContext } from "../handler.js";
+
+/**
+ * Default call timeout: 800 ms, as MSEC's C++ `CallMethod` (server-to-server
+ * calls; the Python client's 5000 ms is for scripts — pass `timeoutMs`).
+ */
+export const DEFAULT_TIMEOUT_MS = 800;
+
+/** Caller name when nothing else names one. */
+export const DEFAULT_CALLER = "node.client";
+
+/** Environment variable naming this process's service (`Group.Service`), used as the caller name. */
+export const SERVICE_NAME_ENV = "MSEC_SERVICE_NAME";
+
+export interface CallOptions {
+  /** Budget for the call in ms; default `DEFAULT_TIMEOUT_MS` (800), capped by `context`'s deadline. */
+  timeoutMs?: number;
+  /** `CRpcHead.caller`; see `callerName`. */
+  caller?: string;
+  /** `CRpcHead.coloring` (1 = log this call chain at every level); default inherited from `context`, else 0. */
+  coloring?: number;
+  /** `CRpcHead.flow_id`; default inherited from `context`, else `color_id XOR sequence`. */
+  flowId?: bigint;
+  /**
+   * The incoming call this call is made for: its flow id, colouring, the
+   * remaining time to its deadline and its abort signal carry over.
+   */
+  context?: CallContext;
+  /** Aborts the call; it rejects with -10 "call aborted" and is not reported to the balancer. */
+  signal?: AbortSignal;
+}
+
+let processCaller: string | undefined;
+
+/** Names this process for outgoing calls (a server calls it with its `Group.Service`). */
+export function setDefaultCaller(name: string | undefined): void {
+  processCaller = name;
+}
+
+/**
+ * `CRpcHead.caller` of a call: `options.caller`, else the name given to
+ * `setDefaultCaller` (the server's service name), else `$MSEC_SERVICE_NAME`,
+ * else `"node.client"`.
+ */
+export function callerName(options: CallOptions): string {
+  return options.caller ?? processCaller ?? (process.env[SERVICE_NAME_ENV] || DEFAULT_CALLER);
+}
+
+/** Milliseconds the call may take: the option (or default), capped by the context's remaining time. */
+export function callBudgetMs(options: CallOptions, now = Date.now()): number {
+  const own = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const deadline = options.context?.deadline;
+  if (deadline === undefined || deadline === Infinity) return own;
+  return Math.min(own, Math.max(0, deadline - now));
+}
+
+/** The abort signals that apply to a call (its own and its context's). */
+export function callSignal(options: CallOptions): AbortSignal | undefined {
+  const own = options.signal;
+  const inherited = options.context?.signal;
+  if (own && inherited) return AbortSignal.any([own, inherited]);
+  return own ?? inherited;
+}
