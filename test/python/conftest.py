@@ -6,7 +6,9 @@ import socket
 import subprocess
 import sys
 import threading
+import struct
 import time
+import weakref
 from typing import Any, Dict, Iterator, Optional
 
 import pytest
@@ -142,3 +144,90 @@ def recv_until_closed(sock: socket.socket, timeout: float = 5.0) -> bytes:
             return data
         data += chunk
     raise AssertionError(f"connection not closed; got {data!r}")
+
+
+class RawServer:
+    """A plain TCP listener that runs ``behaviour(conn)`` per connection in a thread (scripted peers)."""
+
+    def __init__(self, behaviour: Any) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.behaviour = behaviour
+        self.connections = 0
+        self._stop = False
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                self.behaviour(conn)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._stop = True
+        self.sock.close()
+        self._thread.join(5)
+
+
+@pytest.fixture
+def raw_server() -> Iterator[Any]:
+    made = []
+
+    def make(behaviour: Any) -> RawServer:
+        s = RawServer(behaviour)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.close()
+
+
+_readers: "weakref.WeakKeyDictionary[socket.socket, Any]" = weakref.WeakKeyDictionary()
+
+
+def reader_of(sock: socket.socket) -> Any:
+    """A buffered reader per socket, so bytes of a following response are not lost."""
+    r = _readers.get(sock)
+    if r is None:
+        r = sock.makefile("rb")
+        _readers[sock] = r
+    return r
+
+
+def read_frame(conn: socket.socket) -> bytes:
+    """Reads one SRPC frame from a blocking socket."""
+    r = reader_of(conn)
+    fixed = r.read(9)
+    if len(fixed) < 9:
+        raise ConnectionError(f"closed after {fixed!r}")
+    head_len, body_len = struct.unpack(">ii", fixed[1:9])
+    rest = r.read(head_len + body_len + 1)
+    return fixed + rest
+
+
+def read_http(sock: socket.socket) -> bytes:
+    """Reads one HTTP response (with Content-Length) from a blocking socket."""
+    r = reader_of(sock)
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = r.readline()
+        if not line:
+            return head
+        head += line
+    length = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1])
+    return head + r.read(length)

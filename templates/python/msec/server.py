@@ -371,13 +371,15 @@ class _Connection:
             self.close()
 
     async def _read(self) -> bytes:
-        """Next bytes; ``b""`` on EOF, idle timeout or error."""
-        try:
-            if self.in_flight == 0:
+        """Next bytes; ``b""`` on EOF, error, or ``idle_timeout_s`` without bytes while nothing is in flight."""
+        while True:
+            try:
                 return await asyncio.wait_for(self.reader.read(_READ_CHUNK), self.server.options.idle_timeout_s)
-            return await self.reader.read(_READ_CHUNK)
-        except (asyncio.TimeoutError, OSError):
-            return b""
+            except asyncio.TimeoutError:
+                if self.in_flight == 0:
+                    return b""  # idle: nothing received and nothing to answer
+            except OSError:
+                return b""
 
     def _write(self, data: bytes) -> None:
         if not self.closed and not self.writer.is_closing():
