@@ -18,7 +18,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { type FileDescriptorSet, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { bufCommand } from "./buf-binary.js";
 import type { ModelInput } from "./model.js";
-import { UserError } from "./user-error.js";
+import { CompileError, UserError } from "./user-error.js";
 
 /** buf's exit code for compile errors (everything else is unexpected). */
 const BUF_EXIT_COMPILE_ERROR = 100;
@@ -181,7 +181,7 @@ function runBuf(args: string[], cwd: string, mapPath: (p: string) => string): Pr
             .split("\n")
             .filter((l) => l.trim() !== "")
             .map((l) => formatBufError(l, mapPath));
-          return reject(new UserError(lines.join("\n")));
+          return reject(new CompileError(lines.join("\n")));
         }
         reject(new Error(`buf failed (${error.code ?? error.signal ?? error.message}): ${stderr.trim()}`));
       },

@@ -33,6 +33,8 @@ export interface ServiceNames {
   readonly client: string;
   /** `mainLogicService`: the handler object exported by the skeleton. */
   readonly implementation: string;
+  /** `MainLogicServiceMethods`: wire names and schemas by handler method. */
+  readonly methods: string;
 }
 
 export function serviceNames(service: DescService): ServiceNames {
@@ -41,6 +43,7 @@ export function serviceNames(service: DescService): ServiceNames {
     register: safeTopLevelName(`register${service.name}`),
     client: safeTopLevelName(`${service.name}Client`),
     implementation: safeTopLevelName(lowerFirst(service.name)),
+    methods: safeTopLevelName(`${service.name}Methods`),
   };
 }
 
@@ -129,13 +132,21 @@ function printServerFile(f: GeneratedFile, file: DescFile): void {
     }
     f.print("}");
     f.print();
+    printDoc(f, [`Wire names and message schemas of ${service.typeName}, by handler method.`], "");
+    f.print(f.export("const", names.methods), " = {");
+    for (const method of service.methods) {
+      f.print("  ", methodMemberName(method), ": { name: ", f.string(`${service.typeName}.${method.name}`), ", input: ", f.importSchema(method.input), ", output: ", f.importSchema(method.output), " },");
+    }
+    f.print("} as const;");
+    f.print();
     printDoc(f, [
       `Register every method of ${service.typeName} with the server's dispatcher.`,
       "Requests are decoded from protobuf (SRPC) or JSON (HTTP) and answered in the same format.",
     ], "");
     f.print(f.export("function", names.register), "(server: ", MethodRegistry, ", impl: ", names.handler, "): void {");
     for (const method of service.methods) {
-      f.print("  server.register(unaryMethod(", f.string(`${service.typeName}.${method.name}`), ", ", f.importSchema(method.input), ", ", f.importSchema(method.output), ", (request, ctx) => impl.", methodMemberName(method), "(request, ctx)));");
+      const member = methodMemberName(method);
+      f.print("  server.register(unaryMethod(", names.methods, ".", member, ", (request, ctx) => impl.", member, "(request, ctx)));");
     }
     f.print("}");
     f.print();
@@ -146,9 +157,7 @@ function printServerFile(f: GeneratedFile, file: DescFile): void {
   f.print(" * encode its response in the request's format.");
   f.print(" */");
   f.print("function unaryMethod<I extends ", DescMessage, ", O extends ", DescMessage, ">(");
-  f.print("  name: string,");
-  f.print("  input: I,");
-  f.print("  output: O,");
+  f.print("  { name, input, output }: { name: string; input: I; output: O },");
   f.print("  handle: (request: ", MessageShape, "<I>, ctx: ", CallContext, ") => Promise<", MessageInitShape, "<O>> | ", MessageInitShape, "<O>,");
   f.print("): ", MethodDefinition, " {");
   f.print("  return {");

@@ -1,0 +1,111 @@
+/**
+ * The pipeline: front end → model → targets → files (paths under the
+ * package's top folder). Writing them is `writeOutput`'s job, so `generate`
+ * has no side effects besides running buf in a temp directory.
+ */
+import { compileProtos, readDescriptorSet } from "./front-end.js";
+import { buildModel, type ProtoModel } from "./model.js";
+import { generatorVersion } from "./package-root.js";
+import { defaultRoutingName, validateRoutingName } from "./routing-name.js";
+import type { GeneratedFile, TargetKind, TargetOptions } from "./target.js";
+import { findTarget } from "./target-registry.js";
+import { renderTemplate } from "./template-engine.js";
+import { UserError } from "./user-error.js";
+
+export interface GenerateOptions {
+  /** `server` (dev package) or `caller` (client libraries). */
+  readonly kind: TargetKind;
+  /** `.proto` files to compile; with `descriptorSetIn`, import paths of the set's files to generate (empty: all). */
+  readonly protos?: readonly string[] | undefined;
+  /** Include directories (`-I`). */
+  readonly includes?: readonly string[] | undefined;
+  /** A binary `FileDescriptorSet` to read instead of compiling `.proto` files. */
+  readonly descriptorSetIn?: string | undefined;
+  /** Languages; default `["ts"]`. A server takes exactly one. */
+  readonly lang?: string | readonly string[] | undefined;
+  /** Routing name `Group.Service`; default derived from the first service (see `defaultRoutingName`). */
+  readonly name?: string | undefined;
+  /** npm spec of the runtime in generated TypeScript packages; default `^<msec-gen version>`. */
+  readonly runtimeSpec?: string | undefined;
+  /** Base for relative paths (default `process.cwd()`). */
+  readonly cwd?: string | undefined;
+  /** Called with a short line before each step that takes time. */
+  readonly onProgress?: ((message: string) => void) | undefined;
+}
+
+/** Language folders and titles for the caller tarball's top README. */
+const LANGUAGE_TITLES: Record<string, string> = {
+  ts: "TypeScript (npm package)",
+  python: "Python",
+  go: "Go",
+  java: "Java",
+  cpp: "C++",
+};
+
+/**
+ * Generate the files of a server dev package (`<name>-server-<lang>/…`) or a
+ * caller tarball (`<name>-caller/<lang>/…` plus a top README). Throws
+ * `UserError` for bad input.
+ */
+export async function generate(options: GenerateOptions): Promise<GeneratedFile[]> {
+  const progress = options.onProgress ?? (() => {});
+  const langs = parseLangs(options.lang);
+  const targets = langs.map((lang) => findTarget(options.kind, lang));
+  if (options.kind === "server" && targets.length !== 1) {
+    throw new UserError(`a server is generated for one language at a time (got --lang ${langs.join(",")})`);
+  }
+  if (options.name !== undefined) validateRoutingName(options.name);
+
+  const model = await loadModel(options, progress);
+  const name = options.name ?? defaultRoutingName(model);
+  const version = generatorVersion();
+  const targetOptions: TargetOptions = {
+    name,
+    generatorVersion: version,
+    runtimeSpec: options.runtimeSpec ?? `^${version}`,
+  };
+
+  const out: GeneratedFile[] = [];
+  if (options.kind === "server") {
+    const target = targets[0]!;
+    progress(`generating ${target.description} for ${name}`);
+    const top = `${name}-server-${target.lang}`;
+    for (const f of await target.generate(model, targetOptions)) out.push({ ...f, path: `${top}/${f.path}` });
+    return out;
+  }
+  const top = `${name}-caller`;
+  for (const target of targets) {
+    progress(`generating ${target.description} for ${name}`);
+    for (const f of await target.generate(model, targetOptions)) out.push({ ...f, path: `${top}/${target.lang}/${f.path}` });
+  }
+  out.push({
+    path: `${top}/README.md`,
+    content: renderTemplate("caller/README.md.hbs", {
+      name,
+      version,
+      protoFiles: model.files.map((f) => f.name),
+      languages: langs.map((lang) => ({ folder: lang, title: LANGUAGE_TITLES[lang] ?? lang })),
+    }),
+  });
+  return out;
+}
+
+/** Compile or read the input and build the model. */
+export async function loadModel(options: GenerateOptions, progress: (message: string) => void = () => {}): Promise<ProtoModel> {
+  const protos = options.protos ?? [];
+  if (options.descriptorSetIn !== undefined) {
+    progress(`reading descriptor set ${options.descriptorSetIn}`);
+    return buildModel(await readDescriptorSet(options.descriptorSetIn, protos, options.cwd));
+  }
+  progress(`compiling ${protos.length} .proto file${protos.length === 1 ? "" : "s"} with buf`);
+  return buildModel(await compileProtos({ protos, includes: options.includes, cwd: options.cwd }));
+}
+
+function parseLangs(lang: GenerateOptions["lang"]): string[] {
+  const list = (lang === undefined ? ["ts"] : typeof lang === "string" ? [lang] : [...lang])
+    .flatMap((l) => l.split(","))
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+  if (list.length === 0) throw new UserError("--lang is empty");
+  return [...new Set(list)];
+}

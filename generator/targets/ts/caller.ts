@@ -1,0 +1,43 @@
+/**
+ * The TypeScript caller library (`<name>-caller/ts/`): message code, one typed
+ * client class per service on the runtime's `callMethodRaw`, an index, build
+ * scripts producing `dist/` with type declarations.
+ */
+import type { ProtoModel } from "../../model.js";
+import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
+import { renderTemplate } from "../../template-engine.js";
+import { npmPackageName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
+import { generateTsCode } from "./ts-code.js";
+
+export const tsCallerTarget: Target = {
+  kind: "caller",
+  lang: "ts",
+  description: "TypeScript caller library (npm package, typed clients)",
+  generate(model: ProtoModel, options: TargetOptions): GeneratedFile[] {
+    const code = generateTsCode(model, "caller", options.name, options.generatorVersion);
+    const protos = protoSources(model);
+    const data = {
+      version: options.generatorVersion,
+      name: options.name,
+      npmName: npmPackageName(options.name, "caller"),
+      runtimeSpec: options.runtimeSpec,
+      protobufVersion: PROTOBUF_ES_VERSION,
+      protoFiles: model.files.map((f) => f.name),
+      protos: protos.map((p) => p.path),
+      hasProtos: protos.length > 0,
+      modules: code.map((f) => f.path.replace(/\.ts$/, ".js")),
+      services: tsServices(model),
+    };
+    const t = (file: string): string => renderTemplate(`caller/ts/${file}.hbs`, data);
+    const files: GeneratedFile[] = [
+      { path: "package.json", content: t("package.json") },
+      { path: "tsconfig.json", content: t("tsconfig.json") },
+      { path: "README.md", content: t("README.md") },
+      { path: ".gitignore", content: t("gitignore") },
+      { path: "src/index.ts", content: t("src/index.ts") },
+    ];
+    for (const p of protos) files.push({ path: `proto/${p.path}`, content: p.content });
+    for (const f of code) files.push({ path: `src/gen/${f.path}`, content: f.content });
+    return files;
+  },
+};

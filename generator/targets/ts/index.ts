@@ -1,0 +1,3 @@
+/** The TypeScript targets: server dev package and caller library. */
+export { tsServerTarget } from "./server.js";
+export { tsCallerTarget } from "./caller.js";

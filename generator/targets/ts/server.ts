@@ -1,0 +1,60 @@
+/**
+ * The TypeScript server dev package: generated message and service code, one
+ * handler skeleton per service (user-owned), a main entry, config, a smoke
+ * test over real sockets, build/test/package scripts.
+ */
+import type { ProtoModel } from "../../model.js";
+import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
+import { renderTemplate } from "../../template-engine.js";
+import { UserError } from "../../user-error.js";
+import { npmPackageName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
+import { generateTsCode } from "./ts-code.js";
+
+export const tsServerTarget: Target = {
+  kind: "server",
+  lang: "ts",
+  description: "TypeScript server dev package (Node >= 20, msec-gen runtime)",
+  generate(model: ProtoModel, options: TargetOptions): GeneratedFile[] {
+    if (model.services.length === 0) {
+      throw new UserError(
+        `${model.files.map((f) => f.name).join(", ")}: no service to serve; a server needs at least one "service" declaration`,
+      );
+    }
+    const services = tsServices(model);
+    const protos = protoSources(model);
+    const data = {
+      version: options.generatorVersion,
+      name: options.name,
+      npmName: npmPackageName(options.name, "server"),
+      runtimeSpec: options.runtimeSpec,
+      protobufVersion: PROTOBUF_ES_VERSION,
+      protoFiles: model.files.map((f) => f.name),
+      protos: protos.map((p) => p.path),
+      hasProtos: protos.length > 0,
+      services,
+    };
+    const t = (file: string): string => renderTemplate(`server/ts/${file}.hbs`, data);
+    const files: GeneratedFile[] = [
+      { path: "package.json", content: t("package.json") },
+      { path: "tsconfig.json", content: t("tsconfig.json") },
+      { path: "README.md", content: t("README.md") },
+      { path: ".gitignore", content: t("gitignore") },
+      { path: "etc/config.ini", content: t("etc/config.ini") },
+      { path: "etc/routes.conf", content: t("etc/routes.conf") },
+      { path: "src/main.ts", content: t("src/main.ts") },
+      { path: "test/smoke.test.ts", content: t("test/smoke.test.ts") },
+    ];
+    for (const p of protos) files.push({ path: `proto/${p.path}`, content: p.content });
+    for (const f of generateTsCode(model, "server", options.name, options.generatorVersion)) {
+      files.push({ path: `src/gen/${f.path}`, content: f.content });
+    }
+    for (const service of services) {
+      files.push({
+        path: `src/handlers/${service.handlerModule}.ts`,
+        content: renderTemplate("server/ts/src/handler.ts.hbs", { ...data, service }),
+        userOwned: true,
+      });
+    }
+    return files;
+  },
+};
