@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 
 /** How long a server may take to announce `{"listening":PORT}`. */
 export const SERVER_START_TIMEOUT_MS = 30_000;
@@ -30,13 +31,26 @@ export interface RunningServer {
 }
 
 /**
- * Starts `node [nodeArgs] --import tsx script [args]` and resolves once it
- * prints `{"listening":PORT}`; rejects with its stderr if it exits first.
+ * Node arguments that run `script`: compiled JavaScript runs on plain `node`;
+ * TypeScript source needs the tsx loader (fine for a smoke run, but tsx's
+ * `__name` wrappers slow hot code, so real measurements use the compiled form).
+ */
+export function nodeScript(script: string, nodeArgs: string[] = []): string[] {
+  return script.endsWith(".ts") ? [...nodeArgs, "--import", "tsx", script] : [...nodeArgs, script];
+}
+
+/** Path of a sibling module of `base` (an `import.meta.url`), in the same form (`.ts` or `.js`) as `base`. */
+export function siblingScript(base: string, name: string): string {
+  const ext = base.endsWith(".ts") ? ".ts" : ".js";
+  return fileURLToPath(new URL(`${name}${ext}`, base));
+}
+
+/**
+ * Starts `node [nodeArgs] script [args]` and resolves once it prints
+ * `{"listening":PORT}`; rejects with its stderr if it exits first.
  */
 export function startServer(script: string, args: string[], nodeArgs: string[] = []): Promise<RunningServer> {
-  const child = track(
-    spawn(process.execPath, [...nodeArgs, "--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "pipe"] }),
-  );
+  const child = track(spawn(process.execPath, [...nodeScript(script, nodeArgs), ...args], { stdio: ["ignore", "pipe", "pipe"] }));
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (s: string) => (stderr += s));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

@@ -228,7 +228,7 @@ async function startConnect(o: LoadOptions, meter: Meter, protocol: "connect" | 
   const transport =
     protocol === "connect"
       ? createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true })
-      : createGrpcTransport({ baseUrl, httpVersion: "2" });
+      : createGrpcTransport({ baseUrl });
   const client = createClient(EchoService, transport);
   const request = fromBinary(EchoRequestSchema, encodeEchoRequest(o.payloadBytes));
   const worker = async () => {

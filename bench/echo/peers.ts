@@ -7,7 +7,7 @@ import type { LoadProtocol } from "./load.js";
 export interface EchoPeer {
   /** Name in the table and on `--peers`. */
   id: string;
-  /** Server entry point, relative to `bench/echo/servers/`. */
+  /** Server entry point in `bench/echo/servers/`, without extension. */
   server: string;
   protocol: LoadProtocol;
   /** Transport, as printed in the table. */
@@ -15,9 +15,9 @@ export interface EchoPeer {
 }
 
 export const ECHO_PEERS: readonly EchoPeer[] = [
-  { id: "msec", server: "msec.ts", protocol: "srpc", transport: "SRPC binary frames, TCP, 64 pipelined on 1 connection" },
-  { id: "grpc-js", server: "grpc.ts", protocol: "grpc", transport: "gRPC, HTTP/2 (h2c), 1 connection" },
-  { id: "connect", server: "connect.ts", protocol: "connect", transport: "Connect protocol, binary, HTTP/2 (h2c), 1 connection" },
-  { id: "connect-grpc", server: "connect.ts", protocol: "connect-grpc", transport: "gRPC protocol via connect-node, HTTP/2 (h2c)" },
-  { id: "ceiling", server: "ceiling.ts", protocol: "ceiling", transport: "4-byte length prefix, TCP, 64 pipelined on 1 connection" },
+  { id: "msec", server: "msec", protocol: "srpc", transport: "SRPC binary frames, TCP, 64 pipelined on 1 connection" },
+  { id: "grpc-js", server: "grpc", protocol: "grpc", transport: "gRPC, HTTP/2 (h2c), 1 connection" },
+  { id: "connect", server: "connect", protocol: "connect", transport: "Connect protocol, binary, HTTP/2 (h2c), 1 connection" },
+  { id: "connect-grpc", server: "connect", protocol: "connect-grpc", transport: "gRPC protocol via connect-node, HTTP/2 (h2c)" },
+  { id: "ceiling", server: "ceiling", protocol: "ceiling", transport: "4-byte length prefix, TCP, 64 pipelined on 1 connection" },
 ];

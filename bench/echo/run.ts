@@ -1,5 +1,7 @@
 /**
- * The echo benchmark (`npm run bench:echo`): for each peer, starts its server
+ * The echo benchmark (`npm run bench:echo`, which compiles `bench/` and the
+ * runtime with `bench/tsconfig.json` and runs `dist/bench/bench/echo/run.js`
+ * on plain node): for each peer, starts its server
  * in one process and the load generator (`load.ts`) in another, over
  * loopback, then prints a table and, as the last line, a JSON summary:
  * `{"msec_rps":…,"grpc_js_rps":…,"connect_rps":…,"ceiling_rps":…,"msec_p99_ms":…, …}`.
@@ -9,15 +11,13 @@
  * 100), `--peers a,b` (default all), `--server-node-args "…"` (extra Node
  * flags for the server processes, e.g. `--cpu-prof --cpu-prof-dir=prof`).
  */
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { runCommand, startServer } from "../process.js";
+import { nodeScript, runCommand, siblingScript, startServer } from "../process.js";
 import { formatNumber, renderTable } from "../table.js";
 import type { LoadResult } from "./load.js";
 import { ECHO_PEERS, type EchoPeer } from "./peers.js";
 import { DEFAULT_PAYLOAD_BYTES } from "./payload.js";
 
-const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
 interface PeerOutcome {
   peer: EchoPeer;
@@ -29,15 +29,13 @@ interface PeerOutcome {
 async function measure(peer: EchoPeer, loadArgs: string[], serverNodeArgs: string[]): Promise<PeerOutcome> {
   let server;
   try {
-    server = await startServer(here(`servers/${peer.server}`), ["--port", "0"], serverNodeArgs);
+    server = await startServer(siblingScript(import.meta.url, `servers/${peer.server}`), ["--port", "0"], serverNodeArgs);
   } catch (err) {
     return { peer, failure: (err as Error).message };
   }
   try {
     const load = await runCommand(process.execPath, [
-      "--import",
-      "tsx",
-      here("load.ts"),
+      ...nodeScript(siblingScript(import.meta.url, "load")),
       "--protocol",
       peer.protocol,
       "--port",
