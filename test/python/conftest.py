@@ -171,14 +171,23 @@ class RawServer:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        with conn:
+        try:
+            self.behaviour(conn)
+        except (OSError, ConnectionError):
+            pass
+        finally:
             try:
-                self.behaviour(conn)
+                conn.shutdown(socket.SHUT_RDWR)  # a makefile() reader would otherwise keep it open
             except OSError:
                 pass
+            conn.close()
 
     def close(self) -> None:
         self._stop = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        except OSError:
+            pass
         self.sock.close()
         self._thread.join(5)
 
