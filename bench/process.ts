@@ -4,6 +4,7 @@
  * killed if the benchmark itself exits early, so a run never leaves strays.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
@@ -26,6 +27,8 @@ function track(child: ChildProcess): ChildProcess {
 
 export interface RunningServer {
   port: number;
+  /** Process id, e.g. to read its CPU time. */
+  pid: number;
   /** Sends SIGTERM and waits for the process to exit. */
   stop(): Promise<void>;
 }
@@ -69,6 +72,7 @@ export function startServer(script: string, args: string[], nodeArgs: string[] =
       clearTimeout(timer);
       resolve({
         port: Number(announced[1]),
+        pid: child.pid!,
         stop: async () => {
           if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
           await exited;
@@ -84,15 +88,41 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Runs a command to completion, collecting its output. */
-export function runCommand(command: string, args: string[], options: { cwd?: string } = {}): Promise<CommandResult> {
-  const child = track(spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...options }));
+/**
+ * Runs a command to completion, collecting its output; `onLine` sees each
+ * stdout line as it arrives.
+ */
+export function runCommand(
+  command: string,
+  args: string[],
+  options: { cwd?: string; onLine?: (line: string) => void } = {},
+): Promise<CommandResult> {
+  const child = track(spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...(options.cwd ? { cwd: options.cwd } : {}) }));
   let stdout = "";
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+  if (options.onLine) createInterface({ input: child.stdout! }).on("line", options.onLine);
   child.stderr!.setEncoding("utf8").on("data", (s: string) => (stderr += s));
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     child.once("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Clock ticks per second of `/proc/<pid>/stat` times (Linux's USER_HZ, 100 on every mainstream kernel). */
+const USER_HZ = 100;
+
+/**
+ * CPU seconds (user + system) a process has used so far, from
+ * `/proc/<pid>/stat`; undefined where that file cannot be read.
+ */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  } catch {
+    return undefined;
+  }
 }

@@ -47,7 +47,13 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** CPU time the load generator used during the measured window, as a share of one core (1 = saturated). */
+  loadCpu: number;
 }
+
+/** Lines `load.ts` prints when the measured window opens and closes, so the orchestrator can sample the server's CPU time. */
+export const PHASE_MEASURE = '{"phase":"measure"}';
+export const PHASE_DONE = '{"phase":"done"}';
 
 interface LoadOptions {
   protocol: LoadProtocol;
@@ -273,11 +279,15 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   resetLatency(meter.histogram);
   meter.ok = 0;
   meter.errors = 0;
+  process.stdout.write(`${PHASE_MEASURE}\n`);
   meter.measuring = true;
   const began = performance.now();
+  const cpuBefore = process.cpuUsage();
   await sleep(o.durationMs);
   meter.measuring = false;
   const seconds = (performance.now() - began) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  process.stdout.write(`${PHASE_DONE}\n`);
   meter.running = false;
   stop();
   return {
@@ -291,6 +301,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     p50Ms: latencyQuantile(meter.histogram, 0.5),
     p99Ms: latencyQuantile(meter.histogram, 0.99),
     maxMs: meter.histogram.maxMs,
+    loadCpu: (cpu.user + cpu.system) / 1e6 / seconds,
   };
 }
 

@@ -11,10 +11,11 @@
  * 100), `--peers a,b` (default all), `--server-node-args "…"` (extra Node
  * flags for the server processes, e.g. `--cpu-prof --cpu-prof-dir=prof`).
  */
+import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { nodeScript, runCommand, siblingScript, startServer } from "../process.js";
+import { nodeScript, processCpuSeconds, runCommand, siblingScript, startServer } from "../process.js";
 import { formatNumber, renderTable } from "../table.js";
-import type { LoadResult } from "./load.js";
+import { type LoadResult, PHASE_DONE, PHASE_MEASURE } from "./load.js";
 import { ECHO_PEERS, type EchoPeer } from "./peers.js";
 import { DEFAULT_PAYLOAD_BYTES } from "./payload.js";
 
@@ -22,6 +23,8 @@ import { DEFAULT_PAYLOAD_BYTES } from "./payload.js";
 interface PeerOutcome {
   peer: EchoPeer;
   result?: LoadResult;
+  /** Server CPU time during the measured window, as a share of one core. */
+  serverCpu?: number;
   /** Why the peer could not be measured. */
   failure?: string;
 }
@@ -34,6 +37,20 @@ async function measure(peer: EchoPeer, loadArgs: string[], serverNodeArgs: strin
     return { peer, failure: (err as Error).message };
   }
   try {
+    let cpuAtStart: number | undefined;
+    let serverCpu: number | undefined;
+    let startedAt = 0;
+    const onLine = (line: string) => {
+      if (line === PHASE_MEASURE) {
+        cpuAtStart = processCpuSeconds(server.pid);
+        startedAt = performance.now();
+      } else if (line === PHASE_DONE) {
+        const cpuAtEnd = processCpuSeconds(server.pid);
+        if (cpuAtStart !== undefined && cpuAtEnd !== undefined) {
+          serverCpu = (cpuAtEnd - cpuAtStart) / ((performance.now() - startedAt) / 1000);
+        }
+      }
+    };
     const load = await runCommand(process.execPath, [
       ...nodeScript(siblingScript(import.meta.url, "load")),
       "--protocol",
@@ -41,12 +58,12 @@ async function measure(peer: EchoPeer, loadArgs: string[], serverNodeArgs: strin
       "--port",
       String(server.port),
       ...loadArgs,
-    ]);
+    ], { onLine });
     const last = load.stdout.trim().split("\n").pop() ?? "";
     if (load.code !== 0 || !last.startsWith("{")) {
       return { peer, failure: `load generator failed (${load.code}): ${load.stderr.trim()}` };
     }
-    return { peer, result: JSON.parse(last) as LoadResult };
+    return { peer, result: JSON.parse(last) as LoadResult, ...(serverCpu !== undefined ? { serverCpu } : {}) };
   } finally {
     await server.stop();
   }
@@ -86,7 +103,8 @@ async function main(): Promise<void> {
 
   const get = (id: string) => outcomes.find((o) => o.peer.id === id)?.result;
   const ceiling = get("ceiling");
-  const rows = outcomes.map(({ peer, result: r, failure }) =>
+  const cpu = (share: number | undefined) => (share === undefined ? "-" : `${formatNumber(100 * share)}%`);
+  const rows = outcomes.map(({ peer, result: r, failure, serverCpu }) =>
     r
       ? [
           peer.id,
@@ -96,11 +114,15 @@ async function main(): Promise<void> {
           formatNumber(r.maxMs, 3),
           formatNumber(r.errors),
           ceiling ? `${formatNumber((100 * r.rps) / ceiling.rps, 1)}%` : "-",
+          cpu(serverCpu),
+          cpu(r.loadCpu),
           peer.transport,
         ]
-      : [peer.id, "-", "-", "-", "-", "-", "-", `NOT MEASURED: ${(failure ?? "").split("\n")[0]}`],
+      : [peer.id, "-", "-", "-", "-", "-", "-", "-", "-", `NOT MEASURED: ${(failure ?? "").split("\n")[0]}`],
   );
-  console.log(renderTable(["peer", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "of ceiling", "transport"], rows));
+  console.log(
+    renderTable(["peer", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "of ceiling", "server cpu", "load cpu", "transport"], rows),
+  );
 
   // Connect is reported with its faster protocol; the key says which.
   const connectCandidates = [get("connect"), get("connect-grpc")].filter((r): r is LoadResult => r !== undefined);
