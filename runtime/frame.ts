@@ -4,7 +4,7 @@
  * it is a view into the buffer the frame arrived in.
  */
 import { SrpcCode, SrpcError } from "./errors.js";
-import { type RpcHead, decodeRpcHead, encodeRpcHead } from "./rpc-head.js";
+import { type RpcHead, decodeRpcHead, encodeRpcHeadInto } from "./rpc-head.js";
 
 /** First byte of every frame, ASCII `(`. */
 export const FRAME_STX = 0x28;
@@ -37,14 +37,21 @@ function readInt32BE(buf: Uint8Array, at: number): number {
  * e.g. an echoed request head) and a body (may be empty).
  */
 export function encodeFrame(head: RpcHead | Uint8Array, body: Uint8Array): Uint8Array {
-  const headBytes = head instanceof Uint8Array ? head : encodeRpcHead(head);
-  const h = headBytes.length;
   const b = body.length;
-  const out = Buffer.allocUnsafe(FRAME_OVERHEAD + h + b);
+  let out: Buffer;
+  let h: number;
+  if (head instanceof Uint8Array) {
+    h = head.length;
+    out = Buffer.allocUnsafe(FRAME_OVERHEAD + h + b);
+    out.set(head, FRAME_HEAD_OFFSET);
+  } else {
+    // The head is written in place: one allocation for the whole frame.
+    out = encodeRpcHeadInto(head, FRAME_HEAD_OFFSET, b + 1);
+    h = out.length - FRAME_OVERHEAD - b;
+  }
   out[0] = FRAME_STX;
   out.writeInt32BE(h, 1);
   out.writeInt32BE(b, 5);
-  out.set(headBytes, FRAME_HEAD_OFFSET);
   out.set(body, FRAME_HEAD_OFFSET + h);
   out[FRAME_OVERHEAD - 1 + h + b] = FRAME_ETX;
   return out;

@@ -54,8 +54,6 @@ const WIRE_FIXED32 = 5;
 /** Deepest group nesting skipped inside a head before it is called malformed. */
 const MAX_GROUP_DEPTH = 16;
 
-const utf8Decoder = new TextDecoder();
-
 function invalidHead(why: string): SrpcError {
   return new SrpcError(SrpcCode.InvalidPkgHead, `invalid package header: ${why}`);
 }
@@ -63,8 +61,8 @@ function invalidHead(why: string): SrpcError {
 // ---------------------------------------------------------------- encoding
 
 function uint64Parts(value: bigint): [lo: number, hi: number] {
-  const v = BigInt.asUintN(64, value);
-  return [Number(v & 0xffffffffn), Number(v >> 32n)];
+  split64(value);
+  return [splitLo, splitHi];
 }
 
 function varintSize32(v: number): number {
@@ -109,25 +107,6 @@ function textBytes(s: string): Uint8Array {
   return Buffer.from(s, "utf8");
 }
 
-function piecesOf(head: RpcHead): Piece[] {
-  const pieces: Piece[] = [];
-  const varint = (field: number, [lo, hi]: [number, number]) =>
-    pieces.push({ tag: tagOf(field, WIRE_VARINT), lo, hi });
-  const bytes = (field: number, s: string) =>
-    pieces.push({ tag: tagOf(field, WIRE_LEN), lo: 0, hi: 0, bytes: textBytes(s) });
-  varint(RpcHeadField.sequence, uint64Parts(head.sequence));
-  if (head.coloring !== undefined) varint(RpcHeadField.coloring, [head.coloring >>> 0, 0]);
-  if (head.colorId !== undefined) varint(RpcHeadField.colorId, uint64Parts(head.colorId));
-  if (head.flowId !== undefined) varint(RpcHeadField.flowId, uint64Parts(head.flowId));
-  if (head.err !== undefined) varint(RpcHeadField.err, int32Parts(head.err));
-  if (head.result !== undefined) varint(RpcHeadField.result, int32Parts(head.result));
-  if (head.errMsg !== undefined) bytes(RpcHeadField.errMsg, head.errMsg);
-  if (head.caller !== undefined) bytes(RpcHeadField.caller, head.caller);
-  bytes(RpcHeadField.methodName, head.methodName);
-  for (const entry of head.callerStack ?? []) bytes(RpcHeadField.callerStack, entry);
-  return pieces;
-}
-
 function piecesSize(pieces: readonly Piece[]): number {
   let size = 0;
   for (const p of pieces) {
@@ -137,25 +116,147 @@ function piecesSize(pieces: readonly Piece[]): number {
   return size;
 }
 
-function writePieces(out: Uint8Array, pos: number, pieces: readonly Piece[]): number {
-  for (const p of pieces) {
-    pos = writeVarint64(out, pos, p.tag, 0);
-    if (p.bytes) {
-      pos = writeVarint64(out, pos, p.bytes.length, 0);
-      out.set(p.bytes, pos);
-      pos += p.bytes.length;
-    } else {
-      pos = writeVarint64(out, pos, p.lo, p.hi);
-    }
+function writePiece(out: Uint8Array, pos: number, p: Piece): number {
+  pos = writeVarint64(out, pos, p.tag, 0);
+  if (p.bytes) {
+    pos = writeVarint64(out, pos, p.bytes.length, 0);
+    out.set(p.bytes, pos);
+    return pos + p.bytes.length;
   }
+  return writeVarint64(out, pos, p.lo, p.hi);
+}
+
+function writePieces(out: Uint8Array, pos: number, pieces: readonly Piece[]): number {
+  for (const p of pieces) pos = writePiece(out, pos, p);
   return pos;
 }
 
+/** Low and high 32 bits of the last `split64` input (scratch, to avoid an allocation per field). */
+let splitLo = 0;
+let splitHi = 0;
+
+function split64(value: bigint): void {
+  // Fast path for values below 2^32 (sequences, colour ids, most flow ids): no BigInt arithmetic.
+  if (value >= 0n && value <= 0xffffffffn) {
+    splitLo = Number(value);
+    splitHi = 0;
+    return;
+  }
+  const v = BigInt.asUintN(64, value);
+  splitLo = Number(v & 0xffffffffn);
+  splitHi = Number(v >> 32n);
+}
+
+/** Longest string written with the per-character ASCII loop rather than `Buffer.write`. */
+const ASCII_WRITE_MAX = 64;
+
+/** UTF-8 length of `s`. */
+function textLength(s: string): number {
+  if (s.length <= ASCII_WRITE_MAX) {
+    let ascii = true;
+    for (let i = 0; i < s.length; i++) {
+      if (s.charCodeAt(i) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return s.length;
+  }
+  return Buffer.byteLength(s, "utf8");
+}
+
+/** Writes a length-delimited text field (two-byte tag) whose UTF-8 length is `len`. */
+function writeText(out: Buffer, pos: number, tag: number, s: string, len: number): number {
+  pos = writeVarint64(out, pos, tag, 0);
+  pos = writeVarint64(out, pos, len, 0);
+  if (len === s.length && len <= ASCII_WRITE_MAX) {
+    for (let i = 0; i < len; i++) out[pos + i] = s.charCodeAt(i);
+  } else {
+    out.write(s, pos, len, "utf8");
+  }
+  return pos + len;
+}
+
+const TAG_SEQUENCE = tagOf(RpcHeadField.sequence, WIRE_VARINT);
+const TAG_COLORING = tagOf(RpcHeadField.coloring, WIRE_VARINT);
+const TAG_COLOR_ID = tagOf(RpcHeadField.colorId, WIRE_VARINT);
+const TAG_FLOW_ID = tagOf(RpcHeadField.flowId, WIRE_VARINT);
+const TAG_ERR = tagOf(RpcHeadField.err, WIRE_VARINT);
+const TAG_RESULT = tagOf(RpcHeadField.result, WIRE_VARINT);
+const TAG_ERR_MSG = tagOf(RpcHeadField.errMsg, WIRE_LEN);
+const TAG_CALLER = tagOf(RpcHeadField.caller, WIRE_LEN);
+const TAG_METHOD_NAME = tagOf(RpcHeadField.methodName, WIRE_LEN);
+const TAG_CALLER_STACK = tagOf(RpcHeadField.callerStack, WIRE_LEN);
+
 /** Serializes a head exactly as C++/Java protobuf would (field-number order, set fields only). */
 export function encodeRpcHead(head: RpcHead): Uint8Array {
-  const pieces = piecesOf(head);
-  const out = Buffer.allocUnsafe(piecesSize(pieces));
-  writePieces(out, 0, pieces);
+  return encodeRpcHeadInto(head, 0, 0);
+}
+
+/**
+ * Serializes a head into a new buffer with `before` unwritten bytes ahead of
+ * it and `after` behind it — so a frame is built in one allocation. The head
+ * occupies `[before, length - after)`.
+ */
+export function encodeRpcHeadInto(head: RpcHead, before: number, after: number): Buffer {
+  const { coloring, colorId, flowId, err, result, errMsg, caller, methodName, callerStack } = head;
+  // Pass 1: size. Every tag but sequence's (field 10) takes two bytes.
+  split64(head.sequence);
+  const seqLo = splitLo;
+  const seqHi = splitHi;
+  let size = 1 + varintSize64(seqLo, seqHi);
+  if (coloring !== undefined) size += 2 + varintSize32(coloring >>> 0);
+  let colorLo = 0;
+  let colorHi = 0;
+  if (colorId !== undefined) {
+    split64(colorId);
+    colorLo = splitLo;
+    colorHi = splitHi;
+    size += 2 + varintSize64(colorLo, colorHi);
+  }
+  let flowLo = 0;
+  let flowHi = 0;
+  if (flowId !== undefined) {
+    split64(flowId);
+    flowLo = splitLo;
+    flowHi = splitHi;
+    size += 2 + varintSize64(flowLo, flowHi);
+  }
+  if (err !== undefined) size += 2 + (err < 0 ? 10 : varintSize32(err | 0));
+  if (result !== undefined) size += 2 + (result < 0 ? 10 : varintSize32(result | 0));
+  const errMsgLen = errMsg === undefined ? 0 : textLength(errMsg);
+  if (errMsg !== undefined) size += 2 + varintSize32(errMsgLen) + errMsgLen;
+  const callerLen = caller === undefined ? 0 : textLength(caller);
+  if (caller !== undefined) size += 2 + varintSize32(callerLen) + callerLen;
+  const methodLen = textLength(methodName);
+  size += 2 + varintSize32(methodLen) + methodLen;
+  let stackLens: number[] | undefined;
+  if (callerStack !== undefined && callerStack.length > 0) {
+    stackLens = callerStack.map(textLength);
+    for (const len of stackLens) size += 2 + varintSize32(len) + len;
+  }
+
+  // Pass 2: write, in field-number order.
+  const out = Buffer.allocUnsafe(before + size + after);
+  let pos = writeVarint64(out, before, TAG_SEQUENCE, 0);
+  pos = writeVarint64(out, pos, seqLo, seqHi);
+  if (coloring !== undefined) pos = writeVarint64(out, writeVarint64(out, pos, TAG_COLORING, 0), coloring >>> 0, 0);
+  if (colorId !== undefined) pos = writeVarint64(out, writeVarint64(out, pos, TAG_COLOR_ID, 0), colorLo, colorHi);
+  if (flowId !== undefined) pos = writeVarint64(out, writeVarint64(out, pos, TAG_FLOW_ID, 0), flowLo, flowHi);
+  if (err !== undefined) {
+    const [lo, hi] = int32Parts(err);
+    pos = writeVarint64(out, writeVarint64(out, pos, TAG_ERR, 0), lo, hi);
+  }
+  if (result !== undefined) {
+    const [lo, hi] = int32Parts(result);
+    pos = writeVarint64(out, writeVarint64(out, pos, TAG_RESULT, 0), lo, hi);
+  }
+  if (errMsg !== undefined) pos = writeText(out, pos, TAG_ERR_MSG, errMsg, errMsgLen);
+  if (caller !== undefined) pos = writeText(out, pos, TAG_CALLER, caller, callerLen);
+  pos = writeText(out, pos, TAG_METHOD_NAME, methodName, methodLen);
+  if (stackLens !== undefined) {
+    for (let i = 0; i < stackLens.length; i++) pos = writeText(out, pos, TAG_CALLER_STACK, callerStack![i]!, stackLens[i]!);
+  }
   return out;
 }
 
@@ -167,11 +268,11 @@ class HeadReader {
   lo = 0;
   hi = 0;
 
-  constructor(
-    readonly buf: Uint8Array,
-    start: number,
-    readonly end: number,
-  ) {
+  readonly buf: Buffer;
+
+  constructor(bytes: Uint8Array, start: number, readonly end: number) {
+    // A Buffer view (no copy) so text fields decode with the native UTF-8 decoder.
+    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = start;
   }
 
@@ -213,11 +314,11 @@ class HeadReader {
     return this.lo;
   }
 
-  text(): string {
+  text(recent?: RecentText): string {
     const len = this.length();
     const start = this.pos;
     this.pos += len;
-    return bytesToText(this.buf, start, start + len);
+    return recent ? recent.decode(this.buf, start, start + len) : bytesToText(this.buf, start, start + len);
   }
 
   skip(wire: number, field: number, depth = 0): void {
@@ -257,21 +358,46 @@ class HeadReader {
   }
 }
 
-/** Longest bytes field decoded with the ASCII fast path before falling back to TextDecoder. */
-const ASCII_FAST_PATH_MAX = 64;
-
-function bytesToText(buf: Uint8Array, start: number, end: number): string {
-  if (end - start <= ASCII_FAST_PATH_MAX) {
-    let s = "";
-    for (let i = start; i < end; i++) {
-      const b = buf[i]!;
-      if (b >= 0x80) return utf8Decoder.decode(buf.subarray(start, end));
-      s += String.fromCharCode(b);
-    }
-    return s;
-  }
-  return utf8Decoder.decode(buf.subarray(start, end));
+function bytesToText(buf: Buffer, start: number, end: number): string {
+  return start === end ? "" : buf.toString("utf8", start, end);
 }
+
+/** Longest text remembered by a `RecentText`. */
+const RECENT_TEXT_MAX = 128;
+
+/**
+ * Remembers the last text decoded for one field. Method and caller names
+ * repeat from request to request, and comparing a few bytes is much cheaper
+ * than decoding UTF-8 into a new string each time.
+ */
+class RecentText {
+  private bytes = new Uint8Array(0);
+  private text = "";
+
+  decode(buf: Buffer, start: number, end: number): string {
+    const len = end - start;
+    const known = this.bytes;
+    if (known.length === len) {
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (known[i] !== buf[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.text;
+    }
+    const text = bytesToText(buf, start, end);
+    if (len <= RECENT_TEXT_MAX) {
+      this.bytes = Uint8Array.prototype.slice.call(buf, start, end); // a copy, not a view of the frame
+      this.text = text;
+    }
+    return text;
+  }
+}
+
+const recentMethodName = new RecentText();
+const recentCaller = new RecentText();
 
 /**
  * Parses a serialized head. Unknown fields are skipped (and known fields with
@@ -281,9 +407,10 @@ function bytesToText(buf: Uint8Array, start: number, end: number): string {
  */
 export function decodeRpcHead(bytes: Uint8Array, start = 0, end = bytes.length): RpcHead {
   const r = new HeadReader(bytes, start, end);
-  let sequence: bigint | undefined;
-  let methodName: string | undefined;
-  const head: Partial<RpcHead> = {};
+  // Required fields first, so every decoded head starts with the same object shape.
+  const head: RpcHead = { sequence: 0n, methodName: "" };
+  let hasSequence = false;
+  let hasMethodName = false;
   while (r.pos < end) {
     r.varint();
     if (r.hi !== 0) throw invalidHead("tag out of range");
@@ -294,7 +421,8 @@ export function decodeRpcHead(bytes: Uint8Array, start = 0, end = bytes.length):
     if (wire === WIRE_VARINT) {
       switch (field) {
         case RpcHeadField.sequence:
-          sequence = r.uint64();
+          head.sequence = r.uint64();
+          hasSequence = true;
           continue;
         case RpcHeadField.coloring:
           r.varint();
@@ -318,10 +446,11 @@ export function decodeRpcHead(bytes: Uint8Array, start = 0, end = bytes.length):
     } else if (wire === WIRE_LEN) {
       switch (field) {
         case RpcHeadField.methodName:
-          methodName = r.text();
+          head.methodName = r.text(recentMethodName);
+          hasMethodName = true;
           continue;
         case RpcHeadField.caller:
-          head.caller = r.text();
+          head.caller = r.text(recentCaller);
           continue;
         case RpcHeadField.errMsg:
           head.errMsg = r.text();
@@ -335,11 +464,9 @@ export function decodeRpcHead(bytes: Uint8Array, start = 0, end = bytes.length):
     }
     r.skip(wire, field);
   }
-  if (sequence === undefined) throw invalidHead("missing required field sequence");
-  if (methodName === undefined) throw invalidHead("missing required field method_name");
-  head.sequence = sequence;
-  head.methodName = methodName;
-  return head as RpcHead;
+  if (!hasSequence) throw invalidHead("missing required field sequence");
+  if (!hasMethodName) throw invalidHead("missing required field method_name");
+  return head;
 }
 
 // ---------------------------------------------------------------- amending
@@ -370,34 +497,39 @@ export function amendRpcHead(headBytes: Uint8Array, changes: RpcHeadChanges): Ui
   if (changes.errMsg !== undefined) {
     inserts.push({ tag: tagOf(RpcHeadField.errMsg, WIRE_LEN), lo: 0, hi: 0, bytes: textBytes(changes.errMsg) });
   }
-  const replaced = new Set(inserts.map((p) => p.tag >>> 3));
 
-  // Split the original into [field number, start, end] spans.
-  const spans: Array<[number, number, number]> = [];
+  // One pass over the original: [field number, start, end] triples, flat.
+  const spans: number[] = [];
   const r = new HeadReader(headBytes, 0, headBytes.length);
+  let size = piecesSize(inserts);
   while (r.pos < headBytes.length) {
     const start = r.pos;
     r.varint();
     const field = r.lo >>> 3;
     r.skip(r.lo & 7, field);
-    spans.push([field, start, r.pos]);
+    if (isReplaced(inserts, field)) continue;
+    spans.push(field, start, r.pos);
+    size += r.pos - start;
   }
 
-  const kept = spans.filter(([field]) => !replaced.has(field));
-  let size = piecesSize(inserts);
-  for (const [, s, e] of kept) size += e - s;
   const out = Buffer.allocUnsafe(size);
   let pos = 0;
   let next = 0;
-  for (const [field, s, e] of kept) {
+  for (let i = 0; i < spans.length; i += 3) {
+    const field = spans[i]!;
     while (next < inserts.length && inserts[next]!.tag >>> 3 < field) {
-      pos = writePieces(out, pos, [inserts[next++]!]);
+      pos = writePiece(out, pos, inserts[next++]!);
     }
-    out.set(headBytes.subarray(s, e), pos);
-    pos += e - s;
+    out.set(headBytes.subarray(spans[i + 1]!, spans[i + 2]!), pos);
+    pos += spans[i + 2]! - spans[i + 1]!;
   }
-  pos = writePieces(out, pos, inserts.slice(next));
+  while (next < inserts.length) pos = writePiece(out, pos, inserts[next++]!);
   return out;
+}
+
+function isReplaced(inserts: readonly Piece[], field: number): boolean {
+  for (const p of inserts) if (p.tag >>> 3 === field) return true;
+  return false;
 }
 
 // ---------------------------------------------------------------- sequence

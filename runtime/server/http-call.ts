@@ -75,10 +75,9 @@ export function handleHttpRequest(core: ServerCore, req: HttpRequest, slot: numb
     }
     return false;
   }
-  sink.respond(
-    slot,
-    plainResponse(405, "Method Not Allowed", "text/plain; charset=utf-8", "method not allowed\n", "Allow: GET, POST\r\n"),
-  );
+  // A HEAD answer must not carry a body, so its 405 is empty.
+  const text = req.method === "HEAD" ? "" : "method not allowed\n";
+  sink.respond(slot, plainResponse(405, "Method Not Allowed", "text/plain; charset=utf-8", text, "Allow: GET, POST\r\n"));
   return false;
 }
 
