@@ -19,7 +19,17 @@ from typing import Any, Dict, Optional, Union
 from .client import AsyncClient, Client
 from .color import color_id
 from .config import get_config as _get_config
-from .errors import ERR_INVALID_PKG, ERR_INVALID_PKG_HEAD, ERR_INVALID_SEQUENCE, ERR_SEND_RECV_FAILED, SrpcError, errmsg
+from .errors import (
+    ERR_GET_ROUTE_FAILED,
+    ERR_INVALID_PKG,
+    ERR_INVALID_PKG_HEAD,
+    ERR_INVALID_SEQUENCE,
+    ERR_RECV_TIMEOUT,
+    ERR_SEND_RECV_FAILED,
+    ERR_TIMEOUT,
+    SrpcError,
+    errmsg,
+)
 from .frame import RpcHead, check_frame, decode_head, encode_frame, encode_head, split_frame
 from .log import log_debug, log_error, log_fatal, log_info, log_set_option
 from .monitor import attr_report, attr_set, monitor_add, monitor_set
@@ -82,7 +92,9 @@ def _errmsg_for(exc: SrpcError) -> str:
         return "invalid sequence"
     if exc.code in (ERR_INVALID_PKG, ERR_INVALID_PKG_HEAD):
         return "deserialize failed"
-    return exc.message
+    if exc.code in (ERR_TIMEOUT, ERR_RECV_TIMEOUT, ERR_GET_ROUTE_FAILED):
+        return errmsg(exc.code)
+    return exc.message  # the server's err_msg, else the text of its err
 
 
 def CallMethod(service_name: str, method_name: str, request: Request, timeout: float = 0) -> Dict[str, Any]:  # noqa: N802
