@@ -278,6 +278,12 @@ class HeadReader {
 
   varint(): void {
     const buf = this.buf;
+    if (this.pos < this.end && buf[this.pos]! < 0x80) {
+      // One-byte varints (small values, field 10's tag) are the common case.
+      this.lo = buf[this.pos++]!;
+      this.hi = 0;
+      return;
+    }
     let lo = 0;
     let hi = 0;
     let shift = 0;
