@@ -15,3 +15,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
+
+# Python runtime tests (test/python) and the _pb2 writer test import protobuf and run pytest
+# with the python3 on PATH. (--break-system-packages only matters on a PEP 668 system python.)
+if ! python3 -c 'import google.protobuf, pytest' >/dev/null 2>&1; then
+  echo "==> pip install protobuf pytest"
+  python3 -m pip install -q 'protobuf>=4.21,<8' pytest ||
+    python3 -m pip install -q --break-system-packages 'protobuf>=4.21,<8' pytest
+fi

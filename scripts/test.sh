@@ -16,3 +16,6 @@ npm run --silent build
 mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 echo "==> node --test (${#files[@]} files)"
 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+
+echo "==> pytest (test/python)"
+python3 -m pytest -q -p no:cacheprovider test/python
