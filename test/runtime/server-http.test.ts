@@ -209,6 +209,69 @@ describe("HTTP/JSON on the SRPC port", () => {
     assert.match((await readUntilClosed(bad)).toString("latin1"), /^HTTP\/1\.1 431 /);
   });
 
+  test("a request delivered one byte at a time (chunked) is answered", async () => {
+    const s = await open();
+    const req =
+      "POST /?methodName=echo.EchoService.Echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      "16\r\n{\"message\":\"aGVsbG8=\"}\r\n0\r\n\r\n";
+    for (const ch of req) {
+      s.write(ch);
+      await delay(1);
+    }
+    assert.equal((await readBytes(s, ECHO_OK.length)).toString(), ECHO_OK);
+  });
+
+  test("a body over maxFrameBytes is 413 and closes, announced or chunked", async () => {
+    const small = createServer({ port: 0, host: "127.0.0.1", udp: false, logger: log.logger, maxFrameBytes: 64 });
+    for (const m of echoMethods()) small.register(m);
+    const { port: smallPort } = await small.listen();
+    try {
+      const a = await dial(smallPort);
+      a.write("POST /?methodName=echo.EchoService.Echo HTTP/1.1\r\nContent-Length: 65\r\n\r\n");
+      assert.match((await readUntilClosed(a)).toString("latin1"), /^HTTP\/1\.1 413 /);
+      const b = await dial(smallPort);
+      b.write("POST /?methodName=echo.EchoService.Echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n" + "x".repeat(64) + "\r\n1\r\n");
+      assert.match((await readUntilClosed(b)).toString("latin1"), /^HTTP\/1\.1 413 /);
+    } finally {
+      await small.close({ drainTimeoutMs: 100 });
+    }
+  });
+
+  test("canonicalJson hands canonical ProtoJSON options to methods; the default is MSEC's", async () => {
+    const seen: unknown[] = [];
+    const probe: MethodDefinition = {
+      name: "test.Svc.Options",
+      invoke(_body, ctx) {
+        seen.push(ctx.jsonWriteOptions);
+        return { format: "json", json: {} };
+      },
+    };
+    const canonical = createServer({ port: 0, host: "127.0.0.1", udp: false, logger: log.logger, canonicalJson: true });
+    canonical.register(probe);
+    const { port: canonicalPort } = await canonical.listen();
+    try {
+      const expected = jsonHttp('{"ret":0, "errmsg":"", "resultObj": {}}');
+      const c = await dial(canonicalPort);
+      c.write(post("/?methodName=test.Svc.Options", "{}"));
+      assert.equal((await readBytes(c, expected.length)).toString(), expected);
+      c.destroy();
+    } finally {
+      await canonical.close({ drainTimeoutMs: 100 });
+    }
+    assert.deepEqual(seen, [{}]);
+    const ctxOptions: unknown[] = [];
+    server.register({
+      name: "test.Svc.Options2",
+      invoke(_body, ctx) {
+        ctxOptions.push(ctx.jsonWriteOptions, ctx.caller, ctx.format, ctx.deadline, ctx.coloring, typeof ctx.flowId);
+        return { format: "json", json: null };
+      },
+    });
+    const expected = jsonHttp('{"ret":0, "errmsg":"", "resultObj": null}');
+    assert.equal(await exchange(post("/?methodName=test.Svc.Options2", "{}"), expected.length), expected);
+    assert.deepEqual(ctxOptions, [{ useProtoFieldName: true, enumAsInteger: true }, "http.json", "json", Infinity, 0, "bigint"]);
+  });
+
   test("Connection: close is honoured after the answer", async () => {
     const s = await open();
     s.write(post("/?methodName=echo.EchoService.Echo", '{"message":"aGVsbG8="}', "Connection: close\r\n"));

@@ -207,6 +207,23 @@ describe("SRPC over TCP", () => {
     assert.equal(timeout.errMsg, undefined);
   });
 
+  test("the call context carries the head's caller, flow id and colouring, and the peer", async () => {
+    const seen: unknown[] = [];
+    server.register({
+      name: "test.Svc.Context",
+      invoke(body, ctx) {
+        seen.push([ctx.format, ctx.method, ctx.caller, ctx.flowId, ctx.coloring, ctx.deadline, ctx.signal.aborted]);
+        seen.push(ctx.peer);
+        return { format: "binary", bytes: body.format === "binary" ? body.bytes : new Uint8Array() };
+      },
+    });
+    const s = await open();
+    s.write(encodeFrame({ sequence: 3n, methodName: "test.Svc.Context", caller: "VOA.Main", coloring: 1, flowId: 1n << 40n }, new Uint8Array()));
+    await readFrames(s, 1);
+    assert.deepEqual(seen[0], ["binary", "test.Svc.Context", "VOA.Main", 1n << 40n, 1, Infinity, false]);
+    assert.equal(seen[1], `127.0.0.1:${s.localPort}`);
+  });
+
   test("an undecodable body is -5 from the method's decoder", async () => {
     const s = await open();
     s.write(encodeFrame({ sequence: 10n, methodName: ECHO_METHOD, flowId: 1n }, hex("0aff")));
