@@ -57,6 +57,6 @@ export async function callJsonTcp(serviceOrAddr: string, value: unknown, options
   try {
     return decodeJsonTcp(reply);
   } catch (err) {
-    throw new SrpcCallError(SrpcCode.InvalidPkg, `reply is not JSON: ${(err as Error).message}`, serviceOrAddr, true);
+    throw new SrpcCallError(SrpcCode.InvalidPkg, `reply is not JSON: ${(err as Error).message}`, { address: serviceOrAddr, requestSent: true });
   }
 }

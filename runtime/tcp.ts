@@ -82,7 +82,7 @@ function exchange(
       if (err) reject(err);
       else resolve(reply!);
     };
-    const onAbort = () => finish(new SrpcCallError(SrpcCode.Timeout, `call aborted (${address})`, address, connected));
+    const onAbort = () => finish(new SrpcCallError(SrpcCode.Timeout, `call aborted (${address})`, { address, requestSent: connected }));
     if (signal?.aborted) {
       onAbort();
       return;
@@ -91,8 +91,8 @@ function exchange(
     const timer = setTimeout(() => {
       finish(
         received > 0
-          ? new SrpcCallError(SrpcCode.RecvTimeout, `${received} bytes of the reply from ${address} after ${timeoutMs} ms`, address, true)
-          : new SrpcCallError(SrpcCode.Timeout, `no reply from ${address} within ${timeoutMs} ms`, address, connected),
+          ? new SrpcCallError(SrpcCode.RecvTimeout, `${received} bytes of the reply from ${address} after ${timeoutMs} ms`, { address, requestSent: true })
+          : new SrpcCallError(SrpcCode.Timeout, `no reply from ${address} within ${timeoutMs} ms`, { address, requestSent: connected }),
       );
     }, timeoutMs);
 
@@ -114,25 +114,24 @@ function exchange(
       try {
         n = isComplete(buf.subarray(0, received));
       } catch (err) {
-        finish(new SrpcCallError(SrpcCode.InvalidPkg, `reply check failed: ${(err as Error).message}`, address, true));
+        finish(new SrpcCallError(SrpcCode.InvalidPkg, `reply check failed: ${(err as Error).message}`, { address, requestSent: true }));
         return;
       }
       if (n < 0) {
-        finish(new SrpcCallError(SrpcCode.InvalidPkg, `reply from ${address} rejected by the completeness check (${n})`, address, true));
+        finish(new SrpcCallError(SrpcCode.InvalidPkg, `reply from ${address} rejected by the completeness check (${n})`, { address, requestSent: true }));
       } else if (n > 0 && n <= received) {
         finish(undefined, buf.subarray(0, n));
       }
     });
     socket.on("error", (err: NodeJS.ErrnoException) => {
-      finish(new SrpcCallError(SrpcCode.SendRecvFailed, `${address}: ${err.code ?? err.message}`, address, connected));
+      finish(new SrpcCallError(SrpcCode.SendRecvFailed, `${address}: ${err.code ?? err.message}`, { address, requestSent: connected }));
     });
     socket.on("close", () => {
       finish(
         new SrpcCallError(
           SrpcCode.SendRecvFailed,
           `peer ${address} closed the connection after ${received} bytes of the reply`,
-          address,
-          connected,
+          { address, requestSent: connected },
         ),
       );
     });

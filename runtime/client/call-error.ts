@@ -1,21 +1,31 @@
 /**
  * The error every client call rejects with: an `SrpcError` (so `code` is the
- * SRPC code) that also says which address was called and whether the request
+ * SRPC code) that also says which address was called, whether the request
  * could have reached the server — a retry policy may resend a request that
- * was never sent.
+ * was never sent — and whether the code came from the server's reply.
  */
 import { SrpcError, errorText } from "../errors.js";
 
-export class SrpcCallError extends SrpcError {
+export interface CallErrorFacts {
   /** `ip:port` called (the service name when the failure is not tied to one address). */
-  readonly address: string;
+  address: string;
   /** False when the request certainly did not reach the server (e.g. connection refused). */
-  readonly requestSent: boolean;
+  requestSent: boolean;
+  /** True when the server answered with this code in `CRpcHead.err`. */
+  fromServer?: boolean;
+}
 
-  constructor(code: number, detail: string | undefined, address: string, requestSent: boolean) {
-    super(code, detail === undefined ? errorText(code) : `${errorText(code)}: ${detail}`);
+export class SrpcCallError extends SrpcError {
+  readonly address: string;
+  readonly requestSent: boolean;
+  readonly fromServer: boolean;
+
+  /** The message is the code's MSEC text, followed by `: detail` when there is one. */
+  constructor(code: number, detail: string | undefined, facts: CallErrorFacts) {
+    super(code, detail === undefined || detail === "" ? errorText(code) : `${errorText(code)}: ${detail}`);
     this.name = "SrpcCallError";
-    this.address = address;
-    this.requestSent = requestSent;
+    this.address = facts.address;
+    this.requestSent = facts.requestSent;
+    this.fromServer = facts.fromServer ?? false;
   }
 }

@@ -1,0 +1,279 @@
+/**
+ * One persistent TCP connection to an SRPC server, carrying many calls at
+ * once: each request gets a sequence number unique on the connection (random
+ * 32-bit start, +1), and replies are matched to calls by the sequence the
+ * server echoes, in whatever order they come back.
+ *
+ * Failure mapping (spec §2 codes):
+ * * timeout → -10, or -12 when part of that call's reply had arrived (its
+ *   frame was being received: the partial frame's head carries its sequence,
+ *   or it is the only call in flight);
+ * * connection refused, reset or closed → -13 for every call in flight
+ *   (`requestSent` false when the connection never came up); the pool then
+ *   drops the connection and the next call reconnects;
+ * * a reply whose sequence matches no call in flight: dropped quietly if it
+ *   belongs to a call that already timed out or was aborted; otherwise, if
+ *   exactly one call is in flight it is that call's reply with a wrong
+ *   sequence → -16 for it; otherwise dropped and logged (it cannot be
+ *   attributed);
+ * * a reply head that does not parse → -4, attributed the same way;
+ * * a byte stream that is not SRPC → -3 for every call in flight, and the
+ *   connection is closed;
+ * * `CRpcHead.err ≠ 0` → that code, with `err_msg` appended when present.
+ */
+import { type Socket, connect } from "node:net";
+import { SrpcCode, SrpcError } from "../errors.js";
+import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEAD_OFFSET, FrameDecoder, decodeFrame, encodeFrame } from "../frame.js";
+import type { Logger } from "../log.js";
+import type { RpcHead } from "../rpc-head.js";
+import { SrpcCallError } from "./call-error.js";
+
+/** Sequences of abandoned calls (timed out / aborted) remembered per connection, so their late replies are dropped quietly. */
+export const ABANDONED_SEQUENCES_KEPT = 1024;
+
+/** Bytes of a partially received frame kept to read its sequence: frame header, tag 0x50, a 10-byte varint. */
+const PEEK_BYTES = FRAME_HEAD_OFFSET + 1 + 10;
+/** `CRpcHead.sequence` (field 10, varint) tag byte; encoders write it first. */
+const SEQUENCE_TAG = 0x50;
+
+/**
+ * Head fields a call sets besides the sequence. Without `flowId`, the
+ * transport sets `flow_id = color_id XOR sequence` once the sequence is known.
+ */
+export type RequestHead = Omit<RpcHead, "sequence">;
+
+/** The full head of a request: `head` plus `sequence`, and the derived flow id when none is given. */
+export function requestHead(head: RequestHead, sequence: bigint): RpcHead {
+  const full: RpcHead = { ...head, sequence };
+  if (full.flowId === undefined && full.colorId !== undefined) full.flowId = full.colorId ^ sequence;
+  return full;
+}
+
+interface PendingCall {
+  readonly sequence: number;
+  readonly resolve: (body: Uint8Array) => void;
+  readonly reject: (err: SrpcCallError) => void;
+  written: boolean;
+  timer: NodeJS.Timeout | undefined;
+  detach: (() => void) | undefined;
+}
+
+export interface ConnectionOptions {
+  /** Largest reply frame accepted; default 16 MiB. */
+  maxFrameBytes?: number;
+  /** Where unattributable replies are logged. */
+  logger?: Logger;
+}
+
+function readSequence(prefix: Uint8Array): number | undefined {
+  if (prefix.length <= FRAME_HEAD_OFFSET + 1 || prefix[FRAME_HEAD_OFFSET] !== SEQUENCE_TAG) return undefined;
+  let value = 0;
+  let scale = 1;
+  for (let i = FRAME_HEAD_OFFSET + 1; i < prefix.length && i < FRAME_HEAD_OFFSET + 11; i++) {
+    const b = prefix[i]!;
+    value += (b & 0x7f) * scale;
+    if (b < 0x80) return value;
+    scale *= 128;
+  }
+  return undefined;
+}
+
+/** A multiplexed SRPC connection; create through the connection pool. */
+export class SrpcConnection {
+  readonly address: string;
+  private readonly socket: Socket;
+  private readonly decoder: FrameDecoder;
+  private readonly logger: Logger | undefined;
+  private readonly inFlight = new Map<number, PendingCall>();
+  private readonly abandoned = new Set<number>();
+  private nextSequence = ((Math.random() * 0x100000000) >>> 0) || 1;
+  /** Start of the frame being received, up to `PEEK_BYTES`; undefined between frames. */
+  private partial: Uint8Array | undefined;
+  private connected = false;
+  private closedWith: SrpcCallError | undefined;
+  private lastError: string | undefined;
+
+  constructor(host: string, port: number, address: string, onClose: (conn: SrpcConnection) => void, options: ConnectionOptions = {}) {
+    this.address = address;
+    this.logger = options.logger;
+    this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
+    this.socket = connect({ host, port });
+    this.socket.setNoDelay(true);
+    this.socket.unref();
+    this.socket.on("connect", () => {
+      this.connected = true;
+    });
+    this.socket.on("data", (chunk: Buffer) => this.receive(chunk));
+    this.socket.on("error", (err: NodeJS.ErrnoException) => {
+      this.lastError = err.code ?? err.message;
+    });
+    this.socket.on("close", () => {
+      const why = this.lastError ?? "closed by peer";
+      this.shutdown(
+        SrpcCode.SendRecvFailed,
+        this.connected ? `connection to ${address} lost (${why})` : `cannot connect to ${address} (${why})`,
+      );
+      onClose(this);
+    });
+  }
+
+  /** Calls in flight. */
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  /** Whether the connection can take calls. */
+  get usable(): boolean {
+    return this.closedWith === undefined;
+  }
+
+  /**
+   * Sends one request and resolves with the reply body (a view into the
+   * received bytes). `timeoutMs` covers writing and the reply.
+   */
+  call(head: RequestHead, body: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    const sequence = this.nextSequence;
+    this.nextSequence = (this.nextSequence + 1) >>> 0 || 1;
+    const frame = encodeFrame(requestHead(head, BigInt(sequence)), body);
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const call: PendingCall = { sequence, resolve, reject, written: false, timer: undefined, detach: undefined };
+      this.inFlight.set(sequence, call);
+      if (this.inFlight.size === 1) this.socket.ref();
+      call.timer = setTimeout(() => this.expire(call, timeoutMs), timeoutMs);
+      if (signal) {
+        const onAbort = () => {
+          this.abandon(call);
+          reject(new SrpcCallError(SrpcCode.Timeout, `call aborted (${this.address})`, { address: this.address, requestSent: call.written }));
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        call.detach = () => signal.removeEventListener("abort", onAbort);
+      }
+      this.socket.write(frame, (err) => {
+        if (!err) call.written = true;
+      });
+    });
+  }
+
+  /** Closes the connection; calls in flight fail with -13. */
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private expire(call: PendingCall, timeoutMs: number): void {
+    if (this.inFlight.get(call.sequence) !== call) return;
+    const receiving =
+      call.written &&
+      this.partial !== undefined &&
+      (readSequence(this.partial) ?? (this.inFlight.size === 1 ? call.sequence : undefined)) === call.sequence;
+    this.abandon(call);
+    call.reject(
+      receiving
+        ? new SrpcCallError(SrpcCode.RecvTimeout, `reply from ${this.address} incomplete after ${timeoutMs} ms`, { address: this.address, requestSent: true })
+        : new SrpcCallError(
+            SrpcCode.Timeout,
+            call.written ? `no reply from ${this.address} within ${timeoutMs} ms` : `request to ${this.address} not sent within ${timeoutMs} ms`,
+            { address: this.address, requestSent: call.written },
+          ),
+    );
+  }
+
+  /** Forgets a call that will not wait for its reply. */
+  private abandon(call: PendingCall): void {
+    this.settle(call);
+    this.abandoned.add(call.sequence);
+    if (this.abandoned.size > ABANDONED_SEQUENCES_KEPT) {
+      this.abandoned.delete(this.abandoned.values().next().value!);
+    }
+  }
+
+  private settle(call: PendingCall): void {
+    this.inFlight.delete(call.sequence);
+    clearTimeout(call.timer);
+    call.detach?.();
+    if (this.inFlight.size === 0) this.socket.unref();
+  }
+
+  private receive(chunk: Buffer): void {
+    let frames: Uint8Array[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      const code = err instanceof SrpcError ? err.code : SrpcCode.InvalidPkg;
+      this.shutdown(code, `bad reply stream from ${this.address} (${(err as Error).message.replace(/^invalid package: /, "")})`);
+      this.socket.destroy();
+      return;
+    }
+    this.trackPartial(chunk);
+    for (const frame of frames) this.deliver(frame);
+  }
+
+  /** Keeps the first bytes of a frame still being received, to tell -12 from -10 on timeout. */
+  private trackPartial(chunk: Buffer): void {
+    const pending = this.decoder.pendingBytes;
+    if (pending === 0) {
+      this.partial = undefined;
+    } else if (pending <= chunk.length) {
+      const start = chunk.length - pending;
+      this.partial = chunk.subarray(start, Math.min(chunk.length, start + PEEK_BYTES));
+    } else if (this.partial !== undefined && this.partial.length < PEEK_BYTES) {
+      this.partial = Buffer.concat([this.partial, chunk.subarray(0, PEEK_BYTES - this.partial.length)]);
+    }
+  }
+
+  private deliver(frame: Uint8Array): void {
+    let decoded;
+    try {
+      decoded = decodeFrame(frame);
+    } catch (err) {
+      this.unattributed(err instanceof SrpcError ? err.code : SrpcCode.InvalidPkgHead, (err as Error).message, undefined);
+      return;
+    }
+    const { head, body } = decoded;
+    const sequence = head.sequence <= 0xffffffffn ? Number(head.sequence) : -1;
+    const call = this.inFlight.get(sequence);
+    if (call === undefined) {
+      if (this.abandoned.delete(sequence)) {
+        this.logger?.debug("late reply dropped", { peer: this.address, sequence: head.sequence });
+        return;
+      }
+      this.unattributed(SrpcCode.InvalidSequence, `reply carries sequence ${head.sequence}`, head.sequence);
+      return;
+    }
+    this.settle(call);
+    const err = head.err ?? 0;
+    if (err !== 0) {
+      call.reject(new SrpcCallError(err, head.errMsg, { address: this.address, requestSent: true, fromServer: true }));
+    } else {
+      call.resolve(body);
+    }
+  }
+
+  /** A reply that matches no call: the only call in flight takes the blame, else it is logged and dropped. */
+  private unattributed(code: number, detail: string, sequence: bigint | undefined): void {
+    if (this.inFlight.size === 1) {
+      const call = this.inFlight.values().next().value!;
+      this.settle(call);
+      const expected = code === SrpcCode.InvalidSequence ? `, expected ${call.sequence}` : "";
+      call.reject(new SrpcCallError(code, `${detail}${expected} (${this.address})`, { address: this.address, requestSent: true }));
+      return;
+    }
+    this.logger?.error("reply dropped: matches no call in flight", {
+      peer: this.address,
+      code,
+      detail,
+      ...(sequence === undefined ? {} : { sequence }),
+      inFlight: this.inFlight.size,
+    });
+  }
+
+  /** Marks the connection unusable and fails every call in flight with `code`. */
+  private shutdown(code: number, detail: string): void {
+    if (this.closedWith) return;
+    this.closedWith = new SrpcCallError(code, detail, { address: this.address, requestSent: false });
+    for (const call of [...this.inFlight.values()]) {
+      this.settle(call);
+      call.reject(new SrpcCallError(code, detail, { address: this.address, requestSent: this.connected && call.written }));
+    }
+  }
+}

@@ -1,0 +1,330 @@
+import { after, before, test } from "node:test";
+import { strict as assert } from "node:assert";
+import { type ChildProcess, spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { type AddressInfo, type Server as NetServer, type Socket, createServer as createNetServer } from "node:net";
+import { once } from "node:events";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  Balancer,
+  type CallContext,
+  FrameDecoder,
+  type RpcHead,
+  type Server,
+  SrpcCallError,
+  SrpcError,
+  callMethod,
+  callMethodRaw,
+  closeConnections,
+  colorId,
+  createLogger,
+  createServer,
+  createStaticResolver,
+  currentBalancer,
+  decodeFrame,
+  encodeFrame,
+  openConnections,
+  registerResolver,
+  registerTypes,
+  setBalancer,
+  unregisterResolver,
+} from "../../runtime/index.js";
+import { ECHO_METHOD, echoMethods } from "../../examples/echo/echo-service.js";
+import { EchoRequestSchema, EchoResponseSchema, file_echo } from "../../examples/echo/gen/echo_pb.js";
+
+const quiet = createLogger({ level: "NONE" });
+
+function echoBody(message: string): Uint8Array {
+  return toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: new TextEncoder().encode(message) }));
+}
+function echoText(body: Uint8Array): string {
+  return new TextDecoder().decode(fromBinary(EchoResponseSchema, body).message);
+}
+
+async function rejectsWith(promise: Promise<unknown>, expected: { code: number; message?: RegExp | string; requestSent?: boolean; fromServer?: boolean }) {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof SrpcCallError, `not an SrpcCallError: ${String(err)}`);
+    assert.ok(err instanceof SrpcError);
+    assert.equal(err.code, expected.code, err.message);
+    if (typeof expected.message === "string") assert.equal(err.message, expected.message);
+    else if (expected.message) assert.match(err.message, expected.message);
+    if (expected.requestSent !== undefined) assert.equal(err.requestSent, expected.requestSent);
+    if (expected.fromServer !== undefined) assert.equal(err.fromServer, expected.fromServer);
+    return true;
+  });
+}
+
+// ------------------------------------------------------------------ the runtime's own server
+
+let server: Server;
+let serverAddr: string;
+
+before(async () => {
+  server = createServer({ host: "127.0.0.1", port: 0, logger: quiet });
+  for (const method of echoMethods()) server.register(method);
+  server.register({
+    name: "test.Errors.Python",
+    invoke: () => {
+      throw new SrpcError(-21);
+    },
+  });
+  server.register({
+    name: "test.Echo.Context",
+    invoke: (_body, ctx) => ({
+      format: "binary",
+      bytes: echoBody(JSON.stringify({ flowId: String(ctx.flowId), coloring: ctx.coloring, caller: ctx.caller })),
+    }),
+  });
+  const { port } = await server.listen();
+  serverAddr = `127.0.0.1:${port}`;
+});
+
+after(async () => {
+  closeConnections();
+  await server.close({ drainTimeoutMs: 100 });
+});
+
+test("callMethodRaw echoes through the runtime's server over one pooled connection", async () => {
+  assert.equal(echoText(await callMethodRaw(serverAddr, ECHO_METHOD, echoBody("hello"))), "hello");
+  assert.equal(echoText(await callMethodRaw(`${serverAddr}@tcp`, ECHO_METHOD, echoBody("again"))), "again");
+  assert.equal(openConnections().get(serverAddr), 1);
+});
+
+test("many concurrent calls are multiplexed on one connection and each gets its own reply", async () => {
+  const replies = await Promise.all(Array.from({ length: 500 }, (_, i) => callMethodRaw(serverAddr, ECHO_METHOD, echoBody(`m${i}`), { timeoutMs: 5000 })));
+  assert.deepEqual(replies.map(echoText), Array.from({ length: 500 }, (_, i) => `m${i}`));
+  assert.equal(openConnections().get(serverAddr), 1);
+});
+
+test("typed callMethod finds the schemas registered by method name", async () => {
+  registerTypes(file_echo);
+  const reply = await callMethod<typeof EchoResponseSchema>(serverAddr, ECHO_METHOD, create(EchoRequestSchema, { message: new Uint8Array([1, 2, 3]) }));
+  assert.equal(reply.$typeName, "echo.EchoResponse");
+  assert.deepEqual([...reply.message], [1, 2, 3]);
+  await rejectsWith(callMethod(serverAddr, "no.Such.Method", create(EchoRequestSchema)), {
+    code: -6,
+    message: "invalid method name: no message types registered for no.Such.Method (generated code calls registerTypes)",
+  });
+  await rejectsWith(callMethod(serverAddr, ECHO_METHOD, create(EchoResponseSchema)), {
+    code: -1,
+    message: "invalid parameter: echo.EchoService.Echo takes echo.EchoRequest, got echo.EchoResponse",
+  });
+});
+
+test("a reply with err ≠ 0 becomes a typed error with that code and its text", async () => {
+  await rejectsWith(callMethodRaw(serverAddr, "no.Such.Method", new Uint8Array()), { code: -6, message: /^invalid method name/, fromServer: true });
+  await rejectsWith(callMethodRaw(serverAddr, "test.Errors.Python", new Uint8Array()), { code: -21, message: /^python error/, fromServer: true });
+});
+
+test("UDP: an @udp address is called with one datagram each way", async () => {
+  assert.equal(echoText(await callMethodRaw(`${serverAddr}@udp`, ECHO_METHOD, echoBody("over udp"))), "over udp");
+  await rejectsWith(callMethodRaw(`${serverAddr}@udp`, "no.Such.Method", new Uint8Array()), { code: -6, fromServer: true });
+});
+
+test("head: caller, colouring and flow id are inherited from the incoming call's context", async () => {
+  const context = { flowId: 987654321n, coloring: 1, deadline: Infinity } as unknown as CallContext;
+  const inherited = JSON.parse(echoText(await callMethodRaw(serverAddr, "test.Echo.Context", new Uint8Array(), { context, caller: "VOA.MainLogic" })));
+  assert.deepEqual(inherited, { flowId: "987654321", coloring: 1, caller: "VOA.MainLogic" });
+  const plain = JSON.parse(echoText(await callMethodRaw(serverAddr, "test.Echo.Context", new Uint8Array())));
+  assert.equal(plain.coloring, 0);
+  assert.equal(plain.caller, process.env["MSEC_SERVICE_NAME"] || "node.client");
+  const expired = { flowId: 1n, coloring: 0, deadline: Date.now() - 1 } as unknown as CallContext;
+  await rejectsWith(callMethodRaw(serverAddr, ECHO_METHOD, new Uint8Array(), { context: expired }), { code: -10, requestSent: false });
+});
+
+// ------------------------------------------------------------------ a scripted raw SRPC peer
+
+/** What the raw peer does with a request, chosen by the method name's last part. */
+type PeerBehaviour = (socket: Socket, head: RpcHead, frame: Uint8Array) => void;
+
+const peerHeads: RpcHead[] = [];
+const peerSockets = new Set<Socket>();
+let peer: NetServer;
+let peerAddr: string;
+
+function reply(head: RpcHead, changes: Partial<RpcHead> = {}, body: Uint8Array = echoBody("peer")): Uint8Array {
+  return encodeFrame({ sequence: head.sequence, methodName: head.methodName, ...changes }, body);
+}
+
+const behaviours: Record<string, PeerBehaviour> = {
+  Ok: (socket, head) => socket.write(reply(head)),
+  Never: () => {},
+  Half: (socket, head) => socket.write(reply(head).subarray(0, 15)),
+  WrongSequence: (socket, head) => socket.write(reply(head, { sequence: head.sequence + 1n })),
+  ErrWithMessage: (socket, head) => socket.write(reply(head, { err: -19, errMsg: "backend said no" }, new Uint8Array())),
+  ErrJava: (socket, head) => socket.write(reply(head, { err: -1000, errMsg: "" }, new Uint8Array())),
+  Close: (socket) => socket.destroy(),
+  Garbage: (socket) => socket.write(Buffer.from("HTTP/1.1 400 Bad Request\r\n\r\n")),
+  Late: (socket, head) => setTimeout(() => socket.write(reply(head, {}, echoBody("late"))), 150),
+};
+
+before(async () => {
+  peer = createNetServer((socket) => {
+    peerSockets.add(socket);
+    socket.on("close", () => peerSockets.delete(socket));
+    socket.on("error", () => {});
+    const decoder = new FrameDecoder();
+    socket.on("data", (chunk) => {
+      for (const frame of decoder.push(chunk)) {
+        const { head } = decodeFrame(frame);
+        peerHeads.push(head);
+        behaviours[head.methodName.split(".").pop()!]!(socket, head, frame);
+      }
+    });
+  });
+  peer.listen(0, "127.0.0.1");
+  await once(peer, "listening");
+  peerAddr = `127.0.0.1:${(peer.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  closeConnections();
+  for (const s of peerSockets) s.destroy();
+  await new Promise((resolve) => peer.close(resolve));
+});
+
+test("request head: sequence, method, coloring 0, color id djb2(method), flow id color_id XOR sequence, caller", async () => {
+  peerHeads.length = 0;
+  await callMethodRaw(peerAddr, "raw.Peer.Ok", new Uint8Array(), { caller: "python.client" });
+  await callMethodRaw(peerAddr, "raw.Peer.Ok", new Uint8Array(), { caller: "python.client" });
+  const [first, second] = peerHeads as [RpcHead, RpcHead];
+  const id = colorId("raw.Peer.Ok");
+  assert.deepEqual(first, { sequence: first.sequence, methodName: "raw.Peer.Ok", coloring: 0, colorId: id, flowId: id ^ first.sequence, caller: "python.client" });
+  assert.ok(first.sequence > 0n && first.sequence <= 0xffffffffn);
+  assert.equal(second.sequence, first.sequence === 0xffffffffn ? 1n : first.sequence + 1n, "sequences on a connection count up by one");
+});
+
+test("timeout with no reply → -10; the late reply of a timed-out call is dropped and does not disturb the next call", async () => {
+  await rejectsWith(callMethodRaw(peerAddr, "raw.Peer.Never", new Uint8Array(), { timeoutMs: 80 }), {
+    code: -10,
+    message: `timeout: no reply from ${peerAddr} within 80 ms`,
+    requestSent: true,
+  });
+  await rejectsWith(callMethodRaw(peerAddr, "raw.Peer.Late", new Uint8Array(), { timeoutMs: 50 }), { code: -10 });
+  // The late reply arrives while this call is the only one in flight: it must not be mistaken for a wrong sequence.
+  await rejectsWith(callMethodRaw(peerAddr, "raw.Peer.Never", new Uint8Array(), { timeoutMs: 300 }), { code: -10 });
+  assert.equal(echoText(await callMethodRaw(peerAddr, "raw.Peer.Ok", new Uint8Array())), "peer");
+});
+
+test("timeout while the reply is partly received → -12", async () => {
+  await rejectsWith(callMethodRaw(peerAddr, "raw.Peer.Half", new Uint8Array(), { timeoutMs: 100 }), {
+    code: -12,
+    message: `recevice timeout: reply from ${peerAddr} incomplete after 100 ms`,
+  });
+  closeConnections(); // the half frame poisons that stream
+});
+
+test("a reply with another sequence → -16 for the call in flight", async () => {
+  await rejectsWith(callMethodRaw(peerAddr, "raw.Peer.WrongSequence", new Uint8Array()), {
+    code: -16,
+    message: /^invalid sequence: reply carries sequence \d+, expected \d+ \(127\.0\.0\.1:\d+\)$/,
+  });
+});
+
+test("err ≠ 0 with err_msg: the code, its text and the server's message", async () => {
+  await rejectsWith(callMethodRaw(peerAddr, "raw.Peer.ErrWithMessage", new Uint8Array()), {
+    code: -19,
+    message: "backend process failed, use GetErrText get more information: backend said no",
+    fromServer: true,
+  });
+  await rejectsWith(callMethodRaw(peerAddr, "raw.Peer.ErrJava", new Uint8Array()), { code: -1000, message: "unkown error", fromServer: true });
+});
+
+test("connection closed mid-call → -13 for every call in flight; the next call reconnects", async () => {
+  const calls = [
+    callMethodRaw(peerAddr, "raw.Peer.Never", new Uint8Array(), { timeoutMs: 2000 }),
+    callMethodRaw(peerAddr, "raw.Peer.Never", new Uint8Array(), { timeoutMs: 2000 }),
+  ];
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const closing = callMethodRaw(peerAddr, "raw.Peer.Close", new Uint8Array(), { timeoutMs: 2000 });
+  for (const call of [...calls, closing]) {
+    await rejectsWith(call, { code: -13, message: `network sendrecv failed: connection to ${peerAddr} lost (closed by peer)`, requestSent: true });
+  }
+  assert.equal(echoText(await callMethodRaw(peerAddr, "raw.Peer.Ok", new Uint8Array())), "peer");
+});
+
+test("a reply stream that is not SRPC → -3 and the connection is dropped", async () => {
+  await rejectsWith(callMethodRaw(peerAddr, "raw.Peer.Garbage", new Uint8Array()), { code: -3, message: `invalid package: bad reply stream from ${peerAddr} (bad start byte)` });
+  assert.equal(echoText(await callMethodRaw(peerAddr, "raw.Peer.Ok", new Uint8Array())), "peer");
+});
+
+test("connection refused → -13, marked as never sent", async () => {
+  const probe = createNetServer();
+  probe.listen(0, "127.0.0.1");
+  await once(probe, "listening");
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  await rejectsWith(callMethodRaw(`127.0.0.1:${port}`, ECHO_METHOD, new Uint8Array()), {
+    code: -13,
+    message: `network sendrecv failed: cannot connect to 127.0.0.1:${port} (ECONNREFUSED)`,
+    requestSent: false,
+  });
+});
+
+test("UDP timeout → -10; a datagram with another sequence → -16", async () => {
+  const udp = createSocket("udp4");
+  udp.on("message", (msg, rinfo) => {
+    const { head } = decodeFrame(msg);
+    if (head.methodName.endsWith("WrongSequence")) udp.send(reply(head, { sequence: head.sequence ^ 1n }), rinfo.port, rinfo.address);
+  });
+  udp.bind(0, "127.0.0.1");
+  await once(udp, "listening");
+  const addr = `127.0.0.1:${udp.address().port}@udp`;
+  try {
+    await rejectsWith(callMethodRaw(addr, "raw.Peer.Never", new Uint8Array(), { timeoutMs: 80 }), { code: -10, requestSent: true });
+    await rejectsWith(callMethodRaw(addr, "raw.Peer.WrongSequence", new Uint8Array()), { code: -16 });
+  } finally {
+    udp.close();
+  }
+});
+
+test("every outcome reaches the balancer: failures kill a node, server-side errors count as answers", async () => {
+  let now = 0;
+  setBalancer(new Balancer({ now: () => now, randomInt: () => 0, shapingRequestMin: 0 }));
+  const [ip, port] = peerAddr.split(":") as [string, string];
+  const resolver = createStaticResolver({ "Raw.Peer": [{ ip, port: Number(port), type: "tcp", weight: 100 }] });
+  registerResolver(resolver);
+  try {
+    await rejectsWith(callMethodRaw("Raw.Peer", "raw.Peer.ErrWithMessage", new Uint8Array()), { code: -19 });
+    now = 5000;
+    await callMethodRaw("Raw.Peer", "raw.Peer.Ok", new Uint8Array());
+    await rejectsWith(callMethodRaw("Raw.Peer", "raw.Peer.Never", new Uint8Array(), { timeoutMs: 30 }), { code: -10 });
+    await rejectsWith(callMethodRaw("Raw.Peer", "raw.Peer.Never", new Uint8Array(), { timeoutMs: 30 }), { code: -10 });
+    now = 10000;
+    await callMethodRaw("Raw.Peer", "raw.Peer.Ok", new Uint8Array()); // the pick runs the period: 1 of 3 succeeded
+    assert.deepEqual(currentBalancer().weights("Raw.Peer"), [{ address: peerAddr, staticWeight: 100, dynamicWeight: 11, dead: false }]);
+  } finally {
+    unregisterResolver(resolver);
+    setBalancer(new Balancer());
+  }
+});
+
+// ------------------------------------------------------------------ a server process killed mid-call
+
+function startSlowServer(port: number): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "test/runtime/slow-server.ts", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`slow server exited with ${code}`)));
+    child.stdout!.once("data", (chunk: Buffer) => resolve({ child, port: JSON.parse(chunk.toString()).port }));
+  });
+}
+
+const children: ChildProcess[] = [];
+after(() => {
+  for (const child of children) child.kill("SIGKILL");
+});
+
+test("server process killed mid-call → -13; a restarted server on the same port is reached by the next call", async () => {
+  const first = await startSlowServer(0);
+  children.push(first.child);
+  const addr = `127.0.0.1:${first.port}`;
+  assert.equal(echoText(await callMethodRaw(addr, ECHO_METHOD, echoBody("before"), { timeoutMs: 5000 })), "before");
+  const inFlight = callMethodRaw(addr, "test.Slow.Wait", new Uint8Array(), { timeoutMs: 5000 });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  first.child.kill("SIGKILL");
+  await rejectsWith(inFlight, { code: -13, message: /^network sendrecv failed: connection to 127\.0\.0\.1:\d+ lost \((ECONNRESET|closed by peer)\)$/ });
+  const second = await startSlowServer(first.port);
+  children.push(second.child);
+  assert.equal(echoText(await callMethodRaw(addr, ECHO_METHOD, echoBody("after"), { timeoutMs: 5000 })), "after");
+});
