@@ -1,0 +1,127 @@
+"""The spec §13 vectors against both echo servers, started as `npm run echo-server -- --lang X` would.
+
+The same assertions run against the TypeScript echo server and its Python twin,
+so both servers answer SRPC and HTTP/JSON with the same bytes.
+"""
+import os
+import signal
+import socket
+import subprocess
+from typing import Iterator
+
+import pytest
+
+from conftest import ROOT, read_frame, read_http, recv_until_closed, vector
+from msec import decode_frame
+
+LAUNCHER = os.path.join(ROOT, "examples", "echo", "echo-server.ts")
+
+
+class Launched:
+    def __init__(self, lang: str) -> None:
+        self.proc = subprocess.Popen(
+            ["node", "--import", "tsx", LAUNCHER, "--lang", lang, "--host", "127.0.0.1", "--port", "0"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening on "):
+            self.proc.kill()
+            raise RuntimeError(f"{lang} echo server did not start: {line!r}")
+        self.port = int(line.split()[2].rsplit(":", 1)[1])
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        return code
+
+
+@pytest.fixture(scope="module", params=["ts", "python"])
+def echo(request) -> Iterator[Launched]:
+    server = Launched(request.param)
+    yield server
+    assert server.stop() == 0, "SIGTERM drains and exits 0"
+
+
+def connect(port: int) -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.settimeout(5)
+    return s
+
+
+def test_v1_echo_is_byte_identical_over_tcp_and_udp(echo):
+    v1 = vector("v1-python-client-request.json")
+    with connect(echo.port) as c:
+        c.sendall(bytes.fromhex(v1["frame_hex"]))
+        assert read_frame(c).hex() == v1["echo_response_hex"]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        u.settimeout(5)
+        u.sendto(bytes.fromhex(v1["frame_hex"]), ("127.0.0.1", echo.port))
+        assert u.recvfrom(65536)[0].hex() == v1["echo_response_hex"]
+
+
+def test_v2_minimal_request_gets_an_empty_body_and_a_filled_flow_id(echo):
+    with connect(echo.port) as c:
+        c.sendall(bytes.fromhex(vector("v2-minimal-request.json")["frame_hex"]))
+        head, body = decode_frame(read_frame(c))
+    assert (head.sequence, head.method_name, head.err, body) == (1, b"echo.EchoService.Echo", None, b"")
+    assert head.flow_id
+
+
+def test_v3_unknown_method(echo):
+    v3 = vector("v3-unknown-method-response.json")
+    request = bytes.fromhex(v3["request_frame_hex"]).replace(b"echo.EchoService.Echo", b"echo.EchoService.Nope")
+    expected = bytes.fromhex(v3["frame_hex"]).replace(b"echo.EchoService.Echo", b"echo.EchoService.Nope")
+    with connect(echo.port) as c:
+        c.sendall(request)
+        assert read_frame(c) == expected
+
+
+@pytest.mark.parametrize("case", vector("v8-http.json")["requests"], ids=lambda c: c["name"])
+def test_v8_http(echo, case):
+    responses = {r["name"]: r["response"] for r in vector("v8-http.json")["responses"]}
+    with connect(echo.port) as c:
+        c.sendall(case["request"].encode())
+        got = read_http(c)
+    if case["msec_gen"] == "http_404":
+        assert got.startswith(b"HTTP/1.1 404 Not Found\r\n")
+    else:
+        assert got.decode() == responses[case["msec_gen"]]
+
+
+def test_bad_frame_closes_only_that_connection(echo):
+    v1 = bytes.fromhex(vector("v1-python-client-request.json")["frame_hex"])
+    with connect(echo.port) as good, connect(echo.port) as bad:
+        good.sendall(v1)
+        assert read_frame(good) == v1
+        bad.sendall(v1[:-1] + b"\x00")
+        assert recv_until_closed(bad) == b""
+        good.sendall(v1)
+        assert read_frame(good) == v1
+
+
+def test_bad_json_answers_minus_3_and_keeps_the_connection(echo):
+    bad = b"POST /?methodName=echo.EchoService.Echo HTTP/1.1\r\nContent-Length: 7\r\n\r\n{nope!}"
+    unknown_field = b'POST /?methodName=echo.EchoService.Echo HTTP/1.1\r\nContent-Length: 11\r\n\r\n{"bogus":1}'
+    good = b'POST /?methodName=echo.EchoService.Echo HTTP/1.1\r\nContent-Length: 22\r\n\r\n{"message":"aGVsbG8="}'
+    with connect(echo.port) as c:
+        c.sendall(bad + unknown_field + good)
+        assert read_http(c).endswith(b'{"ret":-3, "errmsg":"invalid package" }')
+        assert read_http(c).endswith(b'{"ret":-3, "errmsg":"invalid package" }')
+        assert read_http(c).endswith(b'{"ret":0, "errmsg":"", "resultObj": {"message": "aGVsbG8="}}')
+
+
+def test_health_and_empty_json_body(echo):
+    with connect(echo.port) as c:
+        c.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_http(c).startswith(b"HTTP/1.1 200 OK\r\n")
+        c.sendall(b"POST /?methodName=echo.EchoService.Echo HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+        assert read_http(c).endswith(b'{"ret":0, "errmsg":"", "resultObj": {}}')
