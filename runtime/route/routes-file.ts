@@ -86,6 +86,8 @@ export function defaultRoutesPath(configFile?: string): string {
 export interface RoutesFileResolverOptions {
   /** Fixed path; default: `defaultRoutesPath()` evaluated on every check, so `MSEC_ROUTES` changes apply. */
   path?: string;
+  /** Config whose `[ROUTE] File` names the routes file when `path` and `MSEC_ROUTES` do not; default `etc/config.ini`. */
+  configFile?: string;
   /** Clock in ms for the recheck interval; default `Date.now`. */
   now?: () => number;
 }
@@ -101,7 +103,7 @@ export function createRoutesFileResolver(options: RoutesFileResolverOptions = {}
   let checkedAt = -Infinity;
   let routes = new Map<string, RouteInstance[]>();
   let failure: Error | undefined;
-  const currentPath = () => options.path ?? defaultRoutesPath();
+  const currentPath = () => options.path ?? defaultRoutesPath(options.configFile);
 
   function refresh(): void {
     const path = currentPath();

@@ -88,7 +88,10 @@ test("a reply split across reads is reassembled; isComplete sees each read", asy
     return checkJsonTcp(buf);
   });
   assert.deepEqual(decodeJsonTcp(reply), { echo: { mode: "split" } });
-  assert.deepEqual(seen, [4, 15, reply.length]);
+  // Written as 4 + 11 + rest bytes 30 ms apart: the check ran on partial buffers before the whole reply.
+  assert.ok(seen.length >= 2, `isComplete called ${seen.length} times`);
+  assert.equal(seen[0], 4);
+  assert.equal(seen[seen.length - 1], reply.length);
 });
 
 async function rejectsWith(promise: Promise<unknown>, code: number, message: RegExp, requestSent = true) {
