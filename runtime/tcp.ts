@@ -8,7 +8,7 @@
 import { connect } from "node:net";
 import { SrpcCode } from "./errors.js";
 import { DEFAULT_TIMEOUT_MS } from "./client/call-options.js";
-import { SrpcCallError } from "./client/call-error.js";
+import { SrpcCallError, toCallError } from "./client/call-error.js";
 import { getRoute, updateRoute } from "./route/index.js";
 import { routeAddress } from "./route/literal.js";
 
@@ -43,7 +43,12 @@ export async function callTcp(
   options: TcpCallOptions = {},
 ): Promise<Uint8Array> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const route = await getRoute(serviceOrAddr);
+  let route;
+  try {
+    route = await getRoute(serviceOrAddr);
+  } catch (err) {
+    throw toCallError(err, { address: serviceOrAddr, requestSent: false });
+  }
   const address = routeAddress(route);
   const started = performance.now();
   try {

@@ -29,3 +29,11 @@ export class SrpcCallError extends SrpcError {
     this.fromServer = facts.fromServer ?? false;
   }
 }
+
+/** `err` as an `SrpcCallError` with the same code and message (e.g. a routing failure), or `err` itself. */
+export function toCallError(err: unknown, facts: CallErrorFacts): unknown {
+  if (!(err instanceof SrpcError) || err instanceof SrpcCallError) return err;
+  const converted = new SrpcCallError(err.code, undefined, facts);
+  converted.message = err.message;
+  return converted;
+}

@@ -17,7 +17,7 @@ import { SrpcCode, errorText } from "../errors.js";
 import { monitorAdd } from "../monitor.js";
 import { getRoute, updateRoute } from "../route/index.js";
 import { routeAddress } from "../route/literal.js";
-import { SrpcCallError } from "./call-error.js";
+import { SrpcCallError, toCallError } from "./call-error.js";
 import { type CallOptions, callBudgetMs, callSignal, callerName } from "./call-options.js";
 import type { RequestHead } from "./connection.js";
 import { connectionFor } from "./connection-pool.js";
@@ -47,7 +47,13 @@ export async function callMethodRaw(service: string, method: string, body: Uint8
   const signal = callSignal(options);
   const deadline = performance.now() + callBudgetMs(options);
   if (signal?.aborted) throw new SrpcCallError(SrpcCode.Timeout, "call aborted", { address: service, requestSent: false });
-  const route = await getRoute(service);
+  let route;
+  try {
+    route = await getRoute(service);
+  } catch (err) {
+    monitorAdd(`get route failed [${service}]`);
+    throw toCallError(err, { address: service, requestSent: false });
+  }
   const address = routeAddress(route);
   const budget = deadline - performance.now();
   if (budget <= 0) {

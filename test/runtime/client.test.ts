@@ -328,3 +328,11 @@ test("server process killed mid-call → -13; a restarted server on the same por
   children.push(second.child);
   assert.equal(echoText(await callMethodRaw(addr, ECHO_METHOD, echoBody("after"), { timeoutMs: 5000 })), "after");
 });
+
+test("an unknown routing name fails with -15 as an SrpcCallError, request not sent", async () => {
+  await rejectsWith(callMethodRaw("No.Such", ECHO_METHOD, new Uint8Array()), {
+    code: -15,
+    message: /^get route failed: no route for No\.Such \(looked in: routes file .*\)$/,
+    requestSent: false,
+  });
+});
