@@ -137,8 +137,10 @@ let splitHi = 0;
 
 function split64(value: bigint): void {
   // Fast path for values below 2^32 (sequences, colour ids, most flow ids): no BigInt arithmetic.
-  if (value >= 0n && value <= 0xffffffffn) {
-    splitLo = Number(value);
+  // Number() is exact below 2^53 and monotonic, so a range test on the number is exact.
+  const n = Number(value);
+  if (n >= 0 && n <= 0xffffffff) {
+    splitLo = n;
     splitHi = 0;
     return;
   }
@@ -147,32 +149,37 @@ function split64(value: bigint): void {
   splitHi = Number(v >> 32n);
 }
 
-/** Longest string written with the per-character ASCII loop rather than `Buffer.write`. */
-const ASCII_WRITE_MAX = 64;
+/** Most distinct texts (method names, callers) whose UTF-8 bytes are remembered. */
+const ENCODED_TEXT_CACHE_MAX = 256;
+/** Longest text remembered. */
+const ENCODED_TEXT_MAX = 128;
+const encodedTexts = new Map<string, Uint8Array>();
 
-/** UTF-8 length of `s`. */
-function textLength(s: string): number {
-  if (s.length <= ASCII_WRITE_MAX) {
-    let ascii = true;
-    for (let i = 0; i < s.length; i++) {
-      if (s.charCodeAt(i) >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) return s.length;
+/**
+ * UTF-8 bytes of a head text. Method and caller names repeat on every call,
+ * so their bytes are remembered (bounded: the cache stops growing when full).
+ */
+function headTextBytes(s: string): Uint8Array {
+  let bytes = encodedTexts.get(s);
+  if (bytes === undefined) {
+    bytes = Buffer.from(s, "utf8");
+    if (s.length <= ENCODED_TEXT_MAX && encodedTexts.size < ENCODED_TEXT_CACHE_MAX) encodedTexts.set(s, bytes);
   }
-  return Buffer.byteLength(s, "utf8");
+  return bytes;
 }
 
-/** Writes a length-delimited text field (two-byte tag) whose UTF-8 length is `len`. */
-function writeText(out: Buffer, pos: number, tag: number, s: string, len: number): number {
+/** Shortest byte run copied with `set` rather than a loop. */
+const COPY_WITH_SET_MIN = 32;
+
+/** Writes a length-delimited field with a two-byte tag. */
+function writeBytesField(out: Buffer, pos: number, tag: number, bytes: Uint8Array): number {
+  const len = bytes.length;
   pos = writeVarint64(out, pos, tag, 0);
   pos = writeVarint64(out, pos, len, 0);
-  if (len === s.length && len <= ASCII_WRITE_MAX) {
-    for (let i = 0; i < len; i++) out[pos + i] = s.charCodeAt(i);
+  if (len < COPY_WITH_SET_MIN) {
+    for (let i = 0; i < len; i++) out[pos + i] = bytes[i]!;
   } else {
-    out.write(s, pos, len, "utf8");
+    out.set(bytes, pos);
   }
   return pos + len;
 }
@@ -224,16 +231,16 @@ export function encodeRpcHeadInto(head: RpcHead, before: number, after: number):
   }
   if (err !== undefined) size += 2 + (err < 0 ? 10 : varintSize32(err | 0));
   if (result !== undefined) size += 2 + (result < 0 ? 10 : varintSize32(result | 0));
-  const errMsgLen = errMsg === undefined ? 0 : textLength(errMsg);
-  if (errMsg !== undefined) size += 2 + varintSize32(errMsgLen) + errMsgLen;
-  const callerLen = caller === undefined ? 0 : textLength(caller);
-  if (caller !== undefined) size += 2 + varintSize32(callerLen) + callerLen;
-  const methodLen = textLength(methodName);
-  size += 2 + varintSize32(methodLen) + methodLen;
-  let stackLens: number[] | undefined;
+  const errMsgBytes = errMsg === undefined ? undefined : headTextBytes(errMsg);
+  if (errMsgBytes !== undefined) size += 2 + varintSize32(errMsgBytes.length) + errMsgBytes.length;
+  const callerBytes = caller === undefined ? undefined : headTextBytes(caller);
+  if (callerBytes !== undefined) size += 2 + varintSize32(callerBytes.length) + callerBytes.length;
+  const methodBytes = headTextBytes(methodName);
+  size += 2 + varintSize32(methodBytes.length) + methodBytes.length;
+  let stackBytes: Uint8Array[] | undefined;
   if (callerStack !== undefined && callerStack.length > 0) {
-    stackLens = callerStack.map(textLength);
-    for (const len of stackLens) size += 2 + varintSize32(len) + len;
+    stackBytes = callerStack.map(headTextBytes);
+    for (const b of stackBytes) size += 2 + varintSize32(b.length) + b.length;
   }
 
   // Pass 2: write, in field-number order.
@@ -251,12 +258,10 @@ export function encodeRpcHeadInto(head: RpcHead, before: number, after: number):
     const [lo, hi] = int32Parts(result);
     pos = writeVarint64(out, writeVarint64(out, pos, TAG_RESULT, 0), lo, hi);
   }
-  if (errMsg !== undefined) pos = writeText(out, pos, TAG_ERR_MSG, errMsg, errMsgLen);
-  if (caller !== undefined) pos = writeText(out, pos, TAG_CALLER, caller, callerLen);
-  pos = writeText(out, pos, TAG_METHOD_NAME, methodName, methodLen);
-  if (stackLens !== undefined) {
-    for (let i = 0; i < stackLens.length; i++) pos = writeText(out, pos, TAG_CALLER_STACK, callerStack![i]!, stackLens[i]!);
-  }
+  if (errMsgBytes !== undefined) pos = writeBytesField(out, pos, TAG_ERR_MSG, errMsgBytes);
+  if (callerBytes !== undefined) pos = writeBytesField(out, pos, TAG_CALLER, callerBytes);
+  pos = writeBytesField(out, pos, TAG_METHOD_NAME, methodBytes);
+  if (stackBytes !== undefined) for (const b of stackBytes) pos = writeBytesField(out, pos, TAG_CALLER_STACK, b);
   return out;
 }
 
