@@ -11,7 +11,7 @@
  * one symlink per include and a `buf.yaml` listing them).
  */
 import { execFile } from "node:child_process";
-import { constants, promises as fs } from "node:fs";
+import { constants, promises as fs, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
@@ -66,7 +66,7 @@ export async function compileProtos(input: CompileInput): Promise<ModelInput> {
     const out = path.join(workspace, "image.binpb");
     const args = ["build", "--as-file-descriptor-set", "--error-format", "json", "-o", out];
     for (const r of requested) args.push("--path", `${modules[r.include]}/${r.name}`);
-    await runBuf(args, workspace, (p) => displayPath(p, modules, includes, cwd));
+    await runBuf(args, workspace, (p) => displayPath(p, modules, includes, cwd), (p) => path.join(workspace, p), includes);
     const descriptorSet = fromBinary(FileDescriptorSetSchema, await fs.readFile(out));
     return {
       descriptorSet,
@@ -167,7 +167,13 @@ interface BufJsonError {
   message?: string;
 }
 
-function runBuf(args: string[], cwd: string, mapPath: (p: string) => string): Promise<void> {
+function runBuf(
+  args: string[],
+  cwd: string,
+  mapPath: (p: string) => string,
+  localPath: (p: string) => string,
+  includes: readonly string[],
+): Promise<void> {
   const buf = bufCommand();
   return new Promise((resolve, reject) => {
     execFile(
@@ -180,7 +186,7 @@ function runBuf(args: string[], cwd: string, mapPath: (p: string) => string): Pr
           const lines = stderr
             .split("\n")
             .filter((l) => l.trim() !== "")
-            .map((l) => formatBufError(l, mapPath));
+            .map((l) => formatBufError(l, mapPath, localPath, includes));
           return reject(new CompileError(lines.join("\n")));
         }
         reject(new Error(`buf failed (${error.code ?? error.signal ?? error.message}): ${stderr.trim()}`));
@@ -189,7 +195,12 @@ function runBuf(args: string[], cwd: string, mapPath: (p: string) => string): Pr
   });
 }
 
-function formatBufError(line: string, mapPath: (p: string) => string): string {
+function formatBufError(
+  line: string,
+  mapPath: (p: string) => string,
+  localPath: (p: string) => string,
+  includes: readonly string[],
+): string {
   let e: BufJsonError;
   try {
     e = JSON.parse(line) as BufJsonError;
@@ -198,7 +209,23 @@ function formatBufError(line: string, mapPath: (p: string) => string): string {
   }
   if (e.path === undefined) return e.message ?? line;
   const where = e.start_line !== undefined ? `:${e.start_line}:${e.start_column ?? 1}` : "";
-  return `${mapPath(e.path)}${where}: ${e.message ?? "error"}`;
+  let message = e.message ?? "error";
+  if (message === "imported file does not exist" && e.start_line !== undefined) {
+    // buf does not say which import; name it and where it was looked for
+    const imported = importOnLine(localPath(e.path), e.start_line);
+    if (imported !== undefined) message += `: "${imported}" (include directories: ${includes.join(", ")}; add one with -I)`;
+  }
+  return `${mapPath(e.path)}${where}: ${message}`;
+}
+
+/** The path of the `import "…";` statement on a 1-based line of a file. */
+function importOnLine(file: string, line: number): string | undefined {
+  try {
+    const text = readFileSync(file, "utf8").split("\n")[line - 1] ?? "";
+    return /import\s+(?:public\s+|weak\s+)?"([^"]+)"/.exec(text)?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 /** Source text of every file of the set found under an include directory. */

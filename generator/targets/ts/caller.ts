@@ -6,7 +6,7 @@
 import type { ProtoModel } from "../../model.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
-import { npmPackageName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
+import { genImports, npmPackageName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
 import { generateTsCode } from "./ts-code.js";
 
 export const tsCallerTarget: Target = {

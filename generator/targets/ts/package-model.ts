@@ -29,8 +29,15 @@ export interface TsServiceData {
   readonly protoFile: string;
   /** `MainLogic_msec.js` path relative to `src/gen/`, without `./`. */
   readonly genModule: string;
+  /**
+   * Namespace the templates import the service module under (`MainLogic_msec`).
+   * The `_msec` suffix keeps it apart from every fixed name the templates use.
+   */
+  readonly genAlias: string;
   /** Handler skeleton module name (file `src/handlers/<handlerModule>.ts`). */
   readonly handlerModule: string;
+  /** Namespace the templates import the handler module under (`MainLogicService_handler`). */
+  readonly handlerAlias: string;
   readonly names: ServiceNames;
   readonly methods: readonly TsMethodData[];
 }
@@ -46,12 +53,15 @@ export function tsServices(model: ProtoModel): TsServiceData[] {
 }
 
 function serviceData(service: ServiceModel, handlerModule: string): TsServiceData {
+  const stem = service.file.replace(/\.proto$/, "");
   return {
     name: service.name,
     typeName: service.typeName,
     protoFile: service.file,
-    genModule: `${service.file.replace(/\.proto$/, "")}_msec.js`,
+    genModule: `${stem}_msec.js`,
+    genAlias: `${identifierPart(stem)}_msec`,
     handlerModule,
+    handlerAlias: `${identifierPart(handlerModule)}_handler`,
     names: serviceNames(service.desc),
     methods: service.methods.map((m) => ({
       name: m.name,
@@ -68,6 +78,18 @@ function serviceData(service: ServiceModel, handlerModule: string): TsServiceDat
         .filter((l) => l !== ""),
     })),
   };
+}
+
+/** `foo/bar-baz` → `foo_bar_baz`: usable inside an identifier. */
+function identifierPart(s: string): string {
+  return s.replace(/[^A-Za-z0-9_]/g, "_");
+}
+
+/** The distinct service modules, for one namespace import each. */
+export function genImports(services: readonly TsServiceData[]): Array<{ alias: string; module: string }> {
+  const seen = new Map<string, string>();
+  for (const s of services) seen.set(s.genAlias, s.genModule);
+  return [...seen].map(([alias, module]) => ({ alias, module }));
 }
 
 /** npm package names are lower case and may not start with `.` or `_`. */

@@ -12,7 +12,7 @@ import { safeIdentifier } from "@bufbuild/protoplugin";
  * Member names that compile but break at run time or clash with what the
  * generated classes and objects rely on: `then` makes an object a thenable
  * (`await client` would call it), `constructor` and `__proto__` are special in
- * class bodies and object literals, `service` is the client's own field, and
+ * class bodies and object literals, `service` and `defaults` are the client's own fields, and
  * Object.prototype members would shadow inherited behaviour.
  */
 const RESERVED_MEMBERS = new Set([
@@ -20,6 +20,7 @@ const RESERVED_MEMBERS = new Set([
   "constructor",
   "__proto__",
   "service",
+  "defaults",
   "toString",
   "toJSON",
   "valueOf",

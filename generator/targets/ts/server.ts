@@ -7,7 +7,7 @@ import type { ProtoModel } from "../../model.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
-import { npmPackageName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
+import { genImports, npmPackageName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
 import { generateTsCode } from "./ts-code.js";
 
 export const tsServerTarget: Target = {
@@ -21,6 +21,7 @@ export const tsServerTarget: Target = {
       );
     }
     const services = tsServices(model);
+    const imports = genImports(services);
     const protos = protoSources(model);
     const data = {
       version: options.generatorVersion,
@@ -32,6 +33,7 @@ export const tsServerTarget: Target = {
       protos: protos.map((p) => p.path),
       hasProtos: protos.length > 0,
       services,
+      genImports: imports,
     };
     const t = (file: string): string => renderTemplate(`server/ts/${file}.hbs`, data);
     const files: GeneratedFile[] = [

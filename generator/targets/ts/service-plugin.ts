@@ -96,7 +96,21 @@ function printDoc(f: GeneratedFile, lines: string[], indent: string): void {
   f.print(indent, " */");
 }
 
+/**
+ * Names of the globals `Promise` and `String` as generated code must write
+ * them: `globalThis.X` when a message of that name is imported into the file
+ * (and would shadow the global), plain `X` otherwise.
+ */
+function globalNames(file: DescFile): { P: string; S: string } {
+  const imported = new Set(file.services.flatMap((s) => s.methods.flatMap((m) => [m.input.name, m.output.name])));
+  return {
+    P: imported.has("Promise") ? "globalThis.Promise" : "Promise",
+    S: imported.has("String") ? "globalThis.String" : "String",
+  };
+}
+
 function printServerFile(f: GeneratedFile, file: DescFile): void {
+  const { P, S } = globalNames(file);
   const MessageInitShape = f.import("MessageInitShape", "@bufbuild/protobuf", true);
   const MessageShape = f.import("MessageShape", "@bufbuild/protobuf", true);
   const DescMessage = f.import("DescMessage", "@bufbuild/protobuf", true);
@@ -128,7 +142,7 @@ function printServerFile(f: GeneratedFile, file: DescFile): void {
     for (const method of service.methods) {
       printDoc(f, docLines(method, [`Wire name: \`${service.typeName}.${method.name}\`.`]), "  ");
       const output = f.importSchema(method.output, true);
-      f.print("  ", methodMemberName(method), "(request: ", f.importShape(method.input), ", ctx: ", CallContext, "): Promise<", MessageInitShape, "<typeof ", output, ">> | ", MessageInitShape, "<typeof ", output, ">;");
+      f.print("  ", methodMemberName(method), "(request: ", f.importShape(method.input), ", ctx: ", CallContext, "): ", P, "<", MessageInitShape, "<typeof ", output, ">> | ", MessageInitShape, "<typeof ", output, ">;");
     }
     f.print("}");
     f.print();
@@ -158,23 +172,23 @@ function printServerFile(f: GeneratedFile, file: DescFile): void {
   f.print(" */");
   f.print("function unaryMethod<I extends ", DescMessage, ", O extends ", DescMessage, ">(");
   f.print("  { name, input, output }: { name: string; input: I; output: O },");
-  f.print("  handle: (request: ", MessageShape, "<I>, ctx: ", CallContext, ") => Promise<", MessageInitShape, "<O>> | ", MessageInitShape, "<O>,");
+  f.print("  handle: (request: ", MessageShape, "<I>, ctx: ", CallContext, ") => ", P, "<", MessageInitShape, "<O>> | ", MessageInitShape, "<O>,");
   f.print("): ", MethodDefinition, " {");
   f.print("  return {");
   f.print("    name,");
-  f.print("    async invoke(body: ", RequestBody, ", ctx: ", CallContext, "): Promise<", ResponseBody, "> {");
+  f.print("    async invoke(body: ", RequestBody, ", ctx: ", CallContext, "): ", P, "<", ResponseBody, "> {");
   f.print("      let request: ", MessageShape, "<I>;");
   f.print("      if (body.format === \"binary\") {");
   f.print("        try {");
   f.print("          request = ", fromBinary, "(input, body.bytes);");
   f.print("        } catch (e) {");
-  f.print("          throw new ", SrpcError, "(", SrpcCode, ".InvalidPkgBody, `cannot decode ${input.typeName}: ${String(e)}`);");
+  f.print("          throw new ", SrpcError, "(", SrpcCode, ".InvalidPkgBody, `cannot decode ${input.typeName}: ${", S, "(e)}`);");
   f.print("        }");
   f.print("      } else {");
   f.print("        try {");
   f.print("          request = ", fromJsonString, "(input, body.text.trim() === \"\" ? \"{}\" : body.text);");
   f.print("        } catch (e) {");
-  f.print("          throw new ", SrpcError, "(", SrpcCode, ".InvalidPkg, `cannot decode ${input.typeName} from JSON: ${String(e)}`);");
+  f.print("          throw new ", SrpcError, "(", SrpcCode, ".InvalidPkg, `cannot decode ${input.typeName} from JSON: ${", S, "(e)}`);");
   f.print("        }");
   f.print("      }");
   f.print("      const response = ", create, "(output, await handle(request, ctx));");
@@ -187,6 +201,7 @@ function printServerFile(f: GeneratedFile, file: DescFile): void {
 }
 
 function printCallerFile(f: GeneratedFile, file: DescFile, defaultService: string): void {
+  const { P, S } = globalNames(file);
   const MessageInitShape = f.import("MessageInitShape", "@bufbuild/protobuf", true);
   const create = f.import("create", "@bufbuild/protobuf");
   const fromBinary = f.import("fromBinary", "@bufbuild/protobuf");
@@ -222,12 +237,12 @@ function printCallerFile(f: GeneratedFile, file: DescFile, defaultService: strin
       printDoc(f, docLines(method, [`Calls \`${service.typeName}.${method.name}\`.`]), "  ");
       const input = f.importSchema(method.input);
       const output = f.importSchema(method.output);
-      f.print("  async ", methodMemberName(method), "(request: ", MessageInitShape, "<typeof ", input, ">, options?: ", CallOptions, "): Promise<", f.importShape(method.output), "> {");
+      f.print("  async ", methodMemberName(method), "(request: ", MessageInitShape, "<typeof ", input, ">, options?: ", CallOptions, "): ", P, "<", f.importShape(method.output), "> {");
       f.print("    const bytes = await ", callMethodRaw, "(this.service, ", f.string(`${service.typeName}.${method.name}`), ", ", toBinary, "(", input, ", ", create, "(", input, ", request)), { ...this.defaults, ...options });");
       f.print("    try {");
       f.print("      return ", fromBinary, "(", output, ", bytes);");
       f.print("    } catch (e) {");
-      f.print("      throw new ", SrpcError, "(", SrpcCode, ".InvalidPkgBody, `cannot decode ", method.output.typeName, ": ${String(e)}`);");
+      f.print("      throw new ", SrpcError, "(", SrpcCode, ".InvalidPkgBody, `cannot decode ", method.output.typeName, ": ${", S, "(e)}`);");
       f.print("    }");
       f.print("  }");
     }

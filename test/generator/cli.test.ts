@@ -1,0 +1,271 @@
+/**
+ * The msec-gen command as users run it: exit codes, messages for every bad
+ * input, nothing written on failure, progress and --quiet, regeneration that
+ * keeps handler files, --descriptor-set-in.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { promises as fs } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { bufCommand } from "../../generator/buf-binary.js";
+import { generatorVersion } from "../../generator/package-root.js";
+import { REPO_ROOT } from "./golden-cases.js";
+import { runCli } from "./run-cli.js";
+
+let work: string;
+
+before(async () => {
+  work = await fs.mkdtemp(path.join(tmpdir(), "msec-gen-cli-"));
+});
+
+after(async () => {
+  await fs.rm(work, { recursive: true, force: true });
+});
+
+/** A fresh, empty output directory. */
+async function outDir(): Promise<string> {
+  return fs.mkdtemp(path.join(work, "out-"));
+}
+
+async function assertEmpty(dir: string): Promise<void> {
+  assert.deepEqual(await fs.readdir(dir), [], `${dir} must stay empty`);
+}
+
+describe("msec-gen command line", () => {
+  test("--version prints the package version and exits 0", async () => {
+    const r = await runCli(["--version"]);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, `${generatorVersion()}\n`);
+  });
+
+  test("--help lists both commands and the exit codes", async () => {
+    const r = await runCli(["--help"]);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /server \[options\] \[protos\.\.\.\]/);
+    assert.match(r.stdout, /caller \[options\] \[protos\.\.\.\]/);
+    assert.match(r.stdout, /Exit codes: 0 ok, 1 user error \(bad input or options\), 2 internal error \(a bug\)\./);
+  });
+
+  test("server --help shows options and examples", async () => {
+    const r = await runCli(["server", "--help"]);
+    assert.equal(r.code, 0);
+    for (const option of ["--name <Group.Service>", "--include <dir>", "--output <dir>", "--dir", "--lang <langs>", "--descriptor-set-in <file>", "--runtime-spec <npm spec>", "--quiet"]) {
+      assert.ok(r.stdout.includes(option), `help mentions ${option}`);
+    }
+    assert.match(r.stdout, /Examples:\n  msec-gen server MainLogic\.proto --name VOA\.MainLogic/);
+  });
+
+  test("a compile error prints path:line:col: message, exits 1 and writes nothing", async () => {
+    const out = await outDir();
+    const r = await runCli(["server", "fixtures/edge/invalid/syntax_error.proto", "-o", out, "--quiet"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "fixtures/edge/invalid/syntax_error.proto:7:1: unexpected `}` after definition\n");
+    assert.equal(r.stdout, "");
+    await assertEmpty(out);
+  });
+
+  test("an unresolvable import is a compile error at the import line", async () => {
+    const out = await outDir();
+    const r = await runCli(["server", "fixtures/edge/users.proto", "-o", out, "--quiet"]);
+    assert.equal(r.code, 1);
+    const lines = r.stderr.split("\n");
+    assert.equal(
+      lines[0],
+      `fixtures/edge/users.proto:5:1: imported file does not exist: "common/types.proto" (include directories: ${path.join(REPO_ROOT, "fixtures/edge")}; add one with -I)`,
+    );
+    assert.equal(lines[1], "fixtures/edge/users.proto:8:3: cannot find `common.Page` in this scope");
+    await assertEmpty(out);
+  });
+
+  test("a missing .proto file is reported by name", async () => {
+    const out = await outDir();
+    const r = await runCli(["server", "fixtures/voa/Nope.proto", "-o", out, "--quiet"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "msec-gen: error: file not found: fixtures/voa/Nope.proto\n");
+    await assertEmpty(out);
+  });
+
+  test("no .proto file at all is a usage error", async () => {
+    const r = await runCli(["server"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^msec-gen: error: no \.proto file given/);
+  });
+
+  test("a missing include directory is reported by name", async () => {
+    const out = await outDir();
+    const r = await runCli(["server", "-I", "fixtures/no-such-dir", "fixtures/voa/Crawl.proto", "-o", out, "--quiet"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "msec-gen: error: include directory not found: fixtures/no-such-dir (ENOENT)\n");
+    await assertEmpty(out);
+  });
+
+  test("an include path that is a file is reported", async () => {
+    const r = await runCli(["server", "-I", "fixtures/voa/Crawl.proto", "fixtures/voa/Crawl.proto", "-o", await outDir(), "--quiet"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "msec-gen: error: include path is not a directory: fixtures/voa/Crawl.proto\n");
+  });
+
+  test("an unreadable include directory is reported (run as an unprivileged user)", async () => {
+    const dir = await fs.mkdtemp(path.join(work, "shared-"));
+    await fs.chmod(dir, 0o777);
+    await fs.chmod(work, 0o755);
+    const locked = path.join(dir, "locked");
+    await fs.mkdir(locked, { mode: 0o700 });
+    await fs.copyFile(path.join(REPO_ROOT, "fixtures/voa/Crawl.proto"), path.join(dir, "Crawl.proto"));
+    await fs.chmod(path.join(dir, "Crawl.proto"), 0o644);
+    const out = path.join(dir, "out");
+    await fs.mkdir(out, { mode: 0o777 });
+    await fs.chmod(out, 0o777);
+    const r = await runCli(["server", "-I", locked, path.join(dir, "Crawl.proto"), "-o", out, "--quiet"], { uid: 65534, cwd: dir });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr, `msec-gen: error: cannot read include directory ${locked}: EACCES\n`);
+    await assertEmpty(out);
+  });
+
+  test("a file without a service cannot make a server", async () => {
+    const out = await outDir();
+    const r = await runCli(["server", "fixtures/edge/messages_only.proto", "-o", out, "--quiet"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'msec-gen: error: messages_only.proto: no service to serve; a server needs at least one "service" declaration\n');
+    await assertEmpty(out);
+  });
+
+  test("a streaming rpc is rejected (MSEC is unary only)", async () => {
+    const r = await runCli(["server", "fixtures/edge/invalid/streaming.proto", "-o", await outDir(), "--quiet"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "msec-gen: error: streaming.proto: rpc stream.Clock.Watch is server streaming; MSEC services support unary rpcs only\n");
+  });
+
+  for (const bad of ["VOA", "VOA.Main.Logic", ".MainLogic", "VOA.", "VOA.Main Logic", "VOA.Main/Logic", "VÖA.Main"]) {
+    test(`--name ${JSON.stringify(bad)} is rejected before anything is compiled`, async () => {
+      const out = await outDir();
+      const r = await runCli(["server", "fixtures/voa/MainLogic.proto", "--name", bad, "-o", out]);
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.stderr,
+        `msec-gen: error: invalid --name ${JSON.stringify(bad)}: expected two non-empty levels "Group.Service" made of letters, digits, "_" and "-" (e.g. VOA.MainLogic)\n`,
+      );
+      await assertEmpty(out);
+    });
+  }
+
+  test("an unknown --lang names the available languages", async () => {
+    const out = await outDir();
+    const r = await runCli(["caller", "fixtures/voa/Crawl.proto", "--lang", "ts,cobol", "-o", out]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^msec-gen: error: unknown --lang "cobol" for caller; available: ts/);
+    await assertEmpty(out);
+  });
+
+  test("an unknown option exits 1", async () => {
+    const r = await runCli(["server", "fixtures/voa/Crawl.proto", "--frobnicate"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unknown option '--frobnicate'/);
+  });
+
+  test("success prints the tarball path on stdout and progress on stderr", async () => {
+    const out = await outDir();
+    const r = await runCli(["server", "fixtures/voa/MainLogic.proto", "--name", "VOA.MainLogic", "-o", out]);
+    assert.equal(r.code, 0, r.stderr);
+    const tgz = path.join(out, "VOA.MainLogic-server-ts.tgz");
+    assert.equal(r.stdout, `${tgz}\n`);
+    assert.deepEqual(await fs.readdir(out), ["VOA.MainLogic-server-ts.tgz"]);
+    assert.equal(
+      r.stderr,
+      "msec-gen: compiling 1 .proto file with buf\n" +
+        "msec-gen: generating TypeScript server dev package (Node >= 20, msec-gen runtime) for VOA.MainLogic\n" +
+        "msec-gen: writing 12 files as a .tgz\n",
+    );
+  });
+
+  test("--quiet keeps stderr empty", async () => {
+    const out = await outDir();
+    const r = await runCli(["caller", "fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "-o", out, "--quiet"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.equal(r.stdout, `${path.join(out, "VOA.Crawl-caller.tgz")}\n`);
+  });
+
+  test("the tarball holds relative regular files and directories only, with fixed owner, modes and mtime", async () => {
+    const out = await outDir();
+    const r = await runCli(["caller", "fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "-o", out, "--quiet"]);
+    assert.equal(r.code, 0, r.stderr);
+    const listing = execFileSync("tar", ["--numeric-owner", "--utc", "-tvzf", r.stdout.trim()], { encoding: "utf8" }).trim().split("\n");
+    const names = listing.map((l) => l.split(/\s+/).slice(5).join(" "));
+    assert.deepEqual(names, [
+      "VOA.Crawl-caller/",
+      "VOA.Crawl-caller/README.md",
+      "VOA.Crawl-caller/ts/",
+      "VOA.Crawl-caller/ts/.gitignore",
+      "VOA.Crawl-caller/ts/README.md",
+      "VOA.Crawl-caller/ts/package.json",
+      "VOA.Crawl-caller/ts/proto/",
+      "VOA.Crawl-caller/ts/proto/Crawl.proto",
+      "VOA.Crawl-caller/ts/src/",
+      "VOA.Crawl-caller/ts/src/gen/",
+      "VOA.Crawl-caller/ts/src/gen/Crawl_msec.ts",
+      "VOA.Crawl-caller/ts/src/gen/Crawl_pb.ts",
+      "VOA.Crawl-caller/ts/src/index.ts",
+      "VOA.Crawl-caller/ts/tsconfig.json",
+    ]);
+    for (const line of listing) {
+      const [mode, owner, , date, time] = line.split(/\s+/);
+      assert.equal(owner, "0/0", line);
+      assert.equal(`${date} ${time}`, "1980-01-01 00:00", line);
+      assert.ok(mode === "drwxr-xr-x" || mode === "-rw-r--r--", line);
+    }
+  });
+
+  test("--dir writes the tree; regenerating keeps handler files and rewrites generated ones", async () => {
+    const out = await outDir();
+    const args = ["server", "fixtures/voa/MainLogic.proto", "--name", "VOA.MainLogic", "-o", out, "--dir"];
+    const first = await runCli(args);
+    assert.equal(first.code, 0, first.stderr);
+    const root = path.join(out, "VOA.MainLogic-server-ts");
+    assert.equal(first.stdout, `${root}\n`);
+    const handler = path.join(root, "src/handlers/MainLogicService.ts");
+    const generated = path.join(root, "src/gen/MainLogic_msec.ts");
+    const original = await fs.readFile(generated, "utf8");
+    await fs.writeFile(handler, "// my implementation\n");
+    await fs.writeFile(generated, "// clobbered\n");
+    await fs.writeFile(path.join(root, "notes.txt"), "mine\n");
+    const second = await runCli(args);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /^msec-gen: kept src\/handlers\/MainLogicService\.ts \(yours; not overwritten\)$/m);
+    assert.equal(await fs.readFile(handler, "utf8"), "// my implementation\n");
+    assert.equal(await fs.readFile(generated, "utf8"), original);
+    assert.equal(await fs.readFile(path.join(root, "notes.txt"), "utf8"), "mine\n");
+    assert.deepEqual((await fs.readdir(out)).sort(), ["VOA.MainLogic-server-ts"], "no temporary files left behind");
+  });
+
+  test("--descriptor-set-in generates the same code as the .proto source", async () => {
+    const set = path.join(work, "voa.binpb");
+    const buf = bufCommand();
+    execFileSync(buf.command, [...buf.prefixArgs, "build", path.join(REPO_ROOT, "fixtures/voa/MainLogic.proto"), "--as-file-descriptor-set", "-o", set], {
+      cwd: path.join(REPO_ROOT, "fixtures/voa"),
+    });
+    const fromSet = await outDir();
+    const fromProto = await outDir();
+    const a = await runCli(["server", "--descriptor-set-in", set, "--name", "VOA.MainLogic", "-o", fromSet, "--dir", "--quiet"]);
+    const b = await runCli(["server", "fixtures/voa/MainLogic.proto", "--name", "VOA.MainLogic", "-o", fromProto, "--dir", "--quiet"]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    for (const file of ["src/gen/MainLogic_pb.ts", "src/gen/MainLogic_msec.ts", "src/main.ts", "test/smoke.test.ts"]) {
+      assert.equal(
+        await fs.readFile(path.join(fromSet, "VOA.MainLogic-server-ts", file), "utf8"),
+        await fs.readFile(path.join(fromProto, "VOA.MainLogic-server-ts", file), "utf8"),
+        file,
+      );
+    }
+  });
+
+  test("--descriptor-set-in with a file that is not a descriptor set is a user error", async () => {
+    const bogus = path.join(work, "bogus.binpb");
+    await fs.writeFile(bogus, "definitely not protobuf\n");
+    const r = await runCli(["server", "--descriptor-set-in", bogus, "-o", await outDir(), "--quiet"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^msec-gen: error: .*bogus\.binpb: not a binary google\.protobuf\.FileDescriptorSet/);
+  });
+});

@@ -1,0 +1,52 @@
+/**
+ * The inputs of the golden tests: each case is one `generate()` call whose
+ * files are committed under `test/golden/<case>/`, each with a `.golden`
+ * suffix (so golden `*.test.ts` files are never picked up as tests).
+ * Refresh them only with `scripts/update-golden.sh`.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { GenerateOptions } from "../../generator/generate.js";
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const GOLDEN_DIR = path.join(REPO_ROOT, "test/golden");
+/** Suffix appended to every golden file name. */
+export const GOLDEN_SUFFIX = ".golden";
+
+export interface GoldenCase {
+  readonly id: string;
+  readonly options: GenerateOptions;
+}
+
+const voa = (f: string): string => `fixtures/voa/${f}`;
+const edge = (f: string): string => `fixtures/edge/${f}`;
+
+export const GOLDEN_CASES: readonly GoldenCase[] = [
+  { id: "voa-mainlogic-server", options: { kind: "server", protos: [voa("MainLogic.proto")], name: "VOA.MainLogic" } },
+  { id: "voa-crawl-server", options: { kind: "server", protos: [voa("Crawl.proto")], name: "VOA.Crawl" } },
+  { id: "voa-crawl-caller", options: { kind: "caller", protos: [voa("Crawl.proto")], name: "VOA.Crawl", lang: "ts" } },
+  { id: "voa-mainlogic-caller", options: { kind: "caller", protos: [voa("MainLogic.proto")], name: "VOA.MainLogic", lang: "ts" } },
+  { id: "edge-legacy-server", options: { kind: "server", protos: [edge("legacy_proto2.proto")] } },
+  { id: "edge-modern-server", options: { kind: "server", protos: [edge("modern_proto3.proto")], name: "Modern.Events" } },
+  { id: "edge-modern-caller", options: { kind: "caller", protos: [edge("modern_proto3.proto")], name: "Modern.Events" } },
+  { id: "edge-reserved-server", options: { kind: "server", protos: [edge("reserved_words.proto")], name: "Reserved.Words" } },
+  { id: "edge-reserved-caller", options: { kind: "caller", protos: [edge("reserved_words.proto")], name: "Reserved.Words" } },
+  {
+    id: "edge-multi-file-server",
+    options: {
+      kind: "server",
+      protos: [edge("users.proto"), edge("orders.proto")],
+      includes: [edge("include"), edge(".")],
+      name: "Shop.Users",
+    },
+  },
+  {
+    id: "edge-multi-file-caller",
+    options: {
+      kind: "caller",
+      protos: [edge("users.proto"), edge("orders.proto"), edge("messages_only.proto")],
+      includes: [edge("include"), edge(".")],
+      name: "Shop.Users",
+    },
+  },
+];

@@ -1,0 +1,20 @@
+/**
+ * Rewrites test/golden/ from the current generator. Run through
+ * scripts/update-golden.sh, then review `git diff test/golden`.
+ */
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import { generate } from "../../generator/generate.js";
+import { GOLDEN_CASES, GOLDEN_DIR, GOLDEN_SUFFIX, REPO_ROOT } from "./golden-cases.js";
+
+for (const c of GOLDEN_CASES) {
+  const files = await generate({ ...c.options, cwd: REPO_ROOT });
+  const dir = path.join(GOLDEN_DIR, c.id);
+  await fs.rm(dir, { recursive: true, force: true });
+  for (const f of files) {
+    const target = path.join(dir, f.path + GOLDEN_SUFFIX);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await fs.writeFile(target, f.content);
+  }
+  process.stdout.write(`${c.id}: ${files.length} files\n`);
+}
