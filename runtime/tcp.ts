@@ -7,7 +7,7 @@
  */
 import { connect } from "node:net";
 import { SrpcCode } from "./errors.js";
-import { DEFAULT_TIMEOUT_MS } from "./client/call-options.js";
+import { callBudgetMs } from "./client/call-options.js";
 import { SrpcCallError, toCallError } from "./client/call-error.js";
 import { getRoute, updateRoute } from "./route/index.js";
 import { routeAddress } from "./route/literal.js";
@@ -42,7 +42,7 @@ export async function callTcp(
   isComplete: IsComplete,
   options: TcpCallOptions = {},
 ): Promise<Uint8Array> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = callBudgetMs(options);
   let route;
   try {
     route = await getRoute(serviceOrAddr);

@@ -49,9 +49,18 @@ export function callerName(options: CallOptions): string {
   return options.caller ?? processCaller ?? (process.env[SERVICE_NAME_ENV] || DEFAULT_CALLER);
 }
 
-/** Milliseconds the call may take: the option (or default), capped by the context's remaining time. */
-export function callBudgetMs(options: CallOptions, now = Date.now()): number {
-  const own = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+/** Longest timeout a Node timer can hold (~24.8 days); longer budgets, including Infinity, are cut to it. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * Milliseconds the call may take: the option (or default), capped by the
+ * context's remaining time and by `MAX_TIMEOUT_MS`. Throws `RangeError` for a
+ * timeout that is not a positive number.
+ */
+export function callBudgetMs(options: { timeoutMs?: number; context?: CallContext }, now = Date.now()): number {
+  const requested = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(requested > 0)) throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${requested}`);
+  const own = Math.min(requested, MAX_TIMEOUT_MS);
   const deadline = options.context?.deadline;
   if (deadline === undefined || deadline === Infinity) return own;
   return Math.min(own, Math.max(0, deadline - now));

@@ -336,3 +336,9 @@ test("an unknown routing name fails with -15 as an SrpcCallError, request not se
     requestSent: false,
   });
 });
+
+test("timeoutMs must be positive; Infinity means no practical limit", async () => {
+  await assert.rejects(callMethodRaw(serverAddr, ECHO_METHOD, new Uint8Array(), { timeoutMs: 0 }), RangeError);
+  await assert.rejects(callMethodRaw(serverAddr, ECHO_METHOD, new Uint8Array(), { timeoutMs: Number.NaN }), RangeError);
+  assert.equal(echoText(await callMethodRaw(serverAddr, ECHO_METHOD, echoBody("no limit"), { timeoutMs: Infinity })), "no limit");
+});
