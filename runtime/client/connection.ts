@@ -117,11 +117,6 @@ export class SrpcConnection {
     });
   }
 
-  /** Calls in flight. */
-  get pending(): number {
-    return this.inFlight.size;
-  }
-
   /** Whether the connection can take calls. */
   get usable(): boolean {
     return this.closedWith === undefined;
@@ -133,6 +128,9 @@ export class SrpcConnection {
    */
   call(head: RequestHead, body: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
     if (this.closedWith) return Promise.reject(this.closedWith);
+    if (signal?.aborted) {
+      return Promise.reject(new SrpcCallError(SrpcCode.Timeout, `call aborted (${this.address})`, { address: this.address, requestSent: false }));
+    }
     const sequence = this.nextSequence;
     this.nextSequence = (this.nextSequence + 1) >>> 0 || 1;
     const frame = encodeFrame(requestHead(head, BigInt(sequence)), body);

@@ -342,3 +342,12 @@ test("timeoutMs must be positive; Infinity means no practical limit", async () =
   await assert.rejects(callMethodRaw(serverAddr, ECHO_METHOD, new Uint8Array(), { timeoutMs: Number.NaN }), RangeError);
   assert.equal(echoText(await callMethodRaw(serverAddr, ECHO_METHOD, echoBody("no limit"), { timeoutMs: Infinity })), "no limit");
 });
+
+test("an aborted signal fails the call with -10 'call aborted' and does not disturb the connection", async () => {
+  const controller = new AbortController();
+  const call = callMethodRaw(peerAddr, "raw.Peer.Never", new Uint8Array(), { signal: controller.signal, timeoutMs: 5000 });
+  setTimeout(() => controller.abort(), 30);
+  await rejectsWith(call, { code: -10, message: `timeout: call aborted (${peerAddr})`, requestSent: true });
+  await rejectsWith(callMethodRaw(peerAddr, ECHO_METHOD, new Uint8Array(), { signal: AbortSignal.abort() }), { code: -10, requestSent: false });
+  assert.equal(echoText(await callMethodRaw(peerAddr, "raw.Peer.Ok", new Uint8Array())), "peer");
+});
