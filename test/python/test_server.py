@@ -319,3 +319,21 @@ def test_sigterm_drains_and_exits_cleanly(echo_process):
         echo_process.proc.send_signal(signal.SIGTERM)
         assert recv_until_closed(c) == b""
     assert echo_process.proc.wait(10) == 0
+
+
+def test_shutdown_answers_an_in_flight_http_request_then_closes_the_keep_alive_connection(serve):
+    s = serve(METHODS)
+    idle = connect(s.port)
+    idle.sendall(http("t.S.Echo", b"{}"))
+    read_http(idle)
+    c = connect(s.port)
+    c.sendall(http("t.S.Slow", b'{"ms":300}'))
+    time.sleep(0.1)
+    stopper = threading.Thread(target=s.stop, args=(5.0,))
+    stopper.start()
+    assert recv_until_closed(idle) == b""  # idle keep-alive connections close at once
+    assert envelope_of(read_http(c)) == '{"ret":0, "errmsg":"", "resultObj": {"slept": 300}}'
+    assert recv_until_closed(c) == b""
+    c.close()
+    idle.close()
+    stopper.join(10)

@@ -124,6 +124,7 @@ class Server:
         self._tcp: Optional[asyncio.AbstractServer] = None
         self._udp: Optional[asyncio.DatagramTransport] = None
         self._connections: Set["_Connection"] = set()
+        self._connection_tasks: Set["asyncio.Task[Any]"] = set()
         self._tasks: Set["asyncio.Task[Any]"] = set()
         self._draining = False
         self._closed: Optional["asyncio.Future[None]"] = None
@@ -187,6 +188,8 @@ class Server:
             conn.close()
         for task in list(self._tasks):
             task.cancel()
+        if self._connection_tasks:  # let each connection see its close and finish
+            await asyncio.wait(list(self._connection_tasks), timeout=1.0)
         if self._tcp is not None:
             try:
                 await asyncio.wait_for(self._tcp.wait_closed(), 1.0)
@@ -337,6 +340,10 @@ class Server:
         peer = f"{peername[0]}:{peername[1]}" if isinstance(peername, tuple) else str(peername)
         conn = _Connection(self, reader, writer, peer)
         self._connections.add(conn)
+        task = asyncio.current_task()
+        if task is not None:
+            self._connection_tasks.add(task)
+            task.add_done_callback(self._connection_tasks.discard)
         self.monitor.set("frm.rpc connections", len(self._connections))
         try:
             await conn.serve()
@@ -358,10 +365,15 @@ class _Connection:
         self.closed = False
         self.draining = False
         self._slots = asyncio.Semaphore(server.options.max_in_flight_per_connection)
+        self._loop = asyncio.get_running_loop()
+        self._last_active = self._loop.time()
+        self._idle_timer: Optional[asyncio.TimerHandle] = self._loop.call_later(server.options.idle_timeout_s, self._check_idle)
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
             self.writer.close()
 
     def drain(self) -> None:
@@ -370,18 +382,31 @@ class _Connection:
         if self.in_flight == 0:
             self.close()
 
+    def _check_idle(self) -> None:
+        """Closes the connection after ``idle_timeout_s`` without bytes while nothing is in flight.
+
+        A timer instead of a timeout around every read keeps the read path cheap.
+        """
+        if self.closed:
+            return
+        timeout = self.server.options.idle_timeout_s
+        idle_for = self._loop.time() - self._last_active
+        if self.in_flight == 0 and idle_for >= timeout:
+            self.close()
+            return
+        self._idle_timer = self._loop.call_later(max(timeout - idle_for, 0.001) if self.in_flight == 0 else timeout, self._check_idle)
+
     async def _read(self) -> bytes:
-        """Next bytes; ``b""`` on EOF, error, or ``idle_timeout_s`` without bytes while nothing is in flight."""
-        while True:
-            try:
-                return await asyncio.wait_for(self.reader.read(_READ_CHUNK), self.server.options.idle_timeout_s)
-            except asyncio.TimeoutError:
-                if self.in_flight == 0:
-                    return b""  # idle: nothing received and nothing to answer
-            except OSError:
-                return b""
+        """Next bytes; ``b""`` on EOF, error, or when the idle timer closed the connection."""
+        try:
+            data = await self.reader.read(_READ_CHUNK)
+        except OSError:
+            return b""
+        self._last_active = self._loop.time()
+        return data
 
     def _write(self, data: bytes) -> None:
+        self._last_active = self._loop.time()
         if not self.closed and not self.writer.is_closing():
             self.writer.write(data)
 
@@ -484,7 +509,7 @@ class _Connection:
             except asyncio.CancelledError:
                 break
             self._write(data)
-            if close_after:
+            if close_after or (self.draining and self.in_flight == 0 and queue.empty()):
                 break
         try:
             await self.writer.drain()
