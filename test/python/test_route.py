@@ -116,10 +116,11 @@ def test_pick_is_weighted_by_static_weight_exactly():
 
 
 def test_pick_boundaries_of_cumulative_weights():
-    rng = Draws(0, 99, 100, 399)
+    # each pick draws over the total weight (dead-pool check), then over the alive weight, as the TS Balancer
+    rng = Draws(5, 0, 5, 99, 5, 100, 5, 399)
     b = Balancer(clock=lambda: 0.0, rng=rng)
     assert [b.pick("S.s", INSTANCES) for _ in range(4)] == [A, A, B, B]
-    assert rng.calls == [400, 400, 400, 400]
+    assert rng.calls == [400] * 8
 
 
 def report(b: Balancer, addr: Address, ok: int, failed: int, name: str = "S.s") -> None:
@@ -172,6 +173,7 @@ def test_a_server_with_only_failures_dies_is_probed_and_revives_at_a_tenth():
     assert b.pick("S.s", INSTANCES) == A
     b._rng = Draws(303, 7)
     assert b.pick("S.s", INSTANCES) == B  # no probe left: falls back to the alive pick (draw 7 of 300)
+    assert b._rng.calls == [304, 300]
     b._rng = Draws(299, 299)
     assert b.pick("S.s", INSTANCES) == B
     report(b, A, 1, 0)  # the probe succeeded
@@ -202,7 +204,7 @@ def test_a_pick_failing_most_requests_this_period_is_replaced_by_a_random_server
     b = Balancer(clock=lambda: 0.0)
     b.pick("S.s", INSTANCES)
     report(b, B, 5, 5)  # 50% < 60% with 10 requests
-    b._rng = Draws(150, 0)  # weighted draw lands on B, the replacement draw picks index 0
+    b._rng = Draws(0, 150, 0)  # weighted draw lands on B, the replacement draw picks index 0
     assert b.pick("S.s", INSTANCES) == A
 
 

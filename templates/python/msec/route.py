@@ -197,9 +197,11 @@ class _Service:
 class Balancer:
     """MSEC NLB selection and weight adjustment for each routing name.
 
-    * pick: weighted random over alive servers by dynamic weight; when some
-      servers are dead, a first draw over the alive weight plus a dead share
-      (``int(alive × 0.01 + 1)``) decides whether to probe a random dead server, limited to
+    * pick (the same draws, in the same order, as the TypeScript ``Balancer``):
+      a first draw over the total weight — alive dynamic weights plus, when
+      some servers are dead, a dead pool of ``int(alive × 0.01 + 1)`` —
+      decides whether to probe a random dead server; then a weighted draw over
+      the alive servers, limited to
       ``max(1, requests × dead_retry_ratio)`` probes per period; a pick whose
       success ratio this period (with ≥ ``shaping_request_min`` requests) is
       below 0.6 is replaced by a uniformly random server. All dead ⇒ uniform.
@@ -258,11 +260,10 @@ class Balancer:
             alive_weight = sum(s.dynamic for s in alive)
             if not alive or alive_weight <= 0:
                 return svc.servers[self._rng(len(svc.servers))].address
-            if dead:
-                total = alive_weight + int(alive_weight * DEAD_RETRY_RATIO + 1)
-                if self._rng(total) >= alive_weight and svc.dead_retry_left > 0:
-                    svc.dead_retry_left -= 1
-                    return dead[self._rng(len(dead))].address
+            total = alive_weight + (int(alive_weight * DEAD_RETRY_RATIO + 1) if dead else 0)
+            if self._rng(total) >= alive_weight and svc.dead_retry_left > 0:
+                svc.dead_retry_left -= 1
+                return dead[self._rng(len(dead))].address
             r = self._rng(alive_weight)
             chosen = alive[-1]
             for s in alive:
@@ -271,7 +272,7 @@ class Balancer:
                     break
                 r -= s.dynamic
             requests = chosen.success + chosen.failed
-            if requests >= self.shaping_request_min and chosen.success / requests < SUCCESS_RATIO_MIN:
+            if requests >= self.shaping_request_min and requests > 0 and chosen.success / requests < SUCCESS_RATIO_MIN:
                 chosen = svc.servers[self._rng(len(svc.servers))]
             return chosen.address
 
