@@ -26,6 +26,7 @@ interface CommandOptions {
   lang: string;
   descriptorSetIn?: string;
   runtimeSpec?: string;
+  goModule?: string;
   quiet?: boolean;
 }
 
@@ -46,6 +47,7 @@ function addGenerateCommand(program: Command, kind: TargetKind, summary: string,
     .option("--lang <langs>", kind === "server" ? "target language" : "comma-separated target languages", "ts")
     .option("--descriptor-set-in <file>", "read a binary FileDescriptorSet instead of compiling .proto files")
     .option("--runtime-spec <npm spec>", "npm spec of the msec-gen runtime in generated TypeScript packages (default: ^<msec-gen version>)")
+    .option("--go-module <path>", "Go module path of the Go caller (default: example.com/msec/<group>/<service>, lower-case)")
     .option("-q, --quiet", "no progress lines on stderr")
     .addHelpText("after", `\nLanguages: ${targetLanguages(kind).join(", ")}\n\nExamples:\n${examples}`)
     .action(async (protos: string[], opts: CommandOptions) => {
@@ -66,6 +68,7 @@ async function run(kind: TargetKind, protos: string[], opts: CommandOptions): Pr
     lang: opts.lang,
     name: opts.name,
     runtimeSpec: opts.runtimeSpec,
+    goModule: opts.goModule,
     onProgress: progress,
   };
   const files = await generate(options);

@@ -27,6 +27,8 @@ export interface GenerateOptions {
   readonly name?: string | undefined;
   /** npm spec of the runtime in generated TypeScript packages; default `^<msec-gen version>`. */
   readonly runtimeSpec?: string | undefined;
+  /** Go module path of the Go caller library; default derived from the routing name. */
+  readonly goModule?: string | undefined;
   /** Base for relative paths (default `process.cwd()`). */
   readonly cwd?: string | undefined;
   /** Called with a short line before each step that takes time. */
@@ -63,6 +65,7 @@ export async function generate(options: GenerateOptions): Promise<GeneratedFile[
     name,
     generatorVersion: version,
     runtimeSpec: options.runtimeSpec ?? `^${version}`,
+    goModule: options.goModule,
   };
 
   const out: GeneratedFile[] = [];

@@ -35,6 +35,8 @@ export interface TargetOptions {
    * (default `^<generatorVersion>`; tests use `file:<checkout>`).
    */
   readonly runtimeSpec: string;
+  /** Go module path of the Go caller (`--go-module`); default derived from `name` by the Go target. */
+  readonly goModule?: string | undefined;
 }
 
 /** One language + kind of output, e.g. the TypeScript server dev package. */
