@@ -9,14 +9,12 @@
  * Bad input closes only this connection.
  */
 import type { Socket } from "node:net";
-import { FrameDecoder } from "../frame.js";
+import { FRAME_ETX, FRAME_HEAD_OFFSET, FRAME_OVERHEAD, FRAME_STX, FrameDecoder, encodeFrame } from "../frame.js";
 import type { ServerCore } from "./core.js";
 import { type HttpSink, handleHttpRequest } from "./http-call.js";
 import { type HttpRequest, HttpParseError, HttpRequestParser } from "./http-request.js";
 import { plainResponse } from "./json-envelope.js";
 import { FrameResult, type FrameSink, handleFrame } from "./srpc-call.js";
-
-const STX = 0x28;
 
 /** Below this many bytes, answers of one tick are concatenated into one write; above, written as a batch (writev). */
 const COALESCE_MAX_BYTES = 64 * 1024;
@@ -44,7 +42,9 @@ export class Connection implements FrameSink, HttpSink {
   private inFlight = 0;
   /** Requests received while `maxInFlightPerConnection` calls were running. */
   private backlog: Array<Uint8Array | HttpRequest | HttpParseError> = [];
+  /** Queued output: complete chunks, or SRPC frame bodies whose head is at the same index of `outHeads`. */
   private out: Uint8Array[] = [];
+  private outHeads: Array<Uint8Array | undefined> = [];
   private outBytes = 0;
   private flushScheduled = false;
   private writeBlocked = false;
@@ -108,7 +108,7 @@ export class Connection implements FrameSink, HttpSink {
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     if (this.mode === Mode.Unknown) {
-      if (chunk[0] === STX) {
+      if (chunk[0] === FRAME_STX) {
         this.mode = Mode.Srpc;
         this.frames = new FrameDecoder({ maxFrameBytes: this.core.limits.maxFrameBytes });
       } else {
@@ -220,7 +220,11 @@ export class Connection implements FrameSink, HttpSink {
   // ---------------------------------------------------------------- output
 
   sendFrame(frame: Uint8Array): void {
-    this.queue(frame);
+    this.queue(frame, undefined);
+  }
+
+  sendResponse(head: Uint8Array, body: Uint8Array): void {
+    this.queue(body, head);
   }
 
   respond(slot: number, response: Buffer): void {
@@ -229,7 +233,7 @@ export class Connection implements FrameSink, HttpSink {
       const next = this.httpAnswers.get(this.httpWriteSlot);
       if (next === undefined) break;
       this.httpAnswers.delete(this.httpWriteSlot);
-      this.queue(next);
+      this.queue(next, undefined);
       if (this.httpWriteSlot === this.httpLastSlot) {
         this.flush();
         this.socket.end();
@@ -247,10 +251,11 @@ export class Connection implements FrameSink, HttpSink {
     this.closeIfDrained();
   }
 
-  private queue(bytes: Uint8Array): void {
+  private queue(bytes: Uint8Array, head: Uint8Array | undefined): void {
     if (this.closed) return;
     this.out.push(bytes);
-    this.outBytes += bytes.length;
+    this.outHeads.push(head);
+    this.outBytes += head === undefined ? bytes.length : FRAME_OVERHEAD + head.length + bytes.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // After the current tick's microtasks: answers of async methods resolved together share a write.
@@ -258,28 +263,41 @@ export class Connection implements FrameSink, HttpSink {
     }
   }
 
-  /** Writes everything queued. */
+  /**
+   * Writes everything queued: up to `COALESCE_MAX_BYTES`, all frames are
+   * built straight into one buffer (one allocation, one write); above it,
+   * each goes out as its own chunk of one corked batch (writev), so large
+   * bodies are not copied twice.
+   */
   flush(): void {
     this.flushScheduled = false;
     const out = this.out;
-    if (out.length === 0 || this.socket.destroyed) {
-      this.out = [];
-      this.outBytes = 0;
-      return;
-    }
+    const heads = this.outHeads;
+    const total = this.outBytes;
+    this.out = [];
+    this.outHeads = [];
+    this.outBytes = 0;
+    if (out.length === 0 || this.socket.destroyed) return;
     let ok: boolean;
-    if (out.length === 1) {
+    if (out.length === 1 && heads[0] === undefined) {
       ok = this.socket.write(out[0]!);
-    } else if (this.outBytes <= COALESCE_MAX_BYTES) {
-      ok = this.socket.write(Buffer.concat(out, this.outBytes));
+    } else if (total <= COALESCE_MAX_BYTES) {
+      const buf = Buffer.allocUnsafe(total);
+      let pos = 0;
+      for (let i = 0; i < out.length; i++) {
+        const head = heads[i];
+        pos = head === undefined ? copyInto(buf, pos, out[i]!) : writeFrameInto(buf, pos, head, out[i]!);
+      }
+      ok = this.socket.write(buf);
     } else {
       this.socket.cork();
       ok = true;
-      for (const b of out) ok = this.socket.write(b) && ok;
+      for (let i = 0; i < out.length; i++) {
+        const head = heads[i];
+        ok = this.socket.write(head === undefined ? out[i]! : encodeFrame(head, out[i]!)) && ok;
+      }
       this.socket.uncork();
     }
-    this.out = [];
-    this.outBytes = 0;
     if (!ok) {
       this.writeBlocked = true;
       this.updateReading();
@@ -332,6 +350,23 @@ export class Connection implements FrameSink, HttpSink {
     this.abortController.abort();
     this.onClosed(this);
   }
+}
+
+function copyInto(buf: Buffer, pos: number, bytes: Uint8Array): number {
+  buf.set(bytes, pos);
+  return pos + bytes.length;
+}
+
+/** Writes one SRPC frame at `pos` (same layout as `encodeFrame`); returns the position after it. */
+function writeFrameInto(buf: Buffer, pos: number, head: Uint8Array, body: Uint8Array): number {
+  buf[pos] = FRAME_STX;
+  buf.writeInt32BE(head.length, pos + 1);
+  buf.writeInt32BE(body.length, pos + 5);
+  buf.set(head, pos + FRAME_HEAD_OFFSET);
+  const bodyAt = pos + FRAME_HEAD_OFFSET + head.length;
+  buf.set(body, bodyAt);
+  buf[bodyAt + body.length] = FRAME_ETX;
+  return bodyAt + body.length + 1;
 }
 
 function flushConnection(conn: Connection): void {

@@ -21,6 +21,8 @@ export interface FrameSink {
   readonly peer: string;
   readonly signal: AbortSignal;
   sendFrame(frame: Uint8Array): void;
+  /** Sends the frame `head` + `body` (the sink may build it straight into its output). */
+  sendResponse(head: Uint8Array, body: Uint8Array): void;
   /** Called once when a call that `handleFrame` started has been answered. */
   callFinished(): void;
 }
@@ -108,8 +110,8 @@ class SrpcCall {
       this.answerFailure(wrongFormat(this.ctx.method, this.ctx.log));
       return;
     }
-    this.sink.sendFrame(encodeFrame(this.responseHead, response.bytes));
-    this.core.stats.countRequest(this.ctx.method, this.sink.transport, 0);
+    this.sink.sendResponse(this.responseHead, response.bytes);
+    this.core.stats.countSuccess(this.ctx.method, this.sink.transport);
     this.done();
   }
 

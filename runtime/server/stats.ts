@@ -21,7 +21,23 @@ export class ServerStats {
   /** Malformed input by transport: bad frames, bad HTTP, undeliverable datagrams. */
   readonly malformed: Record<Transport, number> = { tcp: 0, udp: 0, http: 0 };
 
+  /** Successful calls by method: the hot path, one map lookup and no string building. */
+  readonly successes = new Map<string, Record<Transport, number>>();
+
+  countSuccess(method: string, transport: Transport): void {
+    let counts = this.successes.get(method);
+    if (counts === undefined) {
+      counts = { tcp: 0, udp: 0, http: 0 };
+      this.successes.set(method, counts);
+    }
+    counts[transport]++;
+  }
+
   countRequest(method: string, transport: Transport, code: number): void {
+    if (code === 0) {
+      this.countSuccess(method, transport);
+      return;
+    }
     let byKey = this.requests.get(method);
     if (byKey === undefined) {
       byKey = new Map();
@@ -41,7 +57,14 @@ export function renderServerStats(stats: ServerStats): string {
   const lines: string[] = [];
   lines.push("# HELP msec_server_requests_total Requests answered, by method, transport and SRPC code.");
   lines.push("# TYPE msec_server_requests_total counter");
-  for (const [method, byKey] of [...stats.requests].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  const all = new Map<string, Map<string, number>>();
+  for (const [method, byKey] of stats.requests) all.set(method, new Map(byKey));
+  for (const [method, counts] of stats.successes) {
+    let byKey = all.get(method);
+    if (byKey === undefined) all.set(method, (byKey = new Map()));
+    for (const t of ["tcp", "udp", "http"] as const) if (counts[t] > 0) byKey.set(`${t} 0`, counts[t]);
+  }
+  for (const [method, byKey] of [...all].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     for (const [key, count] of [...byKey].sort()) {
       const [transport, code] = key.split(" ");
       lines.push(

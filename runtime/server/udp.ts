@@ -4,7 +4,7 @@
  * complete frame is dropped and counted — there is no connection to close.
  */
 import type { RemoteInfo, Socket as UdpSocket } from "node:dgram";
-import { checkFrame } from "../frame.js";
+import { checkFrame, encodeFrame } from "../frame.js";
 import type { ServerCore } from "./core.js";
 import { FrameResult, type FrameSink, handleFrame } from "./srpc-call.js";
 
@@ -28,6 +28,10 @@ class DatagramSink implements FrameSink {
   sendFrame(frame: Uint8Array): void {
     // A reply that cannot be sent (too big for a datagram, peer gone) is lost, as UDP replies are.
     this.socket.send(frame, this.rinfo.port, this.rinfo.address, ignoreSendError);
+  }
+
+  sendResponse(head: Uint8Array, body: Uint8Array): void {
+    this.sendFrame(encodeFrame(head, body));
   }
 
   callFinished(): void {

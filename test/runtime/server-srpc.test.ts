@@ -142,6 +142,19 @@ describe("SRPC over TCP", () => {
     );
   });
 
+  test("large answers: a 1 MiB body and 100 pipelined 2 KiB bodies come back intact", async () => {
+    const s = await open();
+    const big = Buffer.alloc(1024 * 1024, 0x5a);
+    const bigBody = Buffer.concat([Buffer.from([0x0a, 0x80, 0x80, 0x40]), big]); // field 1, length 2^20
+    const small = Array.from({ length: 100 }, (_, i) => Buffer.concat([Buffer.from([0x0a, 0x80, 0x10]), Buffer.alloc(2048, i)]));
+    s.write(encodeFrame({ sequence: 1000n, methodName: ECHO_METHOD, flowId: 1n }, bigBody));
+    s.write(Buffer.concat(small.map((b, i) => encodeFrame({ sequence: BigInt(i), methodName: ECHO_METHOD, flowId: 1n }, b))));
+    const answers = await readFrames(s, 101, 10_000);
+    const bySeq = new Map(answers.map((a) => [decodeFrame(a).head.sequence, Buffer.from(decodeFrame(a).body)]));
+    assert.ok(bySeq.get(1000n)!.equals(bigBody));
+    for (let i = 0; i < 100; i++) assert.ok(bySeq.get(BigInt(i))!.equals(small[i]!), `frame ${i}`);
+  });
+
   test("a frame split byte by byte is answered", async () => {
     const s = await open();
     const bytes = hex(v1.frame_hex!);
