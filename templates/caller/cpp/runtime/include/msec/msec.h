@@ -1,0 +1,12 @@
+// Everything a caller needs: CallMethod / CallRaw, Status and codes, routing, framing.
+#ifndef MSEC_MSEC_H_
+#define MSEC_MSEC_H_
+
+#include "msec/call.h"
+#include "msec/color.h"
+#include "msec/frame.h"
+#include "msec/route.h"
+#include "msec/status.h"
+#include "msec/transport.h"
+
+#endif  // MSEC_MSEC_H_

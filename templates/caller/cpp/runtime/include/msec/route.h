@@ -1,0 +1,83 @@
+// Routing: a service name becomes one address (spec §4, §7), the same way as
+// the TypeScript runtime: literal addresses `ip:port[@tcp|@udp]` are used as
+// written; `Group.Service` names are looked up in the routes file.
+//
+// Routes file format (shared by every msec-gen runtime):
+//
+//     # <Group.Service> <ip:port[@tcp|@udp]> [weight=N]
+//     VOA.Crawl     10.0.0.1:7963
+//     VOA.Crawl     10.0.0.2:7963  weight=200
+//
+// One instance per line, `#` starts a comment, the default weight is 100.
+// Located by $MSEC_ROUTES, else `[ROUTE] File` in etc/config.ini, else
+// etc/routes.conf (relative to the working directory); re-read when its
+// modification time or size changes.
+#ifndef MSEC_ROUTE_H_
+#define MSEC_ROUTE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "msec/status.h"
+
+namespace msec {
+
+/** Transport of a route; any literal suffix other than `udp` means TCP, as in MSEC. */
+enum class Transport { kTcp, kUdp };
+
+/** Where one call goes. */
+struct Route {
+  std::string ip;  // IPv6 without brackets
+  std::uint16_t port = 0;
+  Transport transport = Transport::kTcp;
+
+  /** `ip:port` (IPv6 bracketed): the key of the connection pool. */
+  std::string Address() const;
+};
+
+/** One instance of a service in the routes file. */
+struct RouteInstance {
+  Route route;
+  std::uint32_t weight = 0;
+};
+
+/** Routes per service name, instances in file order. */
+using RouteTable = std::map<std::string, std::vector<RouteInstance>, std::less<>>;
+
+/** Weight of a routes-file line without `weight=`. */
+constexpr std::uint32_t kDefaultRouteWeight = 100;
+/** Environment variable naming the routes file. */
+constexpr const char* kRoutesEnv = "MSEC_ROUTES";
+/** Config file whose `[ROUTE] File` names the routes file when $MSEC_ROUTES is unset. */
+constexpr const char* kDefaultConfigFile = "etc/config.ini";
+/** Routes file used when neither the environment nor the config names one. */
+constexpr const char* kDefaultRoutesFile = "etc/routes.conf";
+/** The routes file is checked for changes at most this often. */
+constexpr int kRoutesRecheckMs = 1000;
+
+/** Parses `ip:port`, `ip:port@tcp`, `ip:port@udp`, `[v6]:port…`; nullopt when `text` is not a literal. */
+std::optional<Route> ParseLiteral(std::string_view text);
+
+/**
+ * Parses routes-file text into `table`. On a bad line returns kGetRouteFailed
+ * with "<filename>:<line>: <what is wrong>" and leaves `table` empty.
+ */
+Status ParseRoutes(std::string_view text, const std::string& filename, RouteTable* table);
+
+/** $MSEC_ROUTES, else `[ROUTE] File` of etc/config.ini, else etc/routes.conf. */
+std::string DefaultRoutesPath();
+
+/**
+ * The address for one call to `name`: a literal as written, else a weighted
+ * random pick among the routes-file instances of `name`. kGetRouteFailed
+ * (-15) naming the service and the file when there is none. Thread-safe.
+ */
+Status GetRoute(std::string_view name, Route* route);
+
+}  // namespace msec
+
+#endif  // MSEC_ROUTE_H_
