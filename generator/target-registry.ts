@@ -3,10 +3,11 @@
  * folder under `generator/targets/<lang>/` and one line here.
  */
 import type { Target, TargetKind } from "./target.js";
+import { cppCallerTarget } from "./targets/cpp/index.js";
 import { tsCallerTarget, tsServerTarget } from "./targets/ts/index.js";
 import { UserError } from "./user-error.js";
 
-const TARGETS: readonly Target[] = [tsServerTarget, tsCallerTarget];
+const TARGETS: readonly Target[] = [tsServerTarget, tsCallerTarget, cppCallerTarget];
 
 /** Languages available for `kind`, in registry order. */
 export function targetLanguages(kind: TargetKind): string[] {
