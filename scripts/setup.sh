@@ -23,3 +23,17 @@ if ! python3 -c 'import google.protobuf, pytest' >/dev/null 2>&1; then
   python3 -m pip install -q 'protobuf>=4.21,<8' pytest ||
     python3 -m pip install -q --break-system-packages 'protobuf>=4.21,<8' pytest
 fi
+
+# C++ caller tests (test/interop/cpp*.test.ts) build generated CMake projects: cmake, make, g++,
+# and protobuf from Debian (protoc runs at build time; headers + libprotobuf are linked).
+need_cpp=()
+for pair in cmake:cmake make:make g++:g++ protoc:protobuf-compiler; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need_cpp+=("${pair#*:}")
+done
+[ -f /usr/include/google/protobuf/message.h ] || need_cpp+=(libprotobuf-dev)
+if [ ${#need_cpp[@]} -gt 0 ]; then
+  echo "==> apt-get install ${need_cpp[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_cpp[@]}" >/dev/null
+fi
