@@ -56,7 +56,7 @@ def test_sync_error_codes(serve, raw_server):
         assert code_of(client.call, "No.route", "t.S.Echo", b"", 1000) == -15
         assert code_of(client.call, down, "t.S.Echo", b"", 1000) == -13
         started = time.monotonic()
-        assert code_of(client.call, s.address, "t.S.Slow", b"1000", 200) == -12
+        assert code_of(client.call, s.address, "t.S.Slow", b"1000", 200) == -10  # no reply at all
         assert time.monotonic() - started < 0.9
         # the timed-out connection was dropped: the next call works and is not confused by the late answer
         assert client.call(s.address, "t.S.Echo", b"after", 1000) == b"after"
@@ -79,6 +79,20 @@ def answer_with_other_sequence(conn):
 def answer_with_other_sequence_and_stay(conn):
     answer_with_other_sequence(conn)
     time.sleep(1.0)
+
+
+def answer_half_then_stall(conn):
+    """Starts the right reply, then stops: the caller times out while receiving (-12)."""
+    head, body = decode_frame(read_frame(conn))
+    reply = encode_frame(encode_head(head), b"0123456789")
+    conn.sendall(reply[: len(reply) // 2])
+    time.sleep(1.0)
+
+
+def test_a_reply_cut_off_by_the_deadline_is_minus_12(raw_server):
+    peer = raw_server(answer_half_then_stall)
+    with Client() as client:
+        assert code_of(client.call, f"127.0.0.1:{peer.port}", "a.b.c", b"x", 300) == -12
 
 
 def close_after_request(conn):
@@ -172,6 +186,7 @@ def test_async_error_codes(serve, raw_server):
     down = f"127.0.0.1:{free_port()}"
     wrong_seq = raw_server(answer_with_other_sequence_and_stay)
     closer = raw_server(close_after_request)
+    stalling = raw_server(answer_half_then_stall)
 
     async def code(coro):
         with pytest.raises(SrpcError) as err:
@@ -183,11 +198,12 @@ def test_async_error_codes(serve, raw_server):
             assert await code(client.call(s.address, "t.S.Nope", b"", 1000)) == -6
             assert await code(client.call("No.route", "t.S.Echo", b"", 1000)) == -15
             assert await code(client.call(down, "t.S.Echo", b"", 1000)) == -13
-            assert await code(client.call(s.address, "t.S.Slow", b"1000", 150)) == -12
+            assert await code(client.call(s.address, "t.S.Slow", b"1000", 150)) == -10
             assert await client.call(s.address, "t.S.Echo", b"still fine", 1000) == b"still fine"
             assert await code(client.call(f"127.0.0.1:{closer.port}", "a.b.c", b"", 1000)) == -13
             # an answer with an unknown sequence matches no call: the call times out
-            assert await code(client.call(f"127.0.0.1:{wrong_seq.port}", "a.b.c", b"", 300)) == -12
+            assert await code(client.call(f"127.0.0.1:{wrong_seq.port}", "a.b.c", b"", 300)) == -10
+            assert await code(client.call(f"127.0.0.1:{stalling.port}", "a.b.c", b"", 300)) == -12
             assert await client.call(s.address + "@udp", "t.S.Echo", b"udp", 1000) == b"udp"
 
     run(main())

@@ -120,7 +120,7 @@ def test_callmethod_failures_carry_the_real_code(serve, routes, raw_server):
     assert CallMethod(s.address, "t.S.Crash", b"", 1000) == {"ret": -18, "errmsg": "service implement failed"}
     assert CallMethod(down, "t.S.Echo", b"", 1000) == {"ret": -13, "errmsg": "sendrecv failed"}
     assert CallMethod("No.where", "t.S.Echo", b"", 1000) == {"ret": -15, "errmsg": "get route failed"}
-    assert CallMethod(s.address, "t.S.Slow", b"800", 100) == {"ret": -12, "errmsg": "recevice timeout"}
+    assert CallMethod(s.address, "t.S.Slow", b"800", 100) == {"ret": -10, "errmsg": "timeout"}
     missing_required = descriptor_pb2.UninterpretedOption.NamePart()
     assert CallMethod(s.address, "t.S.Echo", missing_required, 1000) == {"ret": -3, "errmsg": "serialize failed"}
 

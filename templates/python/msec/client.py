@@ -5,8 +5,8 @@ keep persistent TCP connections per address, check that the response's
 sequence matches the request's and raise :class:`SrpcError` with MSEC codes:
 
 * -15 no route for the name,
-* -10 the deadline passed before the request was written (connect / send),
-* -12 the deadline passed while waiting for the response,
+* -10 the deadline passed with no reply (connect, send, or waiting),
+* -12 the deadline passed while the reply was arriving (part of it received),
 * -13 the connection failed or was closed by the peer,
 * -16 the response carries another sequence,
 * -3/-4 the response frame or head is malformed,
@@ -98,6 +98,26 @@ def _check_response(frame: bytes, sequence: int) -> bytes:
         text = head.err_msg.decode("utf-8", "replace") if head.err_msg else errmsg(head.err)
         raise SrpcError(head.err, text)
     return body
+
+
+def _expired(receiving: bool, address: Address) -> SrpcError:
+    """-12 when part of the reply had arrived, else -10 (the TypeScript client's rule)."""
+    if receiving:
+        return SrpcError(ERR_RECV_TIMEOUT, f"recevice timeout: reply from {address} incomplete")
+    return SrpcError(ERR_TIMEOUT, f"timeout: no reply from {address}")
+
+
+def _partial_sequence(buf: bytes) -> Optional[int]:
+    """The sequence of a reply whose head has started to arrive (``sequence`` is its first field)."""
+    if len(buf) < 11 or buf[9] != 0x50:
+        return None
+    value, shift = 0, 0
+    for b in buf[10:20]:
+        value |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return value
+        shift += 7
+    return None
 
 
 def _is_network_failure(code: int) -> bool:
@@ -223,12 +243,12 @@ class Client:
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise SrpcError(ERR_RECV_TIMEOUT)
+                    raise _expired(decoder.buffered > 0, address)
                 sock.settimeout(remaining)
                 try:
                     chunk = sock.recv(_RECV_CHUNK)
                 except socket.timeout:
-                    raise SrpcError(ERR_RECV_TIMEOUT) from None
+                    raise _expired(decoder.buffered > 0, address) from None
                 if not chunk:
                     raise SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {address} closed the connection")
                 frames = decoder.feed(chunk)
@@ -253,11 +273,11 @@ class Client:
                 sock.send(frame)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise SrpcError(ERR_RECV_TIMEOUT)
+                    raise _expired(False, address)
                 sock.settimeout(remaining)
                 return sock.recv(UDP_MAX_DATAGRAM)
             except socket.timeout:
-                raise SrpcError(ERR_RECV_TIMEOUT) from None
+                raise _expired(False, address) from None
             except OSError as exc:
                 raise SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {address}: {exc}") from None
 
@@ -290,6 +310,14 @@ class _AsyncConnection:
             pass
         finally:
             self.close(failure)
+
+    def receiving(self, sequence: int) -> bool:
+        """Whether part of the reply to ``sequence`` has arrived (for -12 vs -10)."""
+        partial = self._decoder.partial()
+        if not partial:
+            return False
+        seq = _partial_sequence(partial)
+        return seq == sequence if seq is not None else len(self.pending) == 1
 
     def _deliver(self, frame: bytes) -> None:
         head, _ = decode_frame(frame)
@@ -425,7 +453,7 @@ class AsyncClient:
         try:
             return await asyncio.wait_for(fut, max(remaining, 0))
         except asyncio.TimeoutError:
-            raise SrpcError(ERR_RECV_TIMEOUT) from None
+            raise _expired(conn.receiving(sequence), address) from None
         finally:
             conn.pending.pop(sequence, None)
 
@@ -448,6 +476,6 @@ class AsyncClient:
             try:
                 return await asyncio.wait_for(answer, max(deadline - loop.time(), 0))
             except asyncio.TimeoutError:
-                raise SrpcError(ERR_RECV_TIMEOUT) from None
+                raise _expired(False, address) from None
         finally:
             transport.close()

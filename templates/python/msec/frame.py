@@ -232,6 +232,10 @@ class FrameDecoder:
         """Bytes received but not yet part of a complete frame."""
         return len(self._buf)
 
+    def partial(self) -> bytes:
+        """The bytes of the frame still incomplete (empty when none)."""
+        return bytes(self._buf)
+
     def feed(self, data: bytes) -> List[bytes]:
         self._buf += data
         frames: List[bytes] = []
