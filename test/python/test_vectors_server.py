@@ -3,6 +3,7 @@
 The same assertions run against the TypeScript echo server and its Python twin,
 so both servers answer SRPC and HTTP/JSON with the same bytes.
 """
+import json
 import os
 import signal
 import socket
@@ -19,6 +20,7 @@ LAUNCHER = os.path.join(ROOT, "examples", "echo", "echo-server.ts")
 
 class Launched:
     def __init__(self, lang: str) -> None:
+        self.lang = lang
         self.proc = subprocess.Popen(
             ["node", "--import", "tsx", LAUNCHER, "--lang", lang, "--host", "127.0.0.1", "--port", "0"],
             cwd=ROOT,
@@ -125,3 +127,37 @@ def test_health_and_empty_json_body(echo):
         assert read_http(c).startswith(b"HTTP/1.1 200 OK\r\n")
         c.sendall(b"POST /?methodName=echo.EchoService.Echo HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
         assert read_http(c).endswith(b'{"ret":0, "errmsg":"", "resultObj": {}}')
+
+
+def test_python_calls_each_server_by_name_through_the_routes_file(echo, tmp_path, monkeypatch):
+    import echo_pb2
+    from msec.msec_impl import CallMethod
+
+    routes = tmp_path / "routes.conf"
+    routes.write_text(f"Echo.{echo.lang} 127.0.0.1:{echo.port}\n")
+    monkeypatch.setenv("MSEC_ROUTES", str(routes))
+    result = CallMethod(f"Echo.{echo.lang}", "echo.EchoService.Echo", echo_pb2.EchoRequest(message=b"by name"), 2000)
+    assert result["ret"] == 0
+    assert echo_pb2.EchoResponse.FromString(result["response"]).message == b"by name"
+
+
+def test_typescript_calls_each_server_by_name_through_the_routes_file(echo, tmp_path):
+    routes = tmp_path / "routes.conf"
+    routes.write_text(f"Echo.{echo.lang} 127.0.0.1:{echo.port}\n")
+    script = tmp_path / "call.mts"
+    script.write_text(
+        f'import {{ callMethodRaw, closeConnections }} from {json.dumps(os.path.join(ROOT, "runtime", "index.ts"))};\n'
+        f'const reply = await callMethodRaw("Echo.{echo.lang}", "echo.EchoService.Echo", Uint8Array.from([10, 2, 104, 105]), {{ timeoutMs: 2000 }});\n'
+        "process.stdout.write(Buffer.from(reply).toString('hex'));\n"
+        "closeConnections();\n"
+    )
+    out = subprocess.run(
+        ["node", "--import", "tsx", str(script)],
+        cwd=ROOT,
+        env={**os.environ, "MSEC_ROUTES": str(routes)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "0a026869"  # EchoResponse{message: "hi"}
