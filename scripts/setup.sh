@@ -37,3 +37,11 @@ if [ ${#need_cpp[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_cpp[@]}" >/dev/null
 fi
+
+# Runtime server tests (test/runtime/server-http.test.ts) use curl as a real HTTP/1.1 client.
+if ! command -v curl >/dev/null 2>&1; then
+  echo "==> apt-get install curl"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends curl >/dev/null
+fi

@@ -107,16 +107,29 @@ export class Connection implements FrameSink, HttpSink {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    try {
+      this.consume(chunk);
+    } catch (e) {
+      // A bug of ours must cost one connection, never the process.
+      this.core.logger.error("connection failed while handling input; closing it", {
+        peer: this.peer,
+        error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+      });
+      this.malformed();
+    }
+  }
+
+  private consume(chunk: Buffer): void {
     if (this.mode === Mode.Unknown) {
       if (chunk[0] === FRAME_STX) {
         this.mode = Mode.Srpc;
         this.frames = new FrameDecoder({ maxFrameBytes: this.core.limits.maxFrameBytes });
       } else {
         this.mode = Mode.Http;
-        this.http = new HttpRequestParser({
-          maxHeaderBytes: this.core.limits.maxHttpHeaderBytes,
-          maxBodyBytes: this.core.limits.maxFrameBytes,
-        });
+        this.http = new HttpRequestParser(
+          { maxHeaderBytes: this.core.limits.maxHttpHeaderBytes, maxBodyBytes: this.core.limits.maxFrameBytes },
+          () => this.sendContinue(),
+        );
       }
     }
     if (this.mode === Mode.Srpc) this.onSrpcData(chunk);
@@ -157,9 +170,8 @@ export class Connection implements FrameSink, HttpSink {
     try {
       requests = this.http!.push(chunk);
     } catch (e) {
-      if (!(e instanceof HttpParseError)) throw e;
       requests = [];
-      parseError = e;
+      parseError = e instanceof HttpParseError ? e : new HttpParseError(400, "bad request");
     }
     const items: Array<HttpRequest | HttpParseError> = requests;
     if (parseError !== undefined) {
@@ -177,6 +189,13 @@ export class Connection implements FrameSink, HttpSink {
       }
     }
     this.updateReading();
+  }
+
+  /** Interim `100 Continue`, only when every earlier answer is out (it must not overtake them). */
+  private sendContinue(): void {
+    if (this.httpWriteSlot === this.httpNextSlot && this.out.length === 0 && !this.closed) {
+      this.socket.write("HTTP/1.1 100 Continue\r\n\r\n");
+    }
   }
 
   /** Reserves the next answer slot; `last` marks it as the final answer on this connection. */

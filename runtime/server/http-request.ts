@@ -75,7 +75,15 @@ export class HttpRequestParser {
   private chunks: Buffer[] = [];
   private bodyBytes = 0;
 
-  constructor(private readonly limits: HttpParserLimits) {}
+  /**
+   * `onExpectContinue` runs when a request sent `Expect: 100-continue` and
+   * none of its body has arrived yet: the client waits for an interim
+   * `100 Continue` before sending the body (curl does this for bodies over 1 KiB).
+   */
+  constructor(
+    private readonly limits: HttpParserLimits,
+    private readonly onExpectContinue?: () => void,
+  ) {}
 
   /** Bytes received but not yet part of a completed request. */
   get pendingBytes(): number {
@@ -169,6 +177,14 @@ export class HttpRequestParser {
   }
 
   private startBody(req: HttpRequest): HttpRequest | null {
+    const result = this.frameBody(req);
+    if (result === null && this.buf.length === 0 && headerValue(req, "expect")?.toLowerCase() === "100-continue") {
+      this.onExpectContinue?.();
+    }
+    return result;
+  }
+
+  private frameBody(req: HttpRequest): HttpRequest | null {
     const te = req.headers.filter(([n]) => n === "transfer-encoding").map(([, v]) => v.toLowerCase());
     const cl = req.headers.filter(([n]) => n === "content-length").map(([, v]) => v);
     if (te.length > 0) {

@@ -1,10 +1,14 @@
 import { after, before, describe, test } from "node:test";
 import { strict as assert } from "node:assert";
 import type { Socket } from "node:net";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { type MethodDefinition, type Server, SrpcError, attrReport, createServer } from "../../runtime/index.js";
 import { echoMethods } from "../../examples/echo/echo-service.js";
 import { loadVector } from "./vectors.js";
 import { delay, dial, memoryLogger, readBytes, readUntilClosed } from "./net-helpers.js";
+
+const execFileAsync = promisify(execFile);
 
 interface HttpVector {
   responses: Array<{ name: string; body: string; content_length: number; response: string; response_length: number }>;
@@ -270,6 +274,36 @@ describe("HTTP/JSON on the SRPC port", () => {
     const expected = jsonHttp('{"ret":0, "errmsg":"", "resultObj": null}');
     assert.equal(await exchange(post("/?methodName=test.Svc.Options2", "{}"), expected.length), expected);
     assert.deepEqual(ctxOptions, [{ useProtoFieldName: true, enumAsInteger: true }, "http.json", "json", Infinity, 0, "bigint"]);
+  });
+
+  test("Expect: 100-continue gets an interim 100 before the body is sent", async () => {
+    const s = await open();
+    const body = '{"message":"aGVsbG8="}';
+    s.write(`POST /?methodName=echo.EchoService.Echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`);
+    const interim = "HTTP/1.1 100 Continue\r\n\r\n";
+    assert.equal((await readBytes(s, interim.length)).toString(), interim);
+    s.write(body);
+    assert.equal((await readBytes(s, ECHO_OK.length)).toString(), ECHO_OK);
+  });
+
+  test("curl: JSON with Content-Type: application/json and a body large enough for Expect: 100-continue", async () => {
+    const message = Buffer.alloc(1500, 0x41).toString("base64");
+    const { stdout } = await execFileAsync("curl", [
+      "-sS",
+      "--max-time",
+      "5",
+      "-H",
+      "Content-Type: application/json",
+      "--data-binary",
+      JSON.stringify({ message }),
+      "-w",
+      "\n%{http_code} %{content_type}",
+      `http://127.0.0.1:${port}/anything?methodName=echo%2EEchoService%2EEcho`,
+    ]);
+    assert.equal(
+      stdout,
+      `{"ret":0, "errmsg":"", "resultObj": {"message": "${message}"}}\n200 application/json; charset=UTF-8`,
+    );
   });
 
   test("Connection: close is honoured after the answer", async () => {
