@@ -1,8 +1,12 @@
 """get_config semantics, leveled and coloured logs stamped with the current call, monitor export."""
+import json
+import re
+
 import pytest
 
 from msec import (
     CallScope,
+    Logger,
     Monitor,
     attr_report,
     attr_set,
@@ -71,31 +75,37 @@ def test_get_config_sees_edits(config):
     assert get_config("NEW", "k") == "v"
 
 
+def records(lines):
+    return [json.loads(l) for l in lines]
+
+
 def test_threshold_comes_from_log_level_in_the_config(config, lines):
     log_debug("hidden")
     log_info("shown info")
     log_error("shown error")
     log_fatal("shown fatal")
-    assert [l.split(" ", 2)[1] for l in lines] == ["INFO", "ERROR", "FATAL"]
-    assert lines[0].endswith(" shown info")
+    assert [(r["level"], r["msg"]) for r in records(lines)] == [("INFO", "shown info"), ("ERROR", "shown error"), ("FATAL", "shown fatal")]
 
 
 def test_default_threshold_is_error(tmp_path, monkeypatch, lines):
     monkeypatch.setenv("MSEC_CONFIG", str(tmp_path / "missing.ini"))
     log_info("no")
     log_error("yes")
-    assert len(lines) == 1 and "ERROR" in lines[0]
+    assert [r["msg"] for r in records(lines)] == ["yes"]
 
 
-def test_every_line_carries_flow_id_method_and_caller(config, lines):
-    token = enter_call(CallScope(method="crawl.CrawlService.X", caller="VOA_py.MainLogic", flow_id=42))
+def test_lines_are_json_with_flow_id_method_and_caller_first(config, lines):
+    token = enter_call(CallScope(method="crawl.CrawlService.X", caller="VOA_py.MainLogic", flow_id=42, peer="10.0.0.1:5"))
     try:
-        log_error("boom")
+        log_error("boom ü")
     finally:
         leave_call(token)
     log_error("outside")
-    assert " ERROR ReqID=42 RPCName=crawl.CrawlService.X Caller=VOA_py.MainLogic boom" in lines[0]
-    assert " ERROR ReqID=0 RPCName=- Caller=- outside" in lines[1]
+    assert re.fullmatch(r'\{"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","level":"ERROR",.*\}', lines[0])
+    first, second = records(lines)
+    assert list(first)[:6] == ["time", "level", "flowId", "method", "caller", "msg"]
+    assert (first["flowId"], first["method"], first["caller"], first["msg"], first["peer"]) == ("42", "crawl.CrawlService.X", "VOA_py.MainLogic", "boom ü", "10.0.0.1:5")
+    assert (second["flowId"], second["method"], second["caller"]) == ("", "", "")
 
 
 def test_a_coloured_request_is_logged_at_every_level(config, lines):
@@ -105,22 +115,21 @@ def test_a_coloured_request_is_logged_at_every_level(config, lines):
     finally:
         leave_call(token)
     log_trace("trace uncoloured")
-    assert len(lines) == 1
-    assert "TRACE ReqID=7 RPCName=a.B.C Caller=x.y Coloring=1 trace while coloured" in lines[0]
+    assert [(r["level"], r["msg"], r["coloring"]) for r in records(lines)] == [("TRACE", "trace while coloured", 1)]
 
 
-def test_color_pairs_of_the_config_match_headers_and_options(config, lines):
+def test_color_pairs_of_the_config_match_msec_header_names_and_options(config, lines):
     token = enter_call(CallScope(method="crawl.CrawlService.GetMP3List", flow_id=1))
     try:
-        log_debug("matches FieldName0")
+        log_debug("matches FieldName0 (RPCName is the method)")
     finally:
         leave_call(token)
     log_debug("no match")
     log_set_option("uin", 10001)
     log_debug("matches FieldName1 through an option")
-    assert len(lines) == 2
-    assert lines[0].endswith("matches FieldName0")
-    assert "uin=10001" in lines[1] and lines[1].endswith("matches FieldName1 through an option")
+    got = records(lines)
+    assert [r["msg"] for r in got] == ["matches FieldName0 (RPCName is the method)", "matches FieldName1 through an option"]
+    assert got[1]["uin"] == "10001"
 
 
 def test_configure_log_overrides_the_level(lines, config):
@@ -128,7 +137,17 @@ def test_configure_log_overrides_the_level(lines, config):
     log_trace("t")
     configure_log(level=INFO)
     log_debug("d")
-    assert len(lines) == 1
+    assert [r["msg"] for r in records(lines)] == ["t"]
+
+
+def test_bound_logger_fields_are_written_and_can_colour(config, lines):
+    configure_log(colors=[("component", "db")])
+    Logger({"component": "db"}).debug("coloured by a bound field")
+    Logger({"component": "web"}).bind(shard=3).debug("not coloured")
+    Logger({"component": "web"}).bind(shard=3).error("written")
+    got = records(lines)
+    assert [(r["msg"], r["component"]) for r in got] == [("coloured by a bound field", "db"), ("written", "web")]
+    assert got[1]["shard"] == 3
 
 
 def test_monitor_functions_prefix_and_export_prometheus_text():

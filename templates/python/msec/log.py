@@ -1,12 +1,17 @@
-"""Leveled logs with request colouring (spec §9.2).
+"""Leveled logs with request colouring (spec §9.2), as JSON Lines like the TypeScript runtime.
 
 A record is written when its level is at or above the threshold (``[LOG]
-Level`` in the config, default ``ERROR``) **or** when one of its headers
+Level`` in the config, default ``ERROR``) **or** when one of its fields
 matches a colour condition: each ``[COLOR] FieldName<i>`` / ``FieldValue<i>``
-pair of the config, plus the built-in ``Coloring=1`` (a request flagged for
-logging along its whole call chain). Every line carries the flow id
-(``ReqID``), method (``RPCName``) and caller of the current request.
+pair of the config (MSEC header names ``ReqID``, ``RPCName``, ``Caller``,
+``ServiceName``, ``ClientIP``, ``Coloring`` are aliases of our fields), plus
+the built-in ``coloring=1`` (a request flagged for logging along its whole
+call chain). Every line carries the flow id, method and caller of the
+current request::
+
+    {"time":"2026-01-02T03:04:05.678Z","level":"INFO","flowId":"42","method":"a.B.C","caller":"x.y","msg":"…","service":"…"}
 """
+import json
 import sys
 import threading
 import time
@@ -60,7 +65,7 @@ class LogSettings:
         if self.colors is not None:
             return self.colors
         section = read_config(self.config_file).get("COLOR", {})
-        conditions = [("Coloring", "1")]
+        conditions = [("coloring", "1")]
         for i in range(MAX_COLOR_CONDITIONS):
             name = section.get(f"FieldName{i}")
             if not name:
@@ -83,7 +88,7 @@ def configure_log(
         if level is not None:
             settings.level = level
         if colors is not None:
-            settings.colors = [("Coloring", "1")] + list(colors)
+            settings.colors = [("coloring", "1")] + list(colors)
         if sink is not None:
             settings.sink = sink
         if config_file is not None:
@@ -106,60 +111,92 @@ def log_set_option(key: object, value: object) -> None:
         settings.options[str(key)] = str(value)
 
 
-def record_headers(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    """Headers of a record written now: the current call's, the process options, ``extra``."""
+#: MSEC log header names (as used in ``[COLOR]`` rules) and the record fields they mean.
+MSEC_FIELD_ALIASES = {
+    "ReqID": "flowId",
+    "RPCName": "method",
+    "Caller": "caller",
+    "ServiceName": "service",
+    "ClientIP": "peer",
+    "Coloring": "coloring",
+}
+_FIXED = ("time", "level", "flowId", "method", "caller", "msg")
+
+
+def record_fields(extra: Optional[Dict[str, object]] = None) -> Dict[str, object]:
+    """Fields of a record written now: the current call's, the process options, ``extra``."""
     call = current_call()
-    headers = {
-        "ReqID": str(call.flow_id) if call else "0",
-        "RPCName": call.method if call and call.method else "-",
-        "Caller": call.caller if call and call.caller else "-",
-        "Coloring": str(call.coloring) if call else "0",
-        "ServiceName": service_name(),
+    fields: Dict[str, object] = {
+        "flowId": str(call.flow_id) if call else "",
+        "method": call.method if call else "",
+        "caller": call.caller if call else "",
+        "service": service_name(),
     }
+    if call and call.coloring:
+        fields["coloring"] = call.coloring
     if call and call.peer:
-        headers["ClientIP"] = call.peer
-    headers.update(settings.options)
+        fields["peer"] = call.peer
+    fields.update(settings.options)
     if extra:
-        headers.update(extra)
-    return headers
+        fields.update(extra)
+    return fields
 
 
-def should_write(level: int, headers: Dict[str, str]) -> bool:
+def _field(fields: Dict[str, object], name: str) -> object:
+    if name in fields:
+        return fields[name]
+    alias = MSEC_FIELD_ALIASES.get(name)
+    return fields.get(alias) if alias else None
+
+
+def should_write(level: int, fields: Dict[str, object]) -> bool:
+    """Level at or above the threshold, or a coloured record (``coloring`` = 1 or a ``[COLOR]`` pair)."""
     if level >= settings.threshold():
         return True
-    return any(headers.get(name) == value for name, value in settings.color_conditions())
+    for name, value in settings.color_conditions():
+        v = _field(fields, name)
+        if v is not None and str(v) == value:
+            return True
+    return False
 
 
-def format_line(level: int, headers: Dict[str, str], text: str) -> str:
-    """``<UTC time> <LEVEL> ReqID=… RPCName=… Caller=… [other headers] <text>``."""
+def format_line(level: int, fields: Dict[str, object], text: str) -> str:
+    """One JSON object per line, keys as the TypeScript runtime writes them:
+    ``{"time","level","flowId","method","caller","msg", …other fields}``."""
     now = time.time()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
-    first = ("ReqID", "RPCName", "Caller")
-    rest = " ".join(f"{k}={v}" for k, v in sorted(headers.items()) if k not in first and k != "ServiceName" and k != "Coloring")
-    head = " ".join(f"{k}={headers[k]}" for k in first)
-    if headers.get("Coloring") == "1":
-        head += " Coloring=1"
-    return f"{stamp} {LEVEL_NAMES[level]} {head}{' ' + rest if rest else ''} {text[:MAX_MESSAGE]}"
+    record: Dict[str, object] = {
+        "time": stamp,
+        "level": LEVEL_NAMES[level],
+        "flowId": fields.get("flowId", ""),
+        "method": fields.get("method", ""),
+        "caller": fields.get("caller", ""),
+        "msg": text[:MAX_MESSAGE],
+    }
+    for key, value in fields.items():
+        if key not in _FIXED:
+            record[key] = value
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def write_log(level: int, text: str, extra: Optional[Dict[str, str]] = None) -> bool:
+def write_log(level: int, text: str, extra: Optional[Dict[str, object]] = None) -> bool:
     """Writes one record if the threshold or a colour condition lets it through; returns whether it did."""
-    headers = record_headers(extra)
-    if not should_write(level, headers):
+    fields = record_fields(extra)
+    if not should_write(level, fields):
         return False
-    settings.sink(format_line(level, headers, str(text)))
+    settings.sink(format_line(level, fields, str(text)))
     return True
 
 
 class Logger:
     """Writes records with fixed extra headers (e.g. a component name)."""
 
-    def __init__(self, headers: Optional[Dict[str, str]] = None) -> None:
-        self.headers = dict(headers or {})
+    def __init__(self, headers: Optional[Dict[str, object]] = None) -> None:
+        self.headers: Dict[str, object] = dict(headers or {})
 
     def bind(self, **headers: object) -> "Logger":
         merged = dict(self.headers)
-        merged.update({k: str(v) for k, v in headers.items()})
+        merged.update(headers)
         return Logger(merged)
 
     def trace(self, text: str) -> None:
