@@ -37,19 +37,21 @@ def test_routes_file_lines_give_instances_with_default_weight_100():
 @pytest.mark.parametrize(
     "line,fragment",
     [
-        ("VOA_py.Crawl", "expected '<Group.Service>"),
+        ("VOA_py.Crawl", 'expected "<Group.Service>'),
+        ("VOA_py.Crawl 10.0.0.1:7963\nVOA_py.Crawl 10.0.0.1:7963@udp", "VOA_py.Crawl lists 10.0.0.1:7963@udp twice"),
+        ("VOA_py..Crawl 10.0.0.1:7963", "not of the form Group.Service"),
         ("Crawl 10.0.0.1:7963", "not of the form Group.Service"),
         ("VOA_py.Crawl 10.0.0.1", "invalid address"),
         ("VOA_py.Crawl 10.0.0.1:7963@sctp", "invalid address"),
         ("VOA_py.Crawl 10.0.0.1:7963 weight=0", "expected weight=N"),
         ("VOA_py.Crawl 10.0.0.1:7963 w=5", "expected weight=N"),
-        ("VOA_py.Crawl 10.0.0.1:7963 weight=5 extra", "expected '<Group.Service>"),
+        ("VOA_py.Crawl 10.0.0.1:7963 weight=5 extra", 'expected "<Group.Service>'),
     ],
 )
 def test_bad_routes_lines_name_file_and_line(line, fragment):
     with pytest.raises(RoutesFileError) as err:
         parse_routes("# header\n\n" + line + "\n", "etc/routes.conf")
-    assert str(err.value).startswith("etc/routes.conf:3: ")
+    assert str(err.value).startswith(f"etc/routes.conf:{3 + line.count(chr(10))}: ")
     assert fragment in str(err.value)
 
 

@@ -6,6 +6,7 @@ which :class:`Balancer` picks one with MSEC NLB semantics (spec §7.3, §7.4).
 """
 import os
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -58,20 +59,28 @@ class Instance:
     weight: int = DEFAULT_WEIGHT
 
 
+_PORT = re.compile(r"[0-9]{1,5}")
+_SERVICE_NAME = re.compile(r"[^.:@\s]+(\.[^.:@\s]+)+")
+_WEIGHT = re.compile(r"weight=([0-9]+)")
+
+
 def parse_address(text: str) -> Optional[Address]:
     """Parses a literal ``ip:port[@tcp|@udp]``; ``None`` if ``text`` is not one.
 
-    As in MSEC, a suffix other than ``udp`` means TCP.
+    As in MSEC, a suffix other than ``udp`` means TCP. IPv6 hosts are written
+    in brackets (``[::1]:7963``). Same rules as the TypeScript ``parseLiteral``.
     """
     main, sep, suffix = text.partition("@")
     host, colon, port_text = main.rpartition(":")
-    if not colon or not host or not port_text.isdigit():
+    if not colon or not host or not _PORT.fullmatch(port_text):
         return None
     port = int(port_text)
     if not 0 < port < 65536:
         return None
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
+    if not host:
+        return None
     return Address(host, port, UDP if sep and suffix == UDP else TCP)
 
 
@@ -80,33 +89,38 @@ class RoutesFileError(ValueError):
 
 
 def parse_routes(text: str, filename: str = "<routes>") -> Dict[str, List[Instance]]:
-    """Parses the routes file format shared by all languages.
+    """Parses the routes file format shared by all languages (same rules and messages as the TS runtime).
 
     One instance per line: ``<Group.Service> <ip:port[@tcp|@udp]> [weight=N]``;
-    ``#`` comments and blank lines are ignored.
+    ``#`` starts a comment (whole line or trailing), blank lines are ignored,
+    the default weight is 100; an address listed twice for a name is an error.
     """
     routes: Dict[str, List[Instance]] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(re.split(r"\r?\n", text), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         parts = line.split()
         where = f"{filename}:{number}"
         if len(parts) not in (2, 3):
-            raise RoutesFileError(f"{where}: expected '<Group.Service> <ip:port[@tcp|@udp]> [weight=N]', got {raw.strip()!r}")
+            raise RoutesFileError(f'{where}: expected "<Group.Service> <ip:port[@tcp|@udp]> [weight=N]", got "{line}"')
         name, addr_text = parts[0], parts[1]
-        if "." not in name or name.startswith(".") or name.endswith("."):
-            raise RoutesFileError(f"{where}: service name {name!r} is not of the form Group.Service")
+        if not _SERVICE_NAME.fullmatch(name):
+            raise RoutesFileError(f'{where}: service name "{name}" is not of the form Group.Service')
         address = parse_address(addr_text)
-        if address is None or (("@" in addr_text) and addr_text.rsplit("@", 1)[1] not in (TCP, UDP)):
-            raise RoutesFileError(f"{where}: invalid address {addr_text!r}")
+        suffix = addr_text.partition("@")[2] if "@" in addr_text else TCP
+        if address is None or suffix not in (TCP, UDP):
+            raise RoutesFileError(f'{where}: invalid address "{addr_text}" (expected ip:port, ip:port@tcp or ip:port@udp)')
         weight = DEFAULT_WEIGHT
         if len(parts) == 3:
-            key, eq, value = parts[2].partition("=")
-            if key != "weight" or not eq or not value.isdigit() or int(value) <= 0:
-                raise RoutesFileError(f"{where}: expected weight=N (N > 0), got {parts[2]!r}")
-            weight = int(value)
-        routes.setdefault(name, []).append(Instance(address, weight))
+            match = _WEIGHT.fullmatch(parts[2])
+            weight = int(match.group(1)) if match else 0
+            if weight <= 0 or weight > 2**53 - 1:
+                raise RoutesFileError(f'{where}: expected weight=N with N > 0, got "{parts[2]}"')
+        listed = routes.setdefault(name, [])
+        if any(i.address.ip == address.ip and i.address.port == address.port for i in listed):
+            raise RoutesFileError(f"{where}: {name} lists {addr_text} twice")
+        listed.append(Instance(address, weight))
     return routes
 
 
