@@ -13,10 +13,12 @@
  * | `[SRPC] canonical_json` | `1`/`true`: JSON responses in canonical ProtoJSON |
  * | `[LOG] Level` | TRACE, DEBUG, INFO, ERROR, FATAL or NONE (default ERROR) |
  * | `[COLOR] FieldName<i>` / `FieldValue<i>` | log colouring conditions |
+ * | `[ROUTE] File` | routes file for outgoing calls (unless `$MSEC_ROUTES` is set; default `etc/routes.conf`) |
  */
 import { networkInterfaces } from "node:os";
 import { type Config, DEFAULT_CONFIG_PATH, loadConfig } from "../config.js";
 import { createLogger, logOptionsFromConfig } from "../log.js";
+import { createRoutesFileResolver, setRoutesFileResolver } from "../route/index.js";
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_PORT, type Server, type ServerOptions, createServer } from "./server.js";
 
 export interface StartServerOptions {
@@ -109,7 +111,10 @@ export function serverOptionsFromConfig(config: Config): ServerOptions & { drain
  * (then exits the process). Resolves with the listening server.
  */
 export async function startServer(options: StartServerOptions): Promise<Server> {
-  const config = loadConfig(options.configPath ?? DEFAULT_CONFIG_PATH);
+  const configPath = options.configPath ?? DEFAULT_CONFIG_PATH;
+  const config = loadConfig(configPath);
+  // Outgoing calls resolve names through the routes file this config names.
+  setRoutesFileResolver(createRoutesFileResolver({ configFile: configPath }));
   const { drainTimeoutMs, ...fromConfig } = serverOptionsFromConfig(config);
   const serverOptions: ServerOptions = { ...fromConfig, ...options.overrides };
   if (options.serviceName !== undefined) serverOptions.serviceName = options.serviceName;

@@ -11,8 +11,12 @@ import {
   decodeFrame,
   encodeFrame,
   parseConfig,
+  createRoutesFileResolver,
+  getRoute,
   parseListen,
   serverOptionsFromConfig,
+  setRoutesFileResolver,
+  startServer,
 } from "../../runtime/index.js";
 import { ECHO_METHOD, echoMethods } from "../../examples/echo/echo-service.js";
 import { type FrameVector, hex, loadVector } from "./vectors.js";
@@ -174,6 +178,48 @@ describe("config and the echo server process", () => {
       drainTimeoutMs: 250,
       canonicalJson: true,
     });
+  });
+
+  test("startServer applies the config: listen address, log level, and the routes file named by [ROUTE] File", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "start-"));
+    writeFileSync(join(dir, "routes.conf"), "Test.Routed 127.0.0.1:1234@udp\n");
+    writeFileSync(
+      join(dir, "config.ini"),
+      `[SRPC]\nlisten=127.0.0.1:0/tcp\nmax_connections=7\n[LOG]\nLevel=FATAL\n[ROUTE]\nFile=${join(dir, "routes.conf")}\n`,
+    );
+    const saved = process.env.MSEC_ROUTES;
+    delete process.env.MSEC_ROUTES;
+    const printed: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    // Capture only our line: the test runner reports through stdout too.
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
+      typeof chunk === "string" && chunk.startsWith("listening on ")
+        ? (printed.push(chunk), true)
+        : write(chunk, ...rest)) as typeof process.stdout.write;
+    let server: Server | undefined;
+    try {
+      server = await startServer({
+        configPath: join(dir, "config.ini"),
+        register: (s) => echoMethods().forEach((m) => s.register(m)),
+      });
+    } finally {
+      process.stdout.write = write;
+      if (saved !== undefined) process.env.MSEC_ROUTES = saved;
+    }
+    try {
+      assert.deepEqual(printed, [`listening on 127.0.0.1:${server.port} (tcp)\n`]);
+      assert.deepEqual(await getRoute("Test.Routed"), { ip: "127.0.0.1", port: 1234, type: "udp" });
+      const s = await dial(server.port);
+      s.write(hex(v1.frame_hex!));
+      assert.equal((await readFrames(s, 1))[0]!.toString("hex"), v1.echo_response_hex);
+      s.destroy();
+      assert.equal(await udpCall(server.port, hex(v1.frame_hex!), 300), undefined, "no /udp entry: UDP is off");
+    } finally {
+      process.removeAllListeners("SIGTERM");
+      process.removeAllListeners("SIGINT");
+      setRoutesFileResolver(createRoutesFileResolver());
+      await server.close({ drainTimeoutMs: 100 });
+    }
   });
 
   let child: ChildProcess | undefined;
