@@ -1,12 +1,17 @@
 import { test } from "node:test";
 import { strict as assert } from "node:assert";
-import { PassThrough } from "node:stream";
 import { ConfigError, type LoggerOptions, createLogger, logOptionsFromConfig, parseConfig, parseLogLevel } from "../../runtime/index.js";
 
 function capture(options: LoggerOptions = {}) {
-  const out = new PassThrough();
   const lines: string[] = [];
-  out.on("data", (chunk: Buffer) => lines.push(...chunk.toString("utf8").split("\n").filter((l) => l !== "")));
+  // Collects synchronously, one write per record; each must be exactly one line.
+  const out = {
+    write(text: string) {
+      assert.ok(text.endsWith("\n") && text.indexOf("\n") === text.length - 1, "one line per record");
+      lines.push(text.slice(0, -1));
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
   const logger = createLogger({ ...options, destination: out, now: () => new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)) });
   return { logger, lines };
 }
