@@ -1,0 +1,2 @@
+/** The Java target: caller library (Maven project). */
+export { javaCallerTarget } from "./caller.js";
