@@ -4,10 +4,12 @@
  */
 import type { Target, TargetKind } from "./target.js";
 import { cppCallerTarget } from "./targets/cpp/index.js";
+import { javaCallerTarget } from "./targets/java/index.js";
+import { goCallerTarget } from "./targets/go/index.js";
 import { tsCallerTarget, tsServerTarget } from "./targets/ts/index.js";
 import { UserError } from "./user-error.js";
 
-const TARGETS: readonly Target[] = [tsServerTarget, tsCallerTarget, cppCallerTarget];
+const TARGETS: readonly Target[] = [tsServerTarget, tsCallerTarget, cppCallerTarget, javaCallerTarget, goCallerTarget];
 
 /** Languages available for `kind`, in registry order. */
 export function targetLanguages(kind: TargetKind): string[] {
