@@ -80,7 +80,7 @@ Status CallMethod(std::string_view service, std::string_view method, const googl
   Status status = CallRaw(service, method, request_body, &response_body, options);
   if (!status.ok()) return status;
   response->Clear();
-  if (!response->ParseFromString(response_body)) {
+  if (!response->ParsePartialFromString(response_body) || !response->IsInitialized()) {
     return Status(kInvalidPkgBody, "reply body does not parse as " + response->GetTypeName() +
                                        (response->IsInitialized() ? "" : " (missing " + response->InitializationErrorString() + ")"));
   }

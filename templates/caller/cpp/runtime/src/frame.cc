@@ -54,7 +54,10 @@ int DecodeFrame(const std::uint8_t* data, std::size_t len, srpc::CRpcHead* head,
   const std::int64_t body_len = GetBigEndian32(data + 5);
   if (head_len <= 0 || body_len < 0) return kInvalidPkg;
   if (static_cast<std::int64_t>(kFrameOverhead) + head_len + body_len != static_cast<std::int64_t>(len)) return kInvalidPkg;
-  if (!head->ParseFromArray(data + kFrameHeadOffset, static_cast<int>(head_len))) return kInvalidPkgHead;
+  // Partial parse + explicit check: same result as ParseFromArray, without libprotobuf logging to stderr.
+  if (!head->ParsePartialFromArray(data + kFrameHeadOffset, static_cast<int>(head_len)) || !head->IsInitialized()) {
+    return kInvalidPkgHead;
+  }
   body->assign(reinterpret_cast<const char*>(data + kFrameHeadOffset + head_len), static_cast<std::size_t>(body_len));
   return kSuccess;
 }
