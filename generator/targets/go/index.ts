@@ -1,0 +1,2 @@
+/** The Go target: caller library (Go module). */
+export { goCallerTarget } from "./caller.js";
