@@ -18,7 +18,7 @@ export { type BalancerOptions, type Resolver, type Route, type RouteInstance, ty
 export { type CallErrorFacts, SrpcCallError } from "./client/call-error.js";
 export { type CallOptions, DEFAULT_CALLER, DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, SERVICE_NAME_ENV, callerName, setDefaultCaller } from "./client/call-options.js";
 export { type IsComplete, type TcpCallOptions, callTcp } from "./tcp.js";
-export { JSON_TCP_MAX_BODY_BYTES, JSON_TCP_PREFIX_BYTES, callJsonTcp, checkJsonTcp, decodeJsonTcp, encodeJsonTcp } from "./json-tcp.js";
+export { JSON_TCP_PREFIX_BYTES, callJsonTcp, checkJsonTcp, decodeJsonTcp, encodeJsonTcp } from "./json-tcp.js";
 export { type ClientOptions, DEFAULT_POOL_SIZE, closeConnections, configureClient, openConnections } from "./client/connection-pool.js";
 export { callMethod, callMethodRaw } from "./client/call-method.js";
 export { findMethod, registerTypes } from "./client/type-registry.js";

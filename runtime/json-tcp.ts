@@ -10,8 +10,6 @@ import { type TcpCallOptions, callTcp } from "./tcp.js";
 
 /** Width of the length prefix. */
 export const JSON_TCP_PREFIX_BYTES = 10;
-/** Largest body the 10-digit prefix can announce. */
-export const JSON_TCP_MAX_BODY_BYTES = 9_999_999_999;
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
