@@ -240,3 +240,13 @@ def read_http(sock: socket.socket) -> bytes:
         head += line
     length = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1])
     return head + r.read(length)
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_state() -> Iterator[None]:
+    """Each test starts without a service name set by an earlier test's server."""
+    from msec import set_service_name
+
+    set_service_name(None)
+    yield
+    set_service_name(None)

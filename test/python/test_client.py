@@ -224,3 +224,18 @@ def test_async_pending_calls_fail_with_minus_13_when_the_connection_drops(serve)
             assert await client.call(s.address, "t.S.Echo", b"reconnected", 1000) == b"reconnected"
 
     run(main())
+
+
+def test_caller_name_comes_from_the_server_option_then_the_environment(serve, monkeypatch):
+    from msec import set_service_name
+
+    s = serve(METHODS)
+    with Client() as client:
+        set_service_name(None)
+        monkeypatch.setenv("MSEC_SERVICE_NAME", "VOA_py.Env")
+        assert json.loads(client.call(s.address, "t.S.Who", b"", 1000))["caller"] == "VOA_py.Env"
+        set_service_name("VOA_py.Set")
+        assert json.loads(client.call(s.address, "t.S.Who", b"", 1000))["caller"] == "VOA_py.Set"
+        set_service_name(None)
+        monkeypatch.delenv("MSEC_SERVICE_NAME")
+        assert json.loads(client.call(s.address, "t.S.Who", b"", 1000))["caller"] == "python.client"

@@ -5,6 +5,7 @@ caller on every line, and outgoing calls inherit its flow id and colouring
 (MSEC's end-to-end ``ReqID`` and "colouring" of a request chain).
 """
 import contextvars
+import os
 import math
 from dataclasses import dataclass
 from typing import Optional
@@ -40,14 +41,22 @@ def leave_call(token: "contextvars.Token[Optional[CallScope]]") -> None:
     _current.reset(token)
 
 
-#: This process's own service name (``Group.Service``), sent as ``caller`` on
-#: outgoing calls. Set by the server from its configuration.
-_service_name = ["python.client"]
+#: Environment variable naming this process's service (``Group.Service``), as in the TS runtime.
+SERVICE_NAME_ENV = "MSEC_SERVICE_NAME"
+#: Caller name when nothing names this process (what MSEC's Python client always sent).
+DEFAULT_CALLER = "python.client"
+
+_service_name: "list[Optional[str]]" = [None]
 
 
 def service_name() -> str:
-    return _service_name[0]
+    """This process's service name, sent as ``caller`` on outgoing calls.
+
+    Set by the server from its options (:func:`set_service_name`), else
+    ``$MSEC_SERVICE_NAME``, else ``python.client``.
+    """
+    return _service_name[0] or os.environ.get(SERVICE_NAME_ENV) or DEFAULT_CALLER
 
 
-def set_service_name(name: str) -> None:
-    _service_name[0] = name
+def set_service_name(name: Optional[str]) -> None:
+    _service_name[0] = name or None
