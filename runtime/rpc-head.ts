@@ -126,10 +126,6 @@ function writePiece(out: Uint8Array, pos: number, p: Piece): number {
   return writeVarint64(out, pos, p.lo, p.hi);
 }
 
-function writePieces(out: Uint8Array, pos: number, pieces: readonly Piece[]): number {
-  for (const p of pieces) pos = writePiece(out, pos, p);
-  return pos;
-}
 
 /** Low and high 32 bits of the last `split64` input (scratch, to avoid an allocation per field). */
 let splitLo = 0;
