@@ -17,7 +17,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "templates", "python"))
 
 import echo_pb2  # noqa: E402
-from msec import CallContext, Server, ServerOptions, decode_request, encode_response, run_server  # noqa: E402
+from msec import CallContext, decode_request, encode_response, start_server  # noqa: E402
 
 
 async def echo(body: "bytes | str", ctx: CallContext) -> object:
@@ -34,19 +34,19 @@ METHODS = {"echo.EchoService.Echo": echo}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=7963, help="TCP and UDP port (0 picks a free one)")
-    parser.add_argument("--host", default="0.0.0.0", help="listen address")
+    parser.add_argument("--port", type=int, help="TCP and UDP port (default 7963 or [SRPC] listen; 0 picks a free one)")
+    parser.add_argument("--host", help="listen address (default 0.0.0.0 or [SRPC] listen)")
     parser.add_argument("--no-udp", action="store_true", help="TCP only")
-    parser.add_argument("--config", help="INI config ([LOG] Level, [COLOR], [ROUTE] File); default etc/config.ini")
+    parser.add_argument("--config", help="INI config ([SRPC] listen and limits, [LOG], [COLOR], [ROUTE]); default etc/config.ini")
     args = parser.parse_args()
-    if args.config:
-        os.environ["MSEC_CONFIG"] = args.config
-    options = ServerOptions(host=args.host, port=args.port, udp=not args.no_udp, service_name="echo.EchoService")
-
-    def started(server: Server) -> None:
-        print(f"listening on {args.host}:{server.port} ({'tcp' if args.no_udp else 'tcp+udp'})", flush=True)
-
-    run_server(METHODS, options, on_started=started)
+    overrides = {}
+    if args.port is not None:
+        overrides["port"] = args.port
+    if args.host is not None:
+        overrides["host"] = args.host
+    if args.no_udp:
+        overrides["udp"] = False
+    start_server(METHODS, config_path=args.config, service_name="echo.EchoService", overrides=overrides)
 
 
 if __name__ == "__main__":

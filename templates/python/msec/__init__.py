@@ -17,6 +17,7 @@ from .monitor import Monitor, attr_report, attr_set, default_monitor, monitor_ad
 from .msec_impl import CallMethod, call_method_async, getroute, srpc_check_pkg, srpc_deserialize, srpc_sendrcv, srpc_serialize, updateroute
 from .route import Address, Balancer, Instance, Resolver, Router, RoutesFileError, RoutesFileResolver, StaticResolver, default_router, parse_address, parse_routes
 from .server import DEFAULT_PORT, Server, ServerOptions, run_server
+from .start import ConfigError, parse_listen, server_options_from_config, start_server
 from .tcp import (
     TcpCallError,
     call_tcp,
@@ -44,5 +45,5 @@ __all__ = [
     "log_trace", "message_to_json", "monitor_add", "monitor_set", "new_sequence", "parse_address",
     "parse_ini", "parse_routes", "read_config", "request_head", "reset_log", "run_server", "service_name",
     "set_service_name", "split_frame", "srpc_check_pkg", "srpc_deserialize", "srpc_sendrcv",
-    "srpc_serialize", "updateroute",
+    "srpc_serialize", "updateroute", "ConfigError", "parse_listen", "server_options_from_config", "start_server",
 ]

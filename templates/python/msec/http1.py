@@ -91,14 +91,14 @@ def _parse_chunked(buf: bytes, start: int, max_body: int) -> Optional[Tuple[byte
         pos += size + 2
 
 
-def parse_request(buf: bytes, max_body: int) -> Optional[Tuple[HttpRequest, int]]:
+def parse_request(buf: bytes, max_body: int, max_header: int = MAX_HEADER_BYTES) -> Optional[Tuple[HttpRequest, int]]:
     """Parses one request at the start of ``buf``: (request, bytes consumed), or ``None`` if incomplete."""
     end = buf.find(b"\r\n\r\n")
     if end < 0:
-        if len(buf) > MAX_HEADER_BYTES:
+        if len(buf) > max_header:
             raise HttpError(431, "Request Header Fields Too Large")
         return None
-    if end > MAX_HEADER_BYTES:
+    if end > max_header:
         raise HttpError(431, "Request Header Fields Too Large")
     method, target, version, headers = _parse_head(buf[:end])
     start = end + 4

@@ -44,7 +44,7 @@ from .errors import (
 )
 from .frame import MAX_FRAME_SIZE, FrameDecoder, check_frame, decode_head, encode_frame, encode_head, split_frame
 from .handler import BINARY, JSON, CallContext, Handler, MethodTable, RequestBody
-from .http1 import HttpError, HttpRequest, parse_request, plain_response
+from .http1 import MAX_HEADER_BYTES, HttpError, HttpRequest, parse_request, plain_response
 from .log import Logger, log_error
 from .monitor import Monitor, default_monitor
 
@@ -97,6 +97,7 @@ class ServerOptions:
     udp: bool = True
     service_name: str = ""
     max_frame_size: int = MAX_FRAME_SIZE
+    max_http_header_bytes: int = MAX_HEADER_BYTES
     max_connections: int = MAX_CONNECTIONS
     max_in_flight_per_connection: int = MAX_IN_FLIGHT_PER_CONNECTION
     idle_timeout_s: float = IDLE_TIMEOUT_S
@@ -460,7 +461,8 @@ class _Connection:
             while not self.closed:
                 while True:
                     try:
-                        parsed = parse_request(bytes(buf), self.server.options.max_frame_size)
+                        options = self.server.options
+                        parsed = parse_request(bytes(buf), options.max_frame_size, options.max_http_header_bytes)
                     except HttpError as exc:
                         done: "asyncio.Future[bytes]" = asyncio.get_running_loop().create_future()
                         body = f"{exc.reason.lower()}\n".encode()

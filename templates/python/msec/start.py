@@ -1,0 +1,154 @@
+"""``start_server``: the entry point of a service process, configured from ``etc/config.ini``.
+
+The Python twin of the TypeScript ``startServer``; it reads the same keys:
+
+============================================  ==========================================================
+key                                           meaning
+============================================  ==========================================================
+``[SRPC] listen``                             ``[iface:]port/tcp`` and ``[iface:]port/udp``, space-separated;
+                                              one port for both; ``iface`` is ``all``, an IP or an interface
+                                              name. Default ``7963/tcp 7963/udp``.
+``[SRPC] max_frame_bytes``,                   limits (:class:`ServerOptions`)
+``max_connections``,
+``max_in_flight_per_connection``,
+``idle_timeout_ms``, ``max_http_header_bytes``
+``[SRPC] drain_timeout_ms``                   how long SIGTERM waits for running calls (default 10 s)
+``[LOG] Level``, ``[COLOR] …``                logging (read by :mod:`.log` from the same file)
+``[ROUTE] File``                              routes file for outgoing calls (unless ``$MSEC_ROUTES`` is set)
+============================================  ==========================================================
+"""
+import os
+import re
+import socket
+import struct
+from dataclasses import replace
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from .config import CONFIG_ENV, DEFAULT_CONFIG_PATHS, read_config
+from .handler import MethodTable
+from .server import DEFAULT_PORT, Server, ServerOptions, run_server
+
+_LISTEN_ENTRY = re.compile(r"(?:(.*):)?(\d+)/(tcp|udp)")
+_SIOCGIFADDR = 0x8915
+
+
+class ConfigError(ValueError):
+    """A config value that cannot be used; the message names the key."""
+
+
+def _interface_address(name: str) -> str:
+    """First IPv4 address of a network interface (Linux ``SIOCGIFADDR``)."""
+    import fcntl  # Unix only; imported here so the package still imports elsewhere
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            packed = fcntl.ioctl(s.fileno(), _SIOCGIFADDR, struct.pack("256s", name[:15].encode()))
+        except OSError:
+            raise ConfigError(f"[SRPC] listen: no IPv4 address on interface {name}") from None
+    return socket.inet_ntoa(packed[20:24])
+
+
+def _host_of(iface: str) -> str:
+    if iface in ("", "all"):
+        return "0.0.0.0"
+    if re.fullmatch(r"[0-9.]+", iface) or ":" in iface:
+        return iface
+    return _interface_address(iface)
+
+
+def parse_listen(value: Optional[str]) -> Tuple[str, int, bool]:
+    """``[SRPC] listen`` → (host, port, udp), e.g. ``"7963/tcp 7963/udp"`` → ``("0.0.0.0", 7963, True)``."""
+    if value is None:
+        return "0.0.0.0", DEFAULT_PORT, True
+    host: Optional[str] = None
+    port: Optional[int] = None
+    udp = False
+    for entry in value.split():
+        m = _LISTEN_ENTRY.fullmatch(entry)
+        if not m:
+            raise ConfigError(f'[SRPC] listen: bad entry "{entry}" (want [iface:]port/tcp|udp)')
+        entry_port = int(m.group(2))
+        entry_host = _host_of(m.group(1) or "")
+        if entry_port > 65535:
+            raise ConfigError(f'[SRPC] listen: bad port in "{entry}"')
+        if port is not None and (port != entry_port or host != entry_host):
+            raise ConfigError("[SRPC] listen: all entries must share one address and port (TCP and UDP use the same port)")
+        host, port = entry_host, entry_port
+        if m.group(3) == "udp":
+            udp = True
+    if host is None or port is None:
+        raise ConfigError("[SRPC] listen: no entries")
+    return host, port, udp
+
+
+def _number(section: Dict[str, str], key: str) -> Optional[float]:
+    text = section.get(key)
+    if text is None or text == "":
+        return None
+    try:
+        n = float(text)
+    except ValueError:
+        raise ConfigError(f"[SRPC] {key}: not a number: {text}") from None
+    if n < 0:
+        raise ConfigError(f"[SRPC] {key}: not a number: {text}")
+    return n
+
+
+def server_options_from_config(config_path: Optional[str] = None) -> ServerOptions:
+    """Server options from the ``[SRPC]`` section (missing file or keys: defaults)."""
+    srpc = read_config(config_path or _default_path()).get("SRPC", {})
+    host, port, udp = parse_listen(srpc.get("listen") or None)
+    options = ServerOptions(host=host, port=port, udp=udp)
+    keys: Tuple[Tuple[str, str, Callable[[float], Any]], ...] = (
+        ("max_frame_bytes", "max_frame_size", int),
+        ("max_connections", "max_connections", int),
+        ("max_in_flight_per_connection", "max_in_flight_per_connection", int),
+        ("max_http_header_bytes", "max_http_header_bytes", int),
+        ("idle_timeout_ms", "idle_timeout_s", lambda ms: ms / 1000.0),
+        ("drain_timeout_ms", "drain_timeout_s", lambda ms: ms / 1000.0),
+    )
+    changes = {}
+    for key, option, convert in keys:
+        n = _number(srpc, key)
+        if n is not None:
+            changes[option] = convert(n)
+    return replace(options, **changes)
+
+
+def _default_path() -> str:
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return env
+    for path in DEFAULT_CONFIG_PATHS:
+        if os.path.exists(path):
+            return path
+    return DEFAULT_CONFIG_PATHS[0]
+
+
+def start_server(
+    methods: MethodTable,
+    *,
+    config_path: Optional[str] = None,
+    service_name: Optional[str] = None,
+    overrides: Optional[Dict[str, Any]] = None,
+    on_started: Optional[Callable[[Server], None]] = None,
+) -> None:
+    """Runs a service process: options from the config (``overrides`` win), prints
+    ``listening on <host>:<port> (tcp+udp)``, drains on SIGTERM/SIGINT, returns when stopped.
+
+    ``config_path`` also becomes ``$MSEC_CONFIG`` so handler code's ``get_config``, the logs and
+    the routes file (``[ROUTE] File``) read the same file.
+    """
+    if config_path is not None:
+        os.environ[CONFIG_ENV] = config_path
+    options = server_options_from_config(config_path)
+    if service_name:
+        options = replace(options, service_name=service_name)
+    if overrides:
+        options = replace(options, **overrides)
+    def started(server: Server) -> None:
+        print(f"listening on {options.host}:{server.port} ({'tcp+udp' if options.udp else 'tcp'})", flush=True)
+        if on_started is not None:
+            on_started(server)
+
+    run_server(methods, options, on_started=started)
