@@ -21,6 +21,7 @@ import {
   javaClassName,
   javaPackageFrom,
   routingPackage,
+  safeJavaIdentifier,
   safeMethodName,
   underscoresToCamelCase,
 } from "./java-names.js";
@@ -152,6 +153,7 @@ function javaDescriptorSet(model: ProtoModel, basePackage: string) {
       if (!opts.javaPackage) opts.javaPackage = derivedJavaPackage(file, opts.javaOuterClassname, basePackage);
       opts.javaGenericServices = false;
       file.options = opts;
+      escapeEnumValues(file);
       generated.push(file.name);
     }
     table.set(file.name, {
@@ -161,6 +163,26 @@ function javaDescriptorSet(model: ProtoModel, basePackage: string) {
     });
   }
   return { set, table: table as JavaFileTable, generated };
+}
+
+/**
+ * protoc's Java generator writes enum value names verbatim, so a value named
+ * like a Java keyword (`new = 1;`) does not compile; such values get a `_`
+ * suffix in the descriptor protoc sees (numbers, and so the wire, are
+ * unchanged; only Java's text/JSON names of that value carry the suffix).
+ */
+function escapeEnumValues(file: FileDescriptorProto): void {
+  const fix = (enums: FileDescriptorProto["enumType"]): void => {
+    for (const e of enums) for (const v of e.value) v.name = safeJavaIdentifier(v.name);
+  };
+  const visit = (messages: FileDescriptorProto["messageType"]): void => {
+    for (const m of messages) {
+      fix(m.enumType);
+      visit(m.nestedType);
+    }
+  };
+  fix(file.enumType);
+  visit(file.messageType);
 }
 
 /**

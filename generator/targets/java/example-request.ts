@@ -5,7 +5,7 @@
  */
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
-import { type JavaFileTable, javaClassName, underscoresToCamelCase } from "./java-names.js";
+import { type JavaFileTable, javaClassName, safeJavaIdentifier, underscoresToCamelCase } from "./java-names.js";
 
 /** Deepest nesting of required message fields expanded. */
 const MAX_DEPTH = 4;
@@ -35,7 +35,7 @@ function zeroValue(field: DescField, files: JavaFileTable, depth: number): strin
       return scalarZero(field.scalar);
     case "enum": {
       const first = field.enum.values[0];
-      return first === undefined ? undefined : `${javaClassName(field.enum, files)}.${first.name}`;
+      return first === undefined ? undefined : `${javaClassName(field.enum, files)}.${safeJavaIdentifier(first.name)}`;
     }
     case "message":
       return depth >= MAX_DEPTH
