@@ -132,6 +132,19 @@ def test_balancer_hears_about_failures(serve):
     assert svc.servers[0].failed == 3
 
 
+def test_balancer_counts_server_errors_as_successes_and_bad_replies_as_failures(serve, raw_server):
+    s = serve(METHODS)
+    bad = raw_server(answer_with_other_sequence)
+    router = router_for(**{"T.up": s.address, "T.bad": f"127.0.0.1:{bad.port}"})
+    with Client(router) as client:
+        client.call("T.up", "t.S.Echo", b"", 1000)
+        code_of(client.call, "T.up", "t.S.Nope", b"", 1000)
+        code_of(client.call, "T.bad", "a.b.c", b"", 1000)
+    up = router.balancer._services["T.up"].servers[0]
+    assert (up.success, up.failed) == (2, 0)
+    assert router.balancer._services["T.bad"].servers[0].failed == 1
+
+
 def test_outgoing_calls_inside_a_handler_inherit_flow_id_and_coloring(serve):
     s = serve(METHODS)
     with Client() as client:

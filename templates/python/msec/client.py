@@ -30,6 +30,8 @@ from .color import color_id
 from .context import current_call, service_name
 from .errors import (
     ERR_GET_ROUTE_FAILED,
+    ERR_INVALID_PKG,
+    ERR_INVALID_PKG_HEAD,
     ERR_INVALID_SEQUENCE,
     ERR_RECV_TIMEOUT,
     ERR_SEND_RECV_FAILED,
@@ -120,6 +122,19 @@ def _partial_sequence(buf: bytes) -> Optional[int]:
     return None
 
 
+def _checked(router: Router, service: str, address: Address, reply: bytes, sequence: int, cost_ms: int) -> bytes:
+    """Checks a reply and reports the call to the balancer, as the TS client does: any reply
+    from the server (even ``err != 0``) is a success; a malformed or mismatched one a failure."""
+    try:
+        body = _check_response(reply, sequence)
+    except SrpcError as exc:
+        failed = exc.code in (ERR_INVALID_PKG, ERR_INVALID_PKG_HEAD, ERR_INVALID_SEQUENCE)
+        router.update(service, address, 1 if failed else 0, 0 if failed else cost_ms)
+        raise
+    router.update(service, address, 0, cost_ms)
+    return body
+
+
 def _is_network_failure(code: int) -> bool:
     return code in (ERR_TIMEOUT, ERR_RECV_TIMEOUT, ERR_SEND_RECV_FAILED)
 
@@ -155,8 +170,8 @@ class Client:
         """Sends ``body`` to ``method`` of ``service``; returns the response body bytes."""
         sequence = new_sequence()
         head = request_head(method, sequence, caller=self.caller, flow_id=flow_id, coloring=coloring)
-        reply = self.exchange(service, encode_frame(encode_head(head), bytes(body)), timeout_ms)
-        return _check_response(reply, sequence)
+        address, reply, cost_ms = self._send(service, encode_frame(encode_head(head), bytes(body)), timeout_ms)
+        return _checked(self.router, service, address, reply, sequence, cost_ms)
 
     def exchange(self, service: str, frame: bytes, timeout_ms: Optional[float] = None) -> bytes:
         """Sends one request frame to a routed service and returns the response frame, unchecked.
@@ -164,6 +179,12 @@ class Client:
         Raises ``SrpcError`` -15/-10/-12/-13 (see the module doc); reports the
         outcome to the balancer.
         """
+        address, reply, cost_ms = self._send(service, frame, timeout_ms)
+        self.router.update(service, address, 0, cost_ms)
+        return reply
+
+    def _send(self, service: str, frame: bytes, timeout_ms: Optional[float]) -> Tuple[Address, bytes, int]:
+        """Routes and exchanges one frame: (address, reply frame, cost in ms); transport failures are reported."""
         deadline = time.monotonic() + _timeout_ms(timeout_ms) / 1000.0
         address = self.router.route(service)
         if address is None:
@@ -178,8 +199,7 @@ class Client:
             if _is_network_failure(exc.code):
                 self.router.update(service, address, 1, 0)
             raise
-        self.router.update(service, address, 0, int((time.monotonic() - started) * 1000))
-        return reply
+        return address, reply, int((time.monotonic() - started) * 1000)
 
     def close(self) -> None:
         """Closes the idle pooled connections."""
@@ -381,8 +401,7 @@ class AsyncClient:
             if _is_network_failure(exc.code):
                 self.router.update(service, address, 1, 0)
             raise
-        self.router.update(service, address, 0, int((loop.time() - started) * 1000))
-        return _check_response(reply, sequence)
+        return _checked(self.router, service, address, reply, sequence, int((loop.time() - started) * 1000))
 
     async def close(self) -> None:
         conns, self._conns = list(self._conns.values()), {}
