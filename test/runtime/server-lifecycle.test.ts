@@ -227,43 +227,50 @@ describe("config and the echo server process", () => {
     child?.kill("SIGKILL");
   });
 
-  test("npm run echo-server starts on the given port, answers V1 byte-identical, drains on SIGTERM", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "echo-"));
-    writeFileSync(join(dir, "config.ini"), "[SRPC]\nlisten=127.0.0.1:7963/tcp 127.0.0.1:7963/udp\n[LOG]\nLevel=ERROR\n");
-    child = spawn(
-      process.execPath,
-      ["--import", "tsx", "examples/echo/echo-server.ts", "--port", "0", "--config", join(dir, "config.ini")],
-      { cwd: repo, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    const proc = child;
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      proc.stdout!.on("data", (c: Buffer) => {
-        out += c.toString();
-        if (out.includes("\n")) resolve(out);
+  for (const lang of ["ts", "python"] as const) {
+    test(`npm run echo-server -- --lang ${lang} starts on the given port, answers V1 byte-identical (TCP, UDP) and JSON, drains on SIGTERM`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "echo-"));
+      writeFileSync(join(dir, "config.ini"), "[SRPC]\nlisten=127.0.0.1:7963/tcp 127.0.0.1:7963/udp\n[LOG]\nLevel=ERROR\n");
+      child = spawn(
+        process.execPath,
+        ["--import", "tsx", "examples/echo/echo-server.ts", "--lang", lang, "--port", "0", "--config", join(dir, "config.ini")],
+        { cwd: repo, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      const proc = child;
+      let stderr = "";
+      proc.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        proc.stdout!.on("data", (c: Buffer) => {
+          out += c.toString();
+          if (out.includes("\n")) resolve(out);
+        });
+        proc.once("exit", (code) => reject(new Error(`echo server exited with ${code}: ${stderr}`)));
       });
-      proc.once("exit", (code) => reject(new Error(`echo server exited with ${code}`)));
+      const m = /^listening on 127\.0\.0\.1:(\d+) \(tcp\+udp\)$/m.exec(line);
+      assert.ok(m, line);
+      const port = Number(m[1]);
+      const s = await dial(port);
+      s.write(hex(v1.frame_hex!));
+      assert.equal((await readFrames(s, 1))[0]!.toString("hex"), v1.echo_response_hex);
+      assert.equal((await udpCall(port, hex(v1.frame_hex!)))?.toString("hex"), v1.echo_response_hex);
+      const json = `{"message":"aGVsbG8="}`;
+      const h = await dial(port);
+      h.write(`POST /?methodName=${ECHO_METHOD} HTTP/1.1\r\nContent-Length: ${json.length}\r\n\r\n${json}`);
+      const expected =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Encoding: UTF-8\r\n" +
+        'Content-Length: 60\r\n\r\n{"ret":0, "errmsg":"", "resultObj": {"message": "aGVsbG8="}}';
+      assert.equal((await readBytes(h, expected.length)).toString(), expected);
+      s.destroy();
+      h.destroy();
+      const exit = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+      proc.kill("SIGTERM");
+      assert.equal(await exit, 0);
+      child = undefined;
     });
-    const m = /^listening on 127\.0\.0\.1:(\d+) \(tcp\+udp\)$/m.exec(line);
-    assert.ok(m, line);
-    const port = Number(m[1]);
-    const s = await dial(port);
-    s.write(hex(v1.frame_hex!));
-    assert.equal((await readFrames(s, 1))[0]!.toString("hex"), v1.echo_response_hex);
-    assert.equal((await udpCall(port, hex(v1.frame_hex!)))?.toString("hex"), v1.echo_response_hex);
-    const json = `{"message":"aGVsbG8="}`;
-    const h = await dial(port);
-    h.write(`POST /?methodName=${ECHO_METHOD} HTTP/1.1\r\nContent-Length: ${json.length}\r\n\r\n${json}`);
-    assert.match((await readBytes(h, 170)).toString(), /"resultObj": \{"message": "aGVsbG8="\}\}$/);
-    s.destroy();
-    h.destroy();
-    const exit = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
-    proc.kill("SIGTERM");
-    assert.equal(await exit, 0);
-    child = undefined;
-  });
+  }
 
-  test("--lang other than ts is refused with a clear message", async () => {
+  test("an unknown --lang is refused with a clear message", async () => {
     const proc = spawn(process.execPath, ["--import", "tsx", "examples/echo/echo-server.ts", "--lang", "cobol"], {
       cwd: repo,
       stdio: ["ignore", "pipe", "pipe"],
