@@ -39,7 +39,7 @@ describe("Java caller runtime vs the shared vectors", () => {
   test("mvn package builds the reserved-word caller and its JUnit vector suite passes", async () => {
     const dir = await generateJavaCaller("reserved", ["fixtures/edge/reserved_words.proto"], "Import.Error");
     const jar = await mavenPackage(dir);
-    assert.match(jar, /errors?-caller-0\.1\.0\.jar$|error-caller-0\.1\.0\.jar$/);
+    assert.equal(path.basename(jar), "error-caller-0.1.0.jar");
     assert.equal(surefireSummary(dir, "import_.error.srpc.FrameVectorsTest"), "Tests run: 11, Failures: 0, Errors: 0, Skipped: 0");
 
     // `package import;` becomes the Java package `import_`; rpc names that are Java
