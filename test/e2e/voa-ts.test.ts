@@ -177,6 +177,26 @@ describe("VOA end to end (TypeScript server and callers)", () => {
     ports.set("mainLogic", await startService(mainLogicDir));
   });
 
+  test("npm run package writes the deployable plugin tarball (npm pack layout)", async () => {
+    await sh("npm", ["run", "package"], mainLogicDir);
+    const tgz = path.join(mainLogicDir, "voa.mainlogic-server-0.1.0.tgz");
+    const entries = (await sh("tar", ["-tzf", tgz], mainLogicDir)).trim().split("\n").sort();
+    assert.deepEqual(
+      entries.filter((e) => !e.endsWith(".map") && !e.endsWith(".d.ts")),
+      [
+        "package/README.md",
+        "package/dist/src/gen/MainLogic_msec.js",
+        "package/dist/src/gen/MainLogic_pb.js",
+        "package/dist/src/handlers/MainLogicService.js",
+        "package/dist/src/main.js",
+        "package/etc/config.ini",
+        "package/etc/routes.conf",
+        "package/package.json",
+        "package/proto/MainLogic.proto",
+      ],
+    );
+  });
+
   test("Crawl: getMP3List through the generated client (binary)", async () => {
     const { CrawlServiceClient } = await import(pathToFileURL(path.join(crawlCallerDir, "dist/index.js")).href);
     const client = new CrawlServiceClient({ service: `127.0.0.1:${ports.get("crawl")}@tcp` });
