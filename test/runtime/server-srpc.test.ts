@@ -186,6 +186,25 @@ describe("SRPC over TCP", () => {
     });
   }
 
+  test("300 connections of random bytes (SRPC- and HTTP-looking) never take the server down", async () => {
+    let seed = 12345;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) & 0xff;
+    const v1Bytes = hex(v1.frame_hex!);
+    for (let round = 0; round < 300; round++) {
+      const len = 1 + (random() % 64);
+      const bytes = Buffer.from(Array.from({ length: len }, random));
+      if (round % 3 === 0) bytes[0] = 0x28; // SRPC-looking
+      if (round % 3 === 1) bytes.set(Buffer.from("POST / HTTP/1.1\r\n").subarray(0, Math.min(len, 17))); // HTTP-looking
+      if (round % 5 === 0) v1Bytes.copy(bytes, 0, 0, Math.min(len, 40)); // a mangled real frame
+      const s = await open();
+      s.on("error", () => {});
+      s.end(bytes);
+    }
+    const good = await open();
+    good.write(v1Bytes);
+    assert.equal((await readFrames(good, 1))[0]!.toString("hex"), v1.echo_response_hex);
+  });
+
   test("a handler that throws answers -18 and the exception is logged, sync and async", async () => {
     const s = await open();
     s.write(encodeFrame({ sequence: 5n, methodName: "test.Svc.Throw", flowId: 9n }, new Uint8Array()));
