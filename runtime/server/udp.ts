@@ -49,8 +49,9 @@ export function handleDatagram(
   onStarted: () => void,
   onFinished: () => void,
 ): void {
-  if (core.draining || msg.length > MAX_UDP_FRAME_BYTES || checkFrame(msg) !== msg.length) {
-    core.stats.malformed.udp += core.draining ? 0 : 1;
+  if (core.draining) return; // shutting down: new calls are not taken
+  if (msg.length > MAX_UDP_FRAME_BYTES || checkFrame(msg) !== msg.length) {
+    core.stats.malformed.udp++;
     return;
   }
   onStarted();
