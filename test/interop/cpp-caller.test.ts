@@ -232,7 +232,7 @@ describe("C++ caller ↔ generated TypeScript server", () => {
         interop = await generateCppCaller("interop", ["fixtures/interop/interop.proto"], "Interop.Echo");
         interopBuild = await buildConsumer("interop", interop, "interop_echo_caller", "interop_client.cc");
         const voa = await generateCppCaller("voa", ["fixtures/voa/Crawl.proto", "fixtures/voa/MainLogic.proto"], "VOA.MainLogic");
-        voaBuild = await buildConsumer("voa", voa, "voa_mainlogic_caller", "voa_client.cc");
+        voaBuild = await buildConsumer("voa", voa, "voa_mainlogic_caller", "voa_client.cc", true);
       })(),
       flaky.start(),
     ]);
@@ -326,6 +326,18 @@ describe("C++ caller ↔ generated TypeScript server", () => {
     assert.equal(BigInt(got!), BigInt(expected!) + 1n);
     // 1: closed by the server after answering; 2: dropped; 3 reused for the partial reply, closed by the client at its timeout; 4: sequence.
     assert.equal(flaky.connections, 4);
+  });
+
+  test("the README's usage example compiles and runs (default routing name through the routes file)", async () => {
+    const routes = path.join(root, "voa-routes.conf");
+    writeFileSync(routes, `VOA.MainLogic 127.0.0.1:${server.port}\n`);
+    const r = await run(path.join(voaBuild, "readme_example"), [], { env: toolEnv({ MSEC_ROUTES: routes }) });
+    assert.equal(r.stderr, "");
+    assert.equal(r.code, 0);
+    assert.equal(
+      r.stdout,
+      'mp3s {\n  title: "One "\n  url: "http://voa.example/1.mp3"\n}\nmp3s {\n  title: "Two"\n  url: "http://voa.example/2.mp3"\n}\nstatus: 0\nmsg: ""\n',
+    );
   });
 
   test("VOA callers (crawl::CrawlServiceClient, MainLogic::MainLogicServiceClient) get exact responses", async () => {

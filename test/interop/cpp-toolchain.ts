@@ -103,8 +103,15 @@ export async function generateCppCaller(id: string, protos: readonly string[], n
  * the caller pulled in by add_subdirectory; returns the build directory
  * (`client` is the program, `caller/` the library's own tree).
  */
-export async function buildConsumer(id: string, caller: CppCaller, library: string, source: string): Promise<string> {
+export async function buildConsumer(id: string, caller: CppCaller, library: string, source: string, readmeExample = false): Promise<string> {
   const build = path.join(CPP_CACHE, id, "build");
+  let readme = "";
+  if (readmeExample) {
+    const block = /```cpp\n([\s\S]*?)```/.exec(caller.files.get("README.md") ?? "");
+    if (block === null) throw new Error("no ```cpp block in the generated README");
+    readme = path.join(CPP_CACHE, id, "readme_example.cc");
+    writeIfChanged(readme, block[1]!);
+  }
   await runOk("cmake", [
     "-S",
     CPP_TEST_DIR,
@@ -114,6 +121,7 @@ export async function buildConsumer(id: string, caller: CppCaller, library: stri
     `-DCALLER_LIBRARY=${library}`,
     `-DCLIENT_SOURCE=${path.join(CPP_TEST_DIR, source)}`,
     `-D${library}_BUILD_TESTS=ON`,
+    `-DREADME_SOURCE=${readme}`,
   ]);
   await runOk("cmake", ["--build", build, "-j", "2"]);
   return build;

@@ -13,6 +13,7 @@ import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
 import { CLIENT_SERVICE_MEMBER, cppMessageType, cppNamespace, cppStringLiteral, escapeCppIdentifier, namespaceNames } from "./cpp-names.js";
+import { zeroInitStatements } from "./zero-init.js";
 
 /** Template folder of this target, relative to `templates/`. */
 const TEMPLATE_DIR = "caller/cpp";
@@ -79,6 +80,7 @@ export const cppCallerTarget: Target = {
               request: firstMethod.inputType.replace(/^::/, ""),
               response: firstMethod.outputType.replace(/^::/, ""),
               wireName: firstMethod.wireName,
+              requestInit: zeroInitStatements(firstService.methods[0]!.input.desc, "request"),
             }
           : undefined,
       hasExample: first !== undefined && firstMethod !== undefined,
