@@ -1,11 +1,8 @@
 package msec
 
 import (
-	"errors"
 	"net"
-	"os"
 	"sync"
-	"time"
 )
 
 // MaxIdleConnsPerAddress bounds the idle connections kept per address;
@@ -23,8 +20,8 @@ type connPool struct {
 var defaultPool = &connPool{idle: map[string][]net.Conn{}}
 
 // take returns a live idle connection to address, or nil. Connections the
-// server closed while idle (it has an idle timeout) are detected with a
-// non-blocking read and dropped, so they do not fail the next call.
+// server closed while idle (idle timeout, restart) are detected by alive
+// and dropped, so they do not fail the next call.
 func (p *connPool) take(address string) net.Conn {
 	for {
 		p.mu.Lock()
@@ -65,20 +62,6 @@ func (p *connPool) closeIdle() {
 			conn.Close()
 		}
 	}
-}
-
-// alive reports whether an idle connection is still open and carries no
-// stray bytes: a read with an expired deadline must time out.
-func alive(conn net.Conn) bool {
-	var one [1]byte
-	if err := conn.SetReadDeadline(time.Now()); err != nil {
-		return false
-	}
-	_, err := conn.Read(one[:])
-	if !errors.Is(err, os.ErrDeadlineExceeded) {
-		return false
-	}
-	return conn.SetReadDeadline(time.Time{}) == nil
 }
 
 // CloseIdleConnections closes the pooled connections that no call is using
