@@ -3,7 +3,8 @@
  * tsconfig.json: strict, noUncheckedIndexedAccess, verbatimModuleSyntax) with
  * the project's TypeScript 6.0 and with TypeScript 5.9, for every golden case
  * — including the reserved-word fixture (message `Object`, field `delete`,
- * method `then`, package `import`, …).
+ * method `then`, package `import`, …) — and every generated server's smoke
+ * test passes (each method over a real socket, binary and JSON).
  *
  * The packages resolve `msec-gen/runtime` to this checkout's build (dist/,
  * made by `npm run build`; built here when missing) and `@bufbuild/protobuf`
@@ -22,9 +23,10 @@ import { GOLDEN_CASES, REPO_ROOT } from "./golden-cases.js";
 
 const run = promisify(execFile);
 
+/** TypeScript 6.0 also emits dist/ (to run the smoke test); 5.9 only checks. */
 const COMPILERS = [
-  { label: "TypeScript 6.0", tsc: path.join(REPO_ROOT, "node_modules/typescript/bin/tsc") },
-  { label: "TypeScript 5.9", tsc: path.join(REPO_ROOT, "node_modules/typescript-5.9/bin/tsc") },
+  { label: "TypeScript 6.0", tsc: path.join(REPO_ROOT, "node_modules/typescript/bin/tsc"), args: [] as string[] },
+  { label: "TypeScript 5.9", tsc: path.join(REPO_ROOT, "node_modules/typescript-5.9/bin/tsc"), args: ["--noEmit"] },
 ];
 
 let work: string;
@@ -55,19 +57,28 @@ async function linkDependencies(pkg: string): Promise<void> {
 }
 
 for (const c of GOLDEN_CASES) {
-  test(`${c.id} compiles under tsc --strict with TypeScript 6.0 and 5.9`, async () => {
+  test(`${c.id} compiles under tsc --strict with TypeScript 6.0 and 5.9${c.options.kind === "server" ? " and its smoke test passes" : ""}`, async () => {
     const out = path.join(work, c.id);
     const files = await generate({ ...c.options, cwd: REPO_ROOT });
     const written = await writeOutput(files, out, true);
     const pkg = c.options.kind === "caller" ? path.join(written.path, "ts") : written.path;
     await linkDependencies(pkg);
     for (const compiler of COMPILERS) {
-      const result = await run(process.execPath, [compiler.tsc, "-p", "tsconfig.json", "--noEmit"], { cwd: pkg }).then(
+      const result = await run(process.execPath, [compiler.tsc, "-p", "tsconfig.json", ...compiler.args], { cwd: pkg }).then(
         (r) => ({ code: 0, output: r.stdout + r.stderr }),
         (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, output: `${e.stdout ?? ""}${e.stderr ?? ""}` }),
       );
       assert.equal(result.output, "", `${compiler.label} reports errors in ${c.id}`);
       assert.equal(result.code, 0, `${compiler.label} exit code for ${c.id}`);
+    }
+    if (c.options.kind === "server") {
+      const methods = files.filter((f) => f.path.endsWith("test/smoke.test.ts"))[0]!.content.toString().match(/^test\(/gm)?.length ?? 0;
+      const env = { ...process.env };
+      delete env.NODE_TEST_CONTEXT; // else the child reports to this runner instead of stdout
+      const { stdout } = await run(process.execPath, ["--test", "dist/test/smoke.test.js"], { cwd: pkg, env });
+      assert.ok(methods > 0);
+      assert.match(stdout, new RegExp(`^# pass ${methods}$`, "m"), stdout);
+      assert.match(stdout, /^# fail 0$/m, stdout);
     }
   });
 }
