@@ -9,6 +9,7 @@ import pytest
 
 from conftest import read_frame, read_http, recv_until_closed, vector
 from echo_server import METHODS as ECHO_METHODS
+from http_cases import BAD_HTTP, bad_http_answer
 from methods import METHODS
 from msec import RpcHead, decode_frame, encode_frame, encode_head, envelope_body
 
@@ -337,3 +338,42 @@ def test_shutdown_answers_an_in_flight_http_request_then_closes_the_keep_alive_c
     c.close()
     idle.close()
     stopper.join(10)
+
+
+@pytest.mark.parametrize("request_bytes,status,message", BAD_HTTP, ids=[c[2] + f" ({c[1]})" for c in BAD_HTTP])
+def test_unparsable_http_is_answered_like_the_ts_server_then_closed(serve, request_bytes, status, message):
+    s = serve(METHODS, max_frame_size=1 << 20)
+    with connect(s.port) as c:
+        c.sendall(request_bytes)
+        data = recv_until_closed(c)
+    assert data == bad_http_answer(status, message)
+
+
+def test_a_parse_error_is_answered_after_the_earlier_pipelined_requests(serve):
+    s = serve(METHODS)
+    with connect(s.port) as c:
+        c.sendall(http("t.S.Slow", b'{"ms":200}') + b"BROKEN\r\n\r\n")
+        assert envelope_of(read_http(c)) == '{"ret":0, "errmsg":"", "resultObj": {"slept": 200}}'
+        assert read_http(c).startswith(b"HTTP/1.1 400 Bad Request\r\n")
+
+
+def test_expect_100_continue_gets_an_interim_answer_before_the_body(serve):
+    s = serve(METHODS)
+    body = b'{"k":"' + b"x" * 2000 + b'"}'
+    with connect(s.port) as c:
+        c.sendall(b"POST /?methodName=t.S.Echo HTTP/1.1\r\nExpect: 100-continue\r\n" + f"Content-Length: {len(body)}\r\n\r\n".encode())
+        assert c.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        c.sendall(body)
+        assert envelope_of(read_http(c)) == '{"ret":0, "errmsg":"", "resultObj": {"k": "' + "x" * 2000 + '"}}'
+
+
+def test_http_1_0_closes_unless_keep_alive(serve):
+    s = serve(METHODS)
+    with connect(s.port) as c:
+        c.sendall(b"POST /?methodName=t.S.Echo HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}")
+        assert recv_until_closed(c).endswith(b'"resultObj": {}}')
+    with connect(s.port) as c:
+        c.sendall(b"POST /?methodName=t.S.Echo HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n{}")
+        read_http(c)
+        c.sendall(b"POST /?methodName=t.S.Echo HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}")
+        assert envelope_of(read_http(c)) == '{"ret":0, "errmsg":"", "resultObj": {}}'

@@ -13,6 +13,7 @@ from typing import Iterator
 import pytest
 
 from conftest import ROOT, read_frame, read_http, recv_until_closed, vector
+from http_cases import BAD_HTTP, bad_http_answer
 from msec import decode_frame
 
 LAUNCHER = os.path.join(ROOT, "examples", "echo", "echo-server.ts")
@@ -161,3 +162,19 @@ def test_typescript_calls_each_server_by_name_through_the_routes_file(echo, tmp_
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout == "0a026869"  # EchoResponse{message: "hi"}
+
+
+@pytest.mark.parametrize("request_bytes,status,message", BAD_HTTP, ids=[c[2] + f" ({c[1]})" for c in BAD_HTTP])
+def test_unparsable_http_gets_the_same_answer(echo, request_bytes, status, message):
+    with connect(echo.port) as c:
+        c.sendall(request_bytes)
+        assert recv_until_closed(c) == bad_http_answer(status, message)
+
+
+def test_expect_100_continue(echo):
+    body = b'{"message":"' + b"QUFB" * 500 + b'"}'
+    with connect(echo.port) as c:
+        c.sendall(b"POST /?methodName=echo.EchoService.Echo HTTP/1.1\r\nExpect: 100-continue\r\n" + f"Content-Length: {len(body)}\r\n\r\n".encode())
+        assert c.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        c.sendall(body)
+        assert read_http(c).endswith(b'"resultObj": {"message": "' + b"QUFB" * 500 + b'"}}')

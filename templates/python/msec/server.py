@@ -44,7 +44,7 @@ from .errors import (
 )
 from .frame import MAX_FRAME_SIZE, FrameDecoder, check_frame, decode_head, encode_frame, encode_head, split_frame
 from .handler import BINARY, JSON, CallContext, Handler, MethodTable, RequestBody
-from .http1 import MAX_HEADER_BYTES, HttpError, HttpRequest, parse_request, plain_response
+from .http1 import MAX_HEADER_BYTES, HttpError, HttpRequest, expects_continue, parse_request, plain_response
 from .log import Logger, log_error
 from .monitor import Monitor, default_monitor
 
@@ -280,7 +280,7 @@ class Server:
             if len(method) < MIN_METHOD_NAME:
                 return envelope_response(ERR_INVALID_PKG)
             if method not in self.methods:
-                self.monitor.add(f"frm.rpc caller [{request.headers.get('caller', DEFAULT_HTTP_CALLER)}]")
+                self.monitor.add(f"frm.rpc caller [{request.header('caller') or DEFAULT_HTTP_CALLER}]")
                 return envelope_response(ERR_INVALID_METHOD_NAME)
             try:
                 text = request.body.decode("utf-8") if request.body else "{}"
@@ -291,7 +291,7 @@ class Server:
             ctx = CallContext(
                 format=JSON,
                 method=method,
-                caller=request.headers.get("caller", DEFAULT_HTTP_CALLER),
+                caller=request.header("caller") or DEFAULT_HTTP_CALLER,
                 flow_id=_new_flow_id(),
                 coloring=0,
                 peer=peer,
@@ -363,6 +363,8 @@ class _Connection:
         self.writer = writer
         self.peer = peer
         self.in_flight = 0
+        #: HTTP answers queued but not yet written (an interim 100 Continue must not overtake them).
+        self.unwritten = 0
         self.closed = False
         self.draining = False
         self._slots = asyncio.Semaphore(server.options.max_in_flight_per_connection)
@@ -457,26 +459,33 @@ class _Connection:
         buf = bytearray(data)
         queue: "asyncio.Queue[Optional[Tuple[asyncio.Future[bytes], bool]]]" = asyncio.Queue()
         writer_task = self.server._spawn(self._write_in_order(queue))
+        continued = False
         try:
             while not self.closed:
                 while True:
                     try:
                         options = self.server.options
                         parsed = parse_request(bytes(buf), options.max_frame_size, options.max_http_header_bytes)
-                    except HttpError as exc:
+                    except HttpError as exc:  # answered in its turn, then the connection closes
                         done: "asyncio.Future[bytes]" = asyncio.get_running_loop().create_future()
-                        body = f"{exc.reason.lower()}\n".encode()
+                        body = f"{exc.message}\n".encode()
                         done.set_result(plain_response(exc.status, exc.reason, _TEXT, body, "Connection: close\r\n"))
+                        self.unwritten += 1
                         await queue.put((done, True))
                         return
                     if parsed is None:
+                        if not continued and self.unwritten == 0 and expects_continue(bytes(buf), options.max_http_header_bytes):
+                            continued = True  # interim answer only when it cannot overtake an earlier one
+                            self._write(b"HTTP/1.1 100 Continue\r\n\r\n")
                         break
+                    continued = False
                     request, consumed = parsed
                     del buf[:consumed]
                     await self._slots.acquire()
                     self.in_flight += 1
                     task = self.server._spawn(self._answer_http(request))
                     keep = request.keep_alive
+                    self.unwritten += 1
                     await queue.put((task, not keep))
                     if not keep:
                         return
@@ -511,6 +520,7 @@ class _Connection:
             except asyncio.CancelledError:
                 break
             self._write(data)
+            self.unwritten -= 1
             if close_after or (self.draining and self.in_flight == 0 and queue.empty()):
                 break
         try:
