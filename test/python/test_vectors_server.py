@@ -178,3 +178,18 @@ def test_expect_100_continue(echo):
         assert c.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
         c.sendall(body)
         assert read_http(c).endswith(b'"resultObj": {"message": "' + b"QUFB" * 500 + b'"}}')
+
+
+@pytest.mark.parametrize(
+    "frame_hex",
+    [
+        "280000000200000000500129",  # head without method_name
+        "2800000018000000009a03156563686f2e4563686f536572766963652e4563686f29",  # head without sequence
+        "2800000001000000005029",  # head truncated inside a varint
+        "2800000000000000070a0568656c6c6f29",  # head_len 0
+    ],
+)
+def test_unanswerable_frames_close_the_connection(echo, frame_hex):
+    with connect(echo.port) as c:
+        c.sendall(bytes.fromhex(frame_hex))
+        assert recv_until_closed(c) == b""
