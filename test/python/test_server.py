@@ -377,3 +377,21 @@ def test_http_1_0_closes_unless_keep_alive(serve):
         read_http(c)
         c.sendall(b"POST /?methodName=t.S.Echo HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}")
         assert envelope_of(read_http(c)) == '{"ret":0, "errmsg":"", "resultObj": {}}'
+
+
+def test_a_crashing_handler_is_logged_with_its_call_and_stack(serve):
+    from msec import configure_log, reset_log
+
+    lines = []
+    configure_log(sink=lines.append)
+    try:
+        s = serve(METHODS)
+        with connect(s.port) as c:
+            c.sendall(frame("t.S.Crash", b"", 3, flow_id=777, caller=b"T.caller"))
+            assert decode_frame(read_frame(c))[0].err == -18
+    finally:
+        reset_log()
+    record = json.loads(lines[-1])
+    assert (record["level"], record["flowId"], record["method"], record["caller"]) == ("ERROR", "777", "t.S.Crash", "T.caller")
+    assert record["msg"] == "handler t.S.Crash failed: RuntimeError: bug in handler"
+    assert "Traceback" in record["stack"] and "bug in handler" in record["stack"]

@@ -29,6 +29,7 @@ import re
 import signal
 import socket
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional, Set, Tuple, cast
 from urllib.parse import unquote, urlsplit
@@ -45,7 +46,7 @@ from .errors import (
 from .frame import MAX_FRAME_SIZE, FrameDecoder, check_frame, decode_head, encode_frame, encode_head, split_frame
 from .handler import BINARY, JSON, CallContext, Handler, MethodTable, RequestBody
 from .http1 import MAX_HEADER_BYTES, HttpError, HttpRequest, expects_continue, parse_request, plain_response
-from .log import Logger, log_error
+from .log import ERROR, Logger, log_error, write_log
 from .monitor import Monitor, default_monitor
 
 #: Default port of MSEC services.
@@ -235,7 +236,8 @@ class Server:
             self.monitor.add(f"frm.rpc request [{method}] fail:{errmsg(exc.code)}")
             return exc.code, None
         except Exception as exc:  # the server must survive any handler bug
-            log_error(f"handler {method} failed: {type(exc).__name__}: {exc}")
+            fields = {"flowId": str(ctx.flow_id), "method": ctx.method, "caller": ctx.caller, "stack": traceback.format_exc()}
+            write_log(ERROR, f"handler {method} failed: {type(exc).__name__}: {exc}", fields)
             self.monitor.add(f"frm.rpc request [{method}] fail:{errmsg(ERR_SERVICE_IMPL_FAILED)}")
             return ERR_SERVICE_IMPL_FAILED, None
         self.monitor.add(f"frm.rpc request [{method}] success")
