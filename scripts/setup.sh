@@ -45,3 +45,17 @@ if ! command -v curl >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends curl >/dev/null
 fi
+
+# Java caller tests (test/interop/java*.test.ts) build generated Maven projects with JDK 17
+# (javac, java) and Maven; protobuf-java, JUnit and the Maven plugins come from Maven Central
+# into ~/.m2 on the first run.
+need_java=()
+for pair in javac:openjdk-17-jdk-headless mvn:maven; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need_java+=("${pair#*:}")
+done
+if [ ${#need_java[@]} -gt 0 ]; then
+  echo "==> apt-get install ${need_java[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_java[@]}" >/dev/null
+fi
