@@ -394,6 +394,29 @@ describe("C++ caller generation", () => {
     await runOk("cmake", ["--build", build, "-j", "2"]);
   });
 
+  test("well-known types, several services per file and imports from include folders build", async () => {
+    const modern = await generateCppCaller("modern", ["fixtures/edge/modern_proto3.proto"], "Modern.Events");
+    const header = modern.files.get("include/modern_proto3.msec.h")!;
+    assert.match(header, /^namespace modern \{\nnamespace v1 \{$/m);
+    assert.match(header, /msec::Status Put\(const ::modern::v1::Event& request, ::google::protobuf::Empty\* response,/);
+    assert.match(header, /^class AdminServiceClient \{$/m);
+    const multi = await generateCppCaller(
+      "multi",
+      ["fixtures/edge/users.proto", "fixtures/edge/orders.proto", "fixtures/edge/messages_only.proto"],
+      "Shop.Users",
+      ["fixtures/edge/include", "fixtures/edge"],
+    );
+    assert.ok(multi.files.has("proto/common/types.proto"));
+    for (const [caller, library] of [
+      [modern, "modern_events_caller"],
+      [multi, "shop_users_caller"],
+    ] as const) {
+      const build = path.join(path.dirname(caller.dir), "build");
+      await runOk("cmake", ["-S", caller.dir, "-B", build, `-D${library}_BUILD_TESTS=OFF`]);
+      await runOk("cmake", ["--build", build, "-j", "2"]);
+    }
+  });
+
   test("a package that is a C++ keyword is a user error", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "msec-cpp-kw-"));
     try {
