@@ -11,7 +11,7 @@ from .context import CallScope, current_call, service_name, set_service_name
 from .envelope import envelope_body, envelope_response
 from .errors import ERROR_TEXTS, SrpcError, errmsg
 from .frame import MAX_FRAME_SIZE, FrameDecoder, RpcHead, check_frame, decode_frame, decode_head, encode_frame, encode_head, split_frame
-from .handler import BINARY, JSON, CallContext, Handler, MethodTable, decode_request, encode_response, message_to_json
+from .handler import BINARY, JSON, CallContext, Handler, MethodTable, decode_request, encode_response, message_to_json, typed_handler
 from .log import DEBUG, ERROR, FATAL, INFO, NONE, TRACE, Logger, configure_log, log_debug, log_error, log_fatal, log_info, log_set_option, log_trace, reset_log
 from .monitor import Monitor, attr_report, attr_set, default_monitor, monitor_add, monitor_set
 from .msec_impl import CallMethod, call_method_async, getroute, srpc_check_pkg, srpc_deserialize, srpc_sendrcv, srpc_serialize, updateroute
@@ -45,5 +45,5 @@ __all__ = [
     "log_trace", "message_to_json", "monitor_add", "monitor_set", "new_sequence", "parse_address",
     "parse_ini", "parse_routes", "read_config", "request_head", "reset_log", "run_server", "service_name",
     "set_service_name", "split_frame", "srpc_check_pkg", "srpc_deserialize", "srpc_sendrcv",
-    "srpc_serialize", "updateroute", "ConfigError", "parse_listen", "server_options_from_config", "start_server",
+    "srpc_serialize", "updateroute", "ConfigError", "parse_listen", "server_options_from_config", "start_server", "typed_handler",
 ]

@@ -24,13 +24,15 @@ import select
 import socket
 import threading
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar
 
 from .color import color_id
 from .context import current_call, service_name
 from .errors import (
+    ERR_BODY_UNINIT,
     ERR_GET_ROUTE_FAILED,
     ERR_INVALID_PKG,
+    ERR_INVALID_PKG_BODY,
     ERR_INVALID_PKG_HEAD,
     ERR_INVALID_SEQUENCE,
     ERR_RECV_TIMEOUT,
@@ -135,6 +137,24 @@ def _checked(router: Router, service: str, address: Address, reply: bytes, seque
     return body
 
 
+M = TypeVar("M")
+
+
+def _serialize(request: Any) -> bytes:
+    """A request message's bytes; unset required fields become ``SrpcError(-8)`` (body uninitialized)."""
+    try:
+        return bytes(request.SerializeToString())
+    except Exception as exc:  # protobuf's EncodeError for unset required fields
+        raise SrpcError(ERR_BODY_UNINIT, f"package body uninitialized: {exc}") from None
+
+
+def _parse_reply(response_type: Type[M], body: bytes) -> M:
+    try:
+        return response_type.FromString(body)  # type: ignore[attr-defined, no-any-return]
+    except Exception as exc:  # protobuf's DecodeError
+        raise SrpcError(ERR_INVALID_PKG_BODY, f"invalid package body: {exc}") from None
+
+
 def _is_network_failure(code: int) -> bool:
     return code in (ERR_TIMEOUT, ERR_RECV_TIMEOUT, ERR_SEND_RECV_FAILED)
 
@@ -172,6 +192,10 @@ class Client:
         head = request_head(method, sequence, caller=self.caller, flow_id=flow_id, coloring=coloring)
         address, reply, cost_ms = self._send(service, encode_frame(encode_head(head), bytes(body)), timeout_ms)
         return _checked(self.router, service, address, reply, sequence, cost_ms)
+
+    def call_message(self, service: str, method: str, request: Any, response_type: Type[M], timeout_ms: Optional[float] = None, **head: Any) -> M:
+        """Typed call: serializes ``request``, parses the reply as ``response_type`` (-5 if it cannot)."""
+        return _parse_reply(response_type, self.call(service, method, _serialize(request), timeout_ms, **head))
 
     def exchange(self, service: str, frame: bytes, timeout_ms: Optional[float] = None) -> bytes:
         """Sends one request frame to a routed service and returns the response frame, unchecked.
@@ -402,6 +426,10 @@ class AsyncClient:
                 self.router.update(service, address, 1, 0)
             raise
         return _checked(self.router, service, address, reply, sequence, int((loop.time() - started) * 1000))
+
+    async def call_message(self, service: str, method: str, request: Any, response_type: Type[M], timeout_ms: Optional[float] = None, **head: Any) -> M:
+        """Typed call: serializes ``request``, parses the reply as ``response_type`` (-5 if it cannot)."""
+        return _parse_reply(response_type, await self.call(service, method, _serialize(request), timeout_ms, **head))
 
     async def close(self) -> None:
         conns, self._conns = list(self._conns.values()), {}

@@ -18,6 +18,7 @@ Raise :class:`SrpcError` to answer with a specific code (generated code raises
 -5 for an undecodable binary body, -3 for undecodable JSON); any other
 exception answers -18 (service implement failed) and is logged.
 """
+import inspect
 import math
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping, TypeVar, Union
@@ -96,3 +97,25 @@ def encode_response(message: Any, ctx: CallContext) -> ResponseBody:
     if ctx.format == JSON:
         return message_to_json(message)
     return message.SerializeToString()
+
+
+def typed_handler(request_class: Callable[[], Any], fn: Callable[[Any, CallContext], Any]) -> Handler:
+    """A dispatch-table handler around a typed function ``fn(request, ctx) -> response message``.
+
+    Decodes the body in the call's format (:func:`decode_request`), runs ``fn``
+    (``async def`` on the event loop, plain ``def`` in the server's thread pool)
+    and encodes its response in the same format (:func:`encode_response`).
+    Generated dispatch modules are a table of these.
+    """
+    if inspect.iscoroutinefunction(fn):
+
+        async def run_async(body: RequestBody, ctx: CallContext) -> ResponseBody:
+            response = await fn(decode_request(request_class, body, ctx), ctx)
+            return encode_response(response, ctx)
+
+        return run_async
+
+    def run(body: RequestBody, ctx: CallContext) -> ResponseBody:
+        return encode_response(fn(decode_request(request_class, body, ctx), ctx), ctx)
+
+    return run
