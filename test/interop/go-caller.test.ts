@@ -7,11 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { msecGen, REPO_ROOT, run, runOk } from "./go-toolchain.js";
+import { msecGen, REPO_ROOT, run, runOk, TSX_LOADER } from "./go-toolchain.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "msec-go-caller-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -70,6 +70,8 @@ describe("Go caller for the VOA protos", () => {
       "TestCheckTable",
       "TestColorIDsAndFlowIDs",
       "TestParseRoutes",
+      "TestCallsReuseOnePersistentConnection",
+      "TestConnectionLostMidCallIsMinus13AndNextCallReconnects",
     ]) {
       assert.match(out, new RegExp(`^--- PASS: ${name} `, "m"), out);
     }
@@ -136,5 +138,39 @@ describe("Go caller tarball", () => {
     const dir = await generate("paths", ["fixtures/voa/Crawl.proto", "--name", "VOA.Crawl"]);
     const r = await run("grep", ["-rl", "-e", REPO_ROOT, "-e", work, "."], { cwd: dir });
     assert.equal(r.stdout, "");
+  });
+});
+
+describe("locating protoc-gen-go", () => {
+  /** PATH without any folder holding go or protoc-gen-go. */
+  const pathWithout = (...tools: string[]) =>
+    (process.env["PATH"] ?? "")
+      .split(path.delimiter)
+      .filter((d) => !tools.some((t) => existsSync(path.join(d, t))))
+      .join(path.delimiter);
+
+  test("without Go and without PROTOC_GEN_GO, --lang go fails with a message naming what to install", async () => {
+    const r = await run(process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, "cli/main.ts"), "caller", "fixtures/voa/Crawl.proto", "--lang", "go", "-o", path.join(work, "nogo"), "-q"], {
+      env: { ...process.env, PATH: pathWithout("go", "protoc-gen-go"), PROTOC_GEN_GO: "", XDG_CACHE_HOME: path.join(work, "empty-cache") },
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(
+      r.stderr,
+      "msec-gen: error: --lang go needs protoc-gen-go v1.36.12: install Go 1.23 or newer (https://go.dev/dl/) so msec-gen can build it, or set PROTOC_GEN_GO to a protoc-gen-go binary\n",
+    );
+  });
+
+  test("when no protoc-gen-go v1.36.12 is found, it is built once into the msec-gen cache", async () => {
+    const cache = path.join(work, "cache");
+    const gomodcache = (await runOk("go", ["env", "GOMODCACHE"])).trim();
+    const env = { ...process.env, PATH: pathWithout("protoc-gen-go"), PROTOC_GEN_GO: "", XDG_CACHE_HOME: cache, GOPATH: path.join(work, "gopath"), GOMODCACHE: gomodcache, GOFLAGS: "-mod=mod" };
+    const args = ["--import", TSX_LOADER, path.join(REPO_ROOT, "cli/main.ts"), "caller", "fixtures/voa/Crawl.proto", "--lang", "go", "--dir", "-o", path.join(work, "built")];
+    const first = await run(process.execPath, args, { env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /^msec-gen: building protoc-gen-go v1\.36\.12 with go install \(once; cached in .*msec-gen\/protoc-gen-go-v1\.36\.12\)$/m);
+    assert.ok(existsSync(path.join(cache, "msec-gen/protoc-gen-go-v1.36.12/protoc-gen-go")));
+    const second = await run(process.execPath, args, { env });
+    assert.equal(second.code, 0, second.stderr);
+    assert.doesNotMatch(second.stderr, /building protoc-gen-go/);
   });
 });

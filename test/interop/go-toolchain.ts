@@ -11,7 +11,8 @@ import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const TSX = path.join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs");
+/** tsx's loader, to run msec-gen from source (`node --import TSX_LOADER cli/main.ts`). */
+export const TSX_LOADER = path.join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs");
 const TSC = path.join(REPO_ROOT, "node_modules/typescript/bin/tsc");
 
 export interface RunResult {
@@ -42,7 +43,7 @@ export async function runOk(command: string, args: readonly string[], options: {
 
 /** `msec-gen <args>` from source. */
 export function msecGen(args: readonly string[]): Promise<RunResult> {
-  return run(process.execPath, ["--import", TSX, path.join(REPO_ROOT, "cli/main.ts"), ...args]);
+  return run(process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, "cli/main.ts"), ...args]);
 }
 
 /** A TCP port that was free a moment ago (the OS picks it). */
