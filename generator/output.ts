@@ -12,6 +12,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import type { GeneratedFile } from "./target.js";
 import { checkRelativePath, createTarball } from "./tarball.js";
+import { UserError } from "./user-error.js";
 
 export interface WriteResult {
   /** The tarball or directory written. */
@@ -27,6 +28,21 @@ export interface WriteResult {
  */
 export async function writeOutput(files: readonly GeneratedFile[], outDir: string, asDirectory: boolean): Promise<WriteResult> {
   const top = topFolder(files);
+  try {
+    return await write(files, top, outDir, asDirectory);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== undefined && USER_IO_ERRORS.has(code)) {
+      throw new UserError(`cannot write to ${outDir}: ${code} (${(e as Error).message})`);
+    }
+    throw e;
+  }
+}
+
+/** File-system errors caused by the destination the user chose (permissions, a file in the way, a full disk). */
+const USER_IO_ERRORS = new Set(["EACCES", "EPERM", "ENOTDIR", "EEXIST", "EISDIR", "ENOSPC", "EROFS", "EDQUOT", "ENAMETOOLONG"]);
+
+async function write(files: readonly GeneratedFile[], top: string, outDir: string, asDirectory: boolean): Promise<WriteResult> {
   await fs.mkdir(outDir, { recursive: true });
   if (!asDirectory) {
     const final = path.join(outDir, `${top}.tgz`);

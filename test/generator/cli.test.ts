@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { bufCommand } from "../../generator/buf-binary.js";
+import { report } from "../../cli/program.js";
 import { generatorVersion } from "../../generator/package-root.js";
+import { CompileError, UserError } from "../../generator/user-error.js";
 import { REPO_ROOT } from "./golden-cases.js";
 import { runCli } from "./run-cli.js";
 
@@ -157,6 +159,30 @@ describe("msec-gen command line", () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^msec-gen: error: unknown --lang "cobol" for caller; available: ts/);
     await assertEmpty(out);
+  });
+
+  test("an output path that is a file is a user error and leaves nothing behind", async () => {
+    const dir = await outDir();
+    const blocker = path.join(dir, "not-a-dir");
+    await fs.writeFile(blocker, "x");
+    const r = await runCli(["server", "fixtures/voa/Crawl.proto", "-o", blocker, "--quiet"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^msec-gen: error: cannot write to ${blocker.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: EEXIST `));
+    assert.deepEqual(await fs.readdir(dir), ["not-a-dir"]);
+  });
+
+  test("an unexpected exception is reported as an internal error with exit code 2", () => {
+    let text = "";
+    const code = report(new TypeError("cannot read properties of undefined"), (t) => (text += t));
+    assert.equal(code, 2);
+    assert.match(text, /^msec-gen: internal error \(a bug in msec-gen; please report it with the command line\):\nTypeError: cannot read properties of undefined\n    at /);
+  });
+
+  test("user errors exit 1; compile errors print without a prefix", () => {
+    let text = "";
+    assert.equal(report(new UserError("bad"), (t) => (text += t)), 1);
+    assert.equal(report(new CompileError("a.proto:1:2: nope"), (t) => (text += t)), 1);
+    assert.equal(text, "msec-gen: error: bad\na.proto:1:2: nope\n");
   });
 
   test("an unknown option exits 1", async () => {
