@@ -103,5 +103,5 @@ export async function compileJavaProgram(outDir: string, mainClass: string, sour
   mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `${mainClass}.java`);
   writeIfChanged(file, source);
-  await runOk("javac", ["--release", "17", "-cp", classpath.join(path.delimiter), "-d", outDir, file]);
+  await runOk("javac", ["--release", "17", "-encoding", "UTF-8", "-cp", classpath.join(path.delimiter), "-d", outDir, file]);
 }

@@ -14,7 +14,7 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import { generate } from "../../generator/generate.js";
 import { createTarball } from "../../generator/tarball.js";
-import { REPO_ROOT, generateJavaCaller, mavenPackage, surefireSummary } from "./java-toolchain.js";
+import { JAVA_CACHE, PROTOBUF_JAR, REPO_ROOT, compileJavaProgram, generateJavaCaller, mavenPackage, surefireSummary } from "./java-toolchain.js";
 
 const VECTORS = path.join(REPO_ROOT, "fixtures/vectors");
 const TEMPLATE_VECTORS = path.join(REPO_ROOT, "templates/caller/java/vectors");
@@ -36,7 +36,7 @@ describe("Java caller runtime vs the shared vectors", () => {
     }
   });
 
-  test("mvn package builds the reserved-word caller and its JUnit vector suite passes", async () => {
+  test("mvn package builds the reserved-word caller, its JUnit vector suite passes and its README example compiles", async () => {
     const dir = await generateJavaCaller("reserved", ["fixtures/edge/reserved_words.proto"], "Import.Error");
     const jar = await mavenPackage(dir);
     assert.equal(path.basename(jar), "error-caller-0.1.0.jar");
@@ -50,6 +50,16 @@ describe("Java caller runtime vs the shared vectors", () => {
     assert.deepEqual(methods(errorClient), ["then", "thenAsync", "constructor", "constructorAsync", "delete", "deleteAsync", "toString_", "toStringAsync", "service", "serviceAsync"]);
     assert.deepEqual(methods(stringClient), ["catch_", "catchAsync"]);
     assert.match(errorClient, /client\.call\(service, "import\.Error\.toString", request, import_\.ReservedWords\.Object\.parser\(\), options\)/);
+
+    // The README's usage example compiles against the built jar.
+    const readme = readFileSync(path.join(dir, "README.md"), "utf8");
+    const snippet = /```java\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+    const lines = snippet.split("\n");
+    const imports = lines.filter((l) => l.startsWith("import "));
+    const body = lines.filter((l) => !l.startsWith("import "));
+    assert.ok(imports.length > 0 && body.join("").includes("client."), snippet);
+    const example = [...imports, "", "final class ReadmeExample {", "    static void run() {", ...body, "    }", "}", ""].join("\n");
+    await compileJavaProgram(path.join(JAVA_CACHE, "readme-example"), "ReadmeExample", example, [jar, PROTOBUF_JAR]);
   });
 
   test("the caller tarball is byte-stable across runs", async () => {

@@ -95,16 +95,7 @@ export const javaCallerTarget: Target = {
       services,
       example:
         first !== undefined && firstMethod !== undefined
-          ? {
-              clientClass: first.qualifiedName,
-              clientSimpleName: first.className,
-              method: firstMethod.javaName,
-              inputClass: firstMethod.inputClass,
-              outputClass: firstMethod.outputClass,
-              inputSimpleName: simpleName(firstMethod.inputClass),
-              outputSimpleName: simpleName(firstMethod.outputClass),
-              requestSetters: firstMethod.requestSetters,
-            }
+          ? exampleData(first, firstMethod)
           : false,
     };
 
@@ -281,6 +272,31 @@ function javadocLines(comments: ReadonlyArray<string | undefined>): string[] {
     .map((l) => l.replace(/&/g, "&amp;").replace(/\\/g, "&#92;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\*\//g, "*&#47;").replace(/@/g, "&#64;"));
 }
 
-function simpleName(qualified: string): string {
-  return qualified.slice(qualified.lastIndexOf(".") + 1);
+/** `java.lang` classes an example must not shadow with an import of a message class of the same simple name. */
+const JAVA_LANG_NAMES = new Set([
+  "Boolean", "Byte", "Character", "Class", "Double", "Enum", "Error", "Exception", "Float", "Integer", "Iterable",
+  "Long", "Math", "Number", "Object", "Override", "Process", "Record", "Runnable", "Runtime", "RuntimeException",
+  "Short", "String", "StringBuilder", "System", "Thread", "Throwable", "Void",
+]);
+
+/**
+ * The README's usage example: imports for the client and the message classes,
+ * except where an import would shadow `java.lang` or clash with another simple
+ * name, in which case the example spells the class out in full.
+ */
+function exampleData(service: JavaService, method: JavaMethod) {
+  const imports = [service.qualifiedName];
+  const taken = new Map<string, string>([[service.className, service.qualifiedName], ["SrpcException", ""]]);
+  const ref = (qualified: string): string => {
+    const simple = qualified.slice(qualified.lastIndexOf(".") + 1);
+    const owner = taken.get(simple);
+    if (owner === qualified) return simple;
+    if (owner !== undefined || JAVA_LANG_NAMES.has(simple) || !qualified.includes(".")) return qualified;
+    taken.set(simple, qualified);
+    imports.push(qualified);
+    return simple;
+  };
+  const input = ref(method.inputClass);
+  const output = ref(method.outputClass);
+  return { imports, clientSimpleName: service.className, method: method.javaName, input, output, requestSetters: method.requestSetters };
 }
