@@ -5,9 +5,10 @@
  * reproducible corpus of ≥ 200 files, against `buf generate` with the local
  * `protoc-gen-es` plugin on the same input, in the same run. Each case runs
  * `--reps` times (default 5), alternating tools so drift hits all alike; the
- * table gives the median and fastest wall time and the median CPU time (user +
+ * table gives the median and fastest wall time, the median CPU time (user +
  * system of the process and its children — steadier than wall time on a
- * shared machine). The last line is a JSON summary.
+ * shared machine), and both as ratios to the faster buf setup. The last line
+ * is a JSON summary.
  *
  * Flags: `--reps N`, `--files N` (corpus size, default 240), `--seed S`,
  * `--cases voa,corpus`, `--keep` (leave the temp directory).
@@ -183,8 +184,11 @@ async function main(): Promise<void> {
     }
 
     const med = (c: Case, s: Step) => median(timings.get(key(c, s))!.wall);
+    const medCpu = (c: Case, s: Step) => median(timings.get(key(c, s))!.cpu);
     const rows = cases.flatMap((c) => {
-      const baseline = Math.min(...c.steps.filter((s) => s.command === BUF).map((s) => med(c, s)));
+      const bufs = c.steps.filter((s) => s.command === BUF);
+      const baseline = Math.min(...bufs.map((s) => med(c, s)));
+      const baselineCpu = Math.min(...bufs.map((s) => medCpu(c, s)));
       return c.steps.map((s) => {
         const t = timings.get(key(c, s))!;
         return [
@@ -194,16 +198,27 @@ async function main(): Promise<void> {
           formatNumber(Math.min(...t.wall), 3),
           formatNumber(median(t.cpu), 3),
           `${formatNumber(median(t.wall) / baseline, 2)}x`,
+          `${formatNumber(median(t.cpu) / baselineCpu, 2)}x`,
         ];
       });
     });
     for (const c of cases) console.log(`${c.name}: ${c.input}`);
-    console.log(renderTable(["case", "tool", "median s", "min s", "cpu s", "vs fastest buf"], rows));
+    console.log(renderTable(["case", "tool", "median s", "min s", "cpu s", "wall vs buf", "cpu vs buf"], rows));
 
     const find = (name: string, prefix: string) => {
       const c = cases.find((x) => x.name === name);
       const s = c?.steps.find((x) => x.tool.startsWith(prefix));
       return c && s ? Number(med(c, s).toFixed(3)) : null;
+    };
+    const findCpu = (name: string, prefix: string) => {
+      const c = cases.find((x) => x.name === name);
+      const s = c?.steps.find((x) => x.tool.startsWith(prefix));
+      return c && s ? Number(medCpu(c, s).toFixed(3)) : null;
+    };
+    const bufFastestCpu = (name: string) => {
+      const all = findCpu(name, "buf generate + protoc-gen-es (strategy all");
+      const dir = findCpu(name, "buf generate + protoc-gen-es (default");
+      return all === null || dir === null ? null : Math.min(all, dir);
     };
     const bufFastest = (name: string) => {
       const all = find(name, "buf generate + protoc-gen-es (strategy all");
@@ -221,6 +236,9 @@ async function main(): Promise<void> {
       corpus_buf_es_default_strategy_s: find("corpus", "buf generate + protoc-gen-es (default"),
       corpus_server_vs_buf: ratio(find("corpus", "msec-gen server"), bufFastest("corpus")),
       corpus_caller_vs_buf: ratio(find("corpus", "msec-gen caller"), bufFastest("corpus")),
+      voa_server_cpu_s: findCpu("voa", "msec-gen server"),
+      corpus_server_cpu_vs_buf: ratio(findCpu("corpus", "msec-gen server"), bufFastestCpu("corpus")),
+      corpus_caller_cpu_vs_buf: ratio(findCpu("corpus", "msec-gen caller"), bufFastestCpu("corpus")),
       corpus_files: wanted.includes("corpus") ? Number(values.files) : null,
       reps,
     };
