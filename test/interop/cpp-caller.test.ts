@@ -269,6 +269,11 @@ describe("C++ caller ↔ generated TypeScript server", () => {
     assert.equal(r.stdout, [0, 1, 2, 3, 4].map((n) => `call ${n} 0 ${n}\n`).join(""));
   });
 
+  test("threads share one client and the connection pool; every reply reaches its caller", async () => {
+    const r = await client(interopBuild, [`127.0.0.1:${server.port}`, "threads"]);
+    assert.equal(r.stdout, "threads matched 200\n");
+  });
+
   test("routing name resolved through the routes file ($MSEC_ROUTES); unknown name is -15", async () => {
     const routes = path.join(root, "routes.conf");
     writeFileSync(routes, `# test routes\nInterop.Echo 127.0.0.1:${server.port}  weight=100\n`);
@@ -287,7 +292,7 @@ describe("C++ caller ↔ generated TypeScript server", () => {
 
   test("unknown method: the server's -6", async () => {
     const r = await client(interopBuild, [`127.0.0.1:${server.port}`, "unknown"]);
-    assert.match(r.stdout, /^== unknown -6 invalid method name(: .*)?\n$/);
+    assert.equal(r.stdout, "== unknown -6 invalid method name\n");
   });
 
   test("a request missing required fields is refused before sending (-8)", async () => {

@@ -7,13 +7,17 @@
 // Cases: full, zero (echo a full / a zero-valued Everything), unknown
 // (unknown method), slow (server waits 1500 ms, call timeout 300 ms), udp
 // (same as full over <service>@udp), sequence (five calls in a row, pooled),
+// threads (8 threads x 25 calls sharing one client and the pool),
 // flaky (ok, then -13, ok, -12, -16 against the test's raw TCP server).
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <iostream>
 #include <limits>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <google/protobuf/util/message_differencer.h>
 
@@ -131,6 +135,22 @@ int main(int argc, char** argv) {
         const msec::Status status = client.Echo(request, &response);
         std::cout << "call " << n << " " << status.code() << " " << response.value().req_int32() << "\n";
       }
+    } else if (name == "threads") {
+      std::atomic<int> matched{0};
+      std::vector<std::thread> threads;
+      for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&client, &matched, t] {
+          for (int n = 0; n < 25; ++n) {
+            interop::EchoRequest request;
+            *request.mutable_value() = Zero();
+            request.mutable_value()->set_req_int32(t * 1000 + n);
+            interop::EchoResponse response;
+            if (client.Echo(request, &response, 5000).ok() && response.value().req_int32() == t * 1000 + n) ++matched;
+          }
+        });
+      }
+      for (std::thread& thread : threads) thread.join();
+      std::cout << "threads matched " << matched.load() << "\n";
     } else if (name == "incomplete") {
       interop::EchoRequest request;
       request.mutable_value()->set_req_int32(1);
