@@ -18,10 +18,12 @@ fi
 
 # Python runtime tests (test/python) and the _pb2 writer test import protobuf and run pytest
 # with the python3 on PATH. (--break-system-packages only matters on a PEP 668 system python.)
-if ! python3 -c 'import google.protobuf, pytest' >/dev/null 2>&1; then
-  echo "==> pip install protobuf pytest"
-  python3 -m pip install -q 'protobuf>=4.21,<8' pytest ||
-    python3 -m pip install -q --break-system-packages 'protobuf>=4.21,<8' pytest
+# mypy checks the runtime's type hints (test/python/test_types.py); pinned so a new release
+# cannot turn the suite red on its own.
+if ! python3 -c 'import google.protobuf, pytest, mypy' >/dev/null 2>&1; then
+  echo "==> pip install protobuf pytest mypy"
+  python3 -m pip install -q 'protobuf>=4.21,<8' pytest 'mypy==2.4.1' ||
+    python3 -m pip install -q --break-system-packages 'protobuf>=4.21,<8' pytest 'mypy==2.4.1'
 fi
 
 # C++ caller tests (test/interop/cpp*.test.ts) build generated CMake projects: cmake, make, g++,

@@ -169,7 +169,7 @@ def encode_frame(head: bytes, body: bytes = b"") -> bytes:
     return b"\x28" + _LENGTHS.pack(len(head), len(body)) + head + body + b"\x29"
 
 
-def check_frame(buf: bytes) -> int:
+def check_frame(buf: "bytes | bytearray") -> int:
     """``SrpcCheckPkgLen`` (spec §1.2), evaluated in the original's order.
 
     Returns ``-1`` for no data, ``-3`` for a malformed frame, ``0`` when more
@@ -184,7 +184,7 @@ def check_frame(buf: bytes) -> int:
     if buf[0] != STX:
         return ERR_INVALID_PKG
     head_len, body_len = _LENGTHS.unpack_from(buf, 1)
-    total = FRAME_OVERHEAD + head_len + body_len
+    total: int = FRAME_OVERHEAD + head_len + body_len
     if head_len < 0 or body_len < 0 or total <= FRAME_OVERHEAD:
         return ERR_INVALID_PKG
     if n < total:

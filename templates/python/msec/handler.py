@@ -79,7 +79,8 @@ def decode_request(message_class: Callable[[], M], body: RequestBody, ctx: CallC
             raise SrpcError(ERR_INVALID_PKG, f"invalid package: {exc}") from None
         return message
     try:
-        message.ParseFromString(bytes(body))  # type: ignore[attr-defined]
+        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        message.ParseFromString(raw)  # type: ignore[attr-defined]
     except (DecodeError, ValueError, TypeError) as exc:
         raise SrpcError(ERR_INVALID_PKG_BODY, f"invalid package body: {exc}") from None
     return message

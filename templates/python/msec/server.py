@@ -31,7 +31,7 @@ import socket
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Optional, Set, Tuple, cast
+from typing import Any, Awaitable, Callable, Dict, Optional, Set, Tuple, cast
 from urllib.parse import unquote, urlsplit
 
 from .context import CallScope, enter_call, leave_call, set_service_name
@@ -143,8 +143,7 @@ class Server:
         attempts = 20 if self.options.port == 0 else 1
         for attempt in range(attempts):
             self._tcp = await asyncio.start_server(self._on_connection, self.options.host, self.options.port, limit=_READ_CHUNK)
-            sockets = self._tcp.sockets or []
-            self.port = sockets[0].getsockname()[1]
+            self.port = int(self._tcp.sockets[0].getsockname()[1])
             if not self.options.udp:
                 return
             try:
@@ -236,7 +235,7 @@ class Server:
             self.monitor.add(f"frm.rpc request [{method}] fail:{errmsg(exc.code)}")
             return exc.code, None
         except Exception as exc:  # the server must survive any handler bug
-            fields = {"flowId": str(ctx.flow_id), "method": ctx.method, "caller": ctx.caller, "stack": traceback.format_exc()}
+            fields: Dict[str, object] = {"flowId": str(ctx.flow_id), "method": ctx.method, "caller": ctx.caller, "stack": traceback.format_exc()}
             write_log(ERROR, f"handler {method} failed: {type(exc).__name__}: {exc}", fields)
             self.monitor.add(f"frm.rpc request [{method}] fail:{errmsg(ERR_SERVICE_IMPL_FAILED)}")
             return ERR_SERVICE_IMPL_FAILED, None
