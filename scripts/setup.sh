@@ -61,3 +61,47 @@ if [ ${#need_java[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_java[@]}" >/dev/null
 fi
+
+# Go caller tests (test/interop/go*.test.ts) run the Go toolchain (>= 1.23, what
+# google.golang.org/protobuf v1.36.12 declares; Debian 12's golang-go is 1.19). When it is
+# missing or older, the official toolchain is fetched as the Go module
+# golang.org/toolchain from the Go module proxy and linked into /usr/local/bin.
+# protoc-gen-go and google.golang.org/protobuf come from the module proxy on the first run.
+GO_TOOLCHAIN_VERSION=1.26.0
+go_usable() {
+  local v
+  v=$(go env GOVERSION 2>/dev/null) || return 1
+  v=${v#go}
+  local major=${v%%.*} rest=${v#*.}
+  local minor=${rest%%[.a-z]*}
+  [ "$major" -gt 1 ] || { [ "$major" -eq 1 ] && [ "$minor" -ge 23 ]; }
+}
+if ! go_usable; then
+  case "$(uname -m)" in
+    x86_64) go_arch=amd64 ;;
+    aarch64 | arm64) go_arch=arm64 ;;
+    *) echo "setup: no Go toolchain for $(uname -m); install Go >= 1.23 yourself" >&2; exit 1 ;;
+  esac
+  for tool in curl unzip; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq
+      apt-get install -y -qq --no-install-recommends "$tool" >/dev/null
+    fi
+  done
+  mod="v0.0.1-go${GO_TOOLCHAIN_VERSION}.linux-${go_arch}"
+  echo "==> Go ${GO_TOOLCHAIN_VERSION} from proxy.golang.org (golang.org/toolchain@${mod})"
+  tmp=$(mktemp -d)
+  curl -fsSL -o "$tmp/go.zip" "https://proxy.golang.org/golang.org/toolchain/@v/${mod}.zip"
+  unzip -q "$tmp/go.zip" -d "$tmp"
+  rm -rf /usr/local/lib/go-toolchain
+  mv "$tmp/golang.org/toolchain@${mod}" /usr/local/lib/go-toolchain
+  rm -rf "$tmp"
+  # Module zips carry no file modes: mark the commands executable, as `go` does when it
+  # downloads a toolchain itself.
+  chmod -R a+rX /usr/local/lib/go-toolchain
+  chmod a+x /usr/local/lib/go-toolchain/bin/* /usr/local/lib/go-toolchain/pkg/tool/*/*
+  ln -sf /usr/local/lib/go-toolchain/bin/go /usr/local/lib/go-toolchain/bin/gofmt /usr/local/bin/
+  hash -r
+  go_usable || { echo "setup: Go install failed" >&2; exit 1; }
+fi
