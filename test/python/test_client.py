@@ -252,3 +252,42 @@ def test_caller_name_comes_from_the_server_option_then_the_environment(serve, mo
         set_service_name(None)
         monkeypatch.delenv("MSEC_SERVICE_NAME")
         assert json.loads(client.call(s.address, "t.S.Who", b"", 1000))["caller"] == "python.client"
+
+
+@pytest.fixture
+def unaccepting_port():
+    """A listener whose accept queue is full, so new connections hang in connect (Linux drops the SYN)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fillers.append(s)
+    time.sleep(0.1)
+    yield port
+    for s in fillers:
+        s.close()
+    listener.close()
+
+
+def test_connect_timeout_is_minus_10(unaccepting_port):
+    address = f"127.0.0.1:{unaccepting_port}"
+    with Client() as client:
+        started = time.monotonic()
+        assert code_of(client.call, address, "a.b.c", b"", 300) == -10
+        assert time.monotonic() - started < 2
+
+    async def main():
+        async with AsyncClient() as client:
+            with pytest.raises(SrpcError) as err:
+                await client.call(address, "a.b.c", b"", 300)
+            return err.value.code
+
+    assert asyncio.run(main()) == -10
