@@ -7,7 +7,7 @@ import { compileProtos, readDescriptorSet } from "./front-end.js";
 import { buildModel, type ProtoModel } from "./model.js";
 import { generatorVersion } from "./package-root.js";
 import { defaultRoutingName, validateRoutingName } from "./routing-name.js";
-import type { GeneratedFile, TargetKind, TargetOptions } from "./target.js";
+import type { GeneratedFile, Target, TargetKind, TargetOptions } from "./target.js";
 import { findTarget } from "./target-registry.js";
 import { renderTemplate } from "./template-engine.js";
 import { UserError } from "./user-error.js";
@@ -50,15 +50,18 @@ const LANGUAGE_TITLES: Record<string, string> = {
  * `UserError` for bad input.
  */
 export async function generate(options: GenerateOptions): Promise<GeneratedFile[]> {
-  const progress = options.onProgress ?? (() => {});
-  const langs = parseLangs(options.lang);
-  const targets = langs.map((lang) => findTarget(options.kind, lang));
-  if (options.kind === "server" && targets.length !== 1) {
-    throw new UserError(`a server is generated for one language at a time (got --lang ${langs.join(",")})`);
-  }
-  if (options.name !== undefined) validateRoutingName(options.name);
+  resolveTargets(options); // reject bad options before compiling anything
+  const model = await loadModel(options, options.onProgress);
+  return generateFromModel(model, options);
+}
 
-  const model = await loadModel(options, progress);
+/** The part of `generate` after the front end, for inputs that already are a model (plugin mode). */
+export async function generateFromModel(
+  model: ProtoModel,
+  options: Omit<GenerateOptions, "protos" | "includes" | "descriptorSetIn" | "cwd">,
+): Promise<GeneratedFile[]> {
+  const progress = options.onProgress ?? (() => {});
+  const { langs, targets } = resolveTargets(options);
   const name = options.name ?? defaultRoutingName(model);
   const version = generatorVersion();
   const targetOptions: TargetOptions = {
@@ -94,7 +97,8 @@ export async function generate(options: GenerateOptions): Promise<GeneratedFile[
 }
 
 /** Compile or read the input and build the model. */
-export async function loadModel(options: GenerateOptions, progress: (message: string) => void = () => {}): Promise<ProtoModel> {
+export async function loadModel(options: GenerateOptions, onProgress?: (message: string) => void): Promise<ProtoModel> {
+  const progress = onProgress ?? (() => {});
   const protos = options.protos ?? [];
   if (options.descriptorSetIn !== undefined) {
     progress(`reading descriptor set ${options.descriptorSetIn}`);
@@ -102,6 +106,17 @@ export async function loadModel(options: GenerateOptions, progress: (message: st
   }
   progress(`compiling ${protos.length} .proto file${protos.length === 1 ? "" : "s"} with buf`);
   return buildModel(await compileProtos({ protos, includes: options.includes, cwd: options.cwd }));
+}
+
+/** Validate `lang` and `name` and look the targets up; `UserError` when invalid. */
+function resolveTargets(options: Pick<GenerateOptions, "kind" | "lang" | "name">): { langs: string[]; targets: Target[] } {
+  const langs = parseLangs(options.lang);
+  const targets = langs.map((lang) => findTarget(options.kind, lang));
+  if (options.kind === "server" && targets.length !== 1) {
+    throw new UserError(`a server is generated for one language at a time (got --lang ${langs.join(",")})`);
+  }
+  if (options.name !== undefined) validateRoutingName(options.name);
+  return { langs, targets };
 }
 
 function parseLangs(lang: GenerateOptions["lang"]): string[] {
