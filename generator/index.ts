@@ -8,7 +8,7 @@
  * await writeOutput(files, "out", false); // out/VOA.MainLogic-server-ts.tgz
  * ```
  */
-export { generate, loadModel, type GenerateOptions } from "./generate.js";
+export { generate, generateFromModel, loadModel, type GenerateOptions } from "./generate.js";
 export { writeOutput, type WriteResult } from "./output.js";
 export { createTarball } from "./tarball.js";
 export { compileProtos, readDescriptorSet, type CompileInput } from "./front-end.js";
