@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -76,6 +76,22 @@ describe("Go caller for the VOA protos", () => {
       assert.match(out, new RegExp(`^--- PASS: ${name} `, "m"), out);
     }
     assert.doesNotMatch(out, /--- FAIL/);
+  });
+
+  test("the README's usage example is a program that builds against the module", async () => {
+    const readme = readFileSync(path.join(dir, "README.md"), "utf8");
+    const example = /^```go\n([\s\S]*?)^```$/m.exec(readme);
+    assert.ok(example, "README has a go block");
+    assert.ok(example[1]!.includes("client.GetMP3List(ctx, &crawl.GetMP3ListRequest{})"));
+    const cmd = path.join(dir, "cmd/readme-example");
+    mkdirSync(cmd, { recursive: true });
+    writeFileSync(path.join(cmd, "main.go"), example[1]!);
+    try {
+      assert.equal(await runOk("gofmt", ["-l", "cmd"], { cwd: dir }), "");
+      await runOk("go", ["vet", "./cmd/readme-example"], { cwd: dir });
+    } finally {
+      rmSync(path.join(dir, "cmd"), { recursive: true, force: true });
+    }
   });
 
   test("the runtime's testdata is a byte copy of fixtures/vectors", () => {

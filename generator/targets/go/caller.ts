@@ -76,7 +76,6 @@ export async function generateGoCaller(model: ProtoModel, options: TargetOptions
     });
   }
 
-  const firstService = model.services[0];
   const data = {
     version: options.generatorVersion,
     name: options.name,
@@ -85,7 +84,7 @@ export async function generateGoCaller(model: ProtoModel, options: TargetOptions
     protobufVersion: PROTOC_GEN_GO_VERSION,
     protoFiles: model.files.map((f) => f.name),
     packages: model.files.map((f) => ({ proto: f.name, importPath: packages.get(f.name)!.importPath, name: packages.get(f.name)!.name })),
-    example: firstService === undefined ? undefined : exampleData(firstService, packages.get(firstService.file)!),
+    example: exampleData(model, packages),
   };
   files.push(
     { path: "go.mod", content: renderTemplate("caller/go/go.mod.hbs", data) },
@@ -98,15 +97,27 @@ export async function generateGoCaller(model: ProtoModel, options: TargetOptions
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-/** Names for the README's usage example (first service, first method). */
-function exampleData(service: ProtoModel["services"][number], pkg: GoPackage) {
-  const method = service.methods[0];
-  return {
-    pkg: pkg.name,
-    importPath: pkg.importPath,
-    ctor: `New${goCamelCase(service.name)}Client`,
-    method: method === undefined ? undefined : { name: goCamelCase(method.name), input: goCamelCase(method.input.name), wireName: method.wireName },
-  };
+/**
+ * Names for the README's usage example: the first service with a method whose
+ * request type is declared in the service's own Go package.
+ */
+function exampleData(model: ProtoModel, packages: ReadonlyMap<string, GoPackage>) {
+  for (const service of model.services) {
+    const pkg = packages.get(service.file)!;
+    const method = service.methods.find((m) => m.input.file === service.file);
+    if (method === undefined) continue;
+    const protoPackage = method.input.desc.file.proto.package;
+    const relative = protoPackage === "" ? method.input.typeName : method.input.typeName.slice(protoPackage.length + 1);
+    return {
+      pkg: pkg.name,
+      importPath: pkg.importPath,
+      ctor: `New${goCamelCase(service.name)}Client`,
+      method: goCamelCase(method.name),
+      input: goCamelCase(relative),
+      wireName: method.wireName,
+    };
+  }
+  return undefined;
 }
 
 function templateDir(): string {
