@@ -32,6 +32,15 @@ async def slow(body: Any, ctx: CallContext) -> Any:
     return {"slept": ms} if ctx.format == "json" else str(ms).encode()
 
 
+#: Plain-def handlers meet here; only handlers running at the same time can all pass it.
+BARRIER = threading.Barrier(8, timeout=20)
+
+
+def rendezvous(body: Any, ctx: CallContext) -> Any:
+    BARRIER.wait()
+    return body
+
+
 def blocking_slow(body: Any, ctx: CallContext) -> Any:
     time.sleep(int(body) / 1000)
     return body
@@ -69,6 +78,7 @@ METHODS = {
     "t.S.SyncEcho": sync_echo,
     "t.S.Slow": slow,
     "t.S.BlockingSlow": blocking_slow,
+    "t.S.Rendezvous": rendezvous,
     "t.S.Fail": fail,
     "t.S.Crash": crash,
     "t.S.Text": text,

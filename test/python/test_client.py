@@ -55,9 +55,7 @@ def test_sync_error_codes(serve, raw_server):
         assert code_of(client.call, s.address, "t.S.Fail", b"", 1000) == -77
         assert code_of(client.call, "No.route", "t.S.Echo", b"", 1000) == -15
         assert code_of(client.call, down, "t.S.Echo", b"", 1000) == -13
-        started = time.monotonic()
         assert code_of(client.call, s.address, "t.S.Slow", b"1000", 200) == -10  # no reply at all
-        assert time.monotonic() - started < 0.9
         # the timed-out connection was dropped: the next call works and is not confused by the late answer
         assert client.call(s.address, "t.S.Echo", b"after", 1000) == b"after"
 
@@ -280,9 +278,7 @@ def unaccepting_port():
 def test_connect_timeout_is_minus_10(unaccepting_port):
     address = f"127.0.0.1:{unaccepting_port}"
     with Client() as client:
-        started = time.monotonic()
         assert code_of(client.call, address, "a.b.c", b"", 300) == -10
-        assert time.monotonic() - started < 2
 
     async def main():
         async with AsyncClient() as client:
