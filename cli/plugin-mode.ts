@@ -29,6 +29,8 @@ interface PluginParameters {
   langs: string[];
   runtimeSpec?: string;
   goModule?: string;
+  javaGroupId?: string;
+  javaArtifactId?: string;
   writeHandlers: boolean;
 }
 
@@ -56,12 +58,18 @@ export function parsePluginParameters(parameter: string): PluginParameters {
       case "go_module":
         params.goModule = value;
         break;
+      case "java_group_id":
+        params.javaGroupId = value;
+        break;
+      case "java_artifact_id":
+        params.javaArtifactId = value;
+        break;
       case "handlers":
         if (value !== "write" && value !== "skip") throw new UserError(`handlers must be write or skip, not ${JSON.stringify(value)}`);
         params.writeHandlers = value === "write";
         break;
       default:
-        throw new UserError(`unknown parameter ${JSON.stringify(key)} (known: kind, name, lang, runtime_spec, go_module, handlers)`);
+        throw new UserError(`unknown parameter ${JSON.stringify(key)} (known: kind, name, lang, runtime_spec, go_module, java_group_id, java_artifact_id, handlers)`);
     }
   }
   return params;
@@ -86,6 +94,8 @@ export async function runPlugin(requestBytes: Uint8Array): Promise<Uint8Array> {
       name: params.name,
       runtimeSpec: params.runtimeSpec,
       goModule: params.goModule,
+      javaGroupId: params.javaGroupId,
+      javaArtifactId: params.javaArtifactId,
     });
     for (const f of files) {
       if (f.userOwned === true && !params.writeHandlers) continue;

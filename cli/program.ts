@@ -26,6 +26,8 @@ interface CommandOptions {
   descriptorSetIn?: string;
   runtimeSpec?: string;
   goModule?: string;
+  javaGroupId?: string;
+  javaArtifactId?: string;
   quiet?: boolean;
 }
 
@@ -47,6 +49,8 @@ function addGenerateCommand(program: Command, kind: TargetKind, summary: string,
     .option("--descriptor-set-in <file>", "read a binary FileDescriptorSet instead of compiling .proto files")
     .option("--runtime-spec <npm spec>", "npm spec of the msec-gen runtime in generated TypeScript packages (default: ^<msec-gen version>)")
     .option("--go-module <path>", "Go module path of the Go caller (default: example.com/msec/<group>/<service>, lower-case)")
+    .option("--java-group-id <id>", "Maven groupId of the Java caller (default: <group>, lower-case)")
+    .option("--java-artifact-id <id>", "Maven artifactId of the Java caller (default: <service>-caller, lower-case)")
     .option("-q, --quiet", "no progress lines on stderr")
     .addHelpText("after", `\nLanguages: ${targetLanguages(kind).join(", ")}\n\nExamples:\n${examples}`)
     .action(async (protos: string[], opts: CommandOptions) => {
@@ -68,6 +72,8 @@ async function run(kind: TargetKind, protos: string[], opts: CommandOptions): Pr
     name: opts.name,
     runtimeSpec: opts.runtimeSpec,
     goModule: opts.goModule,
+    javaGroupId: opts.javaGroupId,
+    javaArtifactId: opts.javaArtifactId,
     onProgress: progress,
   };
   const files = await generate(options);

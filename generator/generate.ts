@@ -29,6 +29,10 @@ export interface GenerateOptions {
   readonly runtimeSpec?: string | undefined;
   /** Go module path of the Go caller library; default derived from the routing name. */
   readonly goModule?: string | undefined;
+  /** Maven groupId of the Java caller library; default derived from the routing name. */
+  readonly javaGroupId?: string | undefined;
+  /** Maven artifactId of the Java caller library; default derived from the routing name. */
+  readonly javaArtifactId?: string | undefined;
   /** Base for relative paths (default `process.cwd()`). */
   readonly cwd?: string | undefined;
   /** Called with a short line before each step that takes time. */
@@ -69,6 +73,8 @@ export async function generateFromModel(
     generatorVersion: version,
     runtimeSpec: options.runtimeSpec ?? `^${version}`,
     goModule: options.goModule,
+    javaGroupId: options.javaGroupId,
+    javaArtifactId: options.javaArtifactId,
   };
 
   const out: GeneratedFile[] = [];

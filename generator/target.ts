@@ -37,6 +37,10 @@ export interface TargetOptions {
   readonly runtimeSpec: string;
   /** Go module path of the Go caller (`--go-module`); default derived from `name` by the Go target. */
   readonly goModule?: string | undefined;
+  /** Maven groupId of the Java caller (`--java-group-id`); default: the routing name's group, lower-cased. */
+  readonly javaGroupId?: string | undefined;
+  /** Maven artifactId of the Java caller (`--java-artifact-id`); default: `<service lower-cased>-caller`. */
+  readonly javaArtifactId?: string | undefined;
 }
 
 /** One language + kind of output, e.g. the TypeScript server dev package. */
