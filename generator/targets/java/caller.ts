@@ -13,6 +13,7 @@ import type { MethodModel, ProtoModel, ServiceModel } from "../../model.js";
 import { packageRoot } from "../../package-root.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
+import { UserError } from "../../user-error.js";
 import { requiredSetters } from "./example-request.js";
 import {
   defaultOuterClassName,
@@ -72,8 +73,8 @@ export const javaCallerTarget: Target = {
     const basePackage = routingPackage(options.name);
     const runtimePackage = `${basePackage}.srpc`;
     const [group, service] = options.name.split(".") as [string, string];
-    const groupId = group.toLowerCase();
-    const artifactId = `${service.toLowerCase()}-caller`;
+    const groupId = mavenCoordinate("groupId", options.javaGroupId ?? group.toLowerCase());
+    const artifactId = mavenCoordinate("artifactId", options.javaArtifactId ?? `${service.toLowerCase()}-caller`);
 
     const { set, table, generated } = javaDescriptorSet(model, basePackage);
     const sources = await protocJava(set, generated);
@@ -113,7 +114,7 @@ export const javaCallerTarget: Target = {
     }
     const vectorsDir = path.join(packageRoot(), "templates", "caller", "java", "vectors");
     for (const name of readdirSync(vectorsDir).sort()) {
-      files.push({ path: `src/test/resources/vectors/${name}`, content: readFileSync(path.join(vectorsDir, name)) });
+      files.push({ path: `src/test/resources/vectors/${name}`, content: readFileSync(path.join(vectorsDir, name), "utf8") });
     }
     for (const s of sources) files.push({ path: `src/main/java/${s.path}`, content: s.content });
     for (const s of services) {
@@ -154,6 +155,14 @@ function javaDescriptorSet(model: ProtoModel, basePackage: string) {
     });
   }
   return { set, table: table as JavaFileTable, generated };
+}
+
+/** Maven coordinates: letters, digits, `_`, `-` and `.` (the characters Maven accepts in ids). */
+function mavenCoordinate(what: string, value: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(value)) {
+    throw new UserError(`invalid Java ${what} ${JSON.stringify(value)}: use letters, digits, "_", "-" and "."`);
+  }
+  return value;
 }
 
 /**
