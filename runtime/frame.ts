@@ -3,6 +3,7 @@
  * the `srpc.CRpcHead`, the body, ETX 0x29. Decoding never copies the body:
  * it is a view into the buffer the frame arrived in.
  */
+import { allocBytes } from "./byte-slab.js";
 import { SrpcCode, SrpcError } from "./errors.js";
 import { type RpcHead, decodeRpcHead, encodeRpcHeadInto } from "./rpc-head.js";
 
@@ -21,11 +22,11 @@ export const FRAME_HEAD_OFFSET = 9;
  */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
-/** A decoded frame. `headBytes` and `body` are views into the input buffer. */
+/** A decoded frame. `headBytes` and `body` are views into the input buffer (no copy). */
 export interface DecodedFrame {
-  head: RpcHead;
-  headBytes: Uint8Array;
-  body: Uint8Array;
+  readonly head: RpcHead;
+  readonly headBytes: Uint8Array;
+  readonly body: Uint8Array;
 }
 
 function readInt32BE(buf: Uint8Array, at: number): number {
@@ -38,11 +39,11 @@ function readInt32BE(buf: Uint8Array, at: number): number {
  */
 export function encodeFrame(head: RpcHead | Uint8Array, body: Uint8Array): Uint8Array {
   const b = body.length;
-  let out: Buffer;
+  let out: Uint8Array;
   let h: number;
   if (head instanceof Uint8Array) {
     h = head.length;
-    out = Buffer.allocUnsafe(FRAME_OVERHEAD + h + b);
+    out = allocBytes(FRAME_OVERHEAD + h + b);
     out.set(head, FRAME_HEAD_OFFSET);
   } else {
     // The head is written in place: one allocation for the whole frame.
@@ -50,11 +51,18 @@ export function encodeFrame(head: RpcHead | Uint8Array, body: Uint8Array): Uint8
     h = out.length - FRAME_OVERHEAD - b;
   }
   out[0] = FRAME_STX;
-  out.writeInt32BE(h, 1);
-  out.writeInt32BE(b, 5);
+  writeInt32BE(out, 1, h);
+  writeInt32BE(out, 5, b);
   out.set(body, FRAME_HEAD_OFFSET + h);
   out[FRAME_OVERHEAD - 1 + h + b] = FRAME_ETX;
   return out;
+}
+
+function writeInt32BE(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24;
+  out[at + 1] = value >>> 16;
+  out[at + 2] = value >>> 8;
+  out[at + 3] = value;
 }
 
 /**
@@ -94,11 +102,29 @@ export function decodeFrame(buf: Uint8Array): DecodedFrame {
     throw new SrpcError(SrpcCode.InvalidPkg);
   }
   const bodyStart = FRAME_HEAD_OFFSET + headLen;
-  return {
-    head: decodeRpcHead(buf, FRAME_HEAD_OFFSET, bodyStart),
-    headBytes: buf.subarray(FRAME_HEAD_OFFSET, bodyStart),
-    body: buf.subarray(bodyStart, bodyStart + bodyLen),
-  };
+  return new FrameView(decodeRpcHead(buf, FRAME_HEAD_OFFSET, bodyStart), buf, headLen, view(buf, bodyStart, bodyLen));
+}
+
+/**
+ * A view of `length` bytes of `buf` from `start`: a plain `Uint8Array` over the
+ * same memory (cheaper to make than `Buffer#subarray`).
+ */
+export function view(buf: Uint8Array, start: number, length: number): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset + start, length);
+}
+
+/** `decodeFrame`'s result: `headBytes` is made on first use, as most callers never need it. */
+class FrameView implements DecodedFrame {
+  constructor(
+    readonly head: RpcHead,
+    private readonly frame: Uint8Array,
+    private readonly headLength: number,
+    readonly body: Uint8Array,
+  ) {}
+
+  get headBytes(): Uint8Array {
+    return view(this.frame, FRAME_HEAD_OFFSET, this.headLength);
+  }
 }
 
 /** Options of a `FrameDecoder`. */

@@ -4,6 +4,7 @@
  * path. Proto2 semantics: a property that is set is written, even when 0 or
  * empty; fields are written in field-number order, as C++ and Java do.
  */
+import { allocBytes } from "./byte-slab.js";
 import { SrpcCode, SrpcError } from "./errors.js";
 
 /** Decoded `srpc.CRpcHead`. Presence of an optional field = the property is set. */
@@ -168,7 +169,7 @@ function headTextBytes(s: string): Uint8Array {
 const COPY_WITH_SET_MIN = 32;
 
 /** Writes a length-delimited field with a two-byte tag. */
-function writeBytesField(out: Buffer, pos: number, tag: number, bytes: Uint8Array): number {
+function writeBytesField(out: Uint8Array, pos: number, tag: number, bytes: Uint8Array): number {
   const len = bytes.length;
   pos = writeVarint64(out, pos, tag, 0);
   pos = writeVarint64(out, pos, len, 0);
@@ -201,7 +202,7 @@ export function encodeRpcHead(head: RpcHead): Uint8Array {
  * it and `after` behind it — so a frame is built in one allocation. The head
  * occupies `[before, length - after)`.
  */
-export function encodeRpcHeadInto(head: RpcHead, before: number, after: number): Buffer {
+export function encodeRpcHeadInto(head: RpcHead, before: number, after: number): Uint8Array {
   const { coloring, colorId, flowId, err, result, errMsg, caller, methodName, callerStack } = head;
   // Pass 1: size. Every tag but sequence's (field 10) takes two bytes.
   split64(head.sequence);
@@ -240,7 +241,7 @@ export function encodeRpcHeadInto(head: RpcHead, before: number, after: number):
   }
 
   // Pass 2: write, in field-number order.
-  const out = Buffer.allocUnsafe(before + size + after);
+  const out = allocBytes(before + size + after);
   let pos = writeVarint64(out, before, TAG_SEQUENCE, 0);
   pos = writeVarint64(out, pos, seqLo, seqHi);
   if (coloring !== undefined) pos = writeVarint64(out, writeVarint64(out, pos, TAG_COLORING, 0), coloring >>> 0, 0);

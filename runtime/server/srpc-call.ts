@@ -5,7 +5,7 @@
  * the code's standard text) on failure. Shared by TCP connections and UDP.
  */
 import { SrpcCode, errorText } from "../errors.js";
-import { FRAME_HEAD_OFFSET, encodeFrame } from "../frame.js";
+import { FRAME_HEAD_OFFSET, encodeFrame, view } from "../frame.js";
 import type { ResponseBody } from "../handler.js";
 import { type RpcHead, amendRpcHead, decodeRpcHead, newSequence } from "../rpc-head.js";
 import { ServerCallContext } from "./call-context.js";
@@ -53,7 +53,7 @@ export function handleFrame(core: ServerCore, frame: Uint8Array, sink: FrameSink
   } catch {
     return FrameResult.Malformed;
   }
-  const headBytes = frame.subarray(FRAME_HEAD_OFFSET, headEnd);
+  const headBytes = view(frame, FRAME_HEAD_OFFSET, headLen);
   const method = core.methods.get(head.methodName);
   if (method === undefined) {
     core.stats.countRequest(UNKNOWN_METHOD_LABEL, sink.transport, SrpcCode.InvalidMethodName);
@@ -81,7 +81,7 @@ export function handleFrame(core: ServerCore, frame: Uint8Array, sink: FrameSink
   core.stats.inFlight++;
   let result: ResponseBody | PromiseLike<ResponseBody>;
   try {
-    result = method.invoke({ format: "binary", bytes: frame.subarray(headEnd, headEnd + bodyLen) }, ctx);
+    result = method.invoke({ format: "binary", bytes: view(frame, headEnd, bodyLen) }, ctx);
   } catch (e) {
     call.fail(e);
     return FrameResult.Started;
