@@ -41,15 +41,13 @@ from .errors import (
     SrpcError,
     errmsg,
 )
-from .frame import MAX_FRAME_SIZE, FrameDecoder, RpcHead, decode_frame, encode_frame, encode_head
+from .frame import MAX_FRAME_SIZE, UDP_MAX_DATAGRAM, FrameDecoder, RpcHead, decode_frame, encode_frame, encode_head
 from .route import UDP, Address, Router, default_router
 
 #: Timeout used when a caller passes ``timeout_ms <= 0`` (the Python original's 5000 ms).
 DEFAULT_TIMEOUT_MS = 5000
 #: Idle connections kept per address by the blocking client.
 MAX_IDLE_PER_ADDRESS = 8
-#: Largest UDP datagram read (MSEC's 64 KiB receive buffers).
-UDP_MAX_DATAGRAM = 65536
 _RECV_CHUNK = 65536
 
 _seq_lock = threading.Lock()

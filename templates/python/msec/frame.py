@@ -19,6 +19,9 @@ FRAME_OVERHEAD = 10
 #: one is needed so a corrupt length cannot make us buffer gigabytes.
 MAX_FRAME_SIZE = 16 * 1024 * 1024
 
+#: Largest SRPC datagram read over UDP (MSEC's 64 KiB receive buffers; one frame per datagram).
+UDP_MAX_DATAGRAM = 65536
+
 _LENGTHS = struct.Struct(">ii")
 _U64 = 0xFFFFFFFFFFFFFFFF
 

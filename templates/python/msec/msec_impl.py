@@ -19,6 +19,7 @@ from typing import Any, Dict, Optional, Union
 from .client import AsyncClient, Client
 from .color import color_id
 from .config import get_config as _get_config
+from .context import DEFAULT_CALLER
 from .errors import (
     ERR_GET_ROUTE_FAILED,
     ERR_INVALID_PKG,
@@ -60,10 +61,7 @@ __all__ = [
 ]
 
 #: ``caller`` written by :func:`srpc_serialize`, as the original Python extension did.
-PYTHON_CLIENT_CALLER = b"python.client"
-#: The original's default config path (a process started in ``bin/``); used when
-#: ``MSEC_CONFIG`` and ``etc/config.ini`` are both absent.
-ORIGINAL_CONFIG_FILE = "../etc/config.ini"
+PYTHON_CLIENT_CALLER = DEFAULT_CALLER.encode("ascii")
 
 _client = Client()
 _async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncClient]" = weakref.WeakKeyDictionary()

@@ -63,8 +63,6 @@ DRAIN_TIMEOUT_S = 10.0
 HANDLER_THREADS = 32
 #: Method names shorter than this are rejected with -3, as MSEC did.
 MIN_METHOD_NAME = 5
-#: Largest UDP datagram (MSEC's 64 KiB receive buffers).
-UDP_MAX_DATAGRAM = 65536
 #: Caller name of HTTP requests without a ``caller`` header.
 DEFAULT_HTTP_CALLER = "http.json"
 

@@ -24,7 +24,7 @@ import struct
 from dataclasses import replace
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from .config import CONFIG_ENV, DEFAULT_CONFIG_PATHS, read_config
+from .config import CONFIG_ENV, read_config
 from .handler import MethodTable
 from .server import DEFAULT_PORT, Server, ServerOptions, run_server
 
@@ -96,7 +96,7 @@ def _number(section: Dict[str, str], key: str) -> Optional[float]:
 
 def server_options_from_config(config_path: Optional[str] = None) -> ServerOptions:
     """Server options from the ``[SRPC]`` section (missing file or keys: defaults)."""
-    srpc = read_config(config_path or _default_path()).get("SRPC", {})
+    srpc = read_config(config_path).get("SRPC", {})
     host, port, udp = parse_listen(srpc.get("listen") or None)
     options = ServerOptions(host=host, port=port, udp=udp)
     keys: Tuple[Tuple[str, str, Callable[[float], Any]], ...] = (
@@ -113,16 +113,6 @@ def server_options_from_config(config_path: Optional[str] = None) -> ServerOptio
         if n is not None:
             changes[option] = convert(n)
     return replace(options, **changes)
-
-
-def _default_path() -> str:
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return env
-    for path in DEFAULT_CONFIG_PATHS:
-        if os.path.exists(path):
-            return path
-    return DEFAULT_CONFIG_PATHS[0]
 
 
 def start_server(
