@@ -397,3 +397,13 @@ def test_a_crashing_handler_is_logged_with_its_call_and_stack(serve):
     assert (record["level"], record["flowId"], record["method"], record["caller"]) == ("ERROR", "777", "t.S.Crash", "T.caller")
     assert record["msg"] == "handler t.S.Crash failed: RuntimeError: bug in handler"
     assert "Traceback" in record["stack"] and "bug in handler" in record["stack"]
+
+
+def test_answers_still_arrive_after_the_client_half_closes(serve):
+    s = serve(METHODS)
+    with connect(s.port) as c:
+        c.sendall(frame("t.S.Slow", b"100", 1) + frame("t.S.Slow", b"0", 2))
+        c.shutdown(socket.SHUT_WR)
+        seqs = sorted(decode_frame(read_frame(c))[0].sequence for _ in range(2))
+        assert recv_until_closed(c) == b""
+    assert seqs == [1, 2]

@@ -367,6 +367,7 @@ class _Connection:
         self.closed = False
         self.draining = False
         self._slots = asyncio.Semaphore(server.options.max_in_flight_per_connection)
+        self._answered = asyncio.Event()  # set each time an SRPC answer finishes
         self._loop = asyncio.get_running_loop()
         self._last_active = self._loop.time()
         self._idle_timer: Optional[asyncio.TimerHandle] = self._loop.call_later(server.options.idle_timeout_s, self._check_idle)
@@ -376,6 +377,7 @@ class _Connection:
             self.closed = True
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
+            self._answered.set()
             self.writer.close()
 
     def drain(self) -> None:
@@ -447,12 +449,15 @@ class _Connection:
         finally:
             self.in_flight -= 1
             self._slots.release()
+            self._answered.set()
             if self.draining and self.in_flight == 0:
                 self.close()
 
     async def _wait_idle(self) -> None:
+        """Waits until every frame read from this connection has been answered."""
         while self.in_flight > 0 and not self.closed:
-            await asyncio.sleep(0.005)
+            self._answered.clear()
+            await self._answered.wait()
 
     async def _serve_http(self, data: bytes) -> None:
         buf = bytearray(data)
