@@ -270,11 +270,11 @@ class HeadReader {
   lo = 0;
   hi = 0;
 
-  readonly buf: Buffer;
-
-  constructor(bytes: Uint8Array, start: number, readonly end: number) {
-    // A Buffer view (no copy) so text fields decode with the native UTF-8 decoder.
-    this.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  constructor(
+    readonly buf: Uint8Array,
+    start: number,
+    readonly end: number,
+  ) {
     this.pos = start;
   }
 
@@ -366,8 +366,11 @@ class HeadReader {
   }
 }
 
-function bytesToText(buf: Buffer, start: number, end: number): string {
-  return start === end ? "" : buf.toString("utf8", start, end);
+/** UTF-8 text of `buf[start, end)`, with Node's native decoder (on a Buffer view, no copy). */
+function bytesToText(buf: Uint8Array, start: number, end: number): string {
+  if (start === end) return "";
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  return b.toString("utf8", start, end);
 }
 
 /** Longest text remembered by a `RecentText`. */
@@ -382,7 +385,7 @@ class RecentText {
   private bytes = new Uint8Array(0);
   private text = "";
 
-  decode(buf: Buffer, start: number, end: number): string {
+  decode(buf: Uint8Array, start: number, end: number): string {
     const len = end - start;
     const known = this.bytes;
     if (known.length === len) {
