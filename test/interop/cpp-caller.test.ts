@@ -19,6 +19,8 @@ import { after, before, describe, test } from "node:test";
 import { UserError } from "../../generator/user-error.js";
 import { generate } from "../../generator/generate.js";
 import { FrameDecoder, decodeFrame, encodeFrame } from "../../runtime/frame.js";
+import { parseLiteral } from "../../runtime/route/literal.js";
+import { parseRoutes } from "../../runtime/route/routes-file.js";
 import { type CppCaller, REPO_ROOT, buildConsumer, generateCppCaller, run, runOk, toolEnv } from "./cpp-toolchain.js";
 
 /** A port nothing listens on right now (asked from the OS, then released). */
@@ -272,6 +274,64 @@ describe("C++ caller ↔ generated TypeScript server", () => {
   test("threads share one client and the connection pool; every reply reaches its caller", async () => {
     const r = await client(interopBuild, [`127.0.0.1:${server.port}`, "threads"]);
     assert.equal(r.stdout, "threads matched 200\n");
+  });
+
+  test("literal addresses parse exactly as in the TypeScript runtime", async () => {
+    const inputs = [
+      "127.0.0.1:7963",
+      "127.0.0.1:7963@tcp",
+      "127.0.0.1:7963@udp",
+      "127.0.0.1:7963@sctp",
+      "10.0.0.1:0",
+      "10.0.0.1:65535",
+      "10.0.0.1:65536",
+      "10.0.0.1:123456",
+      "10.0.0.1:",
+      ":7963",
+      "[::1]:7963@udp",
+      "::1:7963",
+      "[]:7963",
+      "VOA.Crawl",
+      "host.example:80",
+      "a:b:c",
+      "1.2.3.4:+80",
+    ];
+    const r = await client(interopBuild, ["-", "literal", ...inputs]);
+    const expected = inputs.map((text) => {
+      const route = parseLiteral(text);
+      return route === undefined ? "none" : `${route.ip} ${route.port} ${route.type}`;
+    });
+    assert.equal(r.stdout, expected.map((l) => `${l}\n`).join(""));
+  });
+
+  test("routes files parse exactly as in the TypeScript runtime (instances, weights, file:line errors)", async () => {
+    const cases = [
+      "# comment\n\nVOA.Crawl 10.0.0.1:7963\r\nVOA.Crawl   10.0.0.2:7963@udp weight=200 # tail\nVOA.Jsoup\t10.0.0.3:9000@tcp\n",
+      "VOA.Crawl 10.0.0.1:7963 weight=0\n",
+      "VOA.Crawl 10.0.0.1:7963 heavy\n",
+      "VOA 10.0.0.1:7963\n",
+      "VOA.Crawl 10.0.0.1:7963@sctp\n",
+      "VOA.Crawl 10.0.0.1:7963\nVOA.Crawl 10.0.0.1:7963@udp\n",
+      "VOA.Crawl\n",
+      "VOA.Crawl 10.0.0.1:7963 weight=1 extra\n",
+      "VOA..Crawl 10.0.0.1:7963\n",
+    ];
+    for (const [i, text] of cases.entries()) {
+      const file = path.join(root, `routes-${i}.conf`);
+      writeFileSync(file, text);
+      let expected: string;
+      try {
+        const table = parseRoutes(text, file);
+        expected = [...table.keys()]
+          .sort()
+          .flatMap((name) => table.get(name)!.map((r) => `${name} ${r.ip} ${r.port} ${r.type} ${r.weight}\n`))
+          .join("");
+      } catch (err) {
+        expected = `error get route failed: ${(err as Error).message}\n`;
+      }
+      const r = await client(interopBuild, ["-", "routes", file]);
+      assert.equal(r.stdout, expected, JSON.stringify(text));
+    }
   });
 
   test("routing name resolved through the routes file ($MSEC_ROUTES); unknown name is -15", async () => {

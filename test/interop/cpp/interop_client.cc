@@ -9,12 +9,17 @@
 // (same as full over <service>@udp), sequence (five calls in a row, pooled),
 // threads (8 threads x 25 calls sharing one client and the pool),
 // flaky (ok, then -13, ok, -12, -16 against the test's raw TCP server).
+// Routing checks (the <service> argument is ignored): "literal <text>..."
+// prints each parse; "routes <file>" prints the parsed routes file or its error.
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
+#include <fstream>
 #include <iostream>
 #include <limits>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +27,7 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include "interop.msec.h"
+#include "msec/route.h"
 
 namespace {
 
@@ -108,6 +114,35 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string service = argv[1];
+  if (std::string(argv[2]) == "literal") {
+    for (int i = 3; i < argc; ++i) {
+      const std::optional<msec::Route> route = msec::ParseLiteral(argv[i]);
+      if (!route) {
+        std::cout << "none\n";
+      } else {
+        std::cout << route->ip << " " << route->port << " " << (route->transport == msec::Transport::kUdp ? "udp" : "tcp") << "\n";
+      }
+    }
+    return 0;
+  }
+  if (std::string(argv[2]) == "routes" && argc == 4) {
+    std::ifstream in(argv[3], std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    msec::RouteTable table;
+    const msec::Status status = msec::ParseRoutes(text.str(), argv[3], &table);
+    if (!status.ok()) {
+      std::cout << "error " << status.message() << "\n";
+      return 0;
+    }
+    for (const auto& entry : table) {
+      for (const msec::RouteInstance& instance : entry.second) {
+        std::cout << entry.first << " " << instance.route.ip << " " << instance.route.port << " "
+                  << (instance.route.transport == msec::Transport::kUdp ? "udp" : "tcp") << " " << instance.weight << "\n";
+      }
+    }
+    return 0;
+  }
   const interop::InteropServiceClient client(service);
   for (int i = 2; i < argc; ++i) {
     const std::string name = argv[i];
