@@ -257,9 +257,18 @@ describe("msec-gen command line", () => {
     await fs.writeFile(handler, "// my implementation\n");
     await fs.writeFile(generated, "// clobbered\n");
     await fs.writeFile(path.join(root, "notes.txt"), "mine\n");
+    await fs.writeFile(path.join(root, "etc/config.ini"), "[SRPC]\nlisten=8000/tcp\n");
     const second = await runCli(args);
     assert.equal(second.code, 0, second.stderr);
-    assert.match(second.stderr, /^msec-gen: kept src\/handlers\/MainLogicService\.ts \(yours; not overwritten\)$/m);
+    assert.equal(
+      second.stderr.split("\n").filter((l) => l.includes(" kept ")).join("\n"),
+      [
+        "msec-gen: kept etc/config.ini (yours; not overwritten)",
+        "msec-gen: kept etc/routes.conf (yours; not overwritten)",
+        "msec-gen: kept src/handlers/MainLogicService.ts (yours; not overwritten)",
+      ].join("\n"),
+    );
+    assert.equal(await fs.readFile(path.join(root, "etc/config.ini"), "utf8"), "[SRPC]\nlisten=8000/tcp\n");
     assert.equal(await fs.readFile(handler, "utf8"), "// my implementation\n");
     assert.equal(await fs.readFile(generated, "utf8"), original);
     assert.equal(await fs.readFile(path.join(root, "notes.txt"), "utf8"), "mine\n");

@@ -41,8 +41,9 @@ export const tsServerTarget: Target = {
       { path: "tsconfig.json", content: t("tsconfig.json") },
       { path: "README.md", content: t("README.md") },
       { path: ".gitignore", content: t("gitignore") },
-      { path: "etc/config.ini", content: t("etc/config.ini") },
-      { path: "etc/routes.conf", content: t("etc/routes.conf") },
+      // configuration is the user's once written: regeneration keeps it
+      { path: "etc/config.ini", content: t("etc/config.ini"), userOwned: true },
+      { path: "etc/routes.conf", content: t("etc/routes.conf"), userOwned: true },
       { path: "src/main.ts", content: t("src/main.ts") },
       { path: "test/smoke.test.ts", content: t("test/smoke.test.ts") },
     ];
