@@ -196,11 +196,11 @@ export class FrameDecoder {
         break;
       }
       if (buf[at + total - 1] !== FRAME_ETX) throw new SrpcError(SrpcCode.InvalidPkg, "invalid package: bad end byte");
-      frames.push(buf.subarray(at, at + total));
+      frames.push(view(buf, at, total));
       at += total;
     }
     if (at < len) {
-      this.parts.push(buf.subarray(at));
+      this.parts.push(view(buf, at, len - at));
       this.buffered = len - at;
     }
     return frames;
