@@ -6,8 +6,9 @@
  * Parameters (comma-separated `key=value`): `kind=server|caller` (default
  * server), `name=Group.Service`, `lang=ts` (repeat for several caller
  * languages), `runtime_spec=<npm spec>`, `go_module=<path>`,
- * `handlers=write|skip` (default write; protoc and buf overwrite existing
- * files, so use `skip` when regenerating over implemented handlers).
+ * `handlers=write|skip` (default write; `skip` leaves out every user-owned
+ * file — handler skeletons and the server's etc/ config — because protoc and
+ * buf overwrite existing files).
  * Packages contain no `proto/` folder: plugins do not receive source text.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
