@@ -41,6 +41,7 @@ describe("Java caller runtime vs the shared vectors", () => {
     const jar = await mavenPackage(dir);
     assert.equal(path.basename(jar), "error-caller-0.1.0.jar");
     assert.equal(surefireSummary(dir, "import_.error.srpc.FrameVectorsTest"), "Tests run: 12, Failures: 0, Errors: 0, Skipped: 0");
+    assert.equal(surefireSummary(dir, "import_.error.srpc.RoutingTest"), "Tests run: 4, Failures: 0, Errors: 0, Skipped: 0");
 
     // `package import;` becomes the Java package `import_`; rpc names that are Java
     // keywords or Object methods get a `_` suffix, their async forms do not need one.

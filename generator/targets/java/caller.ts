@@ -58,7 +58,7 @@ const RUNTIME_CLASSES = [
 ];
 
 /** Test classes of the runtime (`templates/caller/java/test/<Name>.java.hbs`). */
-const TEST_CLASSES = ["FrameVectorsTest", "Json"];
+const TEST_CLASSES = ["FrameVectorsTest", "Json", "RoutingTest"];
 
 /** Files under `.proto` import paths that protobuf-java already contains. */
 function isWellKnown(file: string): boolean {
