@@ -495,6 +495,23 @@ describe("C++ caller generation", () => {
     }
   });
 
+  test("the caller tarball with cpp/ is byte-identical across runs", async () => {
+    const dirs = [mkdtempSync(path.join(tmpdir(), "msec-cpp-tgz-")), mkdtempSync(path.join(tmpdir(), "msec-cpp-tgz-"))];
+    try {
+      for (const out of dirs) {
+        await runOk(
+          process.execPath,
+          ["--import", "tsx", path.join(REPO_ROOT, "cli/main.ts"), "caller", "fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "--lang", "ts,cpp", "-o", out, "-q"],
+          { cwd: REPO_ROOT, env: process.env },
+        );
+      }
+      const [a, b] = dirs.map((d) => readFileSync(path.join(d, "VOA.Crawl-caller.tgz")));
+      assert.ok(a!.equals(b!));
+    } finally {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   test("output is deterministic and free of absolute paths", async () => {
     const once = await generate({ kind: "caller", protos: ["fixtures/voa/Crawl.proto"], name: "VOA.Crawl", lang: "cpp", cwd: REPO_ROOT });
     const twice = await generate({ kind: "caller", protos: ["fixtures/voa/Crawl.proto"], name: "VOA.Crawl", lang: "cpp", cwd: REPO_ROOT });
