@@ -21,7 +21,7 @@ import { generate } from "../../generator/generate.js";
 import { FrameDecoder, decodeFrame, encodeFrame } from "../../runtime/frame.js";
 import { parseLiteral } from "../../runtime/route/literal.js";
 import { parseRoutes } from "../../runtime/route/routes-file.js";
-import { type CppCaller, REPO_ROOT, buildConsumer, generateCppCaller, run, runOk, toolEnv } from "./cpp-toolchain.js";
+import { CPP_CACHE, type CppCaller, REPO_ROOT, buildConsumer, generateCppCaller, run, runOk, toolEnv } from "./cpp-toolchain.js";
 
 /** A port nothing listens on right now (asked from the OS, then released). */
 async function freePort(): Promise<number> {
@@ -315,6 +315,8 @@ describe("C++ caller ↔ generated TypeScript server", () => {
       "VOA.Crawl\n",
       "VOA.Crawl 10.0.0.1:7963 weight=1 extra\n",
       "VOA..Crawl 10.0.0.1:7963\n",
+      "VOA.Crawl 10.0.0.1:7963 weight=9007199254740991\nVOA.Crawl 10.0.0.2:7963 weight=0100\n",
+      "VOA.Crawl 10.0.0.1:7963 weight=9007199254740992\n",
     ];
     for (const [i, text] of cases.entries()) {
       const file = path.join(root, `routes-${i}.conf`);
@@ -403,6 +405,26 @@ describe("C++ caller ↔ generated TypeScript server", () => {
       r.stdout,
       'mp3s {\n  title: "One "\n  url: "http://voa.example/1.mp3"\n}\nmp3s {\n  title: "Two"\n  url: "http://voa.example/2.mp3"\n}\nstatus: 0\nmsg: ""\n',
     );
+  });
+
+  test("cmake --install + find_package: the README's other way in", async () => {
+    const prefix = path.join(root, "prefix");
+    await runOk("cmake", ["--install", path.join(voaBuild, "caller"), "--prefix", prefix]);
+    const consumer = path.join(root, "find-package");
+    mkdirSync(consumer);
+    writeFileSync(
+      path.join(consumer, "CMakeLists.txt"),
+      "cmake_minimum_required(VERSION 3.16)\nproject(app LANGUAGES CXX)\nfind_package(voa_mainlogic_caller REQUIRED)\n" +
+        "add_executable(app main.cc)\ntarget_link_libraries(app PRIVATE msec::voa_mainlogic_caller)\n",
+    );
+    writeFileSync(path.join(consumer, "main.cc"), readFileSync(path.join(CPP_CACHE, "voa/readme_example.cc")));
+    await runOk("cmake", ["-S", consumer, "-B", path.join(consumer, "build"), `-DCMAKE_PREFIX_PATH=${prefix}`]);
+    await runOk("cmake", ["--build", path.join(consumer, "build")]);
+    const routes = path.join(root, "voa-routes-installed.conf");
+    writeFileSync(routes, `VOA.MainLogic 127.0.0.1:${server.port}\n`);
+    const r = await run(path.join(consumer, "build/app"), [], { env: toolEnv({ MSEC_ROUTES: routes }) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^mp3s \{\n  title: "One "\n/);
   });
 
   test("VOA callers (crawl::CrawlServiceClient, MainLogic::MainLogicServiceClient) get exact responses", async () => {

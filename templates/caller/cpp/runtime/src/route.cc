@@ -174,13 +174,14 @@ Status ParseRoutes(std::string_view text, const std::string& filename, RouteTabl
     if (!route || (suffix != "tcp" && suffix != "udp")) {
       return fail("invalid address \"" + std::string(address) + "\" (expected ip:port, ip:port@tcp or ip:port@udp)");
     }
-    std::uint32_t weight = kDefaultRouteWeight;
+    std::uint64_t weight = kDefaultRouteWeight;
     if (parts.size() == 3) {
       const std::string_view w = parts[2];
       const std::string_view digits = w.substr(0, 7) == "weight=" ? w.substr(7) : std::string_view();
-      const unsigned long long value = AllDigits(digits) && digits.size() <= 9 ? std::stoull(std::string(digits)) : 0;
-      if (value == 0) return fail("expected weight=N with N > 0, got \"" + std::string(w) + "\"");
-      weight = static_cast<std::uint32_t>(value);
+      // Same bound as the TypeScript runtime: a positive safe integer (< 2^53).
+      const unsigned long long value = AllDigits(digits) && digits.size() <= 16 ? std::stoull(std::string(digits)) : 0;
+      if (value == 0 || value > kMaxRouteWeight) return fail("expected weight=N with N > 0, got \"" + std::string(w) + "\"");
+      weight = value;
     }
     std::vector<RouteInstance>& list = (*table)[std::string(name)];
     for (const RouteInstance& existing : list) {

@@ -42,14 +42,16 @@ struct Route {
 /** One instance of a service in the routes file. */
 struct RouteInstance {
   Route route;
-  std::uint32_t weight = 0;
+  std::uint64_t weight = 0;
 };
 
 /** Routes per service name, instances in file order. */
 using RouteTable = std::map<std::string, std::vector<RouteInstance>, std::less<>>;
 
 /** Weight of a routes-file line without `weight=`. */
-constexpr std::uint32_t kDefaultRouteWeight = 100;
+constexpr std::uint64_t kDefaultRouteWeight = 100;
+/** Largest weight accepted: 2^53 - 1, as in the TypeScript runtime (JSON-safe integers). */
+constexpr std::uint64_t kMaxRouteWeight = 9007199254740991ull;
 /** Environment variable naming the routes file. */
 constexpr const char* kRoutesEnv = "MSEC_ROUTES";
 /** Config file whose `[ROUTE] File` names the routes file when $MSEC_ROUTES is unset. */
