@@ -5,7 +5,7 @@
  * Debian protobuf, and running programs.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +19,35 @@ export const CPP_TEST_DIR = path.join(REPO_ROOT, "test/interop/cpp");
 
 /** Longest a single toolchain step may take. */
 const STEP_TIMEOUT_MS = 240_000;
+/** A cache lock older than this is left over from a killed run and is taken over. */
+const STALE_LOCK_MS = 600_000;
+
+/**
+ * Runs `fn` holding the lock of cache entry `id`, so test files running in
+ * parallel processes never generate into or build the same tree at once.
+ */
+export async function withCacheLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+  const lock = path.join(CPP_CACHE, `${id}.lock`);
+  mkdirSync(CPP_CACHE, { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // released meanwhile
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
 
 /**
  * The environment for cmake/protoc: PATH without node_modules/.bin, where an
@@ -83,7 +112,11 @@ export interface CppCaller {
 }
 
 /** Generates `<name>-caller/cpp/` for `protos` (repo-relative) into `CPP_CACHE/<id>/cpp`. */
-export async function generateCppCaller(id: string, protos: readonly string[], name: string, includes?: readonly string[]): Promise<CppCaller> {
+export function generateCppCaller(id: string, protos: readonly string[], name: string, includes?: readonly string[]): Promise<CppCaller> {
+  return withCacheLock(id, () => generateUnlocked(id, protos, name, includes));
+}
+
+async function generateUnlocked(id: string, protos: readonly string[], name: string, includes?: readonly string[]): Promise<CppCaller> {
   const generated = await generate({ kind: "caller", protos, includes, name, lang: "cpp", cwd: REPO_ROOT });
   const prefix = `${name}-caller/cpp/`;
   const dir = path.join(CPP_CACHE, id, "cpp");
@@ -103,7 +136,11 @@ export async function generateCppCaller(id: string, protos: readonly string[], n
  * the caller pulled in by add_subdirectory; returns the build directory
  * (`client` is the program, `caller/` the library's own tree).
  */
-export async function buildConsumer(id: string, caller: CppCaller, library: string, source: string, readmeExample = false): Promise<string> {
+export function buildConsumer(id: string, caller: CppCaller, library: string, source: string, readmeExample = false): Promise<string> {
+  return withCacheLock(id, () => buildUnlocked(id, caller, library, source, readmeExample));
+}
+
+async function buildUnlocked(id: string, caller: CppCaller, library: string, source: string, readmeExample: boolean): Promise<string> {
   const build = path.join(CPP_CACHE, id, "build");
   let readme = "";
   if (readmeExample) {
