@@ -9,7 +9,9 @@
  * Flags: `--duration S` (measured seconds per peer, default 10), `--warmup S`
  * (default 5), `--concurrency N` (default 64), `--payload BYTES` (default
  * 100), `--peers a,b` (default all), `--server-node-args "…"` (extra Node
- * flags for the server processes, e.g. `--cpu-prof --cpu-prof-dir=prof`).
+ * flags for the server processes, e.g. `--cpu-prof --cpu-prof-dir=prof`),
+ * `--rounds N` (default 1: run all peers N times in turn and report, per peer,
+ * the round with the median req/s — steadier on a shared machine).
  */
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -69,6 +71,18 @@ async function measure(peer: EchoPeer, loadArgs: string[], serverNodeArgs: strin
   }
 }
 
+/**
+ * The round to report for a peer: the one with the median req/s (the lower
+ * middle for an even count), so its latencies come from the same real run;
+ * a failure if any round failed.
+ */
+function medianRound(runs: PeerOutcome[]): PeerOutcome {
+  const failed = runs.find((o) => o.result === undefined);
+  if (failed !== undefined) return failed;
+  const sorted = [...runs].sort((a, b) => a.result!.rps - b.result!.rps);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
 const round = (value: number | undefined, digits: number) =>
   value === undefined || !Number.isFinite(value) ? null : Number(value.toFixed(digits));
 
@@ -81,6 +95,7 @@ async function main(): Promise<void> {
       payload: { type: "string", default: String(DEFAULT_PAYLOAD_BYTES) },
       peers: { type: "string", default: ECHO_PEERS.map((p) => p.id).join(",") },
       "server-node-args": { type: "string", default: "" },
+      rounds: { type: "string", default: "1" },
     },
   });
   const wanted = values.peers.split(",").map((s) => s.trim()).filter(Boolean);
@@ -91,15 +106,24 @@ async function main(): Promise<void> {
 
   console.log(
     `echo benchmark: ${values.concurrency} calls in flight, ${values.payload}-byte payload, ` +
-      `warm-up ${values.warmup} s, measured ${values.duration} s per peer, loopback, server and load in separate processes`,
+      `warm-up ${values.warmup} s, measured ${values.duration} s per peer, loopback, server and load in separate processes` +
+      (Number(values.rounds) > 1 ? `, ${values.rounds} rounds (median round per peer)` : ""),
   );
   const outcomes: PeerOutcome[] = [];
-  for (const peer of ECHO_PEERS.filter((p) => wanted.includes(p.id))) {
-    const outcome = await measure(peer, loadArgs, serverNodeArgs);
-    outcomes.push(outcome);
-    const r = outcome.result;
-    console.error(r ? `  ${peer.id}: ${formatNumber(r.rps)} req/s` : `  ${peer.id}: not measured — ${outcome.failure}`);
+  const peers = ECHO_PEERS.filter((p) => wanted.includes(p.id));
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${values.rounds}`);
+  const byPeer = new Map<string, PeerOutcome[]>(peers.map((p) => [p.id, []]));
+  for (let round = 1; round <= rounds; round++) {
+    for (const peer of peers) {
+      const outcome = await measure(peer, loadArgs, serverNodeArgs);
+      byPeer.get(peer.id)!.push(outcome);
+      const r = outcome.result;
+      const label = rounds > 1 ? `  round ${round} ${peer.id}` : `  ${peer.id}`;
+      console.error(r ? `${label}: ${formatNumber(r.rps)} req/s` : `${label}: not measured — ${outcome.failure}`);
+    }
   }
+  for (const peer of peers) outcomes.push(medianRound(byPeer.get(peer.id)!));
 
   const get = (id: string) => outcomes.find((o) => o.peer.id === id)?.result;
   const ceiling = get("ceiling");
@@ -144,6 +168,7 @@ async function main(): Promise<void> {
     payload_bytes: Number(values.payload),
     warmup_s: Number(values.warmup),
     duration_s: Number(values.duration),
+    rounds,
   };
   console.log(JSON.stringify(summary));
   if (outcomes.some((o) => o.result === undefined)) process.exitCode = 1;
