@@ -6,10 +6,11 @@ import type { Target, TargetKind } from "./target.js";
 import { cppCallerTarget } from "./targets/cpp/index.js";
 import { javaCallerTarget } from "./targets/java/index.js";
 import { goCallerTarget } from "./targets/go/index.js";
+import { pythonServerTarget } from "./targets/python/server.js";
 import { tsCallerTarget, tsServerTarget } from "./targets/ts/index.js";
 import { UserError } from "./user-error.js";
 
-const TARGETS: readonly Target[] = [tsServerTarget, tsCallerTarget, cppCallerTarget, javaCallerTarget, goCallerTarget];
+const TARGETS: readonly Target[] = [tsServerTarget, tsCallerTarget, cppCallerTarget, javaCallerTarget, goCallerTarget, pythonServerTarget];
 
 /** Languages available for `kind`, in registry order. */
 export function targetLanguages(kind: TargetKind): string[] {
