@@ -26,7 +26,8 @@ func alive(conn net.Conn) bool {
 	var n int
 	var peekErr error
 	err = raw.Read(func(fd uintptr) bool {
-		n, _, peekErr = syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		// Go's sockets are non-blocking, so this returns EAGAIN at once when nothing is there.
+		n, _, peekErr = syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK)
 		return true // never wait for readiness
 	})
 	if err != nil {
