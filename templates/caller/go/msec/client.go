@@ -37,7 +37,8 @@ type Options struct {
 	Timeout time.Duration
 	// Caller is CRpcHead.caller; default $MSEC_SERVICE_NAME, else DefaultCaller.
 	Caller string
-	// Coloring is CRpcHead.coloring (1 = log this call chain at every level).
+	// Coloring is CRpcHead.coloring (1 = log this call chain at every level);
+	// when 0, the context's WithColoring value applies.
 	Coloring uint32
 }
 
@@ -103,8 +104,14 @@ func (c *Client) CallRaw(ctx context.Context, method string, body []byte) ([]byt
 	}
 	sequence := NewSequence()
 	colorID := ColorID(method)
-	flowID := colorID ^ sequence
+	flowID := chainFlowID(ctx)
+	if flowID == 0 {
+		flowID = colorID ^ sequence
+	}
 	coloring := c.opts.Coloring
+	if coloring == 0 {
+		coloring = chainColoring(ctx)
+	}
 	caller := c.opts.Caller
 	head := EncodeRpcHead(&RpcHead{
 		Sequence:   sequence,

@@ -204,3 +204,19 @@ func TestConnectionRefusedIsMinus13NotSent(t *testing.T) {
 		t.Fatalf("err %#v", err)
 	}
 }
+
+func TestContextCarriesFlowIDAndColoringOfTheCallChain(t *testing.T) {
+	heads := make(chan *RpcHead, 1)
+	s := startFakeServer(t, func(_ net.Conn, request []byte) []byte {
+		head, _, _ := DecodeFrame(request)
+		heads <- head
+		return request
+	})
+	ctx := WithColoring(WithFlowID(context.Background(), 987654321), 1)
+	if _, err := NewClient(Options{Service: s.address()}).CallRaw(ctx, "x.Y.Z", nil); err != nil {
+		t.Fatal(err)
+	}
+	if h := <-heads; *h.FlowID != 987654321 || *h.Coloring != 1 {
+		t.Fatalf("head %+v", h)
+	}
+}
