@@ -26,6 +26,8 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
   { id: "voa-crawl-server", options: { kind: "server", protos: [voa("Crawl.proto")], name: "VOA.Crawl" } },
   { id: "voa-crawl-caller", options: { kind: "caller", protos: [voa("Crawl.proto")], name: "VOA.Crawl", lang: "ts" } },
   { id: "voa-mainlogic-caller", options: { kind: "caller", protos: [voa("MainLogic.proto")], name: "VOA.MainLogic", lang: "ts" } },
+  { id: "voa-mainlogic-server-python", options: { kind: "server", protos: [voa("MainLogic.proto")], name: "VOA.MainLogic", lang: "python" } },
+  { id: "voa-crawl-server-python", options: { kind: "server", protos: [voa("Crawl.proto")], name: "VOA.Crawl", lang: "python" } },
   { id: "edge-legacy-server", options: { kind: "server", protos: [edge("legacy_proto2.proto")] } },
   { id: "edge-modern-server", options: { kind: "server", protos: [edge("modern_proto3.proto")], name: "Modern.Events" } },
   { id: "edge-modern-caller", options: { kind: "caller", protos: [edge("modern_proto3.proto")], name: "Modern.Events" } },
