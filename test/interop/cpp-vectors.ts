@@ -4,8 +4,9 @@
  * (`tests/frame_vectors.txt`, see templates/caller/cpp/tests/frame_vectors_test.cc).
  * V8 (HTTP) is a server concern and not part of a caller's framing.
  *
- * `npm run update:cpp-vectors` (or `node --import tsx test/interop/cpp-vectors.ts --write`)
- * rewrites the copy shipped in templates/caller/cpp/tests/.
+ * `node --import tsx test/interop/cpp-vectors.ts --write` rewrites the copy
+ * shipped in templates/caller/cpp/tests/ (cpp-vectors.test.ts fails until it
+ * matches the fixtures).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
