@@ -126,6 +126,15 @@ describe("Go caller naming", () => {
     await runOk("go", ["vet", "./..."], { cwd: dir });
   });
 
+  test("proto2 with groups, extensions and defaults, and files importing across packages, build and vet", async () => {
+    const legacy = await generate("legacy", ["fixtures/edge/legacy_proto2.proto", "--name", "Edge.Legacy"]);
+    await runOk("go", ["vet", "./..."], { cwd: legacy });
+    const multi = await generate("multi", ["-I", "fixtures/edge/include", "-I", "fixtures/edge", "fixtures/edge/orders.proto", "fixtures/edge/users.proto", "--name", "Edge.Multi"]);
+    assert.deepEqual(readdirSync(multi).sort(), ["README.md", "common", "go.mod", "go.sum", "msec", "orders", "users"]);
+    assert.equal(await runOk("gofmt", ["-l", "."], { cwd: multi }), "");
+    await runOk("go", ["vet", "./..."], { cwd: multi });
+  });
+
   test("--go-module sets the module path and every import of it", async () => {
     const dir = await generate("module", ["fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "--go-module", "git.example.org/team/voa-crawl"]);
     assert.match(readFileSync(path.join(dir, "go.mod"), "utf8"), /^module git\.example\.org\/team\/voa-crawl$/m);
