@@ -1,0 +1,178 @@
+/**
+ * The Python server dev package (`msec-gen server --lang python`): generated
+ * from the VOA and edge-case protos with the CLI, each package passes its own
+ * pytest smoke test (real sockets, real Python + protobuf); regeneration with
+ * `--dir` keeps the handlers and `etc/`; `build.py` writes the same plugin
+ * tarball twice, and the unpacked plugin serves; `python -m <pkg>` and the
+ * seed-compatible `msec_impl` shim work.
+ */
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { promises as fs } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { after, before, describe, test } from "node:test";
+import { REPO_ROOT } from "./golden-cases.js";
+import { runCli } from "./run-cli.js";
+
+const exec = promisify(execFile);
+const PYTHON = "python3";
+
+let work: string;
+
+async function sh(command: string, args: readonly string[], cwd: string): Promise<string> {
+  try {
+    return (await exec(command, [...args], { cwd, maxBuffer: 16 * 1024 * 1024 })).stdout;
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${command} ${args.join(" ")} failed in ${cwd}: ${err.message}\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
+  }
+}
+
+/** `msec-gen server <args> --lang python --dir -o work`; resolves the package folder. */
+async function generate(args: readonly string[]): Promise<{ dir: string; stderr: string }> {
+  const r = await runCli(["server", ...args, "--lang", "python", "--dir", "-o", work]);
+  assert.equal(r.code, 0, r.stderr);
+  const dir = r.stdout.trim().split("\n").at(-1)!;
+  return { dir, stderr: r.stderr };
+}
+
+/** Start `command` in `cwd`, resolve the port of its `listening on 127.0.0.1:<port> (tcp)` line; SIGTERM must exit 0. */
+async function withServer(command: readonly string[], cwd: string, use: (port: number) => Promise<void>): Promise<void> {
+  const child = spawn(command[0]!, command.slice(1), { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = /^listening on 127\.0\.0\.1:(\d+) \(tcp\)$/m.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once("exit", (code) => reject(new Error(`${command.join(" ")} exited with ${code}: ${out}`)));
+    });
+    await use(port);
+  } finally {
+    if (child.exitCode === null) child.kill("SIGTERM");
+  }
+  assert.equal(await exited, 0, "SIGTERM drains and exits 0");
+}
+
+async function health(port: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(10_000) });
+  return `${res.status} ${await res.text()}`;
+}
+
+before(async () => {
+  work = await fs.mkdtemp(path.join(tmpdir(), "msec-gen-pyserver-"));
+});
+
+after(async () => {
+  await fs.rm(work, { recursive: true, force: true });
+});
+
+describe("Python server dev package", () => {
+  const cases: Array<{ args: string[]; folder: string; tests: number }> = [
+    { args: ["fixtures/voa/MainLogic.proto", "--name", "VOA.MainLogic"], folder: "VOA.MainLogic-server-python", tests: 6 },
+    { args: ["fixtures/voa/Crawl.proto", "--name", "VOA.Crawl"], folder: "VOA.Crawl-server-python", tests: 2 },
+    { args: ["fixtures/edge/legacy_proto2.proto"], folder: "legacy.Legacy-server-python", tests: 4 },
+    { args: ["fixtures/edge/modern_proto3.proto", "--name", "Modern.Events"], folder: "Modern.Events-server-python", tests: 6 },
+    { args: ["fixtures/edge/reserved_words.proto", "--name", "Reserved.Words"], folder: "Reserved.Words-server-python", tests: 12 },
+    {
+      args: ["fixtures/edge/users.proto", "fixtures/edge/orders.proto", "-I", "fixtures/edge/include", "-I", "fixtures/edge", "--name", "Shop.Users"],
+      folder: "Shop.Users-server-python",
+      tests: 4,
+    },
+  ];
+  for (const c of cases) {
+    test(`${c.folder}: the generated smoke test passes on the untouched skeletons (every method, binary and JSON)`, async () => {
+      const { dir } = await generate(c.args.map((a) => (a.startsWith("fixtures/") ? path.join(REPO_ROOT, a) : a)));
+      assert.equal(path.basename(dir), c.folder);
+      const out = await sh(PYTHON, ["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], dir);
+      assert.match(out, new RegExp(`^${c.tests} passed in `, "m"), out);
+    });
+  }
+
+  test("regenerating with --dir keeps the handler files and etc/, rewrites generated code", async () => {
+    const { dir } = await generate([path.join(REPO_ROOT, "fixtures/voa/Crawl.proto"), "--name", "VOA.Crawl"]);
+    const handler = path.join(dir, "voa_crawl/handlers/CrawlService.py");
+    const config = path.join(dir, "etc/config.ini");
+    const routes = path.join(dir, "etc/routes.conf");
+    const dispatch = path.join(dir, "voa_crawl/gen/Crawl_msec.py");
+    const generated = await fs.readFile(dispatch, "utf8");
+    await fs.copyFile(path.join(REPO_ROOT, "fixtures/seed/crawl.py"), handler);
+    await fs.writeFile(config, "[SRPC]\nlisten=127.0.0.1:0/tcp\n");
+    await fs.writeFile(routes, "Jsoup.jsoup 127.0.0.1:1\n");
+    await fs.writeFile(dispatch, "broken\n");
+    const { stderr } = await generate([path.join(REPO_ROOT, "fixtures/voa/Crawl.proto"), "--name", "VOA.Crawl"]);
+    for (const kept of ["etc/config.ini", "etc/routes.conf", "voa_crawl/handlers/CrawlService.py"]) assert.ok(stderr.includes(kept), stderr);
+    assert.equal(await fs.readFile(handler, "utf8"), await fs.readFile(path.join(REPO_ROOT, "fixtures/seed/crawl.py"), "utf8"));
+    assert.equal(await fs.readFile(config, "utf8"), "[SRPC]\nlisten=127.0.0.1:0/tcp\n");
+    assert.equal(await fs.readFile(routes, "utf8"), "Jsoup.jsoup 127.0.0.1:1\n");
+    assert.equal(await fs.readFile(dispatch, "utf8"), generated);
+  });
+
+  test("build.py writes the same msec_py.tgz twice; the unpacked plugin starts from its etc/config.ini", async () => {
+    const { dir } = await generate([path.join(REPO_ROOT, "fixtures/voa/MainLogic.proto"), "--name", "VOA.MainLogic"]);
+    // the smoke test leaves __pycache__ folders behind: they must not be packed
+    await sh(PYTHON, ["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], dir);
+    assert.match(await sh(PYTHON, ["build.py"], dir), /^wrote .*msec_py\.tgz \(\d+ files\)$/m);
+    const first = await fs.readFile(path.join(dir, "msec_py.tgz"));
+    await sh(PYTHON, ["build.py", "--output", path.join(work, "again.tgz")], dir);
+    assert.ok(first.equals(await fs.readFile(path.join(work, "again.tgz"))), "build.py is deterministic");
+    const listing = (await sh("tar", ["-tvzf", path.join(dir, "msec_py.tgz")], dir)).trim().split("\n");
+    const entries = listing.map((l) => l.split(/\s+/).at(-1)!);
+    const runtime = (await fs.readdir(path.join(REPO_ROOT, "templates/python/msec"))).filter((f) => !f.endsWith(".pyc") && f !== "__pycache__").sort().map((f) => `msec/${f}`);
+    assert.deepEqual(entries, [
+      "README.md",
+      "etc/config.ini",
+      "etc/routes.conf",
+      "main.py",
+      ...runtime,
+      "msec_impl.py",
+      "proto/MainLogic.proto",
+      "pyproject.toml",
+      "voa_mainlogic/__init__.py",
+      "voa_mainlogic/__main__.py",
+      "voa_mainlogic/gen/MainLogic_msec.py",
+      "voa_mainlogic/gen/MainLogic_pb2.py",
+      "voa_mainlogic/gen/__init__.py",
+      "voa_mainlogic/handlers/MainLogicService.py",
+      "voa_mainlogic/handlers/__init__.py",
+      "voa_mainlogic/main.py",
+    ]);
+    for (const line of listing) {
+      assert.match(line, line.endsWith(" main.py") ? /^-rwxr-xr-x root\/root / : /^-rw-r--r-- root\/root /, line);
+      assert.match(line, / 1970-01-01 00:00 /, line);
+    }
+    const deployed = path.join(work, "deployed");
+    await fs.mkdir(deployed);
+    await sh("tar", ["-xzf", path.join(dir, "msec_py.tgz"), "-C", deployed], work);
+    const ini = path.join(deployed, "etc/config.ini");
+    await fs.writeFile(ini, (await fs.readFile(ini, "utf8")).replace("listen=7963/tcp 7963/udp", "listen=127.0.0.1:0/tcp"));
+    // started from another directory: main.py runs in its own folder, so etc/ is found
+    await withServer([PYTHON, path.join(deployed, "main.py")], work, async (port) => {
+      assert.equal(await health(port), "200 ok\n");
+      const res = await fetch(`http://127.0.0.1:${port}/?methodName=MainLogic.MainLogicService.GetTitles`, {
+        method: "POST",
+        body: '{"type": "special"}',
+        signal: AbortSignal.timeout(10_000),
+      });
+      assert.equal(await res.text(), '{"ret":0, "errmsg":"", "resultObj": {"status": 0, "msg": ""}}');
+    });
+  });
+
+  test("python -m <package> serves; msec_impl and msec.msec_impl give MSEC's API", async () => {
+    const { dir } = await generate([path.join(REPO_ROOT, "fixtures/voa/Crawl.proto"), "--name", "VOA.Crawl"]);
+    await withServer([PYTHON, "-m", "voa_crawl", "--host", "127.0.0.1", "--port", "0", "--no-udp"], dir, async (port) => {
+      assert.equal(await health(port), "200 ok\n");
+    });
+    const out = await sh(
+      PYTHON,
+      ["-c", "from msec_impl import *\nimport msec.msec_impl as m\nprint(CallMethod is m.CallMethod, callmethod_tcp is m.callmethod_tcp, sorted(m.__all__) == sorted(n for n in dir() if n in m.__all__))"],
+      dir,
+    );
+    assert.equal(out, "True True True\n");
+  });
+});
