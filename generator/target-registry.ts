@@ -7,10 +7,11 @@ import { cppCallerTarget } from "./targets/cpp/index.js";
 import { javaCallerTarget } from "./targets/java/index.js";
 import { goCallerTarget } from "./targets/go/index.js";
 import { pythonServerTarget } from "./targets/python/server.js";
+import { pythonCallerTarget } from "./targets/python/index.js";
 import { tsCallerTarget, tsServerTarget } from "./targets/ts/index.js";
 import { UserError } from "./user-error.js";
 
-const TARGETS: readonly Target[] = [tsServerTarget, tsCallerTarget, cppCallerTarget, javaCallerTarget, goCallerTarget, pythonServerTarget];
+const TARGETS: readonly Target[] = [tsServerTarget, tsCallerTarget, cppCallerTarget, javaCallerTarget, goCallerTarget, pythonCallerTarget, pythonServerTarget];
 
 /** Languages available for `kind`, in registry order. */
 export function targetLanguages(kind: TargetKind): string[] {

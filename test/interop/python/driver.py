@@ -1,0 +1,136 @@
+"""Driver for test/interop/python-caller.test.ts: runs one command (JSON in argv[1]) with the
+generated Python caller packages installed in a virtualenv and prints one JSON answer."""
+import asyncio
+import json
+import sys
+from typing import Any, Awaitable, Callable, Dict, TypeVar
+
+import interop_echo
+import voa_crawl
+from interop_echo import AsyncInteropServiceClient, EchoRequest, Everything, Inner, InteropServiceClient
+from interop_echo.interop_pb2 import COLOUR_NEGATIVE, COLOUR_RED, COLOUR_UNKNOWN
+from voa_crawl import AsyncCrawlServiceClient, AsyncMainLogicServiceClient, CrawlServiceClient, GetMP3ListRequest, MainLogicServiceClient
+from voa_crawl.MainLogic_pb2 import GetTitlesRequest
+
+T = TypeVar("T")
+#: Each generated package vendors its own runtime, so each has its own SrpcError class.
+SrpcError = (voa_crawl.SrpcError, interop_echo.SrpcError)
+
+
+def everything(name: str) -> Everything:
+    zero = dict(req_int32=0, req_string="", req_bool=False, req_bytes=b"")
+    if name == "zero":
+        return Everything(**zero)
+    if name != "full":
+        raise ValueError(name)
+    return Everything(
+        **zero,
+        f_double=3.141592653589793,
+        f_float=1.5,
+        f_int32=-2147483648,
+        f_int64=-9223372036854775808,
+        f_uint32=4294967295,
+        f_uint64=18446744073709551615,
+        f_sint32=-2147483648,
+        f_sint64=-9223372036854775808,
+        f_fixed32=4294967295,
+        f_fixed64=18446744073709551615,
+        f_sfixed32=-2147483648,
+        f_sfixed64=9223372036854775807,
+        f_bool=True,
+        f_string="héllo 世界 🎉",
+        f_bytes=bytes(range(256)),
+        colour=COLOUR_NEGATIVE,
+        inner=Inner(id=7, label="in", children=[Inner(id=8)]),
+        r_int64=[9223372036854775807, -1, 0],
+        r_string=["a", "", "ü"],
+        r_inner=[Inner(id=0), Inner(id=1, label="one")],
+        r_colour=[COLOUR_RED, COLOUR_UNKNOWN, COLOUR_NEGATIVE],
+        r_packed=[-1, 0, 2147483647],
+        m_string_int32={"a": 1, "": -1},
+        m_int64_string={-9223372036854775808: "min", 9223372036854775807: "max"},
+        m_uint32_inner={4294967295: Inner(id=3)},
+        o_uint64=18446744073709551615,
+    )
+
+
+def outcome(call: Callable[[], Any]) -> Dict[str, Any]:
+    try:
+        return {"code": 0, "hex": call().SerializeToString().hex()}
+    except SrpcError as e:
+        return {"code": e.code, "message": e.message}
+
+
+async def outcome_async(call: Callable[[], Awaitable[Any]]) -> Dict[str, Any]:
+    try:
+        return {"code": 0, "hex": (await call()).SerializeToString().hex()}
+    except SrpcError as e:
+        return {"code": e.code, "message": e.message}
+
+
+def run(cmd: Dict[str, Any]) -> Any:
+    op, service, mode = cmd["op"], cmd.get("service", ""), cmd.get("mode", "sync")
+    timeout = cmd.get("timeout_ms", 10000)
+    if op == "crawl":
+        req = GetMP3ListRequest(type=cmd["type"])
+        if mode == "sync":
+            with CrawlServiceClient(service) as c:
+                return outcome(lambda: c.get_mp3_list(req, timeout_ms=timeout))
+
+        async def crawl() -> Dict[str, Any]:
+            async with AsyncCrawlServiceClient(service) as c:
+                return await outcome_async(lambda: c.get_mp3_list(req, timeout_ms=timeout))
+        return asyncio.run(crawl())
+    if op == "titles":
+        treq = GetTitlesRequest(type="special")
+        if mode == "sync":
+            with MainLogicServiceClient(service) as m:
+                return outcome(lambda: m.get_titles(treq, timeout_ms=timeout))
+
+        async def titles() -> Dict[str, Any]:
+            async with AsyncMainLogicServiceClient(service) as m:
+                return await outcome_async(lambda: m.get_titles(treq, timeout_ms=timeout))
+        return asyncio.run(titles())
+    if op == "echo":
+        ereq = EchoRequest() if cmd["value"] == "unset" else EchoRequest(value=everything(cmd["value"]))
+        if "delay_ms" in cmd:
+            ereq.delay_ms = cmd["delay_ms"]
+        if mode == "sync":
+            with InteropServiceClient(service) as i:
+                return outcome(lambda: i.echo(ereq, timeout_ms=timeout))
+
+        async def echo() -> Dict[str, Any]:
+            async with AsyncInteropServiceClient(service) as i:
+                return await outcome_async(lambda: i.echo(ereq, timeout_ms=timeout))
+        return asyncio.run(echo())
+    if op == "callmethod":
+        body = GetMP3ListRequest(type=cmd["type"]).SerializeToString()
+        r = voa_crawl.CallMethod(service, cmd["method"], body, timeout)
+        return {k: (v.hex() if isinstance(v, bytes) else v) for k, v in r.items()}
+    if op == "vectors":
+        return vectors(cmd["dir"])
+    raise ValueError(op)
+
+
+def vectors(directory: str) -> Dict[str, Any]:
+    """The vendored runtime's framing against fixtures/vectors (V1 frame and the V6 check table)."""
+    from voa_crawl._msec.frame import check_frame
+
+    def load(name: str) -> Any:
+        with open(f"{directory}/{name}", encoding="utf-8") as f:
+            return json.load(f)
+
+    v1 = load("v1-python-client-request.json")
+    frame = voa_crawl.srpc_serialize(v1["method"], bytes.fromhex(v1["body_hex"]), int(v1["head"]["sequence"]))
+    parsed = voa_crawl.srpc_deserialize(bytes.fromhex(v1["frame_hex"]))
+    v6 = load("v6-check-pkg.json")
+    return {
+        "v1_frame_hex": frame.hex() if frame is not None else None,
+        "v1_deserialized": {k: (v.hex() if isinstance(v, bytes) else v) for k, v in parsed.items()},
+        "check": [{"name": c["name"], "check": check_frame(bytes.fromhex(c["input_hex"])), "python_check": voa_crawl.srpc_check_pkg(bytes.fromhex(c["input_hex"]))} for c in v6["check"]],
+        "packages": [interop_echo.__name__, voa_crawl.__name__],
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(json.loads(sys.argv[1]))))
