@@ -73,6 +73,7 @@ export async function generateFromModel(
     generatorVersion: version,
     runtimeSpec: options.runtimeSpec ?? `^${version}`,
     goModule: options.goModule,
+    onProgress: options.onProgress,
     javaGroupId: options.javaGroupId,
     javaArtifactId: options.javaArtifactId,
   };

@@ -18,20 +18,17 @@ import { locateProtocGenGo, PROTOC_GEN_GO_VERSION, runProtocGenGo } from "./prot
 /** `go` directive of the generated go.mod: google.golang.org/protobuf v1.36.12 declares go 1.23. */
 export const GO_VERSION = "1.23";
 
-/** Progress lines go to stderr unless the pipeline is quiet; the target API has no progress hook. */
-type Progress = (message: string) => void;
-
 export const goCallerTarget: Target = {
   kind: "caller",
   lang: "go",
   description: "Go caller library (Go module, protoc-gen-go messages, typed clients)",
   async generate(model: ProtoModel, options: TargetOptions): Promise<GeneratedFile[]> {
-    return generateGoCaller(model, options, (m) => process.stderr.write(`msec-gen: ${m}\n`));
+    return generateGoCaller(model, options, options.onProgress ?? (() => {}));
   },
 };
 
 /** The files of the Go module, paths relative to `go/`. */
-export async function generateGoCaller(model: ProtoModel, options: TargetOptions, progress: Progress): Promise<GeneratedFile[]> {
+export async function generateGoCaller(model: ProtoModel, options: TargetOptions, progress: (message: string) => void): Promise<GeneratedFile[]> {
   const modulePath = options.goModule !== undefined ? checkModulePath(options.goModule) : defaultModulePath(options.name);
   const generated = model.descriptorSet.file.filter((f) => !isWellKnown(f.name));
   const packages = new Map<string, GoPackage>(generated.map((f) => [f.name, goPackageOf(f, modulePath)]));
