@@ -48,6 +48,36 @@ export const interopService: InteropServiceHandler = {
 };
 `;
 
+const RESERVED_ERROR_HANDLER = `import type { ErrorHandler } from "../gen/reserved_words_msec.js";
+
+export const error: ErrorHandler = {
+  async then$(request) {
+    return { items: [request, { delete: "", then: "then" }] };
+  },
+  async constructor$(request) {
+    return { await: request.await + 1 };
+  },
+  async delete(request) {
+    return { symbol: request.symbol };
+  },
+  async toString$(request) {
+    return { delete: "toString", class: request.class, toString$: request.toString$ };
+  },
+  async service$(request) {
+    return { delete: "service:" + request.delete, class: request.class + "!" };
+  },
+};
+`;
+
+const RESERVED_STRING_HANDLER = `import type { StringHandler } from "../gen/reserved_words_msec.js";
+
+export const string$: StringHandler = {
+  async catch(request) {
+    return { await: -request.await };
+  },
+};
+`;
+
 /** A program the generated stubs must type-check under mypy --strict. */
 const TYPED_PROGRAM = `import asyncio
 from typing import List
@@ -118,7 +148,9 @@ const python = path.join(venv, "bin/python");
 const record = path.join(work, "received.hex");
 const routesFile = path.join(work, "routes.conf");
 let port = 0;
+let reservedPort = 0;
 let server: ServerProcess | undefined;
+let reservedServer: ServerProcess | undefined;
 let schema: (name: string) => DescMessage;
 
 async function generated(args: readonly string[]): Promise<string> {
@@ -137,7 +169,11 @@ async function drive<T = Outcome>(command: object): Promise<T> {
 }
 
 before(async () => {
-  const model = await loadModel({ kind: "caller", protos: ["fixtures/voa/Crawl.proto", "fixtures/interop/interop.proto"], cwd: REPO_ROOT });
+  const model = await loadModel({
+    kind: "caller",
+    protos: ["fixtures/voa/Crawl.proto", "fixtures/interop/interop.proto", "fixtures/edge/reserved_words.proto"],
+    cwd: REPO_ROOT,
+  });
   schema = (name) => {
     const desc = model.registry.getMessage(name);
     assert.ok(desc, name);
@@ -151,6 +187,13 @@ before(async () => {
   port = await freePort();
   setListenPort(serverDir, port);
   server = await startTsServer(serverDir, port, { PY_INTEROP_RECORD: record });
+  const reservedDir = await generated(["server", "fixtures/edge/reserved_words.proto", "--name", "Reserved.Words", "--runtime-spec", `file:${REPO_ROOT}`]);
+  writeFileSync(path.join(reservedDir, "src/handlers/Error.ts"), RESERVED_ERROR_HANDLER);
+  writeFileSync(path.join(reservedDir, "src/handlers/String.ts"), RESERVED_STRING_HANDLER);
+  await buildTsServer(reservedDir);
+  reservedPort = await freePort();
+  setListenPort(reservedDir, reservedPort);
+  reservedServer = await startTsServer(reservedDir, reservedPort);
   writeFileSync(routesFile, `# test routes\nInterop.Echo 127.0.0.1:${port} weight=100\n`);
 
   const voa = path.join(await generated(["caller", "fixtures/voa/Crawl.proto", "fixtures/voa/MainLogic.proto", "--name", "VOA.Crawl", "--lang", "python"]), "python");
@@ -162,6 +205,7 @@ before(async () => {
 
 after(async () => {
   await server?.stop();
+  await reservedServer?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -294,6 +338,24 @@ for (const mode of ["sync", "async"] as const) {
     test("an unknown routing name fails with -15", async () => {
       const r = await drive({ op: "crawl", mode, service: "VOA.Nowhere", type: "x" });
       assert.equal(r.code, -15);
+    });
+
+    test("reserved words: every rpc of reserved_words.proto answers, keyword fields and escaped methods work", async () => {
+      const r = await drive<{ hex: string[]; class: string; await: number; members: string[] }>({ op: "reserved", mode, service: `127.0.0.1:${reservedPort}` });
+      const obj = { delete: "", then: "t", toString$: "ts", class: "cls" };
+      const want: Array<[string, object]> = [
+        ["import.Array", { items: [obj, { delete: "", then: "then" }] }],
+        ["import.Promise", { await: 42 }],
+        ["import.Function", { symbol: 1 }],
+        ["import.Object", { delete: "toString", class: "cls", toString$: "ts" }],
+        ["import.Object", { delete: "service:", class: "cls!" }],
+        ["import.Promise", { await: -41 }],
+      ];
+      assert.equal(r.hex.length, want.length);
+      want.forEach(([type, value], i) => assertMessage(type, r.hex[i], value));
+      assert.equal(r.class, "cls!");
+      assert.equal(r.await, 42);
+      assert.deepEqual(r.members, ["close", "constructor", "delete", "service_", "then", "to_string"]);
     });
 
     test("an unset required request field fails with -8 before sending", async () => {

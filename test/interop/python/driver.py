@@ -3,9 +3,10 @@ generated Python caller packages installed in a virtualenv and prints one JSON a
 import asyncio
 import json
 import sys
-from typing import Any, Awaitable, Callable, Dict, TypeVar
+from typing import Any, Awaitable, Callable, Dict, List, TypeVar
 
 import interop_echo
+import reserved_words
 import voa_crawl
 from interop_echo import AsyncInteropServiceClient, EchoRequest, Everything, Inner, InteropServiceClient
 from interop_echo.interop_pb2 import COLOUR_NEGATIVE, COLOUR_RED, COLOUR_UNKNOWN
@@ -14,7 +15,7 @@ from voa_crawl.MainLogic_pb2 import GetTitlesRequest
 
 T = TypeVar("T")
 #: Each generated package vendors its own runtime, so each has its own SrpcError class.
-SrpcError = (voa_crawl.SrpcError, interop_echo.SrpcError)
+SrpcError = (voa_crawl.SrpcError, interop_echo.SrpcError, reserved_words.SrpcError)
 
 
 def everything(name: str) -> Everything:
@@ -107,9 +108,35 @@ def run(cmd: Dict[str, Any]) -> Any:
         body = GetMP3ListRequest(type=cmd["type"]).SerializeToString()
         r = voa_crawl.CallMethod(service, cmd["method"], body, timeout)
         return {k: (v.hex() if isinstance(v, bytes) else v) for k, v in r.items()}
+    if op == "reserved":
+        return reserved(service, mode)
     if op == "vectors":
         return vectors(cmd["dir"])
     raise ValueError(op)
+
+
+def reserved(service: str, mode: str) -> Dict[str, Any]:
+    """Every rpc of fixtures/edge/reserved_words.proto; keyword fields (`class`, `await`) set with **{…}."""
+    from reserved_words import AsyncErrorClient, AsyncStringClient, ErrorClient, Function, Object, Promise, StringClient
+    from reserved_words.reserved_words_pb2 import Symbol
+
+    obj = Object(delete="", then="t", toString="ts", **{"class": "cls"})
+    promise = Promise(**{"await": 41})
+    fn = Function(symbol=Symbol.new)
+    if mode == "sync":
+        with ErrorClient(service) as e, StringClient(service) as s:
+            out = [e.then(obj), e.constructor(promise), e.delete(fn), e.to_string(obj), e.service_(obj), s.catch(promise)]
+    else:
+        async def calls() -> List[Any]:
+            async with AsyncErrorClient(service) as e, AsyncStringClient(service) as s:
+                return [await e.then(obj), await e.constructor(promise), await e.delete(fn), await e.to_string(obj), await e.service_(obj), await s.catch(promise)]
+        out = asyncio.run(calls())
+    return {
+        "hex": [m.SerializeToString().hex() for m in out],
+        "class": getattr(out[4], "class"),
+        "await": getattr(out[1], "await"),
+        "members": sorted(n for n in dir(ErrorClient) if not n.startswith("_")),
+    }
 
 
 def vectors(directory: str) -> Dict[str, Any]:
