@@ -163,6 +163,53 @@ describe("Python server dev package", () => {
     });
   });
 
+  test("dispatch: async def and def methods, the call's context, SrpcError codes, a wrong response type answers -18", async () => {
+    const { dir } = await generate([path.join(REPO_ROOT, "fixtures/voa/MainLogic.proto"), "--name", "VOA.MainLogic"]);
+    await fs.writeFile(
+      path.join(dir, "voa_mainlogic/handlers/MainLogicService.py"),
+      [
+        "import asyncio",
+        "from msec import CallContext, SrpcError",
+        "from voa_mainlogic.gen import MainLogic_pb2",
+        "",
+        "class MainLogicService:",
+        "    async def GetTitles(self, request, ctx: CallContext):",
+        "        await asyncio.sleep(0)",
+        "        return MainLogic_pb2.GetTitlesResponse(titles=[request.type, ctx.format, ctx.caller, ctx.method], status=0, msg='async')",
+        "",
+        "    def GetUrlByTitle(self, request, ctx):",
+        "        if request.title == 'boom':",
+        "            raise SrpcError(-19, 'backend down')",
+        "        return MainLogic_pb2.GetUrlByTitleResponse(url='u:' + request.title, status=0, msg=str(ctx.flow_id != 0))",
+        "",
+        "    def DownloadMP3(self, request, ctx):",
+        "        return MainLogic_pb2.GetTitlesResponse(status=0, msg='wrong type')",
+        "",
+      ].join("\n"),
+    );
+    await withServer([PYTHON, "main.py", "--host", "127.0.0.1", "--port", "0", "--no-udp"], dir, async (port) => {
+      const post = async (method: string, body: string, caller?: string): Promise<string> => {
+        const res = await fetch(`http://127.0.0.1:${port}/?methodName=MainLogic.MainLogicService.${method}`, {
+          method: "POST",
+          headers: caller === undefined ? {} : { caller },
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
+        return res.text();
+      };
+      assert.equal(
+        await post("GetTitles", '{"type": "special"}', "curl"),
+        '{"ret":0, "errmsg":"", "resultObj": {"titles": ["special", "json", "curl", "MainLogic.MainLogicService.GetTitles"], "status": 0, "msg": "async"}}',
+      );
+      assert.equal(
+        await post("GetUrlByTitle", '{"type": "special", "title": "Moon"}'),
+        '{"ret":0, "errmsg":"", "resultObj": {"url": "u:Moon", "status": 0, "msg": "True"}}',
+      );
+      assert.equal(await post("GetUrlByTitle", '{"type": "special", "title": "boom"}'), '{"ret":-19, "errmsg":"backend process failed, use GetErrText get more information" }');
+      assert.equal(await post("DownloadMP3", '{"type": "special", "title": "x"}'), '{"ret":-18, "errmsg":"service implement failed" }');
+    });
+  });
+
   test("python -m <package> serves; msec_impl and msec.msec_impl give MSEC's API", async () => {
     const { dir } = await generate([path.join(REPO_ROOT, "fixtures/voa/Crawl.proto"), "--name", "VOA.Crawl"]);
     await withServer([PYTHON, "-m", "voa_crawl", "--host", "127.0.0.1", "--port", "0", "--no-udp"], dir, async (port) => {
