@@ -33,6 +33,8 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
   { id: "edge-modern-caller", options: { kind: "caller", protos: [edge("modern_proto3.proto")], name: "Modern.Events" } },
   { id: "edge-reserved-server", options: { kind: "server", protos: [edge("reserved_words.proto")], name: "Reserved.Words" } },
   { id: "edge-reserved-caller", options: { kind: "caller", protos: [edge("reserved_words.proto")], name: "Reserved.Words" } },
+  { id: "voa-crawl-caller-python", options: { kind: "caller", protos: [voa("Crawl.proto")], name: "VOA.Crawl", lang: "python" } },
+  { id: "edge-reserved-caller-python", options: { kind: "caller", protos: [edge("reserved_words.proto")], name: "Reserved.Words", lang: "python" } },
   {
     id: "edge-multi-file-server",
     options: {

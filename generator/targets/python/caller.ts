@@ -256,6 +256,9 @@ export function generatePythonCaller(model: ProtoModel, options: TargetOptions):
 
   const first = serviceDocs[0]!;
   const firstMethod = first.methods[0];
+  const request = firstMethod?.input.replace(/^_[A-Za-z0-9_]*_pb2\./, "") ?? "";
+  const requestModule = firstMethod?.input.replace(/^_([A-Za-z0-9_]*_pb2)\..*$/, "$1") ?? "";
+  const topLevel = exports.some((e) => e.module === requestModule && e.names.includes(request));
   const data = {
     version,
     name: options.name,
@@ -268,8 +271,11 @@ export function generatePythonCaller(model: ProtoModel, options: TargetOptions):
       asyncClient: first.async,
       method: firstMethod?.member ?? "",
       hasMethod: firstMethod !== undefined,
-      request: firstMethod?.input.replace(/^_[A-Za-z0-9_]*_pb2\./, "") ?? "",
-      requestModule: firstMethod === undefined ? "" : firstMethod.input.replace(/^_([A-Za-z0-9_]*_pb2)\..*$/, "$1"),
+      request,
+      // The request class from the package top when re-exported there, else from its _pb2 module.
+      imports: topLevel
+        ? [`from ${pkg} import ${first.sync}, ${first.async}, ${request}, SrpcError`]
+        : [`from ${pkg} import ${first.sync}, ${first.async}, SrpcError`, `from ${pkg}.${requestModule} import ${request.split(".")[0]!}`],
     },
   };
   files.push({ path: "pyproject.toml", content: renderTemplate("caller/python/pyproject.toml.hbs", data) });
