@@ -180,6 +180,18 @@ function clientModule(classes: readonly ClientClass[], imports: ReadonlySet<stri
   return { py: py.join("\n") + "\n", pyi: pyi.join("\n") + "\n" };
 }
 
+/**
+ * The writer names the module's classes' `__module__` after the module's own
+ * name without the leading dot (`'Crawl_pb2'`); inside a package the real name
+ * is dotted (`voa_crawl.Crawl_pb2`), and pickle and `typing.get_type_hints`
+ * need the real one. `__name__` is that name wherever the package is installed.
+ */
+function vendoredPb2Module(text: string, stem: string): string {
+  const literal = `_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, '${stem}_pb2', _globals)`;
+  if (!text.includes(literal)) throw new Error(`pb2 writer output changed: ${literal} not found`);
+  return text.replace(literal, "_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, __name__, _globals)");
+}
+
 /** The vendored runtime: every file of `templates/python/msec/` (no caches). */
 function runtimeFiles(pkg: string): GeneratedFile[] {
   const dir = path.join(packageRoot(), "templates", "python", "msec");
@@ -207,7 +219,7 @@ export function generatePythonCaller(model: ProtoModel, options: TargetOptions):
     if (clash !== undefined) throw new UserError(`${proto.name} and ${clash} map to the same Python module ${stem}_pb2`);
     stems.set(stem, proto.name);
     const head = header(version, [proto.name]);
-    files.push({ path: `${pkg}/${stem}_pb2.py`, content: writePb2Module({ file: proto, header: head, moduleNameOf: pb2ModuleName }) });
+    files.push({ path: `${pkg}/${stem}_pb2.py`, content: vendoredPb2Module(writePb2Module({ file: proto, header: head, moduleNameOf: pb2ModuleName }), stem) });
     files.push({ path: `${pkg}/${stem}_pb2.pyi`, content: writePb2Stub({ file: desc, header: head, imports: { moduleOf: (f) => pb2Import(f.name + ".proto") } }) });
   }
 

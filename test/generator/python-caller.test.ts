@@ -1,0 +1,283 @@
+/**
+ * The Python caller target on its own: naming and escaping rules, the file
+ * layout and headers, the vendored runtime, determinism, and — in real Python
+ * with protobuf — that every generated package imports, its `.pyi` stubs
+ * declare exactly the classes, fields, enum values and `__init__` keywords
+ * protobuf-python creates, and the client methods are annotated with the
+ * real message classes, and messages pickle (edge fixtures: well-known types, nested enums, maps,
+ * proto2 groups and extensions, cross-file imports, files without services).
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { after, describe, test } from "node:test";
+import { generate, type GenerateOptions } from "../../generator/generate.js";
+import type { GeneratedFile } from "../../generator/target.js";
+import { moduleStem } from "../../generator/targets/python/caller.js";
+import { pythonPackageName, safeMemberName, safeTopLevelName, snakeCase } from "../../generator/targets/python/safe-identifier.js";
+import { UserError } from "../../generator/user-error.js";
+import { REPO_ROOT } from "./golden-cases.js";
+
+const exec = promisify(execFile);
+const work = mkdtempSync(path.join(tmpdir(), "msec-py-caller-gen-"));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+async function pythonCaller(protos: string[], name: string, includes?: string[]): Promise<GeneratedFile[]> {
+  const options: GenerateOptions = { kind: "caller", protos, name, lang: "python", cwd: REPO_ROOT, includes };
+  return generate(options);
+}
+
+/** Writes the `python/` folder of a generated caller under `work/<id>` and returns that folder. */
+function writeOut(id: string, files: readonly GeneratedFile[]): string {
+  const root = path.join(work, id);
+  for (const f of files) {
+    const rel = f.path.split("/").slice(2).join("/"); // drop `<name>-caller/python/`
+    if (!f.path.split("/")[1]!.startsWith("python")) continue;
+    const p = path.join(root, rel);
+    mkdirSync(path.dirname(p), { recursive: true });
+    writeFileSync(p, f.content);
+  }
+  return root;
+}
+
+/**
+ * Checks a generated package in real Python: imports every module, compares each `_pb2.pyi`
+ * with the module protobuf-python built (classes, annotated names, __init__ keywords), and
+ * prints the client classes with their public methods and annotated request/response types.
+ */
+const CHECK_PACKAGE = String.raw`
+import ast, importlib, json, keyword, pathlib, pickle, sys, typing
+
+pkg, root = sys.argv[1], pathlib.Path(sys.argv[2])
+problems = []
+
+def check_enum(node, wrapper, where):
+    declared = {n.target.id for n in node.body if isinstance(n, ast.AnnAssign)}
+    values = {v for v in wrapper.keys() if not keyword.iskeyword(v)}
+    if declared != values:
+        problems.append(f"{where}: enum values {sorted(declared)} != {sorted(values)}")
+
+def check_message(node, cls, where):
+    d = cls.DESCRIPTOR
+    fields = {f.name for f in d.fields if not keyword.iskeyword(f.name)}
+    numbers = {f.name.upper() + "_FIELD_NUMBER" for f in d.fields}
+    nested_values = {v.name for e in d.enum_types for v in e.values if not keyword.iskeyword(v.name)}
+    declared = {n.target.id for n in node.body if isinstance(n, ast.AnnAssign)}
+    if declared != fields | numbers | nested_values:
+        problems.append(f"{where}: declared {sorted(declared)} != {sorted(fields | numbers | nested_values)}")
+    for n in numbers:
+        if not isinstance(getattr(cls, n), int):
+            problems.append(f"{where}.{n} is not an int")
+    init = next(n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    if {a.arg for a in init.args.kwonlyargs} != fields:
+        problems.append(f"{where}.__init__ keywords differ")
+    if (init.args.kwarg is not None) != any(keyword.iskeyword(f.name) for f in d.fields):
+        problems.append(f"{where}.__init__ **kwargs only for keyword-named fields")
+    instance = cls()
+    for f in fields:
+        getattr(instance, f)
+    if pickle.loads(pickle.dumps(instance)) != instance:  # needs the real dotted __module__
+        problems.append(f"{where}: pickle round trip")
+    nested = {t.name for t in d.nested_types if not t.GetOptions().map_entry} | {e.name for e in d.enum_types}
+    classes = {n.name for n in node.body if isinstance(n, ast.ClassDef)}
+    if classes != nested:
+        problems.append(f"{where}: nested classes {sorted(classes)} != {sorted(nested)}")
+    for n in node.body:
+        if isinstance(n, ast.ClassDef):
+            check(n, getattr(cls, n.name), f"{where}.{n.name}")
+
+def check(node, obj, where):
+    if isinstance(obj, type):
+        check_message(node, obj, where)
+    else:
+        check_enum(node, obj, where)
+
+package = importlib.import_module(pkg)
+for stub in sorted((root / pkg).glob("*_pb2.pyi")):
+    module = importlib.import_module(f"{pkg}.{stub.stem}")
+    tree = ast.parse(stub.read_text(encoding="utf-8"))
+    d = module.DESCRIPTOR
+    classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    if classes != set(d.message_types_by_name) | set(d.enum_types_by_name):
+        problems.append(f"{stub.name}: classes {sorted(classes)}")
+    top = {n.target.id for n in tree.body if isinstance(n, ast.AnnAssign)}
+    values = {v.name for e in d.enum_types_by_name.values() for v in e.values if not keyword.iskeyword(v.name)}
+    if top != {"DESCRIPTOR"} | values:
+        problems.append(f"{stub.name}: module names {sorted(top)}")
+    for n in tree.body:
+        if isinstance(n, ast.ClassDef):
+            check(n, getattr(module, n.name), f"{stub.stem}.{n.name}")
+
+def type_name(t):
+    return f"{t.__module__}.{t.__qualname__}"
+
+clients = {}
+for src in sorted((root / pkg).glob("*_msec.py")):
+    ast.parse((root / pkg / (src.stem + ".pyi")).read_text(encoding="utf-8"))
+    module = importlib.import_module(f"{pkg}.{src.stem}")
+    for name, cls in sorted(vars(module).items()):
+        if isinstance(cls, type) and cls.__module__ == module.__name__:
+            methods = {}
+            for m, fn in sorted(vars(cls).items()):
+                if m.startswith("_") or m == "close":
+                    continue
+                hints = typing.get_type_hints(fn)
+                methods[m] = [type_name(hints["request"]), type_name(hints["return"])]
+            clients[name] = methods
+print(json.dumps({"problems": problems, "clients": clients, "all": sorted(package.__all__)}))
+`;
+
+interface PackageReport {
+  problems: string[];
+  clients: Record<string, Record<string, [string, string]>>;
+  all: string[];
+}
+
+async function checkPackage(root: string, pkg: string): Promise<PackageReport> {
+  const script = path.join(work, "check_package.py");
+  writeFileSync(script, CHECK_PACKAGE);
+  const { stdout } = await exec("python3", [script, pkg, root], { cwd: work, env: { ...process.env, PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: "1" } });
+  return JSON.parse(stdout) as PackageReport;
+}
+
+describe("Python names", () => {
+  test("rpc names become PEP 8 method names", () => {
+    assert.deepEqual(
+      ["GetMP3List", "getTitles", "HTTPGet", "DownloadMP3", "toString", "Roundtrip", "ListV2Items"].map(snakeCase),
+      ["get_mp3_list", "get_titles", "http_get", "download_mp3", "to_string", "roundtrip", "list_v2_items"],
+    );
+  });
+
+  test("keywords, builtins and the client's own members get a trailing underscore", () => {
+    assert.equal(safeMemberName("from"), "from_");
+    assert.equal(safeMemberName("None"), "None_");
+    assert.equal(safeMemberName("then"), "then");
+    assert.equal(safeMemberName("service", new Set(["service"])), "service_");
+    assert.equal(safeMemberName("close", new Set(["close", "close_"])), "close__");
+    assert.equal(safeTopLevelName("str"), "str_");
+    assert.equal(safeTopLevelName("Object"), "Object");
+  });
+
+  test("package names come from the routing name; module stems from the .proto path", () => {
+    assert.equal(pythonPackageName("VOA.Crawl"), "voa_crawl");
+    assert.equal(pythonPackageName("Shop-1.Users"), "shop_1_users");
+    assert.equal(pythonPackageName("9.import"), "_9_import");
+    assert.equal(moduleStem("Crawl.proto"), "Crawl");
+    assert.equal(moduleStem("shop/order-v1.proto"), "shop_order_v1");
+    assert.equal(moduleStem("1st.proto"), "_1st");
+  });
+});
+
+describe("generated Python caller", () => {
+  test("VOA.Crawl: file layout, headers, pyproject, the vendored runtime byte for byte", async () => {
+    const files = await pythonCaller(["fixtures/voa/Crawl.proto"], "VOA.Crawl");
+    const paths = files.map((f) => f.path);
+    const runtimeDir = path.join(REPO_ROOT, "templates/python/msec");
+    const runtime = readdirSync(runtimeDir).filter((n) => n.endsWith(".py") || n === "py.typed").sort();
+    const own = [
+      "README.md",
+      "pyproject.toml",
+      "voa_crawl/Crawl_msec.py",
+      "voa_crawl/Crawl_msec.pyi",
+      "voa_crawl/Crawl_pb2.py",
+      "voa_crawl/Crawl_pb2.pyi",
+      "voa_crawl/__init__.py",
+      "voa_crawl/msec_impl.py",
+      "voa_crawl/py.typed",
+    ];
+    assert.deepEqual(
+      paths.sort(),
+      ["VOA.Crawl-caller/README.md", ...[...own, ...runtime.map((n) => `voa_crawl/_msec/${n}`)].map((p) => `VOA.Crawl-caller/python/${p}`)].sort(),
+    );
+    const text = (p: string): string => String(files.find((f) => f.path === `VOA.Crawl-caller/python/${p}`)!.content);
+    for (const n of runtime) assert.equal(text(`voa_crawl/_msec/${n}`), readFileSync(path.join(runtimeDir, n), "utf8"), n);
+    const version = (JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string }).version;
+    const headerLine = `# Code generated by msec-gen v${version} from Crawl.proto. DO NOT EDIT.`;
+    for (const p of own.filter((p) => /\.(py|pyi|toml)$/.test(p))) {
+      const lines = text(p).split("\n");
+      assert.ok(lines[0] === headerLine || lines[1] === headerLine, `${p} starts with the header`);
+    }
+    const pyproject = text("pyproject.toml");
+    assert.match(pyproject, /^requires-python = ">=3\.9"$/m);
+    assert.match(pyproject, /^dependencies = \["protobuf>=4\.21"\]$/m);
+    assert.match(pyproject, /^build-backend = "setuptools\.build_meta"$/m);
+    assert.match(pyproject, /^name = "voa-crawl"$/m);
+    assert.match(text("README.md"), /pip install \.\/python/);
+    assert.equal(
+      text("voa_crawl/msec_impl.py").split("\n").slice(2).join("\n"),
+      "from ._msec.msec_impl import *  # noqa: F401,F403\nfrom ._msec.msec_impl import __all__ as __all__  # noqa: F401\n",
+    );
+  });
+
+  test("output is deterministic", async () => {
+    const a = await pythonCaller(["fixtures/edge/modern_proto3.proto"], "Modern.Events");
+    const b = await pythonCaller(["fixtures/edge/modern_proto3.proto"], "Modern.Events");
+    assert.deepEqual(a, b);
+  });
+
+  test(".proto comments become docstrings", async () => {
+    const files = await pythonCaller(["fixtures/edge/modern_proto3.proto"], "Modern.Events");
+    const client = String(files.find((f) => f.path.endsWith("modern_events/modern_proto3_msec.py"))!.content);
+    assert.match(client, /class EventServiceClient:\n {4}"""Block comment on the service\.\n/);
+    assert.match(client, /def put\(self, request: _modern_proto3_pb2\.Event, timeout_ms: Optional\[float\] = None\) -> _google_protobuf_empty_pb2\.Empty:\n {8}"""Stores an event\.\n\n {8}Calls `modern\.v1\.EventService\.Put`\.\n {8}"""/);
+    assert.match(client, /class AdminServiceClient:\n {4}"""A second service in the same file\.\n/);
+  });
+
+  test("a caller for files without services is refused", async () => {
+    await assert.rejects(pythonCaller(["fixtures/edge/messages_only.proto"], "Plain.Notes"), UserError);
+  });
+
+  test("modern proto3 (well-known types, maps, nested enum, two services): stubs match protobuf-python, clients typed", async () => {
+    const root = writeOut("modern", await pythonCaller(["fixtures/edge/modern_proto3.proto"], "Modern.Events"));
+    const r = await checkPackage(root, "modern_events");
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(r.clients, {
+      AdminServiceClient: { purge: ["google.protobuf.timestamp_pb2.Timestamp", "google.protobuf.wrappers_pb2.Int64Value"] },
+      AsyncAdminServiceClient: { purge: ["google.protobuf.timestamp_pb2.Timestamp", "google.protobuf.wrappers_pb2.Int64Value"] },
+      AsyncEventServiceClient: {
+        latest: ["google.protobuf.empty_pb2.Empty", "modern_events.modern_proto3_pb2.Event"],
+        put: ["modern_events.modern_proto3_pb2.Event", "google.protobuf.empty_pb2.Empty"],
+      },
+      EventServiceClient: {
+        latest: ["google.protobuf.empty_pb2.Empty", "modern_events.modern_proto3_pb2.Event"],
+        put: ["modern_events.modern_proto3_pb2.Event", "google.protobuf.empty_pb2.Empty"],
+      },
+    });
+  });
+
+  test("legacy proto2 (group, extensions, defaults) and reserved words: stubs match, methods escaped", async () => {
+    const legacy = writeOut("legacy", await pythonCaller(["fixtures/edge/legacy_proto2.proto"], "Legacy.Store"));
+    assert.deepEqual((await checkPackage(legacy, "legacy_store")).problems, []);
+    const reserved = writeOut("reserved", await pythonCaller(["fixtures/edge/reserved_words.proto"], "Reserved.Words"));
+    const r = await checkPackage(reserved, "reserved_words");
+    assert.deepEqual(r.problems, []);
+    const t = (n: string): string => `reserved_words.reserved_words_pb2.${n}`;
+    const error = {
+      constructor: [t("Promise"), t("Promise")],
+      delete: [t("Function"), t("Function")],
+      service_: [t("Object"), t("Object")],
+      then: [t("Object"), t("Array")],
+      to_string: [t("Object"), t("Object")],
+    };
+    assert.deepEqual(r.clients, { AsyncErrorClient: error, AsyncStringClient: { catch: [t("Promise"), t("Promise")] }, ErrorClient: error, StringClient: { catch: [t("Promise"), t("Promise")] } });
+    assert.ok(r.all.includes("Object") && r.all.includes("Promise"));
+  });
+
+  test("several files with a shared import from an include path and a file without services", async () => {
+    const files = await pythonCaller(
+      ["fixtures/edge/users.proto", "fixtures/edge/orders.proto", "fixtures/edge/messages_only.proto"],
+      "Shop.Users",
+      ["fixtures/edge/include", "fixtures/edge"],
+    );
+    const root = writeOut("multi", files);
+    assert.ok(files.some((f) => f.path === "Shop.Users-caller/python/shop_users/common_types_pb2.py"));
+    const r = await checkPackage(root, "shop_users");
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(Object.keys(r.clients), ["AsyncOrderServiceClient", "OrderServiceClient", "AsyncUserServiceClient", "UserServiceClient"]);
+    assert.deepEqual(r.clients["OrderServiceClient"], { list_orders: ["shop_users.orders_pb2.ListOrdersRequest", "shop_users.orders_pb2.ListOrdersResponse"] });
+    assert.ok(r.all.includes("Note") && r.all.includes("ListUsersRequest"));
+  });
+});
