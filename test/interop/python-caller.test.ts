@@ -152,6 +152,7 @@ let reservedPort = 0;
 let server: ServerProcess | undefined;
 let reservedServer: ServerProcess | undefined;
 let schema: (name: string) => DescMessage;
+let voaReadme = "";
 
 async function generated(args: readonly string[]): Promise<string> {
   const r = await msecGen([...args, "--dir", "-o", work, "-q"]);
@@ -199,6 +200,7 @@ before(async () => {
   const voa = path.join(await generated(["caller", "fixtures/voa/Crawl.proto", "fixtures/voa/MainLogic.proto", "--name", "VOA.Crawl", "--lang", "python"]), "python");
   const interop = path.join(await generated(["caller", "fixtures/interop/interop.proto", "--name", "Interop.Echo", "--lang", "python"]), "python");
   const reserved = path.join(await generated(["caller", "fixtures/edge/reserved_words.proto", "--name", "Reserved.Words", "--lang", "python"]), "python");
+  voaReadme = readFileSync(path.join(voa, "README.md"), "utf8");
   await runOk("python3", ["-m", "venv", venv]);
   await runOk(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", `${voa}[typing]`, interop, reserved], { cwd: work });
 });
@@ -291,6 +293,15 @@ describe("Python caller package", () => {
     const file = path.join(work, "typed_program.py");
     writeFileSync(file, TYPED_PROGRAM);
     await runOk("python3", ["-m", "mypy", "--strict", "--no-incremental", "--python-executable", python, file], { cwd: work });
+  });
+
+  test("the README's usage examples type-check under mypy --strict", async () => {
+    const blocks = [...voaReadme.matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    assert.equal(blocks.length, 2);
+    assert.ok(blocks[0]!.split("\n").length <= 14, "a short example");
+    blocks.forEach((code, i) => writeFileSync(path.join(work, `readme_${i}.py`), code));
+    const files = blocks.map((_, i) => path.join(work, `readme_${i}.py`));
+    await runOk("python3", ["-m", "mypy", "--strict", "--no-incremental", "--python-executable", python, ...files], { cwd: work });
   });
 });
 
