@@ -19,6 +19,8 @@ import { networkInterfaces } from "node:os";
 import { type Config, DEFAULT_CONFIG_PATH, loadConfig } from "../config.js";
 import { createLogger, logOptionsFromConfig } from "../log.js";
 import { createRoutesFileResolver, setRoutesFileResolver } from "../route/index.js";
+import { setDefaultCaller } from "../client/call-options.js";
+import { configureClient } from "../client/connection-pool.js";
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_PORT, type Server, type ServerOptions, createServer } from "./server.js";
 
 export interface StartServerOptions {
@@ -119,6 +121,10 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
   const serverOptions: ServerOptions = { ...fromConfig, ...options.overrides };
   if (options.serviceName !== undefined) serverOptions.serviceName = options.serviceName;
   serverOptions.logger ??= createLogger(logOptionsFromConfig(config));
+  // Outgoing calls made by handlers name this service as their caller (CRpcHead.caller),
+  // and replies the client has to drop are logged where the server logs.
+  if (serverOptions.serviceName !== undefined) setDefaultCaller(serverOptions.serviceName);
+  configureClient({ logger: serverOptions.logger });
   const server = createServer(serverOptions);
   options.register(server);
   const { host, port } = await server.listen();

@@ -17,6 +17,8 @@ import {
   serverOptionsFromConfig,
   setRoutesFileResolver,
   startServer,
+  callMethodRaw,
+  setDefaultCaller,
 } from "../../runtime/index.js";
 import { ECHO_METHOD, echoMethods } from "../../examples/echo/echo-service.js";
 import { type FrameVector, hex, loadVector } from "./vectors.js";
@@ -219,6 +221,49 @@ describe("config and the echo server process", () => {
       process.removeAllListeners("SIGINT");
       setRoutesFileResolver(createRoutesFileResolver());
       await server.close({ drainTimeoutMs: 100 });
+    }
+  });
+
+  test("startServer makes the service name the caller of outgoing calls made by its handlers", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "start-caller-"));
+    writeFileSync(join(dir, "config.ini"), "[SRPC]\nlisten=127.0.0.1:0/tcp\n[LOG]\nLevel=FATAL\n");
+    // The downstream service answers with the caller name it saw.
+    const downstream = createServer({ port: 0, host: "127.0.0.1", udp: false, logger: memoryLogger().logger });
+    downstream.register({
+      name: "test.Downstream.WhoCalls",
+      invoke: (_body, ctx) => ({ format: "binary", bytes: new TextEncoder().encode(ctx.caller) }),
+    });
+    await downstream.listen();
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
+      typeof chunk === "string" && chunk.startsWith("listening on ") ? true : write(chunk, ...rest)) as typeof process.stdout.write;
+    let server: Server | undefined;
+    try {
+      server = await startServer({
+        configPath: join(dir, "config.ini"),
+        serviceName: "VOA.Upstream",
+        register: (s) =>
+          s.register({
+            name: "test.Upstream.Forward",
+            invoke: async () => ({
+              format: "binary",
+              bytes: await callMethodRaw(`127.0.0.1:${downstream.port}`, "test.Downstream.WhoCalls", new Uint8Array(0)),
+            }),
+          }),
+      });
+    } finally {
+      process.stdout.write = write;
+    }
+    try {
+      const reply = await callMethodRaw(`127.0.0.1:${server.port}`, "test.Upstream.Forward", new Uint8Array(0), { caller: "test.client" });
+      assert.equal(new TextDecoder().decode(reply), "VOA.Upstream");
+    } finally {
+      process.removeAllListeners("SIGTERM");
+      process.removeAllListeners("SIGINT");
+      setDefaultCaller(undefined);
+      setRoutesFileResolver(createRoutesFileResolver());
+      await server.close({ drainTimeoutMs: 100 });
+      await downstream.close({ drainTimeoutMs: 100 });
     }
   });
 
