@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -20,6 +21,7 @@ import { moduleStem } from "../../generator/targets/python/caller.js";
 import { pythonPackageName, safeMemberName, safeTopLevelName, snakeCase } from "../../generator/targets/python/safe-identifier.js";
 import { UserError } from "../../generator/user-error.js";
 import { REPO_ROOT } from "./golden-cases.js";
+import { runCli } from "./run-cli.js";
 
 const exec = promisify(execFile);
 const work = mkdtempSync(path.join(tmpdir(), "msec-py-caller-gen-"));
@@ -216,6 +218,20 @@ describe("generated Python caller", () => {
     const a = await pythonCaller(["fixtures/edge/modern_proto3.proto"], "Modern.Events");
     const b = await pythonCaller(["fixtures/edge/modern_proto3.proto"], "Modern.Events");
     assert.deepEqual(a, b);
+  });
+
+  test("the caller tarball with ts and python is byte-identical across runs and umasks", async () => {
+    const hashes: string[] = [];
+    for (const [i, umask] of ["022", "077"].entries()) {
+      const out = path.join(work, `tgz-${i}`);
+      const r = await runCli(["caller", "fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "--lang", "ts,python", "-o", out, "--quiet"], {
+        cwd: REPO_ROOT,
+        shellPrefix: `umask ${umask};`,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      hashes.push(createHash("sha256").update(readFileSync(path.join(out, "VOA.Crawl-caller.tgz"))).digest("hex"));
+    }
+    assert.equal(hashes[0], hashes[1]);
   });
 
   test(".proto comments become docstrings", async () => {
