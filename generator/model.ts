@@ -10,7 +10,7 @@
 import type { DescFile, DescMessage, DescMethod, DescService, FileRegistry } from "@bufbuild/protobuf";
 import type { FileDescriptorProto, FileDescriptorSet } from "@bufbuild/protobuf/wkt";
 import { createFileRegistry } from "@bufbuild/protobuf";
-import { getComments } from "@bufbuild/protoplugin";
+import { getComments } from "./protoplugin.js";
 import { UserError } from "./user-error.js";
 
 /** Comments attached to a declaration in the `.proto` source (without `//` markers). */

@@ -5,7 +5,7 @@
  * protoc's `--pyi_out` declares, over the `google.protobuf` types that
  * `types-protobuf` describes.
  */
-import { getComments } from "@bufbuild/protoplugin";
+import { getComments } from "../../protoplugin.js";
 import { ScalarType } from "@bufbuild/protobuf";
 import type { DescEnum, DescField, DescFile, DescMessage } from "@bufbuild/protobuf";
 import { isPythonKeyword, PROTOBUF_MESSAGE_MEMBERS } from "./safe-identifier.js";

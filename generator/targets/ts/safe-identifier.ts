@@ -6,7 +6,7 @@
  * (`safeIdentifier` / `localName`); this file covers our own generated names,
  * following the same convention: a reserved name gets a `$` suffix.
  */
-import { safeIdentifier } from "@bufbuild/protoplugin";
+import { safeIdentifier } from "../../protoplugin.js";
 
 /**
  * Member names that compile but break at run time or clash with what the

@@ -10,7 +10,8 @@
  * class whose methods call `callMethodRaw` and decode the typed response.
  */
 import type { DescFile, DescMethod, DescService } from "@bufbuild/protobuf";
-import { createEcmaScriptPlugin, getComments, type GeneratedFile, type Plugin } from "@bufbuild/protoplugin";
+import type { GeneratedFile, Plugin } from "@bufbuild/protoplugin";
+import { createEcmaScriptPlugin, getComments } from "../../protoplugin.js";
 import { lowerFirst, safeMemberName, safeTopLevelName } from "./safe-identifier.js";
 
 /** Module specifier of the runtime in generated code. */
