@@ -11,7 +11,7 @@ import voa_crawl
 from interop_echo import AsyncInteropServiceClient, EchoRequest, Everything, Inner, InteropServiceClient
 from interop_echo.interop_pb2 import COLOUR_NEGATIVE, COLOUR_RED, COLOUR_UNKNOWN
 from voa_crawl import AsyncCrawlServiceClient, AsyncMainLogicServiceClient, CrawlServiceClient, GetMP3ListRequest, MainLogicServiceClient
-from voa_crawl.MainLogic_pb2 import GetTitlesRequest
+from voa_crawl.MainLogic_pb2 import DownloadMP3Request, GetTitlesRequest, GetUrlByTitleRequest
 
 T = TypeVar("T")
 #: Each generated package vendors its own runtime, so each has its own SrpcError class.
@@ -82,16 +82,17 @@ def run(cmd: Dict[str, Any]) -> Any:
             async with AsyncCrawlServiceClient(service) as c:
                 return await outcome_async(lambda: c.get_mp3_list(req, timeout_ms=timeout))
         return asyncio.run(crawl())
-    if op == "titles":
-        treq = GetTitlesRequest(type="special")
+    if op == "mainlogic":
+        request_type = {"get_titles": GetTitlesRequest, "get_url_by_title": GetUrlByTitleRequest, "download_mp3": DownloadMP3Request}[cmd["method"]]
+        mreq = request_type(**cmd["request"])
         if mode == "sync":
             with MainLogicServiceClient(service) as m:
-                return outcome(lambda: m.get_titles(treq, timeout_ms=timeout))
+                return outcome(lambda: getattr(m, cmd["method"])(mreq, timeout_ms=timeout))
 
-        async def titles() -> Dict[str, Any]:
+        async def mainlogic() -> Dict[str, Any]:
             async with AsyncMainLogicServiceClient(service) as m:
-                return await outcome_async(lambda: m.get_titles(treq, timeout_ms=timeout))
-        return asyncio.run(titles())
+                return await outcome_async(lambda: getattr(m, cmd["method"])(mreq, timeout_ms=timeout))
+        return asyncio.run(mainlogic())
     if op == "echo":
         ereq = EchoRequest() if cmd["value"] == "unset" else EchoRequest(value=everything(cmd["value"]))
         if "delay_ms" in cmd:
