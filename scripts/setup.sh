@@ -48,6 +48,15 @@ if ! python3 -c 'import google.protobuf, pytest, mypy' >/dev/null 2>&1; then
     python3 -m pip install -q --break-system-packages 'protobuf>=4.21,<8' pytest 'mypy==2.4.1'
 fi
 
+# Python caller tests (test/interop/python-caller.test.ts) pip-install generated packages into a
+# fresh `python3 -m venv`: python3 needs its venv and ensurepip modules (Debian: python3-venv).
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  echo "==> apt-get install python3-venv"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+fi
+
 # Go caller tests (test/interop/go*.test.ts) need Go >= 1.23 (what google.golang.org/protobuf
 # v1.36.12 declares). This kind of machine ships a current Go; Debian's golang-go is too old.
 # protoc-gen-go and google.golang.org/protobuf come from the Go module proxy on first use.
