@@ -242,6 +242,17 @@ describe("generated Python caller", () => {
     assert.match(client, /class AdminServiceClient:\n {4}"""A second service in the same file\.\n/);
   });
 
+  test("client class names never shadow the runtime's Client/AsyncClient", async () => {
+    const dir = path.join(work, "shadow");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "a.proto"), 'syntax = "proto3";\npackage a;\nmessage M {}\nservice Async { rpc None(M) returns (M); rpc From(M) returns (M); }\nservice str { rpc Close(M) returns (M); }\n');
+    const root = writeOut("shadow", await generate({ kind: "caller", protos: [path.join(dir, "a.proto")], includes: [dir], name: "A.B", lang: "python", cwd: REPO_ROOT }));
+    const r = await checkPackage(root, "a_b");
+    assert.deepEqual(r.problems, []);
+    const m = ["a_b.a_pb2.M", "a_b.a_pb2.M"];
+    assert.deepEqual(r.clients, { AsyncAsyncClient: { from_: m, none: m }, AsyncClient_: { from_: m, none: m }, AsyncstrClient: { close_: m }, strClient: { close_: m } });
+  });
+
   test("a caller for files without services is refused", async () => {
     await assert.rejects(pythonCaller(["fixtures/edge/messages_only.proto"], "Plain.Notes"), UserError);
   });

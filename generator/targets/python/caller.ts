@@ -224,7 +224,8 @@ export function generatePythonCaller(model: ProtoModel, options: TargetOptions):
   }
 
   // Client modules, one per requested file with services.
-  const taken = new Set<string>([...RUNTIME_EXPORTS, ...MSEC_FUNCTIONS]);
+  // Client classes must not shadow what the client modules and __init__ import or define.
+  const taken = new Set<string>([...RUNTIME_EXPORTS, ...MSEC_FUNCTIONS, "Optional", "DEFAULT_SERVICE"]);
   const exports: Array<{ module: string; names: string[] }> = [];
   const serviceDocs: Array<{ sync: string; async: string; methods: readonly ClientMethod[] }> = [];
   for (const file of model.files) {
