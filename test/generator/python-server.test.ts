@@ -137,6 +137,7 @@ describe("Python server dev package", () => {
       "voa_mainlogic/__main__.py",
       "voa_mainlogic/gen/MainLogic_msec.py",
       "voa_mainlogic/gen/MainLogic_pb2.py",
+      "voa_mainlogic/gen/MainLogic_pb2.pyi",
       "voa_mainlogic/gen/__init__.py",
       "voa_mainlogic/handlers/MainLogicService.py",
       "voa_mainlogic/handlers/__init__.py",
@@ -208,6 +209,33 @@ describe("Python server dev package", () => {
       assert.equal(await post("GetUrlByTitle", '{"type": "special", "title": "boom"}'), '{"ret":-19, "errmsg":"backend process failed, use GetErrText get more information" }');
       assert.equal(await post("DownloadMP3", '{"type": "special", "title": "x"}'), '{"ret":-18, "errmsg":"service implement failed" }');
     });
+  });
+
+  test("mypy --strict passes on the generated code, skeletons, entry, build script and smoke test (with the .pyi stubs)", async () => {
+    // a virtualenv with the type stubs of protobuf and pytest; mypy itself is the one setup.sh installs
+    const venv = path.join(work, "typing-venv");
+    await sh(PYTHON, ["-m", "venv", venv], work);
+    await sh(path.join(venv, "bin/python"), ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "protobuf>=4.21", "types-protobuf", "pytest"], work);
+    const packages: Array<[string[], string]> = [
+      [["fixtures/voa/MainLogic.proto", "--name", "VOA.MainLogic"], "voa_mainlogic"],
+      [["fixtures/voa/Crawl.proto", "--name", "VOA.Crawl"], "voa_crawl"],
+      [["fixtures/edge/reserved_words.proto", "--name", "Reserved.Words"], "reserved_words"],
+      [["fixtures/edge/legacy_proto2.proto"], "legacy_legacy"],
+    ];
+    for (const [args, pkg] of packages) {
+      const sub = path.join(work, `typing-${pkg}`);
+      await fs.mkdir(sub);
+      const r = await runCli(["server", ...args.map((a) => (a.startsWith("fixtures/") ? path.join(REPO_ROOT, a) : a)), "--lang", "python", "--dir", "-o", sub]);
+      assert.equal(r.code, 0, r.stderr);
+      const dir = r.stdout.trim().split("\n").at(-1)!;
+      // the vendored runtime has its own mypy check (test/python/test_types.py); only our files are checked here
+      const out = await sh(
+        PYTHON,
+        ["-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent", "--python-executable", path.join(venv, "bin/python"), pkg, "main.py", "build.py", "tests/test_smoke.py"],
+        dir,
+      );
+      assert.match(out, /^Success: no issues found in \d+ source files$/m, `${pkg}: ${out}`);
+    }
   });
 
   test("python -m <package> serves; msec_impl and msec.msec_impl give MSEC's API", async () => {

@@ -4,7 +4,8 @@
  *
  * protobuf-python refuses to serialize a message whose required field is
  * unset; the handler skeletons and the smoke test build their messages with
- * these arguments so a fresh package answers out of the box.
+ * these arguments so a fresh package answers out of the box. Enum fields get
+ * their first value by name.
  */
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
@@ -43,8 +44,11 @@ function zeroValue(field: DescField, depth: number): string | undefined {
   switch (field.fieldKind) {
     case "scalar":
       return scalarZero(field.scalar);
-    case "enum":
-      return String(field.enum.values[0]?.number ?? 0);
+    case "enum": {
+      // by name: protobuf-python's constructors take enum names, and the .pyi stubs type enum arguments as enum | str
+      const first = field.enum.values[0];
+      return first === undefined ? "0" : JSON.stringify(first.name);
+    }
     case "message": {
       if (depth >= MAX_DEPTH) return undefined;
       const inner = requiredZeros(field.message, depth + 1).map(([k, v]) => `${JSON.stringify(k)}: ${v}`);
