@@ -9,7 +9,7 @@
  * shared vectors, and `mypy --strict` checks a program using the clients and stubs.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -111,6 +111,10 @@ from reserved_words import AsyncErrorClient, ErrorClient, Function, Object, Prom
 from reserved_words.reserved_words_pb2 import Symbol
 from voa_crawl import AsyncCrawlServiceClient, CallMethod, CrawlServiceClient, GetMP3ListRequest, GetMP3ListResponse, SrpcError
 from voa_crawl.msec_impl import *  # noqa: F403
+from google.protobuf.empty_pb2 import Empty
+from google.protobuf.timestamp_pb2 import Timestamp
+from google.protobuf.wrappers_pb2 import Int64Value
+from modern_events import AdminServiceClient, Event, EventServiceClient
 
 
 def titles(service: str) -> List[str]:
@@ -146,6 +150,15 @@ async def reserved_async() -> Object:
     return await AsyncErrorClient().to_string(Object(delete=""))
 
 
+def modern() -> Event.Kind:
+    event = Event(id="x", kind=Event.Kind.KIND_ALERT, labels={"a": "b"}, children={1: Event(kind="KIND_ALERT")}, at=Timestamp(seconds=1))
+    client = EventServiceClient("127.0.0.1:1")
+    client.put(event)
+    latest: Event = client.latest(Empty())
+    purged: Int64Value = AdminServiceClient().purge(Timestamp())
+    return latest.children[purged.value].kind if latest.HasField("at") else Event.KIND_UNSPECIFIED
+
+
 def msec() -> int:
     result = CallMethod("VOA.Crawl", "crawl.CrawlService.GetMP3List", b"", 1000)
     try:
@@ -176,6 +189,8 @@ let server: ServerProcess | undefined;
 let reservedServer: ServerProcess | undefined;
 let schema: (name: string) => DescMessage;
 let voaReadme = "";
+/** Generated python/ folders and their package names. */
+const packages: Array<{ dir: string; name: string }> = [];
 
 async function generated(args: readonly string[]): Promise<string> {
   const r = await msecGen([...args, "--dir", "-o", work, "-q"]);
@@ -233,9 +248,11 @@ before(async () => {
   const voa = path.join(await generated(["caller", "fixtures/voa/Crawl.proto", "fixtures/voa/MainLogic.proto", "--name", "VOA.Crawl", "--lang", "python"]), "python");
   const interop = path.join(await generated(["caller", "fixtures/interop/interop.proto", "--name", "Interop.Echo", "--lang", "python"]), "python");
   const reserved = path.join(await generated(["caller", "fixtures/edge/reserved_words.proto", "--name", "Reserved.Words", "--lang", "python"]), "python");
+  const modern = path.join(await generated(["caller", "fixtures/edge/modern_proto3.proto", "--name", "Modern.Events", "--lang", "python"]), "python");
+  packages.push({ dir: voa, name: "voa_crawl" }, { dir: interop, name: "interop_echo" }, { dir: reserved, name: "reserved_words" }, { dir: modern, name: "modern_events" });
   voaReadme = readFileSync(path.join(voa, "README.md"), "utf8");
   await runOk("python3", ["-m", "venv", venv]);
-  await runOk(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", `${voa}[typing]`, interop, reserved], { cwd: work });
+  await runOk(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", `${voa}[typing]`, interop, reserved, modern], { cwd: work });
 });
 
 after(async () => {
@@ -322,10 +339,21 @@ describe("Python caller package", () => {
     assert.deepEqual(r.packages, ["interop_echo", "voa_crawl"]);
   });
 
-  test("mypy --strict passes on a program using the generated clients and stubs", async () => {
+  test("mypy --strict passes on a program using the generated clients and stubs (incl. nested enums, well-known types)", async () => {
     const file = path.join(work, "typed_program.py");
     writeFileSync(file, TYPED_PROGRAM);
     await runOk("python3", ["-m", "mypy", "--strict", "--no-incremental", "--python-executable", python, file], { cwd: work });
+  });
+
+  test("the generated stubs and modules themselves pass mypy --strict (the vendored runtime's findings silenced)", async () => {
+    const mypy = ["-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent", "--python-executable", python];
+    for (const p of packages) {
+      const own = readdirSync(path.join(p.dir, p.name)).sort();
+      const stubs = own.filter((f) => f.endsWith(".pyi")).map((f) => `${p.name}/${f}`);
+      const clients = own.filter((f) => f.endsWith("_msec.py")).map((f) => `${p.name}/${f}`);
+      await runOk("python3", [...mypy, `${p.name}/__init__.py`, `${p.name}/msec_impl.py`, ...stubs], { cwd: p.dir });
+      await runOk("python3", [...mypy, ...clients], { cwd: p.dir });
+    }
   });
 
   test("the README's usage examples type-check under mypy --strict", async () => {

@@ -104,18 +104,20 @@ class StubWriter {
   }
 
   enumClass(e: DescEnum, indent: string): void {
+    // Annotations inside a class body resolve at module scope, so a nested enum is named in full (`Event.Kind`).
+    const self = this.ref(e);
     this.body.push("");
     this.body.push(`${indent}class ${e.name}(_builtins.int, metaclass=_enum_type_wrapper.EnumTypeWrapper):`);
     this.body.push(...docstring(getComments(e).leading ?? "", indent + "    "));
     this.body.push(`${indent}    __slots__ = ()`);
     for (const v of e.values) {
       if (isPythonKeyword(v.name)) continue;
-      this.body.push(`${indent}    ${v.name}: _ClassVar[${e.name}]`);
+      this.body.push(`${indent}    ${v.name}: _ClassVar[${self}]`);
     }
     // protobuf-python also puts the values beside the enum (module or enclosing message).
     for (const v of e.values) {
       if (isPythonKeyword(v.name)) continue;
-      this.body.push(indent === "" ? `${v.name}: ${e.name}` : `${indent}${v.name}: _ClassVar[${e.name}]`);
+      this.body.push(indent === "" ? `${v.name}: ${self}` : `${indent}${v.name}: _ClassVar[${self}]`);
     }
   }
 
