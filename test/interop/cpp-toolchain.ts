@@ -5,6 +5,7 @@
  * Debian protobuf, and running programs.
  */
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -12,8 +13,15 @@ import { fileURLToPath } from "node:url";
 import { generate } from "../../generator/generate.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-/** Generated packages and CMake build trees, kept between runs (as a build directory would be). */
-export const CPP_CACHE = path.join(tmpdir(), "msec-gen-cpp-interop");
+/**
+ * Generated packages and CMake build trees, kept between runs (as a build directory would be).
+ * Keyed by the checkout: a CMake cache remembers its source folder and refuses another one,
+ * so two clones on one machine (a work tree and CI's) must not share it.
+ */
+export const CPP_CACHE = path.join(
+  tmpdir(),
+  `msec-gen-cpp-interop-${createHash("sha256").update(REPO_ROOT).digest("hex").slice(0, 12)}`,
+);
 /** Consumer CMake project and test programs. */
 export const CPP_TEST_DIR = path.join(REPO_ROOT, "test/interop/cpp");
 
