@@ -228,7 +228,9 @@ describe("C++ caller ↔ generated TypeScript server", () => {
   let voaBuild: string;
 
   before(async () => {
-    await Promise.all([
+    // allSettled, not all: when one step fails, the others must finish (a server that is
+    // still starting would otherwise outlive `after` and keep the test process alive).
+    const steps = await Promise.allSettled([
       server.generateAndBuild().then(() => server.start()),
       (async () => {
         interop = await generateCppCaller("interop", ["fixtures/interop/interop.proto"], "Interop.Echo");
@@ -238,6 +240,7 @@ describe("C++ caller ↔ generated TypeScript server", () => {
       })(),
       flaky.start(),
     ]);
+    for (const step of steps) if (step.status === "rejected") throw step.reason;
   });
 
   after(async () => {
