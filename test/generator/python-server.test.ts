@@ -221,6 +221,7 @@ describe("Python server dev package", () => {
       [["fixtures/voa/Crawl.proto", "--name", "VOA.Crawl"], "voa_crawl"],
       [["fixtures/edge/reserved_words.proto", "--name", "Reserved.Words"], "reserved_words"],
       [["fixtures/edge/legacy_proto2.proto"], "legacy_legacy"],
+      [["fixtures/edge/modern_proto3.proto", "--name", "Modern.Events"], "modern_events"],
     ];
     for (const [args, pkg] of packages) {
       const sub = path.join(work, `typing-${pkg}`);
