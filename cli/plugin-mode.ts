@@ -97,6 +97,8 @@ export async function runPlugin(requestBytes: Uint8Array): Promise<Uint8Array> {
       goModule: params.goModule,
       javaGroupId: params.javaGroupId,
       javaArtifactId: params.javaArtifactId,
+      // protoc and buf pass a plugin's stderr through to the user.
+      onWarning: (m) => process.stderr.write(`protoc-gen-msec: warning: ${m}\n`),
     });
     for (const f of files) {
       if (f.userOwned === true && !params.writeHandlers) continue;

@@ -22,7 +22,7 @@ interface CommandOptions {
   include: string[];
   output: string;
   dir?: boolean;
-  lang: string;
+  lang?: string;
   descriptorSetIn?: string;
   runtimeSpec?: string;
   goModule?: string;
@@ -45,7 +45,12 @@ function addGenerateCommand(program: Command, kind: TargetKind, summary: string,
     .option("-I, --include <dir>", "include directory for imports (repeatable; default: each file's own directory)", collect, [])
     .option("-o, --output <dir>", "output directory", ".")
     .option("--dir", "write the unpacked tree instead of a .tgz (regenerating keeps existing handler files)")
-    .option("--lang <langs>", kind === "server" ? "target language" : "comma-separated target languages", "ts")
+    .option(
+      "--lang <langs>",
+      kind === "server"
+        ? "target language (default: ts)"
+        : "comma-separated target languages (default: all; a language this machine or input cannot produce is skipped with a warning)",
+    )
     .option("--descriptor-set-in <file>", "read a binary FileDescriptorSet instead of compiling .proto files")
     .option("--runtime-spec <npm spec>", "npm spec of the msec-gen runtime in generated TypeScript packages (default: ^<msec-gen version>)")
     .option("--go-module <path>", "Go module path of the Go caller (default: example.com/msec/<group>/<service>, lower-case)")
@@ -75,6 +80,7 @@ async function run(kind: TargetKind, protos: string[], opts: CommandOptions): Pr
     javaGroupId: opts.javaGroupId,
     javaArtifactId: opts.javaArtifactId,
     onProgress: progress,
+    onWarning: (m: string) => process.stderr.write(`msec-gen: warning: ${m}\n`),
   };
   const files = await generate(options);
   progress?.(`writing ${files.length} files${opts.dir === true ? "" : " as a .tgz"}`);

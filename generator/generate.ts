@@ -8,7 +8,7 @@ import { buildModel, type ProtoModel } from "./model.js";
 import { generatorVersion } from "./package-root.js";
 import { defaultRoutingName, validateRoutingName } from "./routing-name.js";
 import type { GeneratedFile, Target, TargetKind, TargetOptions } from "./target.js";
-import { findTarget } from "./target-registry.js";
+import { findTarget, targetLanguages } from "./target-registry.js";
 import { renderTemplate } from "./template-engine.js";
 import { UserError } from "./user-error.js";
 
@@ -21,7 +21,12 @@ export interface GenerateOptions {
   readonly includes?: readonly string[] | undefined;
   /** A binary `FileDescriptorSet` to read instead of compiling `.proto` files. */
   readonly descriptorSetIn?: string | undefined;
-  /** Languages; default `["ts"]`. A server takes exactly one. */
+  /**
+   * Languages. A server takes exactly one (default `ts`). A caller defaults to every
+   * registered caller language; a language that cannot be generated for this input or
+   * on this machine is then skipped with a warning (`onWarning`), while a language named
+   * explicitly fails the run.
+   */
   readonly lang?: string | readonly string[] | undefined;
   /** Routing name `Group.Service`; default derived from the first service (see `defaultRoutingName`). */
   readonly name?: string | undefined;
@@ -37,6 +42,8 @@ export interface GenerateOptions {
   readonly cwd?: string | undefined;
   /** Called with a short line before each step that takes time. */
   readonly onProgress?: ((message: string) => void) | undefined;
+  /** Called when a defaulted caller language is skipped; default: nothing is reported. */
+  readonly onWarning?: ((message: string) => void) | undefined;
 }
 
 /** Language folders and titles for the caller tarball's top README. */
@@ -65,7 +72,7 @@ export async function generateFromModel(
   options: Omit<GenerateOptions, "protos" | "includes" | "descriptorSetIn" | "cwd">,
 ): Promise<GeneratedFile[]> {
   const progress = options.onProgress ?? (() => {});
-  const { langs, targets } = resolveTargets(options);
+  const { targets } = resolveTargets(options);
   const name = options.name ?? defaultRoutingName(model);
   const version = generatorVersion();
   const targetOptions: TargetOptions = {
@@ -87,17 +94,31 @@ export async function generateFromModel(
     return out;
   }
   const top = `${name}-caller`;
+  const generated: string[] = [];
+  const skipped: UserError[] = [];
   for (const target of targets) {
     progress(`generating ${target.description} for ${name}`);
-    for (const f of await target.generate(model, targetOptions)) out.push({ ...f, path: `${top}/${target.lang}/${f.path}` });
+    let files: GeneratedFile[];
+    try {
+      files = await target.generate(model, targetOptions);
+    } catch (err) {
+      // Only languages the user did not ask for by name may be left out.
+      if (options.lang !== undefined || !(err instanceof UserError)) throw err;
+      options.onWarning?.(`skipping the ${target.lang} caller: ${err.message} (name languages with --lang)`);
+      skipped.push(err);
+      continue;
+    }
+    generated.push(target.lang);
+    for (const f of files) out.push({ ...f, path: `${top}/${target.lang}/${f.path}` });
   }
+  if (generated.length === 0 && skipped[0] !== undefined) throw skipped[0];
   out.push({
     path: `${top}/README.md`,
     content: renderTemplate("caller/README.md.hbs", {
       name,
       version,
       protoFiles: model.files.map((f) => f.name),
-      languages: langs.map((lang) => ({ folder: lang, title: LANGUAGE_TITLES[lang] ?? lang })),
+      languages: generated.map((lang) => ({ folder: lang, title: LANGUAGE_TITLES[lang] ?? lang })),
     }),
   });
   return out;
@@ -117,7 +138,7 @@ export async function loadModel(options: GenerateOptions, onProgress?: (message:
 
 /** Validate `lang` and `name` and look the targets up; `UserError` when invalid. */
 function resolveTargets(options: Pick<GenerateOptions, "kind" | "lang" | "name">): { langs: string[]; targets: Target[] } {
-  const langs = parseLangs(options.lang);
+  const langs = parseLangs(options.lang ?? (options.kind === "caller" ? targetLanguages("caller") : ["ts"]));
   const targets = langs.map((lang) => findTarget(options.kind, lang));
   if (options.kind === "server" && targets.length !== 1) {
     throw new UserError(`a server is generated for one language at a time (got --lang ${langs.join(",")})`);
@@ -126,8 +147,8 @@ function resolveTargets(options: Pick<GenerateOptions, "kind" | "lang" | "name">
   return { langs, targets };
 }
 
-function parseLangs(lang: GenerateOptions["lang"]): string[] {
-  const list = (lang === undefined ? ["ts"] : typeof lang === "string" ? [lang] : [...lang])
+function parseLangs(lang: string | readonly string[]): string[] {
+  const list = (typeof lang === "string" ? [lang] : [...lang])
     .flatMap((l) => l.split(","))
     .map((l) => l.trim())
     .filter((l) => l !== "");

@@ -216,7 +216,7 @@ describe("msec-gen command line", () => {
 
   test("the tarball holds relative regular files and directories only, with fixed owner, modes and mtime", async () => {
     const out = await outDir();
-    const r = await runCli(["caller", "fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "-o", out, "--quiet"]);
+    const r = await runCli(["caller", "fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "--lang", "ts", "-o", out, "--quiet"]);
     assert.equal(r.code, 0, r.stderr);
     const listing = execFileSync("tar", ["--numeric-owner", "--utc", "-tvzf", r.stdout.trim()], { encoding: "utf8" }).trim().split("\n");
     const names = listing.map((l) => l.split(/\s+/).slice(5).join(" "));
@@ -294,6 +294,36 @@ describe("msec-gen command line", () => {
         file,
       );
     }
+  });
+
+  test("caller without --lang writes every registered language", async () => {
+    const out = await outDir();
+    const r = await runCli(["caller", "fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "-o", out, "--dir", "--quiet"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.deepEqual((await fs.readdir(path.join(out, "VOA.Crawl-caller"))).sort(), ["README.md", "cpp", "go", "java", "python", "ts"]);
+  });
+
+  test("caller without --lang skips a language the input cannot give, with a warning; naming that language fails", async () => {
+    const set = path.join(work, "crawl.binpb");
+    const buf = bufCommand();
+    execFileSync(buf.command, [...buf.prefixArgs, "build", path.join(REPO_ROOT, "fixtures/voa/Crawl.proto"), "--as-file-descriptor-set", "-o", set], {
+      cwd: path.join(REPO_ROOT, "fixtures/voa"),
+    });
+    const out = await outDir();
+    const r = await runCli(["caller", "--descriptor-set-in", set, "--name", "VOA.Crawl", "-o", out, "--dir", "--quiet"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stderr,
+      "msec-gen: warning: skipping the cpp caller: Crawl.proto: the C++ caller compiles .proto sources with protoc at build time, " +
+        "but this input has no source for it (a descriptor set?); generate from the .proto files or without --lang cpp (name languages with --lang)\n",
+    );
+    const top = path.join(out, "VOA.Crawl-caller");
+    assert.deepEqual((await fs.readdir(top)).sort(), ["README.md", "go", "java", "python", "ts"]);
+    assert.doesNotMatch(await fs.readFile(path.join(top, "README.md"), "utf8"), /cpp\//);
+    const explicit = await runCli(["caller", "--descriptor-set-in", set, "--name", "VOA.Crawl", "--lang", "ts,cpp", "-o", await outDir(), "--quiet"]);
+    assert.equal(explicit.code, 1);
+    assert.match(explicit.stderr, /^msec-gen: error: Crawl\.proto: the C\+\+ caller compiles \.proto sources/);
   });
 
   test("--descriptor-set-in with a file that is not a descriptor set is a user error", async () => {

@@ -30,9 +30,9 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
   { id: "voa-crawl-server-python", options: { kind: "server", protos: [voa("Crawl.proto")], name: "VOA.Crawl", lang: "python" } },
   { id: "edge-legacy-server", options: { kind: "server", protos: [edge("legacy_proto2.proto")] } },
   { id: "edge-modern-server", options: { kind: "server", protos: [edge("modern_proto3.proto")], name: "Modern.Events" } },
-  { id: "edge-modern-caller", options: { kind: "caller", protos: [edge("modern_proto3.proto")], name: "Modern.Events" } },
+  { id: "edge-modern-caller", options: { kind: "caller", protos: [edge("modern_proto3.proto")], name: "Modern.Events", lang: "ts" } },
   { id: "edge-reserved-server", options: { kind: "server", protos: [edge("reserved_words.proto")], name: "Reserved.Words" } },
-  { id: "edge-reserved-caller", options: { kind: "caller", protos: [edge("reserved_words.proto")], name: "Reserved.Words" } },
+  { id: "edge-reserved-caller", options: { kind: "caller", protos: [edge("reserved_words.proto")], name: "Reserved.Words", lang: "ts" } },
   { id: "voa-crawl-caller-python", options: { kind: "caller", protos: [voa("Crawl.proto")], name: "VOA.Crawl", lang: "python" } },
   { id: "edge-reserved-caller-python", options: { kind: "caller", protos: [edge("reserved_words.proto")], name: "Reserved.Words", lang: "python" } },
   {
@@ -51,6 +51,7 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
       protos: [edge("users.proto"), edge("orders.proto"), edge("messages_only.proto")],
       includes: [edge("include"), edge(".")],
       name: "Shop.Users",
+      lang: "ts",
     },
   },
 ];

@@ -48,7 +48,7 @@ test('the package root export "msec-gen" resolves to the library and importing i
 test("generate returns the files in memory; writeOutput writes them", async () => {
   const cwd = await fs.mkdtemp(path.join(work, "gen-"));
   await fs.copyFile(path.join(REPO_ROOT, "fixtures/voa/Crawl.proto"), path.join(cwd, "Crawl.proto"));
-  const files = await generate({ kind: "caller", protos: ["Crawl.proto"], cwd, name: "VOA.Crawl" });
+  const files = await generate({ kind: "caller", protos: ["Crawl.proto"], cwd, name: "VOA.Crawl", lang: "ts" });
   assert.deepEqual(await fs.readdir(cwd), ["Crawl.proto"]);
   assert.deepEqual(
     files.map((f) => f.path),
