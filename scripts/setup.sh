@@ -12,6 +12,7 @@ set -euo pipefail
 #   javac mvn            Java caller tests build generated Maven projects (JDK 17);
 #                        protobuf-java, JUnit and plugins come from Maven Central into ~/.m2
 #   python3 -m venv      Python caller tests install the generated package into a fresh venv
+#   etcd etcdctl         routing tests (test/etcd) start a real etcd v3 on loopback
 apt_needs=(
   curl:curl
   cmake:cmake
@@ -21,6 +22,8 @@ apt_needs=(
   /usr/include/google/protobuf/message.h:libprotobuf-dev
   javac:openjdk-17-jdk-headless
   mvn:maven
+  etcd:etcd-server
+  etcdctl:etcd-client
 )
 missing=()
 for pair in "${apt_needs[@]}"; do
