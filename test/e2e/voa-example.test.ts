@@ -1,0 +1,102 @@
+/**
+ * The VOA example (examples/voa): the Jsoup stand-in answers the walkthrough's
+ * length-prefixed JSON protocol from its fixture catalogue over a real socket,
+ * and the fixture MP3 files are what make-mp3.ts writes.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { callJsonTcp, decodeJsonTcp, encodeJsonTcp } from "../../runtime/index.js";
+import { silentMp3 } from "../../examples/voa/jsoup/make-mp3.js";
+import { REPO_ROOT, TSX_LOADER } from "../interop/go-toolchain.js";
+
+const JSOUP_DIR = path.join(REPO_ROOT, "examples/voa/jsoup");
+const CALL = { timeoutMs: 10_000 };
+
+let jsoup: ChildProcess;
+let jsoupAddr: string;
+
+before(async () => {
+  jsoup = spawn(process.execPath, ["--import", TSX_LOADER, path.join(JSOUP_DIR, "jsoup-server.ts"), "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  jsoupAddr = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    jsoup.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /^jsoup listening on (127\.0\.0\.1:\d+)$/m.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    jsoup.once("exit", (code) => reject(new Error(`jsoup exited with ${code}: ${out}`)));
+  });
+});
+
+after(async () => {
+  if (jsoup.exitCode === null && jsoup.signalCode === null) {
+    const exited = new Promise((r) => jsoup.once("exit", r));
+    jsoup.kill("SIGTERM");
+    await exited;
+  }
+});
+
+describe("VOA example: Jsoup (10-character length-prefixed JSON over TCP)", () => {
+  test("GetMP3List answers the fixture catalogue of a type", async () => {
+    const reply = await callJsonTcp(jsoupAddr, { handleClass: "com.bison.GetMP3List", requestBody: { type: "special" } }, CALL);
+    assert.deepEqual(reply, {
+      status: 0,
+      mp3s: [
+        { title: "Mars Rover Finds Ice", url: "http://voa.example/special/mars-rover-finds-ice.mp3" },
+        { title: "Moon Base Plans", url: "http://voa.example/special/moon-base-plans.mp3" },
+      ],
+    });
+    assert.deepEqual(await callJsonTcp(jsoupAddr, { handleClass: "com.bison.GetMP3List", requestBody: { type: "fast" } }, CALL), { status: 2, mp3s: [] });
+    assert.deepEqual(await callJsonTcp(jsoupAddr, { handleClass: "com.bison.Other", requestBody: {} }, CALL), { status: 1 });
+  });
+
+  test("GetMP3 returns the fixture file's bytes in base64", async () => {
+    const url = "http://voa.example/standard/world-news-at-noon.mp3";
+    const reply = (await callJsonTcp(jsoupAddr, { handleClass: "com.bison.GetMP3", requestBody: { url } }, CALL)) as Record<string, unknown>;
+    const file = readFileSync(path.join(JSOUP_DIR, "mp3/world-news-at-noon.mp3"));
+    assert.deepEqual(reply, { status: 0, title: "World News at Noon", size: 5270, content: file.toString("base64") });
+    assert.deepEqual(await callJsonTcp(jsoupAddr, { handleClass: "com.bison.GetMP3", requestBody: { url: url + "x" } }, CALL), { status: 3 });
+  });
+
+  test("two requests on one connection, sent in one write, get two replies in order", async () => {
+    const [host, port] = jsoupAddr.split(":") as [string, string];
+    const socket = net.connect(Number(port), host);
+    const requests = Buffer.concat([
+      encodeJsonTcp({ handleClass: "com.bison.GetMP3List", requestBody: { type: "standard" } }),
+      encodeJsonTcp({ handleClass: "nope" }),
+    ]);
+    const expected = [
+      encodeJsonTcp({ status: 0, mp3s: [{ title: "World News at Noon", url: "http://voa.example/standard/world-news-at-noon.mp3" }] }),
+      encodeJsonTcp({ status: 1 }),
+    ];
+    const total = expected[0]!.length + expected[1]!.length;
+    const received = await new Promise<Buffer>((resolve, reject) => {
+      let got = Buffer.alloc(0);
+      socket.on("error", reject);
+      socket.on("data", (d: Buffer) => {
+        got = Buffer.concat([got, d]);
+        if (got.length >= total) resolve(got);
+      });
+      socket.write(requests);
+    });
+    socket.destroy();
+    assert.deepEqual(decodeJsonTcp(received.subarray(0, expected[0]!.length)), decodeJsonTcp(expected[0]!));
+    assert.deepEqual(received.subarray(expected[0]!.length), Buffer.from(expected[1]!));
+  });
+
+  test("the committed MP3 fixtures are make-mp3.ts's output: an ID3v2.3 tag, then silent MPEG-1 Layer III frames", () => {
+    const catalogue = JSON.parse(readFileSync(path.join(JSOUP_DIR, "catalogue.json"), "utf8")) as Record<string, Array<{ title: string; file: string; frames: number }>>;
+    for (const entry of Object.values(catalogue).flat()) {
+      const file = readFileSync(path.join(JSOUP_DIR, "mp3", entry.file));
+      assert.deepEqual(file, silentMp3(entry.title, entry.frames), entry.file);
+      const tagEnd = 10 + ((file[6]! << 21) | (file[7]! << 14) | (file[8]! << 7) | file[9]!);
+      assert.equal(file.subarray(0, 4).toString("latin1"), "ID3\x03");
+      assert.deepEqual([...file.subarray(tagEnd, tagEnd + 4)], [0xff, 0xfb, 0x10, 0xc0]);
+      assert.equal(file.length - tagEnd, entry.frames * 104);
+    }
+  });
+});
