@@ -1,7 +1,10 @@
 /**
  * The VOA example (examples/voa): the Jsoup stand-in answers the walkthrough's
  * length-prefixed JSON protocol from its fixture catalogue over a real socket,
- * and the fixture MP3 files are what make-mp3.ts writes.
+ * the fixture MP3 files are what make-mp3.ts writes, and the whole example
+ * (msec-gen build, real processes on loopback, generated callers, curl)
+ * prints exactly the expected results for every scenario and leaves no
+ * process behind.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -11,7 +14,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { callJsonTcp, decodeJsonTcp, encodeJsonTcp } from "../../runtime/index.js";
 import { silentMp3 } from "../../examples/voa/jsoup/make-mp3.js";
-import { REPO_ROOT, TSX_LOADER } from "../interop/go-toolchain.js";
+import { REPO_ROOT, TSX_LOADER, run, runOk } from "../interop/go-toolchain.js";
 
 const JSOUP_DIR = path.join(REPO_ROOT, "examples/voa/jsoup");
 const CALL = { timeoutMs: 10_000 };
@@ -98,5 +101,55 @@ describe("VOA example: Jsoup (10-character length-prefixed JSON over TCP)", () =
       assert.deepEqual([...file.subarray(tagEnd, tagEnd + 4)], [0xff, 0xfb, 0x10, 0xc0]);
       assert.equal(file.length - tagEnd, entry.frames * 104);
     }
+  });
+});
+
+/** What `node --import tsx examples/voa/run.ts` prints on stdout. */
+const EXPECTED_OUTPUT = `
+=== Scenario 1: generated callers (TypeScript, Python) call VOA.MainLogic ===
+  [ts] GetTitles(special) -> status 0, msg "success (source: VOA.Crawl)", titles ["Mars Rover Finds Ice","Moon Base Plans"]
+  [ts] GetUrlByTitle(special, "Moon Base Plans") -> status 0, msg "success (source: VOA.Crawl)", url http://voa.example/special/moon-base-plans.mp3
+  [ts] DownloadMP3(special, "Moon Base Plans") -> status 0, msg "success (source: VOA.Crawl)", file_len 4227, starts "ID3", bytes of moon-base-plans.mp3
+  [ts] GetUrlByTitle(special, "Venus") -> status 101, msg "title not found: Venus"
+
+=== Scenario 2: VOA.MainLogic calls VOA.Crawl: callMethod("VOA.Crawl", "crawl.CrawlService.GetMP3List", req, {timeoutMs: 20000}) ===
+  [ts] GetTitles(standard) -> status 0, msg "success (source: VOA.Crawl)", titles ["World News at Noon"]
+  [ts] GetTitles(fast) -> status 100, msg "getmp3list response failed: jsoup returns 2"
+
+=== Scenario 4: VOA.Crawl calls the heterogeneous Jsoup service: callJsonTcp("Jsoup.jsoup", …), 10-character length-prefixed JSON ===
+  [jsoup] request frame -> 72        {"handleClass":"com.bison.GetMP3List","requestBody":{"type":"standard"}}
+  [jsoup] reply -> {"status":0,"mp3s":[{"title":"World News at Noon","url":"http://voa.example/standard/world-news-at-noon.mp3"}]}
+  [ts] VOA.Crawl GetMP3List(standard) -> status 0, msg "success", mp3s [["World News at Noon","http://voa.example/standard/world-news-at-noon.mp3"]]
+
+=== Scenario 5: instance 1 calls VOA2.Crawl of a second msec instance (own routes file and ports) by name ===
+  [ts] GetTitles(VOA2.Crawl/standard) -> status 0, msg "success (source: VOA2.Crawl)", titles ["World News at Noon"]
+
+=== JSON mode: curl against VOA.MainLogic (HTTP POST, JSON body) ===
+  $ curl -s -X POST -H 'Content-Type: application/json' -d '{"type": "special"}' 'http://127.0.0.1:<port>/?methodName=MainLogic.MainLogicService.GetTitles'
+  {"ret":0, "errmsg":"", "resultObj": {"titles": ["Mars Rover Finds Ice", "Moon Base Plans"], "status": 0, "msg": "success (source: VOA.Crawl)"}}
+  $ curl -s -X POST -H 'Content-Type: application/json' -d '{"type": "standard", "title": "World News at Noon"}' 'http://127.0.0.1:<port>/?methodName=MainLogic.MainLogicService.GetUrlByTitle'
+  {"ret":0, "errmsg":"", "resultObj": {"url": "http://voa.example/standard/world-news-at-noon.mp3", "status": 0, "msg": "success (source: VOA.Crawl)"}}
+`;
+
+/** Processes whose command line mentions the example's work folder or Jsoup, by pid. */
+async function exampleProcesses(): Promise<string[]> {
+  const ps = await runOk("ps", ["-eo", "pid=,args="]);
+  return ps
+    .split("\n")
+    .filter((l) => l.includes("examples/voa/out") || l.includes("jsoup-server.ts"))
+    .filter((l) => !l.includes(` ${process.pid} `));
+}
+
+describe("VOA example: the whole run (examples/voa/run.ts)", () => {
+  test("every scenario prints exactly the expected results, and nothing is left running", async () => {
+    await runOk("npm", ["run", "--silent", "build"]);
+    const before = await exampleProcesses();
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const result = await run(process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, "examples/voa/run.ts")], { env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, EXPECTED_OUTPUT);
+    assert.match(result.stderr, /^voa: stopping everything$/m);
+    assert.deepEqual(await exampleProcesses(), before);
   });
 });
