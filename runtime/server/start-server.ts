@@ -14,11 +14,15 @@
  * | `[LOG] Level` | TRACE, DEBUG, INFO, ERROR, FATAL or NONE (default ERROR) |
  * | `[COLOR] FieldName<i>` / `FieldValue<i>` | log colouring conditions |
  * | `[ROUTE] File` | routes file for outgoing calls (unless `$MSEC_ROUTES` is set; default `etc/routes.conf`) |
+ * | `[ROUTE] etcd` (or `$MSEC_ETCD_ENDPOINTS`), `etcd_prefix`, `etcd_ttl`, `etcd_weight`, `etcd_advertise` | route through etcd: outgoing calls resolve through a watch-fed cache, and the service registers itself under a lease (see `route/etcd/etcd-config.ts`) |
  */
 import { networkInterfaces } from "node:os";
 import { type Config, DEFAULT_CONFIG_PATH, loadConfig } from "../config.js";
 import { createLogger, logOptionsFromConfig } from "../log.js";
-import { createRoutesFileResolver, setRoutesFileResolver } from "../route/index.js";
+import { createRoutesFileResolver, registerResolver, setRoutesFileResolver, unregisterResolver } from "../route/index.js";
+import { advertisedIp, etcdSettingsFromConfig } from "../route/etcd/etcd-config.js";
+import { createEtcdResolver } from "../route/etcd/etcd-resolver.js";
+import { type EtcdRegistration, registerInEtcd } from "../route/etcd/registration.js";
 import { setDefaultCaller } from "../client/call-options.js";
 import { configureClient } from "../client/connection-pool.js";
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_PORT, type Server, type ServerOptions, createServer } from "./server.js";
@@ -117,6 +121,7 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
   const config = loadConfig(configPath);
   // Outgoing calls resolve names through the routes file this config names.
   setRoutesFileResolver(createRoutesFileResolver({ configFile: configPath }));
+  const etcd = etcdSettingsFromConfig(config);
   const { drainTimeoutMs, ...fromConfig } = serverOptionsFromConfig(config);
   const serverOptions: ServerOptions = { ...fromConfig, ...options.overrides };
   if (options.serviceName !== undefined) serverOptions.serviceName = options.serviceName;
@@ -130,6 +135,40 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
   const { host, port } = await server.listen();
   const transports = serverOptions.udp === false ? "tcp" : "tcp+udp";
   process.stdout.write(`listening on ${host}:${port} (${transports})\n`);
+  let registration: EtcdRegistration | undefined;
+  if (etcd !== undefined) {
+    // Outgoing calls resolve through etcd first, then the routes file.
+    const resolver = createEtcdResolver({ endpoints: etcd.endpoints, prefix: etcd.prefix });
+    registerResolver(resolver);
+    try {
+      if (serverOptions.serviceName !== undefined) {
+        registration = await registerInEtcd({
+          endpoints: etcd.endpoints,
+          prefix: etcd.prefix,
+          service: serverOptions.serviceName,
+          ip: etcd.advertise ?? advertisedIp(host),
+          port,
+          weight: etcd.weight,
+          ttlSeconds: etcd.ttlSeconds,
+          onError: (err) => serverOptions.logger!.error("etcd lease renewal failed", { error: err.message }),
+        });
+        process.stdout.write(`registered ${registration.key} in etcd\n`);
+      }
+    } catch (err) {
+      resolver.close();
+      unregisterResolver(resolver);
+      await server.close({ drainTimeoutMs: 0 });
+      throw err;
+    }
+    // Deregister before draining, so callers stop picking this server while it finishes.
+    const closeServer = server.close.bind(server);
+    server.close = async (closeOptions) => {
+      await registration?.close().catch((err: Error) => serverOptions.logger!.error("etcd deregistration failed", { error: err.message }));
+      resolver.close();
+      unregisterResolver(resolver);
+      return closeServer(closeOptions);
+    };
+  }
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
