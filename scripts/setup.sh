@@ -13,6 +13,7 @@ set -euo pipefail
 #                        protobuf-java, JUnit and plugins come from Maven Central into ~/.m2
 #   python3 -m venv      Python caller tests install the generated package into a fresh venv
 #   etcd etcdctl         routing tests (test/etcd) start a real etcd v3 on loopback
+#   mariadbd mariadb     the VOA example (test/e2e/voa-example.test.ts) starts MariaDB on loopback
 apt_needs=(
   curl:curl
   cmake:cmake
@@ -24,6 +25,8 @@ apt_needs=(
   mvn:maven
   etcd:etcd-server
   etcdctl:etcd-client
+  mariadbd:mariadb-server
+  mariadb:mariadb-client
 )
 missing=()
 for pair in "${apt_needs[@]}"; do

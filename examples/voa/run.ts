@@ -15,6 +15,7 @@ import { pathToFileURL } from "node:url";
 import { callJsonTcp, encodeJsonTcp } from "../../runtime/index.js";
 import { EXAMPLE_DIR, compileTs, configure, generate, installTsHandler, runOk, writeRoutes } from "./build.js";
 import { freePort, startChild, stopAll } from "./children.js";
+import { type Database, startMariaDb } from "./mariadb.js";
 import { describeReply, heading, line } from "./report.js";
 
 /** The work folder: generated packages, routes files, data. Recreated on every run (git-ignored). */
@@ -27,6 +28,7 @@ function progress(text: string): void {
 }
 
 interface Ports {
+  mysql: number;
   jsoup: number;
   crawl: number;
   mainLogic: number;
@@ -48,6 +50,7 @@ async function build(): Promise<{ crawl: string; mainLogic: string; crawl2: stri
   installTsHandler(crawl, "CrawlService.ts");
   installTsHandler(crawl2, "CrawlService.ts");
   installTsHandler(mainLogic, "MainLogicService.ts");
+  installTsHandler(mainLogic, "mp3-cache.ts");
   copyFileSync(path.join(crawl, "src/gen/Crawl_pb.ts"), path.join(mainLogic, "src/gen/Crawl_pb.ts"));
   progress("compiling them with tsc");
   for (const dir of [crawl, mainLogic, crawl2, path.join(mainLogicCaller, "ts"), path.join(crawlCaller, "ts")]) await compileTs(dir);
@@ -59,7 +62,10 @@ async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const dirs = await build();
 
-  const ports: Ports = { jsoup: 0, crawl: await freePort(), mainLogic: await freePort(), crawl2: await freePort() };
+  const ports: Ports = { mysql: await freePort(), jsoup: 0, crawl: await freePort(), mainLogic: await freePort(), crawl2: await freePort() };
+  progress("starting MariaDB");
+  const db = await startMariaDb(ports.mysql);
+  database = db;
   progress("starting Jsoup");
   const jsoup = await startChild("jsoup", process.execPath, ["--import", "tsx", path.join(EXAMPLE_DIR, "jsoup/jsoup-server.ts"), "0"], {
     cwd: EXAMPLE_DIR,
@@ -76,6 +82,7 @@ async function main(): Promise<void> {
       ["VOA.Crawl", ports.crawl],
       ["Jsoup.jsoup", ports.jsoup],
       ["VOA2.Crawl", ports.crawl2],
+      ["Database.mysql", ports.mysql],
     ],
     "msec instance 1 (VOA)",
   );
@@ -112,6 +119,13 @@ async function main(): Promise<void> {
   heading(2, 'VOA.MainLogic calls VOA.Crawl: callMethod("VOA.Crawl", "crawl.CrawlService.GetMP3List", req, {timeoutMs: 20000})');
   line("ts", "GetTitles(standard)", describeReply(await mainLogic.getTitles({ type: "standard" })));
   line("ts", "GetTitles(fast)", describeReply(await mainLogic.getTitles({ type: "fast" })));
+
+  heading(3, 'VOA.MainLogic caches the mp3 lists in MariaDB, found with getRoute("Database.mysql")');
+  line("ts", "GetTitles(standard)", describeReply(await mainLogic.getTitles({ type: "standard" })));
+  line("mariadb", "SELECT type, position, title FROM voa.mp3_cache", "rows:");
+  for (const row of (await db.query("SELECT type, position, title FROM voa.mp3_cache ORDER BY type, position")).trim().split("\n")) {
+    console.log(`    ${row.replaceAll("\t", " | ")}`);
+  }
 
   heading(4, 'VOA.Crawl calls the heterogeneous Jsoup service: callJsonTcp("Jsoup.jsoup", …), 10-character length-prefixed JSON');
   const query = { handleClass: "com.bison.GetMP3List", requestBody: { type: "standard" } };
@@ -163,12 +177,14 @@ async function loadCaller<T>(callerDir: string, name: string): Promise<T> {
   return module[name] as T;
 }
 
+let database: Database | undefined;
 let stopping = false;
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   progress("stopping everything");
   await stopAll();
+  database?.remove();
   process.exit(code);
 }
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void shutdown(130));

@@ -108,13 +108,20 @@ describe("VOA example: Jsoup (10-character length-prefixed JSON over TCP)", () =
 const EXPECTED_OUTPUT = `
 === Scenario 1: generated callers (TypeScript, Python) call VOA.MainLogic ===
   [ts] GetTitles(special) -> status 0, msg "success (source: VOA.Crawl)", titles ["Mars Rover Finds Ice","Moon Base Plans"]
-  [ts] GetUrlByTitle(special, "Moon Base Plans") -> status 0, msg "success (source: VOA.Crawl)", url http://voa.example/special/moon-base-plans.mp3
-  [ts] DownloadMP3(special, "Moon Base Plans") -> status 0, msg "success (source: VOA.Crawl)", file_len 4227, starts "ID3", bytes of moon-base-plans.mp3
+  [ts] GetUrlByTitle(special, "Moon Base Plans") -> status 0, msg "success (source: cache)", url http://voa.example/special/moon-base-plans.mp3
+  [ts] DownloadMP3(special, "Moon Base Plans") -> status 0, msg "success (source: cache)", file_len 4227, starts "ID3", bytes of moon-base-plans.mp3
   [ts] GetUrlByTitle(special, "Venus") -> status 101, msg "title not found: Venus"
 
 === Scenario 2: VOA.MainLogic calls VOA.Crawl: callMethod("VOA.Crawl", "crawl.CrawlService.GetMP3List", req, {timeoutMs: 20000}) ===
   [ts] GetTitles(standard) -> status 0, msg "success (source: VOA.Crawl)", titles ["World News at Noon"]
   [ts] GetTitles(fast) -> status 100, msg "getmp3list response failed: jsoup returns 2"
+
+=== Scenario 3: VOA.MainLogic caches the mp3 lists in MariaDB, found with getRoute("Database.mysql") ===
+  [ts] GetTitles(standard) -> status 0, msg "success (source: cache)", titles ["World News at Noon"]
+  [mariadb] SELECT type, position, title FROM voa.mp3_cache -> rows:
+    special | 0 | Mars Rover Finds Ice
+    special | 1 | Moon Base Plans
+    standard | 0 | World News at Noon
 
 === Scenario 4: VOA.Crawl calls the heterogeneous Jsoup service: callJsonTcp("Jsoup.jsoup", …), 10-character length-prefixed JSON ===
   [jsoup] request frame -> 72        {"handleClass":"com.bison.GetMP3List","requestBody":{"type":"standard"}}
@@ -126,9 +133,9 @@ const EXPECTED_OUTPUT = `
 
 === JSON mode: curl against VOA.MainLogic (HTTP POST, JSON body) ===
   $ curl -s -X POST -H 'Content-Type: application/json' -d '{"type": "special"}' 'http://127.0.0.1:<port>/?methodName=MainLogic.MainLogicService.GetTitles'
-  {"ret":0, "errmsg":"", "resultObj": {"titles": ["Mars Rover Finds Ice", "Moon Base Plans"], "status": 0, "msg": "success (source: VOA.Crawl)"}}
+  {"ret":0, "errmsg":"", "resultObj": {"titles": ["Mars Rover Finds Ice", "Moon Base Plans"], "status": 0, "msg": "success (source: cache)"}}
   $ curl -s -X POST -H 'Content-Type: application/json' -d '{"type": "standard", "title": "World News at Noon"}' 'http://127.0.0.1:<port>/?methodName=MainLogic.MainLogicService.GetUrlByTitle'
-  {"ret":0, "errmsg":"", "resultObj": {"url": "http://voa.example/standard/world-news-at-noon.mp3", "status": 0, "msg": "success (source: VOA.Crawl)"}}
+  {"ret":0, "errmsg":"", "resultObj": {"url": "http://voa.example/standard/world-news-at-noon.mp3", "status": 0, "msg": "success (source: cache)"}}
 `;
 
 /** Processes whose command line mentions the example's work folder or Jsoup, by pid. */
@@ -136,7 +143,7 @@ async function exampleProcesses(): Promise<string[]> {
   const ps = await runOk("ps", ["-eo", "pid=,args="]);
   return ps
     .split("\n")
-    .filter((l) => l.includes("examples/voa/out") || l.includes("jsoup-server.ts"))
+    .filter((l) => l.includes("examples/voa/out") || l.includes("jsoup-server.ts") || l.includes("voa-db-"))
     .filter((l) => !l.includes(` ${process.pid} `));
 }
 

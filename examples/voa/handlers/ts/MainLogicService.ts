@@ -6,6 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { type CallContext, attrReport, callJsonTcp, callMethod, registerTypes } from "msec-gen/runtime";
 import { type GetMP3ListResponseSchema, GetMP3ListRequestSchema, file_Crawl } from "../gen/Crawl_pb.js";
 import type { MainLogicServiceHandler } from "../gen/MainLogic_msec.js";
+import { type Mp3, cachedList, storeList } from "./mp3-cache.js";
 
 registerTypes(file_Crawl);
 
@@ -19,10 +20,6 @@ const JSOUP_TIMEOUT_MS = 10_000;
 /** Statuses (0 = success): the list could not be had, the title is not in it, the download failed. */
 const Status = { listFailed: 100, titleNotFound: 101, downloadFailed: 102 } as const;
 
-interface Mp3 {
-  title: string;
-  url: string;
-}
 type ListResult = { ok: true; mp3s: Mp3[]; source: string } | { ok: false; status: number; msg: string };
 
 /**
@@ -35,8 +32,17 @@ function crawlTarget(type: string): { service: string; type: string } {
   return slash < 0 ? { service: CRAWL, type } : { service: type.slice(0, slash), type: type.slice(slash + 1) };
 }
 
-/** The MP3 list of `type` from Crawl (CallMethod, 20 s), and where it came from. */
+/** The MP3 list of `type`: from the MySQL cache, else from Crawl (then cached); and where it came from. */
 async function mp3List(type: string, ctx: CallContext): Promise<ListResult> {
+  const cached = await cachedList(type, ctx);
+  if (cached !== undefined) return { ok: true, mp3s: cached, source: "cache" };
+  const list = await crawlList(type, ctx);
+  if (list.ok) await storeList(type, list.mp3s, ctx);
+  return list;
+}
+
+/** The MP3 list of `type` from Crawl (CallMethod, 20 s). */
+async function crawlList(type: string, ctx: CallContext): Promise<ListResult> {
   const target = crawlTarget(type);
   try {
     const request = create(GetMP3ListRequestSchema, { type: target.type });
