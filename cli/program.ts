@@ -11,6 +11,7 @@ import { generatorVersion } from "../generator/package-root.js";
 import { targetLanguages } from "../generator/target-registry.js";
 import type { TargetKind } from "../generator/target.js";
 import { CompileError, UserError } from "../generator/user-error.js";
+import { addRoutesCommand } from "./routes-command.js";
 
 /** Exit codes, documented in docs/cli.md. */
 export const EXIT_OK = 0;
@@ -116,6 +117,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     "  msec-gen caller Crawl.proto --name VOA.Crawl                     # ./VOA.Crawl-caller.tgz (ts/)\n" +
       "  msec-gen caller Crawl.proto --name VOA.Crawl --lang ts --dir -o out\n",
   );
+  addRoutesCommand(program);
   program.commands.forEach((c) => c.exitOverride());
   try {
     await program.parseAsync([...argv], { from: "user" });

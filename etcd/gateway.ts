@@ -9,6 +9,8 @@
  * when an endpoint cannot be reached, so a cluster with one member down keeps
  * working. Only network failures move on; an answer from etcd (even an error)
  * is final.
+ *
+ * Lives in the top-level `etcd/` folder, shared by the runtime and the CLI.
  */
 
 /** Budget of one unary request to one endpoint. */

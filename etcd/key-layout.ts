@@ -4,9 +4,10 @@
  *     <prefix>/services/<Group.Service>/<ip:port>  →  {"ip":"10.0.0.2","port":7963,"protocol":"tcp","weight":100}
  *
  * `prefix` (default `/msec`) separates msec instances sharing one etcd.
- * IPv6 addresses are bracketed in the key (`[::1]:7963`). This file has no
- * imports so any tool (the runtime, the CLI) can hold its own copy of the
- * same rules without depending on the other.
+ * IPv6 addresses are bracketed in the key (`[::1]:7963`).
+ *
+ * The top-level `etcd/` folder is shared by the runtime and the CLI (which
+ * must not import each other) and imports nothing but Node built-ins.
  */
 
 /** Default key prefix of one msec instance. */
@@ -74,4 +75,13 @@ export function parseInstanceKey(prefix: string, key: string): { service: string
   const slash = rest.indexOf("/");
   if (slash <= 0 || slash === rest.length - 1) return undefined;
   return { service: rest.slice(0, slash), address: rest.slice(slash + 1) };
+}
+
+/** Parses `ip:port`, `ip:port@tcp` or `ip:port@udp` (IPv6 in brackets); throws naming the text. */
+export function parseInstanceAddress(text: string): { ip: string; port: number; protocol: "tcp" | "udp" } {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s@\[\]]+):([0-9]{1,5})(?:@(tcp|udp))?$/.exec(text);
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535) throw new Error(`invalid address "${text}" (expected ip:port, ip:port@tcp or ip:port@udp)`);
+  const ip = m[1]!.startsWith("[") ? m[1]!.slice(1, -1) : m[1]!;
+  return { ip, port, protocol: m[3] === "udp" ? "udp" : "tcp" };
 }
