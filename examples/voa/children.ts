@@ -20,6 +20,8 @@ export interface Child {
 }
 
 const running: Child[] = [];
+/** Set by stopAll: nothing starts any more (a start racing a Ctrl-C would otherwise outlive it). */
+let closed = false;
 
 export interface StartOptions {
   cwd?: string;
@@ -32,6 +34,7 @@ export interface StartOptions {
 
 /** Starts `command` in a new process group and waits until it is ready; rejects if it exits first. */
 export async function startChild(name: string, command: string, args: readonly string[], options: StartOptions): Promise<{ child: Child; match?: RegExpExecArray }> {
+  if (closed) throw new Error(`not starting ${name}: shutting down`);
   const proc = spawn(command, args, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
@@ -92,6 +95,7 @@ function canConnect(port: number): Promise<boolean> {
 
 /** SIGTERM to each process group (newest first), SIGKILL after STOP_TIMEOUT_MS; waits for every exit. */
 export async function stopAll(): Promise<void> {
+  closed = true;
   const children = running.splice(0).reverse();
   for (const child of children) {
     const proc = child.process;

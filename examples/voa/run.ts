@@ -115,6 +115,10 @@ async function main(): Promise<void> {
   line("ts", 'GetUrlByTitle(special, "Moon Base Plans")', describeReply(await mainLogic.getUrlByTitle({ ...special, title: "Moon Base Plans" })));
   line("ts", 'DownloadMP3(special, "Moon Base Plans")', describeReply(await mainLogic.downloadMP3({ ...special, title: "Moon Base Plans" })));
   line("ts", 'GetUrlByTitle(special, "Venus")', describeReply(await mainLogic.getUrlByTitle({ ...special, title: "Venus" })));
+  const python = await runOk("python3", [path.join(EXAMPLE_DIR, "clients/python_client.py"), path.join(EXAMPLE_DIR, "jsoup/mp3")], {
+    env: { PYTHONPATH: path.join(dirs.mainLogicCaller, "python"), MSEC_ROUTES: routes1, PYTHONDONTWRITEBYTECODE: "1" },
+  });
+  process.stdout.write(python);
 
   heading(2, 'VOA.MainLogic calls VOA.Crawl: callMethod("VOA.Crawl", "crawl.CrawlService.GetMP3List", req, {timeoutMs: 20000})');
   line("ts", "GetTitles(standard)", describeReply(await mainLogic.getTitles({ type: "standard" })));

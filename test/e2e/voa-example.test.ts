@@ -111,6 +111,9 @@ const EXPECTED_OUTPUT = `
   [ts] GetUrlByTitle(special, "Moon Base Plans") -> status 0, msg "success (source: cache)", url http://voa.example/special/moon-base-plans.mp3
   [ts] DownloadMP3(special, "Moon Base Plans") -> status 0, msg "success (source: cache)", file_len 4227, starts "ID3", bytes of moon-base-plans.mp3
   [ts] GetUrlByTitle(special, "Venus") -> status 101, msg "title not found: Venus"
+  [python] GetTitles(special) -> status 0, msg "success (source: cache)", titles ["Mars Rover Finds Ice","Moon Base Plans"]
+  [python] GetUrlByTitle(special, "Mars Rover Finds Ice") -> status 0, msg "success (source: cache)", url http://voa.example/special/mars-rover-finds-ice.mp3
+  [python] DownloadMP3(special, "Mars Rover Finds Ice") -> status 0, msg "success (source: cache)", file_len 3192, starts "ID3", bytes of mars-rover-finds-ice.mp3
 
 === Scenario 2: VOA.MainLogic calls VOA.Crawl: callMethod("VOA.Crawl", "crawl.CrawlService.GetMP3List", req, {timeoutMs: 20000}) ===
   [ts] GetTitles(standard) -> status 0, msg "success (source: VOA.Crawl)", titles ["World News at Noon"]
@@ -147,16 +150,32 @@ async function exampleProcesses(): Promise<string[]> {
     .filter((l) => !l.includes(` ${process.pid} `));
 }
 
-describe("VOA example: the whole run (examples/voa/run.ts)", () => {
+describe("VOA example: the whole run (npm run example:voa)", () => {
   test("every scenario prints exactly the expected results, and nothing is left running", async () => {
-    await runOk("npm", ["run", "--silent", "build"]);
     const before = await exampleProcesses();
     const env = { ...process.env };
     delete env.NODE_TEST_CONTEXT;
-    const result = await run(process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, "examples/voa/run.ts")], { env });
+    const result = await run("npm", ["run", "--silent", "example:voa"], { env });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, EXPECTED_OUTPUT);
     assert.match(result.stderr, /^voa: stopping everything$/m);
+    assert.deepEqual(await exampleProcesses(), before);
+  });
+
+  test("SIGINT once the services run: everything is stopped, exit code 130", async () => {
+    const before = await exampleProcesses();
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const child = spawn(process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, "examples/voa/run.ts")], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.stdout!.resume();
+    child.stderr!.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes("voa: starting VOA.Crawl, VOA2.Crawl and VOA.MainLogic")) child.kill("SIGINT");
+    });
+    assert.equal(await exit, 130, stderr);
+    assert.match(stderr, /^voa: stopping everything$/m);
     assert.deepEqual(await exampleProcesses(), before);
   });
 });
