@@ -28,3 +28,4 @@ export { type EtcdInstance, DEFAULT_ETCD_PREFIX, DEFAULT_ETCD_WEIGHT, instanceKe
 export { type EtcdResolver, type EtcdResolverOptions, ETCD_FIRST_LOAD_WAIT_MS, ETCD_RETRY_MS, createEtcdResolver } from "./route/etcd/etcd-resolver.js";
 export { type EtcdRegistration, type EtcdRegistrationOptions, DEFAULT_ETCD_TTL_SECONDS, registerInEtcd } from "./route/etcd/registration.js";
 export { type EtcdSettings, ETCD_ENDPOINTS_ENV, ETCD_PREFIX_ENV, advertisedIp, etcdSettingsFromConfig } from "./route/etcd/etcd-config.js";
+export { REFUSED_HOLD_MS, reportRefused } from "./route/index.js";

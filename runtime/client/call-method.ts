@@ -15,8 +15,8 @@ import { type DescMessage, type Message, type MessageShape, fromBinary, toBinary
 import { colorId } from "../color.js";
 import { SrpcCode, errorText } from "../errors.js";
 import { monitorAdd } from "../monitor.js";
-import { getRoute, updateRoute } from "../route/index.js";
-import { routeAddress } from "../route/literal.js";
+import { getRoute, reportRefused, updateRoute } from "../route/index.js";
+import { parseLiteral, routeAddress } from "../route/literal.js";
 import { SrpcCallError, toCallError } from "./call-error.js";
 import { type CallOptions, callBudgetMs, callSignal, callerName } from "./call-options.js";
 import type { RequestHead } from "./connection.js";
@@ -44,8 +44,22 @@ function colorIdOf(method: string): bigint {
  * reply, or the server's `err` code.
  */
 export async function callMethodRaw(service: string, method: string, body: Uint8Array, options: CallOptions = {}): Promise<Uint8Array> {
-  const signal = callSignal(options);
+  const retries = options.retries ?? 0;
+  if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`retries must be an integer ≥ 0 (got ${retries})`);
   const deadline = performance.now() + callBudgetMs(options);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await callOnce(service, method, body, options, deadline);
+    } catch (err) {
+      const refused = err instanceof SrpcCallError && err.code === SrpcCode.SendRecvFailed && !err.requestSent && !err.fromServer;
+      if (!refused || attempt >= retries || performance.now() >= deadline || parseLiteral(service) !== undefined) throw err;
+    }
+  }
+}
+
+/** One attempt: route, send, wait for the reply, report the outcome. */
+async function callOnce(service: string, method: string, body: Uint8Array, options: CallOptions, deadline: number): Promise<Uint8Array> {
+  const signal = callSignal(options);
   if (signal?.aborted) throw new SrpcCallError(SrpcCode.Timeout, "call aborted", { address: service, requestSent: false });
   let route;
   try {
@@ -84,6 +98,9 @@ export async function callMethodRaw(service: string, method: string, body: Uint8
     const code = (err as SrpcCallError).code;
     if (err instanceof SrpcCallError && err.fromServer) {
       updateRoute(service, address, 0, Math.round(performance.now() - started));
+    } else if (err instanceof SrpcCallError && code === SrpcCode.SendRecvFailed && !err.requestSent && route.type === "tcp") {
+      // Connection refused: nothing listens there; stop picking it now.
+      reportRefused(service, address);
     } else if (!signal?.aborted) {
       updateRoute(service, address, 1, 0);
     }

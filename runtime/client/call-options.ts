@@ -31,6 +31,13 @@ export interface CallOptions {
   context?: CallContext;
   /** Aborts the call; it rejects with -10 "call aborted" and is not reported to the balancer. */
   signal?: AbortSignal;
+  /**
+   * Routing names only: how many more picks to try when a connection is
+   * refused — the one failure where the request certainly never reached a
+   * server, so retrying cannot run it twice. Default 0 (MSEC never retries).
+   * Other failures are never retried. All attempts share the call's budget.
+   */
+  retries?: number;
 }
 
 let processCaller: string | undefined;

@@ -50,6 +50,13 @@ export const WEIGHT_LOW_RATIO = 0.5;
 export const WEIGHT_INCR_RATIO = 0.05;
 /** At or below this success ratio a server is dead. */
 export const DEAD_SUCCESS_RATIO = 0.00001;
+/**
+ * After a refused connection (nothing listens: the process is gone) a server
+ * is dead at once and gets no picks at all — not even dead-server probes —
+ * for this long; afterwards it is probed like any dead server. (msec-gen
+ * addition: NLB only learns of a crash at the next weight adjustment.)
+ */
+export const REFUSED_HOLD_MS = 5000;
 
 /** Weight state of one server, as `weights()` reports it. */
 export interface ServerWeight {
@@ -78,6 +85,8 @@ interface ServerState {
   success: number;
   failed: number;
   costMs: number;
+  /** No picks before this time (see `REFUSED_HOLD_MS`); 0 = none. */
+  heldUntil: number;
 }
 
 interface ServiceState {
@@ -110,11 +119,14 @@ export class Balancer {
     if (instances.length === 0) return undefined;
     const svc = this.service(name, instances);
     this.tick(name);
-    const alive = svc.servers.filter((s) => !s.dead);
-    const dead = svc.servers.filter((s) => s.dead);
+    const now = this.now();
+    const unheld = svc.servers.filter((s) => s.heldUntil <= now);
+    const candidates = unheld.length > 0 ? unheld : svc.servers;
+    const alive = candidates.filter((s) => !s.dead);
+    const dead = candidates.filter((s) => s.dead);
     const aliveWeight = alive.reduce((sum, s) => sum + s.dynamic, 0);
     if (alive.length === 0 || aliveWeight <= 0) {
-      return svc.servers[this.randomInt(svc.servers.length)]!.route;
+      return candidates[this.randomInt(candidates.length)]!.route;
     }
     const total = aliveWeight + (dead.length > 0 ? Math.floor(aliveWeight * DEAD_RETRY_RATIO + 1) : 0);
     if (this.randomInt(total) >= aliveWeight && svc.deadRetryLeft > 0) {
@@ -132,9 +144,28 @@ export class Balancer {
     }
     const requests = chosen.success + chosen.failed;
     if (requests >= this.shapingRequestMin && requests > 0 && chosen.success / requests < SUCCESS_RATIO_MIN) {
-      chosen = svc.servers[this.randomInt(svc.servers.length)]!;
+      chosen = candidates[this.randomInt(candidates.length)]!;
     }
     return chosen.route;
+  }
+
+  /**
+   * A connection to `address` was refused: the server is dead now and held
+   * out of picks for `REFUSED_HOLD_MS`. Returns false when the service or
+   * address is unknown to the balancer.
+   */
+  markRefused(name: string, address: string): boolean {
+    const svc = this.services.get(name);
+    const server = svc?.servers.find((s) => s.address === address);
+    if (svc === undefined || server === undefined) return false;
+    const now = this.now();
+    server.failed++;
+    server.dead = true;
+    server.dynamic = 0;
+    server.deadSince = now;
+    server.heldUntil = now + REFUSED_HOLD_MS;
+    svc.servers = [...svc.servers.filter((s) => !s.dead), ...svc.servers.filter((s) => s.dead)];
+    return true;
   }
 
   /**
@@ -197,6 +228,7 @@ export class Balancer {
         success: 0,
         failed: 0,
         costMs: 0,
+        heldUntil: 0,
       };
     });
     svc = { servers, adjustedAt: this.now(), deadRetryLeft: 1, signature };

@@ -90,7 +90,17 @@ export function updateRoute(name: string, addr: string, failed: number, costMs: 
   balancer.update(name, addr, failed, costMs);
 }
 
-export { Balancer, type BalancerOptions, type ServerWeight, BALANCE_PERIOD_MS, SHAPING_REQUEST_MIN } from "./balancer.js";
+/**
+ * Reports that a connection to `addr` was refused (nothing listens there):
+ * the balancer stops picking it at once (see `REFUSED_HOLD_MS`). Counts as a
+ * failure; ignored for literal names.
+ */
+export function reportRefused(name: string, addr: string): void {
+  if (parseLiteral(name) !== undefined) return;
+  balancer.markRefused(name, addr);
+}
+
+export { Balancer, type BalancerOptions, type ServerWeight, BALANCE_PERIOD_MS, REFUSED_HOLD_MS, SHAPING_REQUEST_MIN } from "./balancer.js";
 export { type Route, type RouteType, parseLiteral, routeAddress } from "./literal.js";
 export { type Resolver, type RouteInstance, createStaticResolver } from "./resolver.js";
 export {

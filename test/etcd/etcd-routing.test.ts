@@ -4,10 +4,7 @@
  * deregistration, and etcd going down with and without cached routes.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { callMethodRaw, closeConnections, getRoute, registerResolver, unregisterResolver, SrpcError } from "../../runtime/index.js";
@@ -20,8 +17,7 @@ import { parseConfig } from "../../runtime/config.js";
 import { ECHO_METHOD } from "../../examples/echo/echo-service.js";
 import { EchoRequestSchema, EchoResponseSchema } from "../../examples/echo/gen/echo_pb.js";
 import { type EtcdCluster, startEtcd } from "./etcd-process.js";
-
-const repo = new URL("../..", import.meta.url).pathname;
+import { exited, startEchoServer } from "./registered-echo.js";
 
 /** Polls `check` every 20 ms until it returns true; fails after `limitMs`. Resolves with the time it took. */
 async function until(what: string, limitMs: number, check: () => boolean | Promise<boolean>): Promise<number> {
@@ -31,35 +27,6 @@ async function until(what: string, limitMs: number, check: () => boolean | Promi
     await new Promise((r) => setTimeout(r, 20));
   }
   return Date.now() - start;
-}
-
-/** Starts the echo server (examples/echo) registering itself in etcd; resolves with its port once registered. */
-function startEchoServer(endpoints: readonly string[], prefix: string, ttl: number): Promise<{ child: ChildProcess; port: number; key: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "etcd-echo-"));
-  const config = join(dir, "config.ini");
-  writeFileSync(config, `[SRPC]\nlisten=127.0.0.1:0/tcp\n[ROUTE]\netcd=${endpoints.join(",")}\netcd_prefix=${prefix}\netcd_ttl=${ttl}\n`);
-  const child = spawn(process.execPath, ["--import", "tsx", "examples/echo/echo-server.ts", "--port", "0", "--config", config], {
-    cwd: repo,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
-    child.stdout!.on("data", (c: Buffer) => {
-      out += c.toString();
-      const port = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      const key = /registered (\S+) in etcd/.exec(out);
-      if (port && key) resolve({ child, port: Number(port[1]), key: key[1]! });
-    });
-    child.once("exit", (code) => reject(new Error(`echo server exited with ${code}: ${out}${err}`)));
-  });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
 async function echoVia(service: string, message: string): Promise<string> {
