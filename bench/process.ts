@@ -67,12 +67,13 @@ export function startServer(script: string, args: string[], nodeArgs: string[] =
       reject(new Error(`${script} exited (${code}) before listening: ${stderr.trim()}`));
     });
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      const announced = /^\{"listening":(\d+)\}$/.exec(line.trim());
+      // `"pid"`: a wrapper announcing the process that serves (e.g. the Python peer's interpreter), whose CPU is measured
+      const announced = /^\{"listening":(\d+)(?:,"pid":(\d+))?\}$/.exec(line.trim());
       if (announced === null) return;
       clearTimeout(timer);
       resolve({
         port: Number(announced[1]),
-        pid: child.pid!,
+        pid: announced[2] === undefined ? child.pid! : Number(announced[2]),
         stop: async () => {
           if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
           await exited;

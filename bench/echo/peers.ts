@@ -20,4 +20,5 @@ export const ECHO_PEERS: readonly EchoPeer[] = [
   { id: "connect", server: "connect", protocol: "connect", transport: "Connect protocol, binary, HTTP/2 (h2c), 1 connection" },
   { id: "connect-grpc", server: "connect", protocol: "connect-grpc", transport: "gRPC protocol via connect-node, HTTP/2 (h2c)" },
   { id: "ceiling", server: "ceiling", protocol: "ceiling", transport: "4-byte length prefix, TCP, 64 pipelined on 1 connection" },
+  { id: "python", server: "python", protocol: "srpc", transport: "SRPC binary frames, TCP, 64 pipelined on 1 connection; Python asyncio runtime" },
 ];

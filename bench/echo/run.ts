@@ -22,6 +22,9 @@ import { ECHO_PEERS, type EchoPeer } from "./peers.js";
 import { DEFAULT_PAYLOAD_BYTES } from "./payload.js";
 
 
+/** MSEC's published echo throughput of its Python server: scenario A, long connections, Xeon X3320, 4 cores (spec §10). */
+const MSEC_PYTHON_PUBLISHED_RPS = 32_000;
+
 interface PeerOutcome {
   peer: EchoPeer;
   result?: LoadResult;
@@ -147,6 +150,13 @@ async function main(): Promise<void> {
   console.log(
     renderTable(["peer", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "of ceiling", "server cpu", "load cpu", "transport"], rows),
   );
+  const python = get("python");
+  if (wanted.includes("python")) {
+    console.log(
+      `python: ${python ? `${formatNumber(python.rps)} req/s` : "not measured"} on this machine, beside MSEC's published ` +
+        `${formatNumber(MSEC_PYTHON_PUBLISHED_RPS)} req/s for its Python server (echo over long connections, 4 cores, spec §10)`,
+    );
+  }
 
   // Connect is reported with its faster protocol; the key says which.
   const connectCandidates = [get("connect"), get("connect-grpc")].filter((r): r is LoadResult => r !== undefined);
@@ -169,6 +179,9 @@ async function main(): Promise<void> {
     warmup_s: Number(values.warmup),
     duration_s: Number(values.duration),
     rounds,
+    python_rps: round(python?.rps, 0),
+    python_p99_ms: round(python?.p99Ms, 3),
+    msec_published_python_rps: MSEC_PYTHON_PUBLISHED_RPS,
   };
   console.log(JSON.stringify(summary));
   if (outcomes.some((o) => o.result === undefined)) process.exitCode = 1;

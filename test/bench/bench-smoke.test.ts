@@ -64,11 +64,14 @@ describe("benchmarks (smoke)", () => {
 
   test("echo benchmark measures every peer and ends with the agreed JSON summary", async () => {
     const lines = await bench("echo/run.js", ["--duration", "0.5", "--warmup", "0.2"]);
-    assertTable(lines, ["peer", "req/s", "p50 ms", "p99 ms"], ["msec", "grpc-js", "connect", "connect-grpc", "ceiling"]);
+    assertTable(lines, ["peer", "req/s", "p50 ms", "p99 ms"], ["msec", "grpc-js", "connect", "connect-grpc", "ceiling", "python"]);
     assert.ok(!lines.some((l) => l.includes("NOT MEASURED")), "every peer measured");
     const summary = assertSummary(lines, ["msec_rps", "grpc_js_rps", "connect_rps", "ceiling_rps", "msec_p99_ms"]);
     assert.equal(summary.concurrency, 64);
     assert.equal(summary.payload_bytes, 100);
+    assert.ok((summary.python_rps as number) > 0, "python peer measured");
+    assert.equal(summary.msec_published_python_rps, 32000);
+    assert.ok(lines.some((l) => /^python: [\d,]+ req\/s on this machine, beside MSEC's published 32,000 req\/s/.test(l)));
   });
 
   test("frame codec benchmark reports rates and proves the 1 MiB body is not copied", async () => {
