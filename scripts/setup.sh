@@ -54,6 +54,14 @@ if ! python3 -c 'import google.protobuf, pytest, mypy' >/dev/null 2>&1; then
     python3 -m pip install -q --break-system-packages 'protobuf>=4.21,<8' pytest 'mypy==2.4.1'
 fi
 
+# The VOA example's Python MainLogic (examples/voa/handlers/python, test/e2e/voa-example.test.ts)
+# caches in MariaDB with PyMySQL (pure Python), imported by the python3 on PATH.
+if ! python3 -c 'import pymysql' >/dev/null 2>&1; then
+  echo "==> pip install PyMySQL"
+  python3 -m pip install -q 'PyMySQL==1.1.2' ||
+    python3 -m pip install -q --break-system-packages 'PyMySQL==1.1.2'
+fi
+
 # Python caller tests (test/interop/python-caller.test.ts) pip-install generated packages into a
 # fresh `python3 -m venv`: python3 needs its venv and ensurepip modules (Debian: python3-venv).
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then

@@ -15,7 +15,8 @@ export const REPO_ROOT = path.resolve(EXAMPLE_DIR, "../..");
 const CLI = path.join(REPO_ROOT, "dist/cli/main.js");
 const TSC = path.join(REPO_ROOT, "node_modules/typescript/bin/tsc");
 const PROTOS = path.join(REPO_ROOT, "fixtures/voa");
-const HANDLERS = path.join(EXAMPLE_DIR, "handlers");
+/** The handwritten handlers (ts/, python/), copied over the generated skeletons. */
+export const HANDLERS_DIR = path.join(EXAMPLE_DIR, "handlers");
 
 /** Packages the generated TypeScript code imports, linked from this checkout's node_modules. */
 const LINKED_MODULES = ["@bufbuild", "@types", "mysql2"];
@@ -49,7 +50,7 @@ export async function compileTs(dir: string): Promise<void> {
 
 /** Copies handlers/ts/<file> over the skeleton in a generated TypeScript server. */
 export function installTsHandler(serverDir: string, file: string): void {
-  copyFileSync(path.join(HANDLERS, "ts", file), path.join(serverDir, "src/handlers", file));
+  copyFileSync(path.join(HANDLERS_DIR, "ts", file), path.join(serverDir, "src/handlers", file));
 }
 
 /**

@@ -7,13 +7,14 @@
  * stderr). Everything started is stopped on the way out, also on failure
  * or Ctrl-C.
  *
- *     node --import tsx examples/voa/run.ts
+ *     node --import tsx examples/voa/run.ts [--crawl ts|python] [--mainlogic ts|python]
  */
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 import { callJsonTcp, encodeJsonTcp } from "../../runtime/index.js";
-import { EXAMPLE_DIR, compileTs, configure, generate, installTsHandler, runOk, writeRoutes } from "./build.js";
+import { EXAMPLE_DIR, HANDLERS_DIR, REPO_ROOT, compileTs, configure, generate, installTsHandler, runOk, writeRoutes } from "./build.js";
 import { freePort, startChild, stopAll } from "./children.js";
 import { type Database, startMariaDb } from "./mariadb.js";
 import { describeReply, heading, line } from "./report.js";
@@ -35,32 +36,78 @@ interface Ports {
   crawl2: number;
 }
 
+/** Which implementation of a service runs: handlers/ts or handlers/python (the walkthrough's code). */
+export type Impl = "ts" | "python";
+
+export interface Impls {
+  crawl: Impl;
+  mainLogic: Impl;
+}
+
+/** A generated server package and how to start it. */
+interface ServerPackage {
+  dir: string;
+  command: string;
+  args: string[];
+}
+
+function serverPackage(dir: string, impl: Impl): ServerPackage {
+  return impl === "ts" ? { dir, command: process.execPath, args: ["dist/src/main.js"] } : { dir, command: "python3", args: ["main.py"] };
+}
+
 /** Generates and compiles every package; resolves their folders. */
-async function build(): Promise<{ crawl: string; mainLogic: string; crawl2: string; mainLogicCaller: string; crawlCaller: string }> {
-  progress("generating the servers and callers with msec-gen");
+async function build(impls: Impls): Promise<{ crawl: ServerPackage; mainLogic: ServerPackage; crawl2: ServerPackage; mainLogicCaller: string; crawlCaller: string }> {
+  progress(`generating the servers (Crawl: ${impls.crawl}, MainLogic: ${impls.mainLogic}) and callers with msec-gen`);
   const one = path.join(OUT, "instance1");
   const two = path.join(OUT, "instance2");
-  const [crawl, mainLogic, crawl2, mainLogicCaller, crawlCaller] = await Promise.all([
-    generate("server", "Crawl.proto", "VOA.Crawl", one, "ts"),
-    generate("server", "MainLogic.proto", "VOA.MainLogic", one, "ts"),
+  const [crawl, mainLogic, crawl2, mainLogicCaller, crawlCaller, pythonCrawl] = await Promise.all([
+    generate("server", "Crawl.proto", "VOA.Crawl", one, impls.crawl),
+    generate("server", "MainLogic.proto", "VOA.MainLogic", one, impls.mainLogic),
     generate("server", "Crawl.proto", "VOA2.Crawl", two, "ts"),
     generate("caller", "MainLogic.proto", "VOA.MainLogic", path.join(OUT, "callers"), "ts,python"),
     generate("caller", "Crawl.proto", "VOA.Crawl", path.join(OUT, "callers"), "ts"),
+    // A Python MainLogic needs Crawl's _pb2 module.
+    impls.mainLogic === "python" && impls.crawl !== "python" ? generate("server", "Crawl.proto", "VOA.Crawl", path.join(OUT, "python-crawl"), "python") : undefined,
   ]);
-  installTsHandler(crawl, "CrawlService.ts");
+  const toCompile = [crawl2, path.join(mainLogicCaller, "ts"), path.join(crawlCaller, "ts")];
   installTsHandler(crawl2, "CrawlService.ts");
-  installTsHandler(mainLogic, "MainLogicService.ts");
-  installTsHandler(mainLogic, "mp3-cache.ts");
-  copyFileSync(path.join(crawl, "src/gen/Crawl_pb.ts"), path.join(mainLogic, "src/gen/Crawl_pb.ts"));
-  progress("compiling them with tsc");
-  for (const dir of [crawl, mainLogic, crawl2, path.join(mainLogicCaller, "ts"), path.join(crawlCaller, "ts")]) await compileTs(dir);
-  return { crawl, mainLogic, crawl2, mainLogicCaller, crawlCaller };
+  if (impls.crawl === "ts") {
+    installTsHandler(crawl, "CrawlService.ts");
+    toCompile.push(crawl);
+  } else {
+    copyFileSync(path.join(REPO_ROOT, "fixtures/seed/crawl.py"), path.join(crawl, "voa_crawl/handlers/CrawlService.py"));
+  }
+  if (impls.mainLogic === "ts") {
+    installTsHandler(mainLogic, "MainLogicService.ts");
+    installTsHandler(mainLogic, "mp3-cache.ts");
+    toCompile.push(mainLogic);
+    // Crawl's generated messages are copied into MainLogic, as the walkthrough copies its _pb2 module.
+    const crawlTs = impls.crawl === "ts" ? crawl : crawl2;
+    copyFileSync(path.join(crawlTs, "src/gen/Crawl_pb.ts"), path.join(mainLogic, "src/gen/Crawl_pb.ts"));
+  } else {
+    copyFileSync(path.join(HANDLERS_DIR, "python/MainLogicService.py"), path.join(mainLogic, "voa_mainlogic/handlers/MainLogicService.py"));
+    copyFileSync(path.join(pythonCrawl ?? crawl, "voa_crawl/gen/Crawl_pb2.py"), path.join(mainLogic, "VOA_py_Crawl_pb2.py"));
+  }
+  progress("compiling the TypeScript packages with tsc");
+  for (const dir of toCompile) await compileTs(dir);
+  return { crawl: serverPackage(crawl, impls.crawl), mainLogic: serverPackage(mainLogic, impls.mainLogic), crawl2: serverPackage(crawl2, "ts"), mainLogicCaller, crawlCaller };
+}
+
+/** `--crawl ts|python --mainlogic ts|python` (default ts). */
+function parseImpls(argv: string[]): Impls {
+  const { values } = parseArgs({ args: argv, options: { crawl: { type: "string", default: "ts" }, mainlogic: { type: "string", default: "ts" } } });
+  const impl = (name: string, value: string): Impl => {
+    if (value !== "ts" && value !== "python") throw new Error(`--${name} must be ts or python, not ${value}`);
+    return value;
+  };
+  return { crawl: impl("crawl", values.crawl), mainLogic: impl("mainlogic", values.mainlogic) };
 }
 
 async function main(): Promise<void> {
+  const impls = parseImpls(process.argv.slice(2));
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
-  const dirs = await build();
+  const dirs = await build(impls);
 
   const ports: Ports = { mysql: await freePort(), jsoup: 0, crawl: await freePort(), mainLogic: await freePort(), crawl2: await freePort() };
   progress("starting MariaDB");
@@ -90,13 +137,17 @@ async function main(): Promise<void> {
   const routes2 = path.join(OUT, "instance2/routes.conf");
   writeRoutes(routes2, [["VOA2.Crawl", ports.crawl2], ["Jsoup.jsoup", ports.jsoup]], "msec instance 2 (VOA2)");
 
-  configure(dirs.crawl, ports.crawl, routes1);
-  configure(dirs.mainLogic, ports.mainLogic, routes1);
-  configure(dirs.crawl2, ports.crawl2, routes2);
+  configure(dirs.crawl.dir, ports.crawl, routes1);
+  configure(dirs.mainLogic.dir, ports.mainLogic, routes1);
+  configure(dirs.crawl2.dir, ports.crawl2, routes2);
   progress("starting VOA.Crawl, VOA2.Crawl and VOA.MainLogic");
-  await startChild("VOA.Crawl", process.execPath, ["dist/src/main.js"], { cwd: dirs.crawl, readyPort: ports.crawl });
-  await startChild("VOA2.Crawl", process.execPath, ["dist/src/main.js"], { cwd: dirs.crawl2, readyPort: ports.crawl2 });
-  await startChild("VOA.MainLogic", process.execPath, ["dist/src/main.js"], { cwd: dirs.mainLogic, readyPort: ports.mainLogic });
+  for (const [name, pkg, port] of [
+    ["VOA.Crawl", dirs.crawl, ports.crawl],
+    ["VOA2.Crawl", dirs.crawl2, ports.crawl2],
+    ["VOA.MainLogic", dirs.mainLogic, ports.mainLogic],
+  ] as const) {
+    await startChild(name, pkg.command, pkg.args, { cwd: pkg.dir, readyPort: port, env: { PYTHONDONTWRITEBYTECODE: "1" } });
+  }
 
   // The generated TypeScript callers resolve routing names through instance 1's routes file.
   process.env.MSEC_ROUTES = routes1;
@@ -191,12 +242,19 @@ async function shutdown(code: number): Promise<void> {
   database?.remove();
   process.exit(code);
 }
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void shutdown(130));
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(130));
+// A closed stdout (`… | head`) or any stray error must still stop everything.
+process.stdout.on("error", () => void shutdown(1));
+process.on("uncaughtException", (err) => {
+  if (!stopping) process.stderr.write(`voa: FAILED: ${err.stack ?? String(err)}\n`);
+  void shutdown(1);
+});
 
 try {
   await main();
   await shutdown(0);
 } catch (err) {
-  process.stderr.write(`voa: FAILED: ${(err as Error).stack ?? String(err)}\n`);
+  // Once shutting down (signal, closed stdout), calls to the stopped services fail: not news.
+  if (!stopping) process.stderr.write(`voa: FAILED: ${(err as Error).stack ?? String(err)}\n`);
   await shutdown(1);
 }

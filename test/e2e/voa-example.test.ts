@@ -162,6 +162,17 @@ describe("VOA example: the whole run (npm run example:voa)", () => {
     assert.deepEqual(await exampleProcesses(), before);
   });
 
+  test("the Python implementations (the walkthrough's crawl.py, handlers/python/MainLogicService.py) print exactly the same", async () => {
+    const before = await exampleProcesses();
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const result = await run("npm", ["run", "--silent", "example:voa", "--", "--crawl", "python", "--mainlogic", "python"], { env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /^voa: generating the servers \(Crawl: python, MainLogic: python\)/m);
+    assert.equal(result.stdout, EXPECTED_OUTPUT);
+    assert.deepEqual(await exampleProcesses(), before);
+  });
+
   test("SIGINT once the services run: everything is stopped, exit code 130", async () => {
     const before = await exampleProcesses();
     const env = { ...process.env };
