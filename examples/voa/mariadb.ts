@@ -19,14 +19,21 @@ export interface Database {
   readonly port: number;
   /** Runs SQL as root over the Unix socket; resolves the tab-separated rows. */
   query(sql: string): Promise<string>;
-  /** Deletes the data folder (after the server stopped). */
-  remove(): void;
+}
+
+/** Data folders made by startMariaDb, for removeDataFolders. */
+const folders: string[] = [];
+
+/** Deletes every data folder made so far; call after the servers stopped (also when a start was interrupted). */
+export function removeDataFolders(): void {
+  for (const dir of folders.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Initialises a data folder, starts `mariadbd` on 127.0.0.1:`port` and creates the database and user. */
 export async function startMariaDb(port: number): Promise<Database> {
   // The socket path must stay under ~100 bytes, so the folder lives in the system temp folder.
   const dir = mkdtempSync(path.join(tmpdir(), "voa-db-"));
+  folders.push(dir);
   const data = path.join(dir, "data");
   const socket = path.join(dir, "mysqld.sock");
   const asRoot = process.getuid?.() === 0 ? ["--user=root"] : [];
@@ -41,5 +48,5 @@ export async function startMariaDb(port: number): Promise<Database> {
   await query(
     `CREATE DATABASE ${DB_NAME}; CREATE USER '${DB_USER}'@'127.0.0.1' IDENTIFIED BY '${DB_PASSWORD}'; GRANT ALL ON ${DB_NAME}.* TO '${DB_USER}'@'127.0.0.1';`,
   );
-  return { port, query, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { port, query };
 }

@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { callJsonTcp, encodeJsonTcp } from "../../runtime/index.js";
 import { EXAMPLE_DIR, HANDLERS_DIR, REPO_ROOT, compileTs, configure, generate, installTsHandler, runOk, writeRoutes } from "./build.js";
 import { freePort, startChild, stopAll } from "./children.js";
-import { type Database, startMariaDb } from "./mariadb.js";
+import { removeDataFolders, startMariaDb } from "./mariadb.js";
 import { describeReply, heading, line } from "./report.js";
 
 /** The work folder: generated packages, routes files, data. Recreated on every run (git-ignored). */
@@ -112,7 +112,6 @@ async function main(): Promise<void> {
   const ports: Ports = { mysql: await freePort(), jsoup: 0, crawl: await freePort(), mainLogic: await freePort(), crawl2: await freePort() };
   progress("starting MariaDB");
   const db = await startMariaDb(ports.mysql);
-  database = db;
   progress("starting Jsoup");
   const jsoup = await startChild("jsoup", process.execPath, ["--import", "tsx", path.join(EXAMPLE_DIR, "jsoup/jsoup-server.ts"), "0"], {
     cwd: EXAMPLE_DIR,
@@ -232,14 +231,13 @@ async function loadCaller<T>(callerDir: string, name: string): Promise<T> {
   return module[name] as T;
 }
 
-let database: Database | undefined;
 let stopping = false;
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   progress("stopping everything");
   await stopAll();
-  database?.remove();
+  removeDataFolders();
   process.exit(code);
 }
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(130));

@@ -173,6 +173,25 @@ describe("VOA example: the whole run (npm run example:voa)", () => {
     assert.deepEqual(await exampleProcesses(), before);
   });
 
+  test("mixed implementations (Python MainLogic with TypeScript Crawl, and the reverse) print exactly the same", async () => {
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    for (const args of [["--mainlogic", "python"], ["--crawl", "python"]]) {
+      const result = await run(process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, "examples/voa/run.ts"), ...args], { env });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, EXPECTED_OUTPUT, args.join(" "));
+    }
+  });
+
+  test("an invalid --crawl value fails before anything starts (exit 1)", async () => {
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const result = await run(process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, "examples/voa/run.ts"), "--crawl", "java"], { env });
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, "");
+    assert.match(result.stderr, /^voa: FAILED: Error: --crawl must be ts or python, not java$/m);
+  });
+
   test("SIGINT once the services run: everything is stopped, exit code 130", async () => {
     const before = await exampleProcesses();
     const env = { ...process.env };
