@@ -3,6 +3,7 @@ registration under a lease, the watch-fed resolver, deregistration, lease expiry
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -142,6 +143,35 @@ def test_lost_lease_is_regranted(etcd: Etcd) -> None:
     until("re-registered", 3.0, lambda: len(gateway.get_prefix(reg.key)[1]) == 1)
     assert reg.lease != first
     reg.close()
+
+
+def test_start_server_registers_and_deregisters_on_sigterm(etcd: Etcd, closing: List[object], tmp_path: "os.PathLike[str]") -> None:
+    prefix = "/py-server"
+    resolver = EtcdResolver([etcd.url], prefix)
+    closing.append(resolver)
+    config = os.path.join(str(tmp_path), "config.ini")
+    with open(config, "w", encoding="utf-8") as f:
+        f.write(f"[SRPC]\nlisten=127.0.0.1:0/tcp\n[ROUTE]\netcd={etcd.url}\netcd_prefix={prefix}\netcd_ttl=5\n")
+    server = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "echo", "python", "echo_server.py")
+    child = subprocess.Popen(["python3", server, "--port", "0", "--config", config], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert child.stdout is not None
+        listening = child.stdout.readline().decode()
+        registered = child.stdout.readline().decode()
+        port = int(listening.split(":")[1].split(" ")[0])
+        assert registered == f"registered /py-server/services/echo.EchoService/127.0.0.1:{port} in etcd\n"
+        until("server seen", 1.0, lambda: resolver.resolve("echo.EchoService") == [Instance(Address("127.0.0.1", port, "tcp"), 100)])
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=15) == 0
+        key = f"/py-server/services/echo.EchoService/127.0.0.1:{port}"
+        assert EtcdGateway([etcd.url]).get_prefix(key)[1] == []
+        until("deregistration seen", 1.0, lambda: resolver.resolve("echo.EchoService") is None)
+    finally:
+        child.kill()
+        child.wait()
+        for stream in (child.stdout, child.stderr):
+            if stream:
+                stream.close()
 
 
 def test_etcd_down_cached_routes_serve_and_errors_say_why(etcd: Etcd, closing: List[object]) -> None:

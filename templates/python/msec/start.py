@@ -15,6 +15,10 @@ key                                           meaning
 ``[SRPC] drain_timeout_ms``                   how long SIGTERM waits for running calls (default 10 s)
 ``[LOG] Level``, ``[COLOR] …``                logging (read by :mod:`.log` from the same file)
 ``[ROUTE] File``                              routes file for outgoing calls (unless ``$MSEC_ROUTES`` is set)
+``[ROUTE] etcd`` (or ``$MSEC_ETCD_ENDPOINTS``)  route through etcd (:mod:`.etcd`): outgoing calls resolve through a
+``etcd_prefix`` (or ``$MSEC_ETCD_PREFIX``),     watch-fed cache and the service registers itself under a lease
+``etcd_ttl``, ``etcd_weight``,                (default TTL 10 s, weight 100; ``etcd_advertise`` = IP to register,
+``etcd_advertise``                            default the listen IP, or this host's address when listening on all)
 ============================================  ==========================================================
 """
 import os
@@ -22,10 +26,12 @@ import re
 import socket
 import struct
 from dataclasses import replace
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .config import CONFIG_ENV, read_config
+from .etcd import DEFAULT_PREFIX, DEFAULT_TTL_S, DEFAULT_WEIGHT, PREFIX_ENV, EtcdRegistration, EtcdResolver, endpoints_from_env
 from .handler import MethodTable
+from .route import default_router
 from .server import DEFAULT_PORT, Server, ServerOptions, run_server
 
 _LISTEN_ENTRY = re.compile(r"(?:(.*):)?(\d+)/(tcp|udp)")
@@ -136,9 +142,42 @@ def start_server(
         options = replace(options, service_name=service_name)
     if overrides:
         options = replace(options, **overrides)
+    route = read_config(config_path).get("ROUTE", {})
+    try:
+        endpoints = endpoints_from_env(route.get("etcd"))
+        ttl_s = int(route.get("etcd_ttl") or DEFAULT_TTL_S)
+        weight = int(route.get("etcd_weight") or DEFAULT_WEIGHT)
+    except ValueError as e:
+        raise ConfigError(f"[ROUTE] etcd: {e}") from None
+    if ttl_s < 1 or weight < 1:
+        raise ConfigError("[ROUTE] etcd_ttl and etcd_weight must be integers >= 1")
+    prefix = os.environ.get(PREFIX_ENV) or route.get("etcd_prefix") or DEFAULT_PREFIX
+    resolver: Optional[EtcdResolver] = None
+    registration: List[EtcdRegistration] = []
+    if endpoints is not None:
+        # Outgoing calls resolve through etcd first, then the routes file.
+        resolver = EtcdResolver(endpoints, prefix)
+        default_router.resolvers.insert(0, resolver)
+
     def started(server: Server) -> None:
         print(f"listening on {options.host}:{server.port} ({'tcp+udp' if options.udp else 'tcp'})", flush=True)
+        if endpoints is not None and options.service_name:
+            host = route.get("etcd_advertise") or options.host
+            if host in ("", "0.0.0.0", "::"):
+                host = socket.gethostbyname(socket.gethostname())
+            registration.append(
+                EtcdRegistration(endpoints, options.service_name, host, server.port, weight=weight, ttl_s=ttl_s, prefix=prefix)
+            )
+            print(f"registered {registration[0].key} in etcd", flush=True)
         if on_started is not None:
             on_started(server)
 
-    run_server(methods, options, on_started=started)
+    try:
+        run_server(methods, options, on_started=started)
+    finally:
+        # Graceful stop (or a failed start): deregister, stop watching.
+        for r in registration:
+            r.close()
+        if resolver is not None:
+            resolver.close()
+            default_router.resolvers.remove(resolver)
