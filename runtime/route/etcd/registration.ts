@@ -57,19 +57,20 @@ export async function registerInEtcd(options: EtcdRegistrationOptions): Promise<
   const key = instanceKey(options.prefix ?? DEFAULT_ETCD_PREFIX, options.service, instance.ip, instance.port);
   const value = formatInstanceValue(instance);
 
-  async function register(): Promise<string> {
-    const id = await gateway.grantLease(ttl);
-    await gateway.put(key, value, id);
-    return id;
+  let lease = "";
+  /** Grants a lease and writes the key under it; `lease` names it before the key appears. */
+  async function register(): Promise<void> {
+    lease = await gateway.grantLease(ttl);
+    await gateway.put(key, value, lease);
   }
 
-  let lease = await register();
+  await register();
   let closed = false;
   let renewing: Promise<void> = Promise.resolve();
   const renew = async () => {
     try {
       const left = await gateway.keepAlive(lease);
-      if (left <= 0 && !closed) lease = await register();
+      if (left <= 0 && !closed) await register();
     } catch (err) {
       options.onError?.(err as Error);
     }

@@ -338,15 +338,16 @@ class EtcdRegistration:
         self._ttl = ttl_s
         self._lock = threading.Lock()
         self._closed = False
-        self.lease = self._register()
+        self.lease = ""
+        self._register()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew, name="msec-etcd-lease", daemon=True)
         self._thread.start()
 
-    def _register(self) -> str:
-        lease = self._gateway.grant_lease(self._ttl)
-        self._gateway.put(self.key, self._value, lease)
-        return lease
+    def _register(self) -> None:
+        """Grants a lease and writes the key under it; ``lease`` names it before the key appears."""
+        self.lease = self._gateway.grant_lease(self._ttl)
+        self._gateway.put(self.key, self._value, self.lease)
 
     def _renew(self) -> None:
         while not self._stop.wait(max(0.1, self._ttl / self.KEEPALIVES_PER_TTL)):
@@ -355,7 +356,7 @@ class EtcdRegistration:
                     return
                 try:
                     if self._gateway.keep_alive(self.lease) <= 0:
-                        self.lease = self._register()
+                        self._register()
                 except (EtcdUnreachable, EtcdResponseError):
                     pass  # retried at the next tick; a lost lease is re-granted then
 
