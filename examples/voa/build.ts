@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
 
 export const EXAMPLE_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(EXAMPLE_DIR, "../..");
-const CLI = path.join(REPO_ROOT, "dist/cli/main.js");
+/** The built msec-gen CLI (`npm run build`). */
+export const CLI = path.join(REPO_ROOT, "dist/cli/main.js");
 const TSC = path.join(REPO_ROOT, "node_modules/typescript/bin/tsc");
 const PROTOS = path.join(REPO_ROOT, "fixtures/voa");
 /** The handwritten handlers (ts/, python/), copied over the generated skeletons. */
@@ -55,18 +56,14 @@ export function installTsHandler(serverDir: string, file: string): void {
 
 /**
  * Points a generated server's etc/config.ini at its port (loopback, TCP and
- * UDP) and at the routes file of its msec instance.
+ * UDP) and at the etcd of its msec instance: `[ROUTE] etcd` and
+ * `etcd_prefix`, so it registers itself there and resolves names through it
+ * (the routes file stays the generated default, which does not exist here).
  */
-export function configure(serverDir: string, port: number, routesFile: string): void {
+export function configure(serverDir: string, port: number, etcd: { url: string; prefix: string }): void {
   const file = path.join(serverDir, "etc/config.ini");
   const text = readFileSync(file, "utf8")
     .replace(/^listen=.*$/m, `listen=127.0.0.1:${port}/tcp 127.0.0.1:${port}/udp`)
-    .replace(/^File=.*$/m, `File=${routesFile}`);
+    .replace(/^File=.*$/m, (line) => `${line}\netcd=${etcd.url}\netcd_prefix=${etcd.prefix}`);
   writeFileSync(file, text);
-}
-
-/** Writes a routes file (`<Group.Service> <ip:port>` per line). */
-export function writeRoutes(file: string, routes: ReadonlyArray<readonly [string, number]>, comment: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `# ${comment}\n` + routes.map(([name, port]) => `${name} 127.0.0.1:${port}@tcp\n`).join(""));
 }

@@ -1,10 +1,11 @@
 /**
  * `npm run example:voa`: the seed walkthrough's VOA system, end to end, on
  * loopback. Builds everything from fixtures/voa/*.proto with msec-gen, starts
- * Jsoup and the services (two msec instances, each with its own routes file),
- * calls them through the generated callers and prints what every scenario
- * returned under `Scenario N` headings (results on stdout, progress on
- * stderr). Everything started is stopped on the way out, also on failure
+ * etcd, MariaDB, Jsoup and the services (two msec instances on one etcd, each
+ * under its own key prefix), enters the heterogeneous services in etcd with
+ * `msec-gen routes set` (the console's scale-out), calls them through the
+ * generated callers and prints what every scenario returned under
+ * `Scenario N` headings (results on stdout, progress on stderr). Everything started is stopped on the way out, also on failure
  * or Ctrl-C.
  *
  *     node --import tsx examples/voa/run.ts [--crawl ts|python] [--mainlogic ts|python]
@@ -13,14 +14,19 @@ import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { callJsonTcp, encodeJsonTcp } from "../../runtime/index.js";
-import { EXAMPLE_DIR, HANDLERS_DIR, REPO_ROOT, compileTs, configure, generate, installTsHandler, runOk, writeRoutes } from "./build.js";
+import { type EtcdResolver, callJsonTcp, createEtcdResolver, encodeJsonTcp, registerResolver } from "../../runtime/index.js";
+import type * as BuiltRuntime from "../../runtime/index.js";
+import { CLI, EXAMPLE_DIR, HANDLERS_DIR, REPO_ROOT, compileTs, configure, generate, installTsHandler, runOk } from "./build.js";
 import { freePort, startChild, stopAll } from "./children.js";
+import { removeEtcdData, startEtcd } from "./etcd.js";
 import { removeDataFolders, startMariaDb } from "./mariadb.js";
 import { describeReply, heading, line } from "./report.js";
 
-/** The work folder: generated packages, routes files, data. Recreated on every run (git-ignored). */
+/** The work folder: generated packages, etcd data. Recreated on every run (git-ignored). */
 export const OUT = path.join(EXAMPLE_DIR, "out");
+/** etcd key prefix of msec instance 1 (VOA) and of the separate instance 2 (VOA2). */
+const PREFIX_1 = "/msec";
+const PREFIX_2 = "/msec-b";
 /** Budget of each client call (the walkthrough's MainLogic→Crawl budget). */
 const CALL_TIMEOUT_MS = 20_000;
 
@@ -29,6 +35,8 @@ function progress(text: string): void {
 }
 
 interface Ports {
+  etcd: number;
+  etcdPeer: number;
   mysql: number;
   jsoup: number;
   crawl: number;
@@ -109,7 +117,9 @@ async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const dirs = await build(impls);
 
-  const ports: Ports = { mysql: await freePort(), jsoup: 0, crawl: await freePort(), mainLogic: await freePort(), crawl2: await freePort() };
+  const ports: Ports = { etcd: await freePort(), etcdPeer: await freePort(), mysql: await freePort(), jsoup: 0, crawl: await freePort(), mainLogic: await freePort(), crawl2: await freePort() };
+  progress("starting etcd");
+  const etcdUrl = await startEtcd(ports.etcd, ports.etcdPeer, path.join(OUT, "etcd-data"));
   progress("starting MariaDB");
   const db = await startMariaDb(ports.mysql);
   progress("starting Jsoup");
@@ -119,37 +129,47 @@ async function main(): Promise<void> {
   });
   ports.jsoup = Number(jsoup.match![1]);
 
-  // Instance 1 knows its own services, Jsoup, and VOA2.Crawl of instance 2 (a heterogeneous service to it).
-  const routes1 = path.join(OUT, "instance1/routes.conf");
-  writeRoutes(
-    routes1,
-    [
-      ["VOA.MainLogic", ports.mainLogic],
-      ["VOA.Crawl", ports.crawl],
-      ["Jsoup.jsoup", ports.jsoup],
-      ["VOA2.Crawl", ports.crawl2],
-      ["Database.mysql", ports.mysql],
-    ],
-    "msec instance 1 (VOA)",
-  );
-  // Instance 2 has its own routes: its Crawl and the Jsoup it uses.
-  const routes2 = path.join(OUT, "instance2/routes.conf");
-  writeRoutes(routes2, [["VOA2.Crawl", ports.crawl2], ["Jsoup.jsoup", ports.jsoup]], "msec instance 2 (VOA2)");
+  // Scale-out, the console way: services that do not register themselves are entered in etcd.
+  // Instance 1 (prefix /msec) gets Jsoup, MariaDB and VOA2.Crawl of instance 2 (a heterogeneous
+  // service to it); instance 2 (prefix /msec-b) gets the Jsoup its Crawl uses.
+  console.log("\n=== Routing on etcd: msec instance 1 under prefix /msec, the separate instance 2 under /msec-b, one etcd ===");
+  console.log("  scale-out: heterogeneous services entered with msec-gen routes set");
+  for (const [prefix, name, port] of [
+    [PREFIX_1, "Jsoup.jsoup", ports.jsoup],
+    [PREFIX_1, "Database.mysql", ports.mysql],
+    [PREFIX_1, "VOA2.Crawl", ports.crawl2],
+    [PREFIX_2, "Jsoup.jsoup", ports.jsoup],
+  ] as const) {
+    console.log(`  $ msec-gen routes set ${name} 127.0.0.1:<port> --etcd <etcd> --prefix ${prefix}`);
+    console.log("  " + hidePorts(await routes(["set", name, `127.0.0.1:${port}`], etcdUrl, prefix)).trim());
+  }
 
-  configure(dirs.crawl.dir, ports.crawl, routes1);
-  configure(dirs.mainLogic.dir, ports.mainLogic, routes1);
-  configure(dirs.crawl2.dir, ports.crawl2, routes2);
+  // MainLogic and Crawl register themselves ([ROUTE] etcd, etcd_prefix in their config.ini).
+  configure(dirs.crawl.dir, ports.crawl, { url: etcdUrl, prefix: PREFIX_1 });
+  configure(dirs.mainLogic.dir, ports.mainLogic, { url: etcdUrl, prefix: PREFIX_1 });
+  configure(dirs.crawl2.dir, ports.crawl2, { url: etcdUrl, prefix: PREFIX_2 });
   progress("starting VOA.Crawl, VOA2.Crawl and VOA.MainLogic");
   for (const [name, pkg, port] of [
     ["VOA.Crawl", dirs.crawl, ports.crawl],
     ["VOA2.Crawl", dirs.crawl2, ports.crawl2],
     ["VOA.MainLogic", dirs.mainLogic, ports.mainLogic],
   ] as const) {
-    await startChild(name, pkg.command, pkg.args, { cwd: pkg.dir, readyPort: port, env: { PYTHONDONTWRITEBYTECODE: "1" } });
+    await startChild(name, pkg.command, pkg.args, { cwd: pkg.dir, readyLine: /^registered \S+ in etcd$/m, readyPort: port, env: { PYTHONDONTWRITEBYTECODE: "1" } });
+  }
+  console.log("  the services registered themselves; what each instance's callers resolve:");
+  for (const prefix of [PREFIX_1, PREFIX_2]) {
+    console.log(`  $ msec-gen routes list --etcd <etcd> --prefix ${prefix}`);
+    for (const row of (await routes(["list"], etcdUrl, prefix)).trim().split("\n")) console.log("  " + hidePorts(row).split(/\s+/).join("  "));
   }
 
-  // The generated TypeScript callers resolve routing names through instance 1's routes file.
-  process.env.MSEC_ROUTES = routes1;
+  // The generated TypeScript callers resolve routing names through instance 1's etcd prefix. They
+  // import the built runtime (msec-gen/runtime → dist/runtime), a module instance of its own, so
+  // the resolver goes into that one's registry; this script's own calls use the source runtime's.
+  const built = (await import(pathToFileURL(path.join(REPO_ROOT, "dist/runtime/index.js")).href)) as typeof BuiltRuntime;
+  callerResolver = built.createEtcdResolver({ endpoints: [etcdUrl], prefix: PREFIX_1 });
+  built.registerResolver(callerResolver);
+  resolver = createEtcdResolver({ endpoints: [etcdUrl], prefix: PREFIX_1 });
+  registerResolver(resolver);
   const mainLogic = new (await loadCaller<MainLogicClientClass>(dirs.mainLogicCaller, "MainLogicServiceClient"))({
     service: "VOA.MainLogic",
     defaults: { timeoutMs: CALL_TIMEOUT_MS, caller: "voa.ts-client" },
@@ -166,7 +186,7 @@ async function main(): Promise<void> {
   line("ts", 'DownloadMP3(special, "Moon Base Plans")', describeReply(await mainLogic.downloadMP3({ ...special, title: "Moon Base Plans" })));
   line("ts", 'GetUrlByTitle(special, "Venus")', describeReply(await mainLogic.getUrlByTitle({ ...special, title: "Venus" })));
   const python = await runOk("python3", [path.join(EXAMPLE_DIR, "clients/python_client.py"), path.join(EXAMPLE_DIR, "jsoup/mp3")], {
-    env: { PYTHONPATH: path.join(dirs.mainLogicCaller, "python"), MSEC_ROUTES: routes1, PYTHONDONTWRITEBYTECODE: "1" },
+    env: { PYTHONPATH: path.join(dirs.mainLogicCaller, "python"), MSEC_ETCD_ENDPOINTS: etcdUrl, MSEC_ETCD_PREFIX: PREFIX_1, PYTHONDONTWRITEBYTECODE: "1" },
   });
   process.stdout.write(python);
 
@@ -184,12 +204,12 @@ async function main(): Promise<void> {
   heading(4, 'VOA.Crawl calls the heterogeneous Jsoup service: callJsonTcp("Jsoup.jsoup", …), 10-character length-prefixed JSON');
   const query = { handleClass: "com.bison.GetMP3List", requestBody: { type: "standard" } };
   line("jsoup", "request frame", Buffer.from(encodeJsonTcp(query)).toString("utf8"));
-  const reply = await callJsonTcp(`127.0.0.1:${ports.jsoup}`, query, { timeoutMs: CALL_TIMEOUT_MS });
+  const reply = await callJsonTcp("Jsoup.jsoup", query, { timeoutMs: CALL_TIMEOUT_MS });
   line("jsoup", "reply", JSON.stringify(reply));
   const list = await crawl.getMP3List({ type: "standard" });
   line("ts", "VOA.Crawl GetMP3List(standard)", `status ${list.status}, msg ${JSON.stringify(list.msg)}, mp3s ${JSON.stringify(list.mp3s.map((m) => [m.title, m.url]))}`);
 
-  heading(5, "instance 1 calls VOA2.Crawl of a second msec instance (own routes file and ports) by name");
+  heading(5, "instance 1 calls VOA2.Crawl of a second msec instance (own etcd prefix /msec-b, own ports) by name");
   line("ts", "GetTitles(VOA2.Crawl/standard)", describeReply(await mainLogic.getTitles({ type: "VOA2.Crawl/standard" })));
 
   console.log("\n=== JSON mode: curl against VOA.MainLogic (HTTP POST, JSON body) ===");
@@ -201,6 +221,16 @@ async function main(): Promise<void> {
     console.log(`  $ curl -s -X POST -H 'Content-Type: application/json' -d '${body}' 'http://127.0.0.1:<port>/?methodName=MainLogic.MainLogicService.${method}'`);
     console.log("  " + (await runOk("curl", ["-sS", "--max-time", "20", "-X", "POST", "-H", "Content-Type: application/json", "-d", body, url])).trim());
   }
+}
+
+/** `msec-gen routes <args> --etcd <url> --prefix <prefix>`; resolves its output. */
+function routes(args: readonly string[], etcdUrl: string, prefix: string): Promise<string> {
+  return runOk(process.execPath, [CLI, "routes", ...args, "--etcd", etcdUrl, "--prefix", prefix]);
+}
+
+/** Ports are picked free on every run: printed as `<port>` so the output is the same every time. */
+function hidePorts(text: string): string {
+  return text.replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:<port>");
 }
 
 /** A reply of MainLogic, as the generated TypeScript caller returns it (the fields printed). */
@@ -231,13 +261,19 @@ async function loadCaller<T>(callerDir: string, name: string): Promise<T> {
   return module[name] as T;
 }
 
+/** The TypeScript callers' etcd resolver; closed on the way out (its watch would keep retrying). */
+let resolver: EtcdResolver | undefined;
+let callerResolver: EtcdResolver | undefined;
 let stopping = false;
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   progress("stopping everything");
+  resolver?.close();
+  callerResolver?.close();
   await stopAll();
   removeDataFolders();
+  removeEtcdData();
   process.exit(code);
 }
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(130));

@@ -2,13 +2,14 @@
  * The VOA example (examples/voa): the Jsoup stand-in answers the walkthrough's
  * length-prefixed JSON protocol from its fixture catalogue over a real socket,
  * the fixture MP3 files are what make-mp3.ts writes, and the whole example
- * (msec-gen build, real processes on loopback, generated callers, curl)
- * prints exactly the expected results for every scenario and leaves no
- * process behind.
+ * (msec-gen build, a real etcd with two msec instances under their own
+ * prefixes, real processes on loopback, generated callers, curl) prints
+ * exactly the expected results for every scenario and leaves no process and
+ * no etcd or MariaDB data folder behind.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -106,6 +107,27 @@ describe("VOA example: Jsoup (10-character length-prefixed JSON over TCP)", () =
 
 /** What `node --import tsx examples/voa/run.ts` prints on stdout. */
 const EXPECTED_OUTPUT = `
+=== Routing on etcd: msec instance 1 under prefix /msec, the separate instance 2 under /msec-b, one etcd ===
+  scale-out: heterogeneous services entered with msec-gen routes set
+  $ msec-gen routes set Jsoup.jsoup 127.0.0.1:<port> --etcd <etcd> --prefix /msec
+  set /msec/services/Jsoup.jsoup/127.0.0.1:<port>
+  $ msec-gen routes set Database.mysql 127.0.0.1:<port> --etcd <etcd> --prefix /msec
+  set /msec/services/Database.mysql/127.0.0.1:<port>
+  $ msec-gen routes set VOA2.Crawl 127.0.0.1:<port> --etcd <etcd> --prefix /msec
+  set /msec/services/VOA2.Crawl/127.0.0.1:<port>
+  $ msec-gen routes set Jsoup.jsoup 127.0.0.1:<port> --etcd <etcd> --prefix /msec-b
+  set /msec-b/services/Jsoup.jsoup/127.0.0.1:<port>
+  the services registered themselves; what each instance's callers resolve:
+  $ msec-gen routes list --etcd <etcd> --prefix /msec
+  Database.mysql  127.0.0.1:<port>  weight=100
+  Jsoup.jsoup  127.0.0.1:<port>  weight=100
+  VOA.Crawl  127.0.0.1:<port>  weight=100
+  VOA.MainLogic  127.0.0.1:<port>  weight=100
+  VOA2.Crawl  127.0.0.1:<port>  weight=100
+  $ msec-gen routes list --etcd <etcd> --prefix /msec-b
+  Jsoup.jsoup  127.0.0.1:<port>  weight=100
+  VOA2.Crawl  127.0.0.1:<port>  weight=100
+
 === Scenario 1: generated callers (TypeScript, Python) call VOA.MainLogic ===
   [ts] GetTitles(special) -> status 0, msg "success (source: VOA.Crawl)", titles ["Mars Rover Finds Ice","Moon Base Plans"]
   [ts] GetUrlByTitle(special, "Moon Base Plans") -> status 0, msg "success (source: cache)", url http://voa.example/special/moon-base-plans.mp3
@@ -131,7 +153,7 @@ const EXPECTED_OUTPUT = `
   [jsoup] reply -> {"status":0,"mp3s":[{"title":"World News at Noon","url":"http://voa.example/standard/world-news-at-noon.mp3"}]}
   [ts] VOA.Crawl GetMP3List(standard) -> status 0, msg "success", mp3s [["World News at Noon","http://voa.example/standard/world-news-at-noon.mp3"]]
 
-=== Scenario 5: instance 1 calls VOA2.Crawl of a second msec instance (own routes file and ports) by name ===
+=== Scenario 5: instance 1 calls VOA2.Crawl of a second msec instance (own etcd prefix /msec-b, own ports) by name ===
   [ts] GetTitles(VOA2.Crawl/standard) -> status 0, msg "success (source: VOA2.Crawl)", titles ["World News at Noon"]
 
 === JSON mode: curl against VOA.MainLogic (HTTP POST, JSON body) ===
@@ -141,7 +163,10 @@ const EXPECTED_OUTPUT = `
   {"ret":0, "errmsg":"", "resultObj": {"url": "http://voa.example/standard/world-news-at-noon.mp3", "status": 0, "msg": "success (source: cache)"}}
 `;
 
-/** Processes whose command line mentions the example's work folder or Jsoup, by pid. */
+/** Where the example's etcd keeps its data (removed on the way out). */
+const ETCD_DATA = path.join(REPO_ROOT, "examples/voa/out/etcd-data");
+
+/** Processes whose command line mentions the example's work folder (the services, etcd's data folder), Jsoup or MariaDB's folder, by pid. */
 async function exampleProcesses(): Promise<string[]> {
   const ps = await runOk("ps", ["-eo", "pid=,args="]);
   return ps
@@ -160,6 +185,7 @@ describe("VOA example: the whole run (npm run example:voa)", () => {
     assert.equal(result.stdout, EXPECTED_OUTPUT);
     assert.match(result.stderr, /^voa: stopping everything$/m);
     assert.deepEqual(await exampleProcesses(), before);
+    assert.equal(existsSync(ETCD_DATA), false);
   });
 
   test("the Python implementations (the walkthrough's crawl.py, handlers/python/MainLogicService.py) print exactly the same", async () => {
@@ -171,6 +197,7 @@ describe("VOA example: the whole run (npm run example:voa)", () => {
     assert.match(result.stderr, /^voa: generating the servers \(Crawl: python, MainLogic: python\)/m);
     assert.equal(result.stdout, EXPECTED_OUTPUT);
     assert.deepEqual(await exampleProcesses(), before);
+    assert.equal(existsSync(ETCD_DATA), false);
   });
 
   test("mixed implementations (Python MainLogic with TypeScript Crawl, and the reverse) print exactly the same", async () => {
@@ -180,6 +207,7 @@ describe("VOA example: the whole run (npm run example:voa)", () => {
       const result = await run(process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, "examples/voa/run.ts"), ...args], { env });
       assert.equal(result.code, 0, result.stderr);
       assert.equal(result.stdout, EXPECTED_OUTPUT, args.join(" "));
+      assert.equal(existsSync(ETCD_DATA), false);
     }
   });
 
@@ -207,5 +235,6 @@ describe("VOA example: the whole run (npm run example:voa)", () => {
     assert.equal(await exit, 130, stderr);
     assert.match(stderr, /^voa: stopping everything$/m);
     assert.deepEqual(await exampleProcesses(), before);
+    assert.equal(existsSync(ETCD_DATA), false);
   });
 });

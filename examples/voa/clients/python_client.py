@@ -1,15 +1,18 @@
 """Scenario 1's Python client: calls VOA.MainLogic through the generated Python caller
 (``msec-gen caller MainLogic.proto --name VOA.MainLogic --lang python``), which resolves the
-routing name through ``$MSEC_ROUTES``. Prints one line per call in the format of the
-example's TypeScript client (examples/voa/report.ts).
+routing name through etcd (``$MSEC_ETCD_ENDPOINTS``, ``$MSEC_ETCD_PREFIX``: the caller's vendored
+``msec.etcd`` resolver, put in front of the routes file). Prints one line per call in the format
+of the example's TypeScript client (examples/voa/report.ts).
 
-    PYTHONPATH=<caller>/python MSEC_ROUTES=<routes file> python3 python_client.py <fixture mp3 folder>
+    PYTHONPATH=<caller>/python MSEC_ETCD_ENDPOINTS=<url> MSEC_ETCD_PREFIX=/msec python3 python_client.py <fixture mp3 folder>
 """
 import hashlib
 import json
 import os
 import sys
 
+from voa_mainlogic._msec.etcd import DEFAULT_PREFIX, PREFIX_ENV, EtcdResolver, endpoints_from_env
+from voa_mainlogic._msec.route import default_router
 from voa_mainlogic import (
     DownloadMP3Request,
     GetTitlesRequest,
@@ -48,6 +51,18 @@ def describe(reply, fixtures):
 
 def main():
     fixtures = sys.argv[1]
+    endpoints = endpoints_from_env()
+    if endpoints is None:
+        sys.exit("python_client.py: set MSEC_ETCD_ENDPOINTS to the example's etcd")
+    resolver = EtcdResolver(endpoints, prefix=os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX)
+    default_router.resolvers.insert(0, resolver)
+    try:
+        call_main_logic(fixtures)
+    finally:
+        resolver.close()
+
+
+def call_main_logic(fixtures):
     title = "Mars Rover Finds Ice"
     with MainLogicServiceClient("VOA.MainLogic", timeout_ms=TIMEOUT_MS) as client:
         calls = [
