@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -166,37 +166,56 @@ const EXPECTED_OUTPUT = `
 /** Where the example's etcd keeps its data (removed on the way out). */
 const ETCD_DATA = path.join(REPO_ROOT, "examples/voa/out/etcd-data");
 
-/** Processes whose command line mentions the example's work folder (the services, etcd's data folder), Jsoup or MariaDB's folder, by pid. */
-async function exampleProcesses(): Promise<string[]> {
-  const ps = await runOk("ps", ["-eo", "pid=,args="]);
-  return ps
-    .split("\n")
-    .filter((l) => l.includes("examples/voa/out") || l.includes("jsoup-server.ts") || l.includes("voa-db-"))
-    .filter((l) => !l.includes(` ${process.pid} `));
+/**
+ * Environment variable that marks every process of one example run: the example passes its
+ * environment on to everything it starts (services, Jsoup, etcd, MariaDB), so the marker
+ * finds exactly this run's processes, not those of another checkout on the same machine.
+ */
+const RUN_MARKER = "MSEC_VOA_TEST_RUN";
+
+/** A fresh environment for one example run, carrying its own marker. */
+function markedEnv(): { env: NodeJS.ProcessEnv; marker: string } {
+  const marker = `${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, [RUN_MARKER]: marker };
+  delete env.NODE_TEST_CONTEXT;
+  return { env, marker };
+}
+
+/** pid and command line of every live process started by the run `marker`. */
+function exampleProcesses(marker: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
+      if (!environ.includes(`${RUN_MARKER}=${marker}`)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue; // exited, not yet reaped
+      found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").join(" ").trim()}`);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
 }
 
 describe("VOA example: the whole run (npm run example:voa)", () => {
   test("every scenario prints exactly the expected results, and nothing is left running", async () => {
-    const before = await exampleProcesses();
-    const env = { ...process.env };
-    delete env.NODE_TEST_CONTEXT;
+    const { env, marker } = markedEnv();
     const result = await run("npm", ["run", "--silent", "example:voa"], { env });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, EXPECTED_OUTPUT);
     assert.match(result.stderr, /^voa: stopping everything$/m);
-    assert.deepEqual(await exampleProcesses(), before);
+    assert.deepEqual(exampleProcesses(marker), []);
     assert.equal(existsSync(ETCD_DATA), false);
   });
 
   test("the Python implementations (the walkthrough's crawl.py, handlers/python/MainLogicService.py) print exactly the same", async () => {
-    const before = await exampleProcesses();
-    const env = { ...process.env };
-    delete env.NODE_TEST_CONTEXT;
+    const { env, marker } = markedEnv();
     const result = await run("npm", ["run", "--silent", "example:voa", "--", "--crawl", "python", "--mainlogic", "python"], { env });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /^voa: generating the servers \(Crawl: python, MainLogic: python\)/m);
     assert.equal(result.stdout, EXPECTED_OUTPUT);
-    assert.deepEqual(await exampleProcesses(), before);
+    assert.deepEqual(exampleProcesses(marker), []);
     assert.equal(existsSync(ETCD_DATA), false);
   });
 
@@ -221,9 +240,7 @@ describe("VOA example: the whole run (npm run example:voa)", () => {
   });
 
   test("SIGINT once the services run: everything is stopped, exit code 130", async () => {
-    const before = await exampleProcesses();
-    const env = { ...process.env };
-    delete env.NODE_TEST_CONTEXT;
+    const { env, marker } = markedEnv();
     const child = spawn(process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, "examples/voa/run.ts")], { env, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -234,7 +251,7 @@ describe("VOA example: the whole run (npm run example:voa)", () => {
     });
     assert.equal(await exit, 130, stderr);
     assert.match(stderr, /^voa: stopping everything$/m);
-    assert.deepEqual(await exampleProcesses(), before);
+    assert.deepEqual(exampleProcesses(marker), []);
     assert.equal(existsSync(ETCD_DATA), false);
   });
 });
