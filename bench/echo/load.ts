@@ -27,7 +27,7 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { encodeFrame } from "../../runtime/frame.js";
 import { colorId } from "../../runtime/color.js";
 import { createLatencyHistogram, latencyQuantile, recordLatency, resetLatency } from "../latency.js";
-import { EchoRequestSchema, EchoResponseSchema, EchoService } from "./gen/echo_pb.js";
+import { EchoRequestSchema, EchoResponseSchema, EchoService } from "../../examples/echo/gen/echo_pb.js";
 import { DEFAULT_PAYLOAD_BYTES, ECHO_METHOD, encodeEchoRequest } from "./payload.js";
 
 export const LOAD_PROTOCOLS = ["srpc", "ceiling", "grpc", "connect", "connect-grpc"] as const;

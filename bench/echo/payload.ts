@@ -3,7 +3,7 @@
  * fixed, deterministic run of bytes (the "payload"), 100 bytes by default.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
-import { EchoRequestSchema } from "./gen/echo_pb.js";
+import { EchoRequestSchema } from "../../examples/echo/gen/echo_pb.js";
 
 /** Payload size the issue asks for. */
 export const DEFAULT_PAYLOAD_BYTES = 100;

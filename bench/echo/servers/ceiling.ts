@@ -7,7 +7,7 @@
  */
 import { createServer, type Socket } from "node:net";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { EchoRequestSchema, EchoResponseSchema } from "../gen/echo_pb.js";
+import { EchoRequestSchema, EchoResponseSchema } from "../../../examples/echo/gen/echo_pb.js";
 import { announceListening, exitOnSignal, parseListenArgs } from "./listen-args.js";
 
 /** Bytes of the length prefix. */

@@ -6,7 +6,7 @@
 import { createServer } from "node:http2";
 import { create } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { EchoResponseSchema, EchoService } from "../gen/echo_pb.js";
+import { EchoResponseSchema, EchoService } from "../../../examples/echo/gen/echo_pb.js";
 import { announceListening, exitOnSignal, parseListenArgs } from "./listen-args.js";
 
 const { host, port } = parseListenArgs();

@@ -5,7 +5,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { type EchoRequest, EchoRequestSchema, type EchoResponse, EchoResponseSchema } from "../gen/echo_pb.js";
+import { type EchoRequest, EchoRequestSchema, type EchoResponse, EchoResponseSchema } from "../../../examples/echo/gen/echo_pb.js";
 import { announceListening, exitOnSignal, parseListenArgs } from "./listen-args.js";
 
 const echoService: grpc.ServiceDefinition = {
