@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { msecGen, REPO_ROOT, run, runOk, TSX_LOADER } from "./go-toolchain.js";
+import { msecGen, REPO_ROOT, run, runOk, TSX_LOADER } from "./ts-server.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "msec-go-caller-"));
 after(() => rmSync(work, { recursive: true, force: true }));

@@ -23,23 +23,8 @@ import {
   type ServerProcess,
   setListenPort,
   startTsServer,
-} from "./go-toolchain.js";
-
-const CRAWL_HANDLER = `import type { CrawlServiceHandler } from "../gen/Crawl_msec.js";
-
-export const crawlService: CrawlServiceHandler = {
-  async getMP3List(request) {
-    return {
-      mp3s: [
-        { title: \`\${request.type}: Learning English 学英语\`, url: "https://voa.example/1.mp3" },
-        { title: "", url: "" },
-      ],
-      status: 0,
-      msg: "",
-    };
-  },
-};
-`;
+} from "./ts-server.js";
+import { CRAWL_HANDLER } from "./crawl-handler.js";
 
 const INTEROP_HANDLER = `import { appendFileSync } from "node:fs";
 import { toBinary } from "@bufbuild/protobuf";

@@ -10,7 +10,7 @@ import path from "node:path";
 import { spawn } from "node:child_process";
 import { after, test } from "node:test";
 import { parseLiteral, parseRoutes } from "../../runtime/index.js";
-import { msecGen, REPO_ROOT, runOk } from "./go-toolchain.js";
+import { msecGen, REPO_ROOT, runOk } from "./ts-server.js";
 
 const LITERALS = [
   "1.2.3.4:80",

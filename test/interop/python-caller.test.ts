@@ -15,23 +15,8 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { create, type DescMessage, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { loadModel } from "../../generator/generate.js";
-import { buildTsServer, freePort, msecGen, REPO_ROOT, runOk, type ServerProcess, setListenPort, startTsServer } from "./go-toolchain.js";
-
-const CRAWL_HANDLER = `import type { CrawlServiceHandler } from "../gen/Crawl_msec.js";
-
-export const crawlService: CrawlServiceHandler = {
-  async getMP3List(request) {
-    return {
-      mp3s: [
-        { title: \`\${request.type}: Learning English 学英语\`, url: "https://voa.example/1.mp3" },
-        { title: "", url: "" },
-      ],
-      status: 0,
-      msg: "",
-    };
-  },
-};
-`;
+import { buildTsServer, freePort, msecGen, REPO_ROOT, runOk, type ServerProcess, setListenPort, startTsServer } from "./ts-server.js";
+import { CRAWL_HANDLER } from "./crawl-handler.js";
 
 const MAIN_LOGIC_HANDLER = `import { SrpcError } from "msec-gen/runtime";
 import type { MainLogicServiceHandler } from "../gen/MainLogic_msec.js";
