@@ -15,7 +15,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { callJsonTcp, decodeJsonTcp, encodeJsonTcp } from "../../runtime/index.js";
 import { silentMp3 } from "../../examples/voa/jsoup/make-mp3.js";
-import { REPO_ROOT, TSX_LOADER, run, runOk } from "../interop/go-toolchain.js";
+import { REPO_ROOT, TSX_LOADER, run, runOk } from "../interop/ts-server.js";
 
 const JSOUP_DIR = path.join(REPO_ROOT, "examples/voa/jsoup");
 const CALL = { timeoutMs: 10_000 };
