@@ -17,5 +17,14 @@ mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' |
 echo "==> node --test (${#files[@]} files)"
 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
 
-echo "==> pytest (test/python)"
-python3 -m pytest -q -p no:cacheprovider test/python
+# Each runtime project runs its own suite with its own toolchain (runtimes/<lang>/test.sh).
+for suite in runtimes/*/test.sh; do
+  [ -e "$suite" ] || continue
+  echo "==> ${suite%/test.sh}"
+  bash "$suite"
+done
+
+if [ -d test/python ]; then
+  echo "==> pytest (test/python)"
+  python3 -m pytest -q -p no:cacheprovider test/python
+fi
