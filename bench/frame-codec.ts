@@ -10,9 +10,9 @@
  */
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
-import { FrameDecoder, decodeFrame, encodeFrame } from "../runtime/frame.js";
-import { encodeRpcHead, type RpcHead } from "../runtime/rpc-head.js";
-import { colorId } from "../runtime/color.js";
+import { FrameDecoder, decodeFrame, encodeFrame } from "@msec-gen/runtime";
+import { encodeRpcHead, type RpcHead } from "@msec-gen/runtime";
+import { colorId } from "@msec-gen/runtime";
 import { formatNumber, renderTable } from "./table.js";
 
 /** Iterations between two looks at the clock. */

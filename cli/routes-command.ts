@@ -11,7 +11,9 @@
  * routes file.
  */
 import type { Command } from "commander";
-import { EtcdGateway, EtcdResponseError, EtcdUnreachableError, parseEndpoints } from "../etcd/gateway.js";
+// The etcd gateway client and key layout are the runtime's (runtimes/ts/src/etcd/, no imports of
+// their own): compiled into the CLI, so msec-gen needs no runtime package to manage routes.
+import { EtcdGateway, EtcdResponseError, EtcdUnreachableError, parseEndpoints } from "../runtimes/ts/src/etcd/gateway.js";
 import {
   DEFAULT_ETCD_PREFIX,
   DEFAULT_ETCD_WEIGHT,
@@ -24,7 +26,7 @@ import {
   parseInstanceValue,
   servicePrefix,
   servicesPrefix,
-} from "../etcd/key-layout.js";
+} from "../runtimes/ts/src/etcd/key-layout.js";
 import { UserError } from "../generator/user-error.js";
 
 /** Environment variables read when the options are not given (the runtime reads the same). */

@@ -14,7 +14,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { type ServerOptions, startServer } from "../../runtime/index.js";
+import { type ServerOptions, startServer } from "@msec-gen/runtime";
 import { echoMethods } from "./echo-service.js";
 
 /** Implementations the CLI can start. */

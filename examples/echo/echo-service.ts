@@ -5,8 +5,8 @@
  * runtime's tests and the benchmark.
  */
 import { create, fromBinary, fromJsonString, isFieldSet, toBinary, toJson } from "@bufbuild/protobuf";
-import { type MethodDefinition, type RequestBody, type ResponseBody, SrpcCode, SrpcError } from "../../runtime/index.js";
-import type { CallContext } from "../../runtime/index.js";
+import { type MethodDefinition, type RequestBody, type ResponseBody, SrpcCode, SrpcError } from "@msec-gen/runtime";
+import type { CallContext } from "@msec-gen/runtime";
 import { type EchoRequest, EchoRequestSchema, type EchoResponse, EchoResponseSchema } from "./gen/echo_pb.js";
 
 /** Wire name of the one method. */

@@ -43,8 +43,8 @@ export async function generate(kind: "server" | "caller", proto: string, name: s
 /** Links the modules generated TypeScript code needs into `dir/node_modules` and compiles it. */
 export async function compileTs(dir: string): Promise<void> {
   const modules = path.join(dir, "node_modules");
-  mkdirSync(modules, { recursive: true });
-  symlinkSync(REPO_ROOT, path.join(modules, "msec-gen"));
+  mkdirSync(path.join(modules, "@msec-gen"), { recursive: true });
+  symlinkSync(path.join(REPO_ROOT, "runtimes/ts"), path.join(modules, "@msec-gen/runtime"));
   for (const name of LINKED_MODULES) symlinkSync(path.join(REPO_ROOT, "node_modules", name), path.join(modules, name));
   await runOk(process.execPath, [TSC, "-p", "tsconfig.json"], { cwd: dir });
 }

@@ -14,8 +14,7 @@ import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { type EtcdResolver, callJsonTcp, createEtcdResolver, encodeJsonTcp, registerResolver } from "../../runtime/index.js";
-import type * as BuiltRuntime from "../../runtime/index.js";
+import { type EtcdResolver, callJsonTcp, createEtcdResolver, encodeJsonTcp, registerResolver } from "@msec-gen/runtime";
 import { CLI, EXAMPLE_DIR, HANDLERS_DIR, REPO_ROOT, compileTs, configure, generate, installTsHandler, runOk } from "./build.js";
 import { freePort, startChild, stopAll } from "./children.js";
 import { removeEtcdData, startEtcd } from "./etcd.js";
@@ -162,12 +161,9 @@ async function main(): Promise<void> {
     for (const row of (await routes(["list"], etcdUrl, prefix)).trim().split("\n")) console.log("  " + hidePorts(row).split(/\s+/).join("  "));
   }
 
-  // The generated TypeScript callers resolve routing names through instance 1's etcd prefix. They
-  // import the built runtime (msec-gen/runtime → dist/runtime), a module instance of its own, so
-  // the resolver goes into that one's registry; this script's own calls use the source runtime's.
-  const built = (await import(pathToFileURL(path.join(REPO_ROOT, "dist/runtime/index.js")).href)) as typeof BuiltRuntime;
-  callerResolver = built.createEtcdResolver({ endpoints: [etcdUrl], prefix: PREFIX_1 });
-  built.registerResolver(callerResolver);
+  // The generated TypeScript callers and this script share one runtime (@msec-gen/runtime, the
+  // workspace package runtimes/ts), so one resolver serves both: routing names resolve through
+  // instance 1's etcd prefix.
   resolver = createEtcdResolver({ endpoints: [etcdUrl], prefix: PREFIX_1 });
   registerResolver(resolver);
   const mainLogic = new (await loadCaller<MainLogicClientClass>(dirs.mainLogicCaller, "MainLogicServiceClient"))({
@@ -263,14 +259,12 @@ async function loadCaller<T>(callerDir: string, name: string): Promise<T> {
 
 /** The TypeScript callers' etcd resolver; closed on the way out (its watch would keep retrying). */
 let resolver: EtcdResolver | undefined;
-let callerResolver: EtcdResolver | undefined;
 let stopping = false;
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   progress("stopping everything");
   resolver?.close();
-  callerResolver?.close();
   await stopAll();
   removeDataFolders();
   removeEtcdData();

@@ -20,9 +20,9 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { create, type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
-import { callMethodRaw } from "../../runtime/index.js";
+import { callMethodRaw } from "@msec-gen/runtime";
 import { REPO_ROOT } from "../generator/golden-cases.js";
-import { dial } from "../runtime/net-helpers.js";
+import { dial } from "../../runtimes/ts/test/net-helpers.js";
 
 const exec = promisify(execFile);
 const CLI = path.join(REPO_ROOT, "dist/cli/main.js");
@@ -163,7 +163,7 @@ export const crawlService: CrawlServiceHandler = {
 `;
 
 const TS_MAIN_LOGIC_IMPL = `import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { callMethodRaw } from "msec-gen/runtime";
+import { callMethodRaw } from "@msec-gen/runtime";
 import { GetMP3ListRequestSchema, GetMP3ListResponseSchema } from "../gen/Crawl_pb.js";
 import type { MainLogicServiceHandler } from "../gen/MainLogic_msec.js";
 

@@ -13,7 +13,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { callJsonTcp, decodeJsonTcp, encodeJsonTcp } from "../../runtime/index.js";
+import { callJsonTcp, decodeJsonTcp, encodeJsonTcp } from "@msec-gen/runtime";
 import { silentMp3 } from "../../examples/voa/jsoup/make-mp3.js";
 import { REPO_ROOT, TSX_LOADER, run, runOk } from "../interop/ts-server.js";
 

@@ -1,7 +1,7 @@
 /**
  * End to end, as a user would do it: generate the VOA servers (MainLogic and
  * Crawl) and the TypeScript callers with the built `msec-gen` command, `npm
- * install` them against this checkout's runtime (`--runtime-spec file:<repo>`),
+ * install` them with default options (the runtime archive they carry),
  * compile with `tsc --strict`, run the generated smoke test, put a real
  * implementation into the handler files, start the servers as processes and
  * call every method through the generated clients (SRPC, binary) and over
@@ -45,7 +45,7 @@ async function sh(command: string, args: string[], cwd: string): Promise<string>
 }
 
 async function msecGen(args: string[]): Promise<string> {
-  return (await sh(process.execPath, [CLI, ...args, "--runtime-spec", `file:${REPO_ROOT}`, "-o", work, "--dir", "--quiet"], work)).trim();
+  return (await sh(process.execPath, [CLI, ...args, "-o", work, "--dir", "--quiet"], work)).trim();
 }
 
 /** Start `node dist/src/main.js` in a package and resolve the port it reports. */
@@ -94,7 +94,7 @@ export const crawlService: CrawlServiceHandler = {
 };
 `;
 
-const MAIN_LOGIC_IMPL = `import { SrpcCode, SrpcError } from "msec-gen/runtime";
+const MAIN_LOGIC_IMPL = `import { SrpcCode, SrpcError } from "@msec-gen/runtime";
 import type { MainLogicServiceHandler } from "../gen/MainLogic_msec.js";
 
 const EPISODES: Record<string, string[]> = { special: ["Mars", "Moon"], standard: ["News"] };
@@ -193,6 +193,7 @@ describe("VOA end to end (TypeScript server and callers)", () => {
         "package/etc/routes.conf",
         "package/package.json",
         "package/proto/MainLogic.proto",
+        "package/runtime/msec-gen-runtime-0.1.0.tgz",
       ],
     );
   });

@@ -4,10 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { getRoute, registerResolver, unregisterResolver } from "../../runtime/index.js";
-import { EtcdGateway } from "../../etcd/gateway.js";
-import { createEtcdResolver, type EtcdResolver } from "../../runtime/route/etcd/etcd-resolver.js";
-import { type EtcdRegistration, registerInEtcd } from "../../runtime/route/etcd/registration.js";
+import { getRoute, registerResolver, unregisterResolver } from "@msec-gen/runtime";
+import { EtcdGateway } from "@msec-gen/runtime";
+import { createEtcdResolver, type EtcdResolver } from "@msec-gen/runtime";
+import { type EtcdRegistration, registerInEtcd } from "@msec-gen/runtime";
 import { type EtcdCluster, isHealthy, startEtcd } from "./etcd-process.js";
 
 async function until(what: string, limitMs: number, check: () => boolean | Promise<boolean>): Promise<number> {

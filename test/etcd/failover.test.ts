@@ -22,8 +22,8 @@ import {
   routeAddress,
   setBalancer,
   unregisterResolver,
-} from "../../runtime/index.js";
-import { createEtcdResolver, type EtcdResolver } from "../../runtime/route/etcd/etcd-resolver.js";
+} from "@msec-gen/runtime";
+import { createEtcdResolver, type EtcdResolver } from "@msec-gen/runtime";
 import { ECHO_METHOD } from "../../examples/echo/echo-service.js";
 import { EchoRequestSchema } from "../../examples/echo/gen/echo_pb.js";
 import { type EtcdCluster, freePort, startEtcd } from "./etcd-process.js";

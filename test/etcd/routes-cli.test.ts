@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { getRoute, registerResolver, unregisterResolver } from "../../runtime/index.js";
-import { createEtcdResolver, type EtcdResolver } from "../../runtime/route/etcd/etcd-resolver.js";
-import { EtcdGateway } from "../../etcd/gateway.js";
+import { getRoute, registerResolver, unregisterResolver } from "@msec-gen/runtime";
+import { createEtcdResolver, type EtcdResolver } from "@msec-gen/runtime";
+import { EtcdGateway } from "@msec-gen/runtime";
 import { runCli } from "../generator/run-cli.js";
 import { type EtcdCluster, freePort, startEtcd } from "./etcd-process.js";
 

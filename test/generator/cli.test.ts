@@ -237,7 +237,7 @@ describe("msec-gen command line", () => {
       r.stderr,
       "msec-gen: compiling 1 .proto file with buf\n" +
         "msec-gen: generating TypeScript server dev package (Node >= 20, msec-gen runtime) for VOA.MainLogic\n" +
-        "msec-gen: writing 12 files as a .tgz\n",
+        "msec-gen: writing 13 files as a .tgz\n",
     );
   });
 
@@ -264,6 +264,8 @@ describe("msec-gen command line", () => {
       "VOA.Crawl-caller/ts/package.json",
       "VOA.Crawl-caller/ts/proto/",
       "VOA.Crawl-caller/ts/proto/Crawl.proto",
+      "VOA.Crawl-caller/ts/runtime/",
+      "VOA.Crawl-caller/ts/runtime/msec-gen-runtime-0.1.0.tgz",
       "VOA.Crawl-caller/ts/src/",
       "VOA.Crawl-caller/ts/src/gen/",
       "VOA.Crawl-caller/ts/src/gen/Crawl_msec.ts",

@@ -6,9 +6,10 @@
  * method `then`, package `import`, …) — and every generated server's smoke
  * test passes (each method over a real socket, binary and JSON).
  *
- * The packages resolve `msec-gen/runtime` to this checkout's build (dist/,
- * made by `npm run build`; built here when missing) and `@bufbuild/protobuf`
- * and `@types/node` to this checkout's node_modules.
+ * The packages resolve `@msec-gen/runtime` to this checkout's runtime
+ * (runtimes/ts, built by `npm run build`; built here when missing) and
+ * `@bufbuild/protobuf` and `@types/node` to this checkout's node_modules.
+ * Installing generated packages the way users do is test/e2e/fresh-install.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -32,7 +33,7 @@ const COMPILERS = [
 let work: string;
 
 before(async () => {
-  if (!existsSync(path.join(REPO_ROOT, "dist/runtime/index.d.ts"))) {
+  if (!existsSync(path.join(REPO_ROOT, "runtimes/ts/dist/index.d.ts"))) {
     await run("npm", ["run", "build"], { cwd: REPO_ROOT });
   }
   work = await fs.mkdtemp(path.join(tmpdir(), "msec-gen-compile-"));
@@ -45,7 +46,7 @@ after(async () => {
 /** Link the packages generated code imports, as `npm install` would place them. */
 async function linkDependencies(pkg: string): Promise<void> {
   const links: Array<[string, string]> = [
-    ["msec-gen", REPO_ROOT],
+    ["@msec-gen/runtime", path.join(REPO_ROOT, "runtimes/ts")],
     ["@bufbuild/protobuf", path.join(REPO_ROOT, "node_modules/@bufbuild/protobuf")],
     ["@types/node", path.join(REPO_ROOT, "node_modules/@types/node")],
   ];

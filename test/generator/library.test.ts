@@ -58,6 +58,7 @@ test("generate returns the files in memory; writeOutput writes them", async () =
       "VOA.Crawl-caller/ts/README.md",
       "VOA.Crawl-caller/ts/.gitignore",
       "VOA.Crawl-caller/ts/src/index.ts",
+      "VOA.Crawl-caller/ts/runtime/msec-gen-runtime-0.1.0.tgz",
       "VOA.Crawl-caller/ts/proto/Crawl.proto",
       "VOA.Crawl-caller/ts/src/gen/Crawl_pb.ts",
       "VOA.Crawl-caller/ts/src/gen/Crawl_msec.ts",

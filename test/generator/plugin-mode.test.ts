@@ -61,8 +61,12 @@ test("buf generate with protoc-gen-msec writes the same files as msec-gen server
   assert.equal(r.code, 0, r.stderr);
   const root = path.join(r.out, "VOA.MainLogic-server-ts");
   const golden = path.join(GOLDEN_DIR, "voa-mainlogic-server", "VOA.MainLogic-server-ts");
+  // Plugin mode references the published runtime (protoc and buf carry text, not the runtime archive).
+  const pkg = JSON.parse(await fs.readFile(path.join(root, "package.json"), "utf8")) as { dependencies: Record<string, string>; files: string[] };
+  assert.deepEqual(pkg.dependencies, { "@bufbuild/protobuf": "2.13.0", "@msec-gen/runtime": "0.1.0" });
+  assert.deepEqual(pkg.files, ["dist/src", "etc", "proto"]);
+  assert.equal(existsSync(path.join(root, "runtime")), false);
   for (const file of [
-    "package.json",
     "tsconfig.json",
     "etc/config.ini",
     "etc/routes.conf",
@@ -75,6 +79,12 @@ test("buf generate with protoc-gen-msec writes the same files as msec-gen server
     assert.equal(await fs.readFile(path.join(root, file), "utf8"), await fs.readFile(path.join(golden, file + GOLDEN_SUFFIX), "utf8"), file);
   }
   assert.equal(existsSync(path.join(root, "proto")), false, "plugins receive no source text, so no proto/ folder");
+});
+
+test("runtime=bundled cannot carry the TypeScript runtime archive through a plugin, and says what to do", async () => {
+  const r = await bufGenerate("bundled", ["kind=server", "name=VOA.MainLogic", "runtime=bundled"]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /VOA\.MainLogic-server-ts\/runtime\/msec-gen-runtime-0\.1\.0\.tgz is a binary file, which protoc plugins cannot write; use runtime=registry here/);
 });
 
 test("handlers=skip leaves the handler skeletons out", async () => {

@@ -18,9 +18,9 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { UserError } from "../../generator/user-error.js";
 import { generate } from "../../generator/generate.js";
-import { FrameDecoder, decodeFrame, encodeFrame } from "../../runtime/frame.js";
-import { parseLiteral } from "../../runtime/route/literal.js";
-import { parseRoutes } from "../../runtime/route/routes-file.js";
+import { FrameDecoder, decodeFrame, encodeFrame } from "@msec-gen/runtime";
+import { parseLiteral } from "@msec-gen/runtime";
+import { parseRoutes } from "@msec-gen/runtime";
 import { CPP_CACHE, type CppCaller, REPO_ROOT, buildConsumer, generateCppCaller, run, runOk, toolEnv } from "./cpp-toolchain.js";
 
 /** A port nothing listens on right now (asked from the OS, then released). */
@@ -133,8 +133,8 @@ class TsServer {
     writeFileSync(path.join(this.dir, "src/handlers/MainLogicService.ts"), MAINLOGIC_HANDLER);
     // What `npm install` would provide, linked from this checkout (file: runtime spec).
     const modules = path.join(this.dir, "node_modules");
-    mkdirSync(modules);
-    symlinkSync(REPO_ROOT, path.join(modules, "msec-gen"));
+    mkdirSync(path.join(modules, "@msec-gen"), { recursive: true });
+    symlinkSync(path.join(REPO_ROOT, "runtimes/ts"), path.join(modules, "@msec-gen/runtime"));
     for (const dep of ["@bufbuild", "@types", "typescript"]) symlinkSync(path.join(REPO_ROOT, "node_modules", dep), path.join(modules, dep));
     await runOk(process.execPath, [path.join(modules, "typescript/bin/tsc"), "-p", path.join(this.dir, "tsconfig.json")]);
   }

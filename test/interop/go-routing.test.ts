@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { after, test } from "node:test";
-import { parseLiteral, parseRoutes } from "../../runtime/index.js";
+import { parseLiteral, parseRoutes } from "@msec-gen/runtime";
 import { msecGen, REPO_ROOT, runOk } from "./ts-server.js";
 
 const LITERALS = [

@@ -21,7 +21,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type JsonObject, fromBinary, fromJson, toJson } from "@bufbuild/protobuf";
 import { loadModel } from "../../generator/generate.js";
-import { checkFrame, decodeFrame, encodeFrame } from "../../runtime/index.js";
+import { checkFrame, decodeFrame, encodeFrame } from "@msec-gen/runtime";
 import {
   JAVA_CACHE,
   PROTOBUF_JAR,
@@ -49,7 +49,7 @@ export const crawlService: CrawlServiceHandler = {
 };
 `;
 
-const MAIN_LOGIC_IMPL = `import { SrpcCode, SrpcError } from "msec-gen/runtime";
+const MAIN_LOGIC_IMPL = `import { SrpcCode, SrpcError } from "@msec-gen/runtime";
 import type { MainLogicServiceHandler } from "../gen/MainLogic_msec.js";
 
 const EPISODES: Record<string, string[]> = { special: ["Mars", "Moon"], standard: ["News"] };
@@ -182,7 +182,8 @@ async function startTsServer(): Promise<number> {
   const modules = path.join(dir, "node_modules");
   await fs.mkdir(path.join(modules, "@bufbuild"), { recursive: true });
   await fs.mkdir(path.join(modules, "@types"), { recursive: true });
-  await fs.symlink(REPO_ROOT, path.join(modules, "msec-gen"));
+  await fs.mkdir(path.join(modules, "@msec-gen"), { recursive: true });
+  await fs.symlink(path.join(REPO_ROOT, "runtimes/ts"), path.join(modules, "@msec-gen/runtime"));
   await fs.symlink(path.join(REPO_ROOT, "node_modules/@bufbuild/protobuf"), path.join(modules, "@bufbuild/protobuf"));
   await fs.symlink(path.join(REPO_ROOT, "node_modules/@types/node"), path.join(modules, "@types/node"));
   await runOk(process.execPath, [path.join(REPO_ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: dir });

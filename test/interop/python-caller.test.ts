@@ -18,7 +18,7 @@ import { loadModel } from "../../generator/generate.js";
 import { buildTsServer, freePort, msecGen, REPO_ROOT, runOk, type ServerProcess, setListenPort, startTsServer } from "./ts-server.js";
 import { CRAWL_HANDLER } from "./crawl-handler.js";
 
-const MAIN_LOGIC_HANDLER = `import { SrpcError } from "msec-gen/runtime";
+const MAIN_LOGIC_HANDLER = `import { SrpcError } from "@msec-gen/runtime";
 import type { MainLogicServiceHandler } from "../gen/MainLogic_msec.js";
 
 const EPISODES: Record<string, string[]> = { special: ["Mars", "Moon 月亮"], standard: ["News"] };

@@ -59,13 +59,14 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Makes a generated TypeScript server package buildable offline: its
- * node_modules link to this checkout (msec-gen itself, @bufbuild, @types),
- * then the repository's tsc compiles it.
+ * Makes a generated TypeScript server package buildable offline and fast for
+ * the interop tests: its node_modules link to this checkout (the runtime
+ * project runtimes/ts, @bufbuild, @types), then the repository's tsc compiles
+ * it. (Installing a generated package as users do is test/e2e/fresh-install.)
  */
 export async function buildTsServer(dir: string): Promise<void> {
-  mkdirSync(path.join(dir, "node_modules"), { recursive: true });
-  symlinkSync(REPO_ROOT, path.join(dir, "node_modules/msec-gen"));
+  mkdirSync(path.join(dir, "node_modules/@msec-gen"), { recursive: true });
+  symlinkSync(path.join(REPO_ROOT, "runtimes/ts"), path.join(dir, "node_modules/@msec-gen/runtime"));
   symlinkSync(path.join(REPO_ROOT, "node_modules/@bufbuild"), path.join(dir, "node_modules/@bufbuild"));
   symlinkSync(path.join(REPO_ROOT, "node_modules/@types"), path.join(dir, "node_modules/@types"));
   await runOk(process.execPath, [TSC, "-p", "tsconfig.json"], { cwd: dir });

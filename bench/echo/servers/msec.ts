@@ -7,7 +7,7 @@
  * Its work per call is the ceiling server's plus SRPC framing, the head and
  * dispatch.
  */
-import { createServer } from "../../../runtime/index.js";
+import { createServer } from "@msec-gen/runtime";
 import { echoMethods } from "../../../examples/echo/echo-service.js";
 import { announceListening, exitOnSignal, parseListenArgs } from "./listen-args.js";
 

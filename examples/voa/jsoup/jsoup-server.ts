@@ -9,7 +9,7 @@
  * Stops on SIGTERM or SIGINT.
  */
 import net from "node:net";
-import { checkJsonTcp, decodeJsonTcp, encodeJsonTcp } from "../../../runtime/index.js";
+import { checkJsonTcp, decodeJsonTcp, encodeJsonTcp } from "@msec-gen/runtime";
 import { answer, loadCatalogue } from "./catalogue.js";
 
 /** Largest request accepted; a longer (or malformed) prefix closes the connection. */

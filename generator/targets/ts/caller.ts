@@ -7,6 +7,7 @@ import type { ProtoModel } from "../../model.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { genImports, npmPackageName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
+import { RUNTIME_PACKAGE, tsRuntimeDependency } from "./runtime-dependency.js";
 import { generateTsCode } from "./ts-code.js";
 
 export const tsCallerTarget: Target = {
@@ -16,11 +17,16 @@ export const tsCallerTarget: Target = {
   generate(model: ProtoModel, options: TargetOptions): GeneratedFile[] {
     const code = generateTsCode(model, "caller", options.name, options.generatorVersion);
     const protos = protoSources(model);
+    const runtime = tsRuntimeDependency(options);
     const data = {
       version: options.generatorVersion,
       name: options.name,
-      npmName: npmPackageName(options.name, "caller"),
-      runtimeSpec: `^${options.runtimeVersion}`,
+      npmName: options.npmName ?? npmPackageName(options.name, "caller"),
+      sdkVersion: options.sdkVersion,
+      runtimeVersion: options.runtimeVersion,
+      runtimePackage: RUNTIME_PACKAGE,
+      runtimeSpec: runtime.spec,
+      runtimeArchive: runtime.archive ?? false,
       protobufVersion: PROTOBUF_ES_VERSION,
       protoFiles: model.files.map((f) => f.name),
       protos: protos.map((p) => p.path),
@@ -36,6 +42,7 @@ export const tsCallerTarget: Target = {
       { path: ".gitignore", content: t("gitignore") },
       { path: "src/index.ts", content: t("src/index.ts") },
     ];
+    files.push(...runtime.files);
     for (const p of protos) files.push({ path: `proto/${p.path}`, content: p.content });
     for (const f of code) files.push({ path: `src/gen/${f.path}`, content: f.content });
     return files;

@@ -8,6 +8,7 @@ import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
 import { genImports, npmPackageName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
+import { RUNTIME_PACKAGE, tsRuntimeDependency } from "./runtime-dependency.js";
 import { generateTsCode } from "./ts-code.js";
 
 export const tsServerTarget: Target = {
@@ -21,13 +22,18 @@ export const tsServerTarget: Target = {
       );
     }
     const services = tsServices(model);
+    const runtime = tsRuntimeDependency(options);
     const imports = genImports(services);
     const protos = protoSources(model);
     const data = {
       version: options.generatorVersion,
       name: options.name,
-      npmName: npmPackageName(options.name, "server"),
-      runtimeSpec: `^${options.runtimeVersion}`,
+      npmName: options.npmName ?? npmPackageName(options.name, "server"),
+      sdkVersion: options.sdkVersion,
+      runtimeVersion: options.runtimeVersion,
+      runtimePackage: RUNTIME_PACKAGE,
+      runtimeSpec: runtime.spec,
+      runtimeArchive: runtime.archive ?? false,
       protobufVersion: PROTOBUF_ES_VERSION,
       protoFiles: model.files.map((f) => f.name),
       protos: protos.map((p) => p.path),
@@ -47,6 +53,7 @@ export const tsServerTarget: Target = {
       { path: "src/main.ts", content: t("src/main.ts") },
       { path: "test/smoke.test.ts", content: t("test/smoke.test.ts") },
     ];
+    files.push(...runtime.files);
     for (const p of protos) files.push({ path: `proto/${p.path}`, content: p.content });
     for (const f of generateTsCode(model, "server", options.name, options.generatorVersion)) {
       files.push({ path: `src/gen/${f.path}`, content: f.content });

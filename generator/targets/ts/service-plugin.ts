@@ -15,7 +15,7 @@ import { createEcmaScriptPlugin, getComments } from "../../protoplugin.js";
 import { lowerFirst, safeMemberName, safeTopLevelName } from "./safe-identifier.js";
 
 /** Module specifier of the runtime in generated code. */
-export const RUNTIME_MODULE = "msec-gen/runtime";
+export const RUNTIME_MODULE = "@msec-gen/runtime";
 
 export interface ServicePluginOptions {
   readonly kind: "server" | "caller";

@@ -1,6 +1,6 @@
 // Handler of crawl.CrawlService for the VOA example. The example's build step
 // copies this file over the skeleton msec-gen writes to src/handlers/.
-import { callJsonTcp, monitorAdd } from "msec-gen/runtime";
+import { callJsonTcp, monitorAdd } from "@msec-gen/runtime";
 import type { CrawlServiceHandler } from "../gen/Crawl_msec.js";
 
 /** Routing name of the heterogeneous Jsoup service (the walkthrough's). */

@@ -3,7 +3,7 @@
 // src/handlers/, and Crawl's generated Crawl_pb.ts into src/gen/ (as the
 // walkthrough copies Crawl's _pb2 module into MainLogic).
 import { create } from "@bufbuild/protobuf";
-import { type CallContext, attrReport, callJsonTcp, callMethod, registerTypes } from "msec-gen/runtime";
+import { type CallContext, attrReport, callJsonTcp, callMethod, registerTypes } from "@msec-gen/runtime";
 import { type GetMP3ListResponseSchema, GetMP3ListRequestSchema, file_Crawl } from "../gen/Crawl_pb.js";
 import type { MainLogicServiceHandler } from "../gen/MainLogic_msec.js";
 import { type Mp3, cachedList, storeList } from "./mp3-cache.js";

@@ -1,7 +1,7 @@
 // The VOA example's MySQL cache of Crawl's mp3 lists (scenario 3), copied
 // into MainLogic's src/handlers/ by the example's build step. The database is
 // found by routing name, as the walkthrough's getroute("Database.mysql").
-import { type CallContext, getRoute } from "msec-gen/runtime";
+import { type CallContext, getRoute } from "@msec-gen/runtime";
 import { type Pool, type RowDataPacket, createPool } from "mysql2/promise";
 
 /** Routing name of the database. */

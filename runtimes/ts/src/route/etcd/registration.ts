@@ -8,8 +8,8 @@
  * TTL, or someone deleted it) the instance is registered again with a new
  * lease, so a server outlives an etcd outage without restarting.
  */
-import { EtcdGateway } from "../../../etcd/gateway.js";
-import { DEFAULT_ETCD_PREFIX, DEFAULT_ETCD_WEIGHT, type EtcdInstance, formatInstanceValue, instanceKey } from "../../../etcd/key-layout.js";
+import { EtcdGateway } from "../../etcd/gateway.js";
+import { DEFAULT_ETCD_PREFIX, DEFAULT_ETCD_WEIGHT, type EtcdInstance, formatInstanceValue, instanceKey } from "../../etcd/key-layout.js";
 
 /** Default lease TTL: a crashed server disappears from routing within this. */
 export const DEFAULT_ETCD_TTL_SECONDS = 10;

@@ -1,5 +1,5 @@
 /**
- * Public surface of the msec-gen runtime (`msec-gen/runtime`).
+ * Public surface of the msec-gen runtime (`@msec-gen/runtime`).
  * Append new exports at the end; one line per module.
  */
 export type { CallContext, MethodDefinition, MethodRegistry, RequestBody, ResponseBody, WireFormat } from "./handler.js";
@@ -23,8 +23,8 @@ export { type ClientOptions, DEFAULT_POOL_SIZE, closeConnections, configureClien
 export { callMethod, callMethodRaw } from "./client/call-method.js";
 export { findMethod, registerTypes } from "./client/type-registry.js";
 export { MAX_UDP_FRAME_BYTES } from "./client/udp-call.js";
-export { type EtcdEvent, type EtcdKeyValue, ETCD_REQUEST_TIMEOUT_MS, EtcdGateway, EtcdResponseError, EtcdUnreachableError, parseEndpoints } from "../etcd/gateway.js";
-export { type EtcdInstance, DEFAULT_ETCD_PREFIX, DEFAULT_ETCD_WEIGHT, instanceKey, servicePrefix, servicesPrefix } from "../etcd/key-layout.js";
+export { type EtcdEvent, type EtcdKeyValue, ETCD_REQUEST_TIMEOUT_MS, EtcdGateway, EtcdResponseError, EtcdUnreachableError, parseEndpoints } from "./etcd/gateway.js";
+export { type EtcdInstance, DEFAULT_ETCD_PREFIX, DEFAULT_ETCD_WEIGHT, checkServiceName, formatInstanceValue, instanceAddress, instanceKey, parseInstanceAddress, parseInstanceKey, parseInstanceValue, servicePrefix, servicesPrefix } from "./etcd/key-layout.js";
 export { type EtcdResolver, type EtcdResolverOptions, ETCD_FIRST_LOAD_WAIT_MS, ETCD_RETRY_MS, createEtcdResolver } from "./route/etcd/etcd-resolver.js";
 export { type EtcdRegistration, type EtcdRegistrationOptions, DEFAULT_ETCD_TTL_SECONDS, registerInEtcd } from "./route/etcd/registration.js";
 export { type EtcdSettings, ETCD_ENDPOINTS_ENV, ETCD_PREFIX_ENV, advertisedIp, etcdSettingsFromConfig } from "./route/etcd/etcd-config.js";

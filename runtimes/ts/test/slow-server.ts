@@ -1,11 +1,11 @@
 /**
  * A separate server process for the client tests that kill a server mid-call:
- * `node --import tsx test/runtime/slow-server.ts <port>` serves
+ * `node --import tsx test/slow-server.ts <port>` serves
  * `echo.EchoService.Echo` and `test.Slow.Wait` (answers after 10 s) on
  * 127.0.0.1 and prints `{"port":N}` once listening.
  */
-import { createLogger, createServer } from "../../runtime/index.js";
-import { echoMethods } from "../../examples/echo/echo-service.js";
+import { createLogger, createServer } from "@msec-gen/runtime";
+import { echoMethods } from "../../../examples/echo/echo-service.js";
 
 const server = createServer({ host: "127.0.0.1", port: Number(process.argv[2] ?? 0), udp: false, logger: createLogger({ level: "NONE" }) });
 for (const method of echoMethods()) server.register(method);

@@ -2,7 +2,7 @@
 import { connect, type Socket } from "node:net";
 import { createSocket } from "node:dgram";
 import { Writable } from "node:stream";
-import { FrameDecoder, createLogger, type Logger } from "../../runtime/index.js";
+import { FrameDecoder, createLogger, type Logger } from "@msec-gen/runtime";
 
 /** Opens a TCP connection to 127.0.0.1:port. */
 export function dial(port: number): Promise<Socket> {

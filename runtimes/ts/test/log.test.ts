@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import { strict as assert } from "node:assert";
-import { ConfigError, type LoggerOptions, createLogger, logOptionsFromConfig, parseConfig, parseLogLevel } from "../../runtime/index.js";
+import { ConfigError, type LoggerOptions, createLogger, logOptionsFromConfig, parseConfig, parseLogLevel } from "@msec-gen/runtime";
 
 function capture(options: LoggerOptions = {}) {
   const lines: string[] = [];

@@ -9,8 +9,8 @@ import {
   decodeFrame,
   decodeRpcHead,
   encodeFrame,
-} from "../../runtime/index.js";
-import { ECHO_METHOD, echoMethods } from "../../examples/echo/echo-service.js";
+} from "@msec-gen/runtime";
+import { ECHO_METHOD, echoMethods } from "../../../examples/echo/echo-service.js";
 import { type FrameVector, hex, loadVector } from "./vectors.js";
 import { delay, dial, memoryLogger, readFrames, readUntilClosed } from "./net-helpers.js";
 

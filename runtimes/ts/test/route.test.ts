@@ -17,7 +17,7 @@ import {
   setRoutesFileResolver,
   unregisterResolver,
   updateRoute,
-} from "../../runtime/index.js";
+} from "@msec-gen/runtime";
 
 const dir = mkdtempSync(join(tmpdir(), "msec-routes-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

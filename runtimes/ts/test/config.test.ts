@@ -3,7 +3,7 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getConfig, loadConfig, parseConfig } from "../../runtime/index.js";
+import { getConfig, loadConfig, parseConfig } from "@msec-gen/runtime";
 
 const sample = [
   "# leading comment",

@@ -19,13 +19,13 @@ import {
   startServer,
   callMethodRaw,
   setDefaultCaller,
-} from "../../runtime/index.js";
-import { ECHO_METHOD, echoMethods } from "../../examples/echo/echo-service.js";
+} from "@msec-gen/runtime";
+import { ECHO_METHOD, echoMethods } from "../../../examples/echo/echo-service.js";
 import { type FrameVector, hex, loadVector } from "./vectors.js";
 import { delay, dial, memoryLogger, readBytes, readFrames, readUntilClosed, udpCall } from "./net-helpers.js";
 
 const v1 = loadVector<FrameVector>("v1-python-client-request.json");
-const repo = fileURLToPath(new URL("../../", import.meta.url));
+const repo = fileURLToPath(new URL("../../../", import.meta.url));
 
 async function echoServer(options: Parameters<typeof createServer>[0] = {}): Promise<Server> {
   const server = createServer({ port: 0, host: "127.0.0.1", logger: memoryLogger().logger, ...options });

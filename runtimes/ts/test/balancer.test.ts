@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import { strict as assert } from "node:assert";
-import { Balancer, type RouteInstance } from "../../runtime/index.js";
+import { Balancer, type RouteInstance } from "@msec-gen/runtime";
 
 /** A random source that returns scripted values and records each bound it was asked for. */
 function scripted(values: number[]) {

@@ -3,8 +3,8 @@ import { strict as assert } from "node:assert";
 import type { Socket } from "node:net";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { type MethodDefinition, type Server, SrpcError, attrReport, createServer } from "../../runtime/index.js";
-import { echoMethods } from "../../examples/echo/echo-service.js";
+import { type MethodDefinition, type Server, SrpcError, attrReport, createServer } from "@msec-gen/runtime";
+import { echoMethods } from "../../../examples/echo/echo-service.js";
 import { loadVector } from "./vectors.js";
 import { delay, dial, memoryLogger, readBytes, readUntilClosed } from "./net-helpers.js";
 

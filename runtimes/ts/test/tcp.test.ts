@@ -12,7 +12,7 @@ import {
   encodeJsonTcp,
   registerResolver,
   unregisterResolver,
-} from "../../runtime/index.js";
+} from "@msec-gen/runtime";
 
 /** What the tiny JSON-over-TCP server does with a complete request, chosen by its "mode". */
 type Behaviour = (socket: Socket, request: unknown) => void;

@@ -13,8 +13,8 @@
  */
 import { networkInterfaces } from "node:os";
 import type { Config } from "../../config.js";
-import { parseEndpoints } from "../../../etcd/gateway.js";
-import { DEFAULT_ETCD_PREFIX, DEFAULT_ETCD_WEIGHT } from "../../../etcd/key-layout.js";
+import { parseEndpoints } from "../../etcd/gateway.js";
+import { DEFAULT_ETCD_PREFIX, DEFAULT_ETCD_WEIGHT } from "../../etcd/key-layout.js";
 import { DEFAULT_ETCD_TTL_SECONDS } from "./registration.js";
 
 /** Environment variable with the etcd endpoints (comma-separated URLs). */

@@ -28,9 +28,9 @@ import {
   registerTypes,
   setBalancer,
   unregisterResolver,
-} from "../../runtime/index.js";
-import { ECHO_METHOD, echoMethods } from "../../examples/echo/echo-service.js";
-import { EchoRequestSchema, EchoResponseSchema, file_echo } from "../../examples/echo/gen/echo_pb.js";
+} from "@msec-gen/runtime";
+import { ECHO_METHOD, echoMethods } from "../../../examples/echo/echo-service.js";
+import { EchoRequestSchema, EchoResponseSchema, file_echo } from "../../../examples/echo/gen/echo_pb.js";
 
 const quiet = createLogger({ level: "NONE" });
 
@@ -306,7 +306,7 @@ test("every outcome reaches the balancer: failures kill a node, server-side erro
 // ------------------------------------------------------------------ a server process killed mid-call
 
 function startSlowServer(port: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/runtime/slow-server.ts", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "test/slow-server.ts", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     child.once("exit", (code) => reject(new Error(`slow server exited with ${code}`)));

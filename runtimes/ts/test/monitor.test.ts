@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import { strict as assert } from "node:assert";
-import { Metrics, attrReport, attrSet, metricName, metrics, monitorAdd, monitorSet, renderMetrics } from "../../runtime/index.js";
+import { Metrics, attrReport, attrSet, metricName, metrics, monitorAdd, monitorSet, renderMetrics } from "@msec-gen/runtime";
 
 test("attrReport accumulates, attrSet sets, monitorAdd/monitorSet use the frm.rpc prefix; export text is exact", () => {
   metrics.clear();

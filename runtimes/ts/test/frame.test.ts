@@ -15,7 +15,7 @@ import {
   encodeRpcHead,
   errorText,
   newSequence,
-} from "../../runtime/index.js";
+} from "@msec-gen/runtime";
 import { type FrameVector, type VectorHead, frameVectorFiles, hex, loadVector } from "./vectors.js";
 
 function toRpcHead(v: VectorHead): RpcHead {

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const dir = fileURLToPath(new URL("../../fixtures/vectors/", import.meta.url));
+const dir = fileURLToPath(new URL("../../../fixtures/vectors/", import.meta.url));
 
 /** Parses one vector file. */
 export function loadVector<T = Record<string, unknown>>(file: string): T {

@@ -12,8 +12,8 @@
  * down, so the cause is in the message.
  */
 import type { Resolver, RouteInstance } from "../resolver.js";
-import { EtcdGateway } from "../../../etcd/gateway.js";
-import { DEFAULT_ETCD_PREFIX, parseInstanceKey, parseInstanceValue, servicesPrefix } from "../../../etcd/key-layout.js";
+import { EtcdGateway } from "../../etcd/gateway.js";
+import { DEFAULT_ETCD_PREFIX, parseInstanceKey, parseInstanceValue, servicesPrefix } from "../../etcd/key-layout.js";
 
 /** Pause before reconnecting after the watch broke or etcd was unreachable. */
 export const ETCD_RETRY_MS = 250;
