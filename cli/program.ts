@@ -27,6 +27,7 @@ interface CommandOptions {
   descriptorSetIn?: string;
   runtimeSpec?: string;
   goModule?: string;
+  goImport: string[];
   javaGroupId?: string;
   javaArtifactId?: string;
   quiet?: boolean;
@@ -55,6 +56,12 @@ function addGenerateCommand(program: Command, kind: TargetKind, summary: string,
     .option("--descriptor-set-in <file>", "read a binary FileDescriptorSet instead of compiling .proto files")
     .option("--runtime-spec <npm spec>", "npm spec of the msec-gen runtime in generated TypeScript packages (default: ^<msec-gen version>)")
     .option("--go-module <path>", "Go module path of the Go caller (default: example.com/msec/<group>/<service>, lower-case)")
+    .option(
+      "--go-import <file.proto=path>",
+      "Go import path of an imported .proto file's message code, as protoc-gen-go's M flag (repeatable; default: its go_package, else example.com/msec/proto/<package>)",
+      collect,
+      [],
+    )
     .option("--java-group-id <id>", "Maven groupId of the Java caller (default: <group>, lower-case)")
     .option("--java-artifact-id <id>", "Maven artifactId of the Java caller (default: <service>-caller, lower-case)")
     .option("-q, --quiet", "no progress lines on stderr")
@@ -78,6 +85,7 @@ async function run(kind: TargetKind, protos: string[], opts: CommandOptions): Pr
     name: opts.name,
     runtimeSpec: opts.runtimeSpec,
     goModule: opts.goModule,
+    goImport: opts.goImport,
     javaGroupId: opts.javaGroupId,
     javaArtifactId: opts.javaArtifactId,
     onProgress: progress,

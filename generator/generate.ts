@@ -34,6 +34,8 @@ export interface GenerateOptions {
   readonly runtimeSpec?: string | undefined;
   /** Go module path of the Go caller library; default derived from the routing name. */
   readonly goModule?: string | undefined;
+  /** `--go-import <file.proto>=<import path>` mappings of imported files for the Go caller. */
+  readonly goImport?: readonly string[] | undefined;
   /** Maven groupId of the Java caller library; default derived from the routing name. */
   readonly javaGroupId?: string | undefined;
   /** Maven artifactId of the Java caller library; default derived from the routing name. */
@@ -80,6 +82,7 @@ export async function generateFromModel(
     generatorVersion: version,
     runtimeSpec: options.runtimeSpec ?? `^${version}`,
     goModule: options.goModule,
+    goImport: options.goImport,
     onProgress: options.onProgress,
     javaGroupId: options.javaGroupId,
     javaArtifactId: options.javaArtifactId,

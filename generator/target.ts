@@ -37,6 +37,8 @@ export interface TargetOptions {
   readonly runtimeSpec: string;
   /** Go module path of the Go caller (`--go-module`); default derived from `name` by the Go target. */
   readonly goModule?: string | undefined;
+  /** `--go-import <file.proto>=<import path>[;<name>]` mappings of imported files (Go caller). */
+  readonly goImport?: readonly string[] | undefined;
   /** Progress lines for steps that take long (e.g. building a toolchain plugin); absent when quiet. */
   readonly onProgress?: ((message: string) => void) | undefined;
   /** Maven groupId of the Java caller (`--java-group-id`); default: the routing name's group, lower-cased. */
