@@ -8,11 +8,12 @@
  * code is written as shared modules under `shared/<import path>/` (see
  * go-package.ts), each with a `replace` in go.mod.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { type DescFile, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import type { ProtoModel } from "../../model.js";
+import { runtimeFiles } from "../../runtime-artefact.js";
 import { packageRoot } from "../../package-root.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
@@ -48,13 +49,6 @@ export const goCallerTarget: Target = {
   },
 };
 
-/** Options the Go target reads that the pipeline may not declare yet. */
-interface GoTargetOptions {
-  readonly runtime?: "bundled" | "registry" | undefined;
-  readonly sdkVersion?: string | undefined;
-  readonly runtimeVersion?: string | undefined;
-}
-
 /** A Go module version `v<semver>` from a version string, or a user error. */
 function goVersionOf(version: string, what: string): string {
   if (!/^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$/.test(version)) {
@@ -65,10 +59,9 @@ function goVersionOf(version: string, what: string): string {
 
 /** The files of the Go module, paths relative to `go/`. */
 export async function generateGoCaller(model: ProtoModel, options: TargetOptions, progress: (message: string) => void): Promise<GeneratedFile[]> {
-  const extra = options as TargetOptions & GoTargetOptions;
-  const sdkVersion = goVersionOf(extra.sdkVersion ?? "0.1.0", "the SDK version");
-  const runtimeVersion = goVersionOf(extra.runtimeVersion ?? options.generatorVersion, "the runtime version");
-  const bundled = extra.runtime !== "registry";
+  const sdkVersion = goVersionOf(options.sdkVersion, "--version");
+  const runtimeVersion = goVersionOf(options.runtimeVersion, "the runtime version");
+  const bundled = options.runtime === "bundled";
   const major = Number(sdkVersion.slice(1).split(".")[0]);
   let modulePath = options.goModule !== undefined ? checkModulePath(options.goModule) : defaultModulePath(options.name);
   if (major >= 2 && options.goModule === undefined) modulePath = `${modulePath}/v${major}`;
@@ -193,11 +186,7 @@ export async function generateGoCaller(model: ProtoModel, options: TargetOptions
     { path: "go.sum", content: goSum },
     { path: "README.md", content: renderTemplate("caller/go/README.md.hbs", data) },
   );
-  if (bundled) {
-    for (const rel of runtimeModuleFiles()) {
-      files.push({ path: `${RUNTIME_DIR}/${rel}`, content: readFileSync(path.join(packageRoot(), "runtimes", "go", rel), "utf8") });
-    }
-  }
+  if (bundled) files.push(...runtimeFiles("go", RUNTIME_DIR, isRuntimeModuleFile));
   return files.sort((a, b) => compare(a.path, b.path));
 }
 
@@ -285,12 +274,10 @@ function templateDir(): string {
 }
 
 /**
- * The runtime module's files that a generated caller carries in `runtime/`:
- * sources, go.mod and go.sum; not its README, its tests (they read the vectors
- * from the msec-gen checkout) nor test.sh.
+ * The runtime module's files a generated caller carries in `runtime/`: its
+ * sources, go.mod and go.sum; not its tests (they read the vectors from the
+ * msec-gen checkout), test.sh or README.
  */
-function runtimeModuleFiles(): string[] {
-  return readdirSync(path.join(packageRoot(), "runtimes", "go"))
-    .filter((n) => (n.endsWith(".go") && !n.endsWith("_test.go")) || n === "go.mod" || n === "go.sum")
-    .sort();
+function isRuntimeModuleFile(rel: string): boolean {
+  return !rel.includes("/") && ((rel.endsWith(".go") && !rel.endsWith("_test.go")) || rel === "go.mod" || rel === "go.sum");
 }
