@@ -159,6 +159,7 @@ export async function generateGoCaller(model: ProtoModel, options: TargetOptions
     version: options.generatorVersion,
     name: options.name,
     modulePath,
+    lastSegment: options.name.split(".").pop()!.toLowerCase(),
     sdkVersion,
     runtimeModule: RUNTIME_MODULE,
     runtimeVersion,
