@@ -6,6 +6,7 @@
  * README's `go mod edit` lines, `go mod tidy`). The program builds, registers
  * common/types.proto once (no "already registered" panic), uses one runtime
  * (one msec.Options type for both clients) and calls the live shop server.
+ * A control shows the panic the shared modules prevent.
  */
 import assert from "node:assert/strict";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -122,4 +123,23 @@ test("each caller folder also builds on its own, with its own go.mod", async () 
   for (const rel of ["third_party/billing", "third_party/catalog"]) {
     await runOk("go", ["build", "./..."], { cwd: path.join(consumer, rel) });
   }
+});
+
+test("control: when one caller keeps its own copy of common/types.proto (mapped into its module), the same program panics at start", async () => {
+  // What the shared modules prevent, shown with the caller-owned layout of earlier versions.
+  const r = await msecGen(["caller", CATALOG_PROTO, "-I", SHOP_INCLUDE, "--name", "Shop.Catalog", "--lang", "go", "--go-import", "common/types.proto=example.com/msec/shop/catalog/commonpb", "--dir", "-o", path.join(work, "gen-own"), "-q"]);
+  assert.equal(r.code, 0, r.stderr);
+  const control = path.join(work, "control");
+  mkdirSync(path.join(control, "third_party"), { recursive: true });
+  cpSync(path.join(consumer, "third_party/billing"), path.join(control, "third_party/billing"), { recursive: true });
+  cpSync(path.join(r.stdout.trim(), "go"), path.join(control, "third_party/catalog"), { recursive: true });
+  writeFileSync(
+    path.join(control, "main.go"),
+    'package main\n\nimport (\n\t_ "example.com/msec/shop/billing/shop/billing"\n\t_ "example.com/msec/shop/catalog/shop/catalog"\n)\n\nfunc main() {}\n',
+  );
+  await addCallers(control, "example.com/shop-control", ["third_party/billing", "third_party/catalog"]);
+  await runOk("go", ["build", "-o", "control", "."], { cwd: control });
+  const run2 = await run(path.join(control, "control"), []);
+  assert.equal(run2.code, 2);
+  assert.match(run2.stderr, /^panic: proto: file "common\/types\.proto" is already registered/m);
 });
