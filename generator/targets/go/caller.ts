@@ -13,8 +13,7 @@ import path from "node:path";
 import { type DescFile, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import type { ProtoModel } from "../../model.js";
-import { runtimeFiles } from "../../runtime-artefact.js";
-import { packageRoot } from "../../package-root.js";
+import { runtimeDir, runtimeFiles } from "../../runtime-artefact.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
@@ -131,7 +130,9 @@ export async function generateGoCaller(model: ProtoModel, options: TargetOptions
 
   // Shared modules: one go.mod (and go.sum) per shared Go package, requiring the shared packages it imports.
   const shared = [...byImportPath.values()].filter((p) => p.shared).sort((a, b) => compare(a.importPath, b.importPath));
-  const goSum = readFileSync(path.join(templateDir(), "go.sum"), "utf8");
+  // The runtime module's go.sum: the hashes of google.golang.org/protobuf (and go-cmp in its graph),
+  // the same module requirement every generated module has.
+  const goSum = readFileSync(path.join(runtimeDir("go"), "go.sum"), "utf8");
   for (const pkg of shared) {
     const deps = new Set<string>();
     for (const f of generated) {
@@ -268,10 +269,6 @@ function exampleData(model: ProtoModel, packages: ReadonlyMap<string, GoPackage>
     }
   }
   return undefined;
-}
-
-function templateDir(): string {
-  return path.join(packageRoot(), "templates", "caller", "go");
 }
 
 /**
