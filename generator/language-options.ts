@@ -43,6 +43,15 @@ export const LANGUAGE_OPTIONS: readonly LanguageOption[] = [
     description: "Go module path of the Go caller (default: example.com/msec/<group>/<service>, lower-case; override it)",
   },
   {
+    flag: "--go-import <file.proto=path>",
+    key: "goImport",
+    lang: "go",
+    kinds: ["caller"],
+    description:
+      "Go import path of an imported .proto file's message code, like protoc-gen-go's M flag (default: its go_package, else example.com/msec/proto/<package as path>)",
+    repeatable: true,
+  },
+  {
     flag: "--java-group-id <id>",
     key: "javaGroupId",
     lang: "java",

@@ -39,6 +39,8 @@ export interface LanguageSettings {
   readonly npmName?: string | undefined;
   /** Go module path of the Go caller (`--go-module`). */
   readonly goModule?: string | undefined;
+  /** `--go-import <file.proto>=<import path>[;<name>]` mappings of imported files (Go caller). */
+  readonly goImport?: readonly string[] | undefined;
   /** Maven groupId of the Java caller (`--java-group-id`). */
   readonly javaGroupId?: string | undefined;
   /** Maven artifactId of the Java caller (`--java-artifact-id`). */

@@ -34,6 +34,15 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
   { id: "edge-reserved-server", options: { kind: "server", protos: [edge("reserved_words.proto")], name: "Reserved.Words" } },
   { id: "edge-reserved-caller", options: { kind: "caller", protos: [edge("reserved_words.proto")], name: "Reserved.Words", lang: "ts" } },
   { id: "voa-crawl-caller-python", options: { kind: "caller", protos: [voa("Crawl.proto")], name: "VOA.Crawl", lang: "python" } },
+  { id: "voa-crawl-caller-go", options: { kind: "caller", protos: [voa("Crawl.proto")], name: "VOA.Crawl", lang: "go" } },
+  {
+    id: "shared-billing-caller-go",
+    options: { kind: "caller", protos: ["fixtures/shared/billing/billing.proto"], includes: ["fixtures/shared"], name: "Shop.Billing", lang: "go" },
+  },
+  {
+    id: "shared-catalog-caller-go-registry",
+    options: { kind: "caller", protos: ["fixtures/shared/catalog/catalog.proto"], includes: ["fixtures/shared"], name: "Shop.Catalog", lang: "go", runtime: "registry" },
+  },
   { id: "edge-reserved-caller-python", options: { kind: "caller", protos: [edge("reserved_words.proto")], name: "Reserved.Words", lang: "python" } },
   {
     id: "edge-multi-file-server",

@@ -1,9 +1,12 @@
 /**
  * The Go caller library built with the real Go toolchain: generated for the
- * VOA protos, it is gofmt-clean, passes `go build`, `go vet` and its own
- * `go test` (the runtime's framing against the shared wire vectors); the
- * reserved-word fixture builds with escaped names; `--go-module` is honoured;
- * the tarball is byte-stable.
+ * VOA protos, it is gofmt-clean and passes `go build` and `go vet`; it
+ * imports the runtime module github.com/msec-gen/msec-gen/runtimes/go, which
+ * it carries in runtime/ (bundled, default) or not (`--runtime registry`);
+ * imported protos become shared modules (`--go-import`, go_package, default
+ * path); the reserved-word fixture builds with escaped names; `--go-module`
+ * and `--version` are honoured; the tarball is byte-stable. The runtime's own
+ * tests run in runtimes/go/test.sh.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -28,14 +31,26 @@ describe("Go caller for the VOA protos", () => {
     dir = await generate("voa", ["fixtures/voa/Crawl.proto", "fixtures/voa/MainLogic.proto", "--name", "VOA.Crawl"]);
   });
 
-  test("has the module layout: go.mod, go.sum, one package per proto package, the msec runtime", () => {
+  test("has the module layout: go.mod, go.sum, one package per proto package, the runtime module in runtime/", () => {
     const files = (d: string) => readdirSync(path.join(dir, d)).sort();
-    assert.deepEqual(files("."), ["README.md", "crawl", "go.mod", "go.sum", "mainlogic", "msec"]);
+    assert.deepEqual(files("."), ["README.md", "crawl", "go.mod", "go.sum", "mainlogic", "runtime"]);
     assert.deepEqual(files("crawl"), ["Crawl.pb.go", "Crawl_msec.go"]);
     assert.deepEqual(files("mainlogic"), ["MainLogic.pb.go", "MainLogic_msec.go"]);
     assert.equal(
       readFileSync(path.join(dir, "go.mod"), "utf8"),
-      "module example.com/msec/voa/crawl\n\ngo 1.23\n\nrequire google.golang.org/protobuf v1.36.12\n",
+      [
+        "module example.com/msec/voa/crawl",
+        "",
+        "go 1.23",
+        "",
+        "require (",
+        "\tgithub.com/msec-gen/msec-gen/runtimes/go v0.1.0",
+        "\tgoogle.golang.org/protobuf v1.36.12",
+        ")",
+        "",
+        "replace github.com/msec-gen/msec-gen/runtimes/go => ./runtime",
+        "",
+      ].join("\n"),
     );
     assert.match(readFileSync(path.join(dir, "crawl/Crawl.pb.go"), "utf8"), /^\/\/ \tprotoc-gen-go v1\.36\.12$/m);
   });
@@ -61,28 +76,30 @@ describe("Go caller for the VOA protos", () => {
     await runOk("go", ["vet", "./..."], { cwd: dir });
   });
 
-  test("go test passes: the runtime's framing, head codec, colour ids and check table match the shared vectors", async () => {
-    const out = await runOk("go", ["test", "-count=1", "-v", "./msec/"], { cwd: dir });
-    for (const name of [
-      "TestHeadsEncodeAndDecodeAsTheVectors",
-      "TestFramesEncodeAndDecodeAsTheVectors",
-      "TestUnknownMethodReplyCarriesCodeMinus6",
-      "TestCheckTable",
-      "TestColorIDsAndFlowIDs",
-      "TestParseRoutes",
-      "TestCallsReuseOnePersistentConnection",
-      "TestConnectionLostMidCallIsMinus13AndNextCallReconnects",
-    ]) {
-      assert.match(out, new RegExp(`^--- PASS: ${name} `, "m"), out);
+  test("runtime/ is the runtime module runtimes/go: its sources, go.mod and go.sum byte for byte, no tests", () => {
+    const source = path.join(REPO_ROOT, "runtimes/go");
+    const expected = readdirSync(source)
+      .filter((n) => (n.endsWith(".go") && !n.endsWith("_test.go")) || n === "go.mod" || n === "go.sum")
+      .sort();
+    assert.ok(expected.includes("client.go") && expected.includes("version.go"));
+    assert.deepEqual(readdirSync(path.join(dir, "runtime")).sort(), expected);
+    for (const name of expected) {
+      assert.ok(readFileSync(path.join(dir, "runtime", name)).equals(readFileSync(path.join(source, name))), name);
     }
-    assert.doesNotMatch(out, /--- FAIL/);
+    assert.match(readFileSync(path.join(dir, "runtime/go.mod"), "utf8"), /^module github\.com\/msec-gen\/msec-gen\/runtimes\/go$/m);
+  });
+
+  test("clients import the runtime module as msec", () => {
+    const src = readFileSync(path.join(dir, "crawl/Crawl_msec.go"), "utf8");
+    assert.match(src, /^import \(\n\t"context"\n\n\tmsec "github\.com\/msec-gen\/msec-gen\/runtimes\/go"\n\)$/m);
   });
 
   test("the README's usage example is a program that builds against the module", async () => {
     const readme = readFileSync(path.join(dir, "README.md"), "utf8");
     const example = /^```go\n([\s\S]*?)^```$/m.exec(readme);
     assert.ok(example, "README has a go block");
-    assert.ok(example[1]!.includes("client.GetMP3List(ctx, &crawl.GetMP3ListRequest{})"));
+    // The required field is set, so the request encodes (an unset one fails with -8); go-interop runs it.
+    assert.ok(example[1]!.includes('client.GetMP3List(ctx, &crawl.GetMP3ListRequest{Type: proto.String("")})'));
     const cmd = path.join(dir, "cmd/readme-example");
     mkdirSync(cmd, { recursive: true });
     writeFileSync(path.join(cmd, "main.go"), example[1]!);
@@ -94,13 +111,21 @@ describe("Go caller for the VOA protos", () => {
     }
   });
 
-  test("the runtime's testdata is a byte copy of fixtures/vectors", () => {
-    const testdata = path.join(dir, "msec/testdata");
-    const names = readdirSync(testdata).sort();
-    assert.deepEqual(names, readdirSync(path.join(REPO_ROOT, "fixtures/vectors")).filter((n) => /^v[1-7]-.*\.json$/.test(n)).sort());
-    for (const name of names) {
-      assert.equal(readFileSync(path.join(testdata, name), "utf8"), readFileSync(path.join(REPO_ROOT, "fixtures/vectors", name), "utf8"), name);
-    }
+  test("the README gives the go mod edit lines for the module and the runtime, with the literal placeholder", () => {
+    const readme = readFileSync(path.join(dir, "README.md"), "utf8");
+    assert.ok(
+      readme.includes(
+        [
+          "```sh",
+          "go mod edit -require=example.com/msec/voa/crawl@v0.1.0 -replace=example.com/msec/voa/crawl=./path/to/this/folder",
+          "go mod edit -require=github.com/msec-gen/msec-gen/runtimes/go@v0.1.0 -replace=github.com/msec-gen/msec-gen/runtimes/go=./path/to/this/folder/runtime",
+          "go mod tidy",
+          "```",
+        ].join("\n"),
+      ),
+      readme,
+    );
+    assert.match(readme, /`example\.com\/msec\/voa\/crawl` is a placeholder derived from the routing name: generate with\n`--go-module <your module path>`/);
   });
 });
 
@@ -130,7 +155,8 @@ describe("Go caller naming", () => {
     const legacy = await generate("legacy", ["fixtures/edge/legacy_proto2.proto", "--name", "Edge.Legacy"]);
     await runOk("go", ["vet", "./..."], { cwd: legacy });
     const multi = await generate("multi", ["-I", "fixtures/edge/include", "-I", "fixtures/edge", "fixtures/edge/orders.proto", "fixtures/edge/users.proto", "--name", "Edge.Multi"]);
-    assert.deepEqual(readdirSync(multi).sort(), ["README.md", "common", "go.mod", "go.sum", "msec", "orders", "users"]);
+    // include/common.proto is imported, not requested: a shared module at a caller-independent path.
+    assert.deepEqual(readdirSync(multi).sort(), ["README.md", "go.mod", "go.sum", "orders", "runtime", "shared", "users"]);
     assert.equal(await runOk("gofmt", ["-l", "."], { cwd: multi }), "");
     await runOk("go", ["vet", "./..."], { cwd: multi });
   });
@@ -138,7 +164,8 @@ describe("Go caller naming", () => {
   test("--go-module sets the module path and every import of it", async () => {
     const dir = await generate("module", ["fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "--go-module", "git.example.org/team/voa-crawl"]);
     assert.match(readFileSync(path.join(dir, "go.mod"), "utf8"), /^module git\.example\.org\/team\/voa-crawl$/m);
-    assert.match(readFileSync(path.join(dir, "crawl/Crawl_msec.go"), "utf8"), /^\t"git\.example\.org\/team\/voa-crawl\/msec"$/m);
+    assert.match(readFileSync(path.join(dir, "crawl/Crawl.pb.go"), "utf8"), /^package crawl$/m);
+    assert.ok(readFileSync(path.join(dir, "README.md"), "utf8").includes("go mod edit -require=git.example.org/team/voa-crawl@v0.1.0 -replace=git.example.org/team/voa-crawl=./path/to/this/folder\n"));
     await runOk("go", ["build", "./..."], { cwd: dir });
   });
 
@@ -146,6 +173,83 @@ describe("Go caller naming", () => {
     const r = await msecGen(["caller", "fixtures/voa/Crawl.proto", "--lang", "go", "--go-module", "bad path/x", "-o", path.join(work, "bad"), "-q"]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /--go-module "bad path\/x" is not a Go module path/);
+  });
+});
+
+describe("Go caller runtime modes and imported protos", () => {
+  const shop = (proto: string, name: string, out: string, extra: readonly string[] = []) =>
+    generate(out, [`fixtures/shared/${proto}`, "-I", "fixtures/shared", "--name", name, ...extra]);
+  const common = "shared/example.com/msec/proto/shop/common";
+
+  test("--runtime registry: no runtime/ folder and no replace for it; the README's runtime line has no replace", async () => {
+    const dir = await shop("catalog/catalog.proto", "Shop.Catalog", "registry", ["--runtime", "registry"]);
+    assert.deepEqual(readdirSync(dir).sort(), ["README.md", "go.mod", "go.sum", "shared", "shop"]);
+    const goMod = readFileSync(path.join(dir, "go.mod"), "utf8");
+    assert.match(goMod, /^\tgithub\.com\/msec-gen\/msec-gen\/runtimes\/go v0\.1\.0$/m);
+    assert.doesNotMatch(goMod, /runtimes\/go =>/);
+    assert.match(goMod, /^replace example\.com\/msec\/proto\/shop\/common => \.\/shared\/example\.com\/msec\/proto\/shop\/common$/m);
+    const readme = readFileSync(path.join(dir, "README.md"), "utf8");
+    assert.match(readme, /^go mod edit -require=github\.com\/msec-gen\/msec-gen\/runtimes\/go@v0\.1\.0$/m);
+  });
+
+  test("an imported file is a shared module, byte-identical in callers generated separately; requested files stay in the caller", async () => {
+    const billing = await shop("billing/billing.proto", "Shop.Billing", "s-billing");
+    const catalog = await shop("catalog/catalog.proto", "Shop.Catalog", "s-catalog");
+    assert.deepEqual(readdirSync(path.join(billing, common)).sort(), ["go.mod", "go.sum", "types.pb.go"]);
+    for (const name of ["go.mod", "go.sum", "types.pb.go"]) {
+      assert.ok(readFileSync(path.join(billing, common, name)).equals(readFileSync(path.join(catalog, common, name))), name);
+    }
+    assert.equal(readFileSync(path.join(billing, common, "go.mod"), "utf8"), "module example.com/msec/proto/shop/common\n\ngo 1.23\n\nrequire google.golang.org/protobuf v1.36.12\n");
+    assert.match(readFileSync(path.join(billing, "shop/billing/billing.pb.go"), "utf8"), /^\tcommon "example\.com\/msec\/proto\/shop\/common"$/m);
+    await runOk("go", ["vet", "./..."], { cwd: billing });
+  });
+
+  test("--go-import maps an imported file to a chosen import path and package name", async () => {
+    const dir = await shop("billing/billing.proto", "Shop.Billing", "goimport", ["--go-import", "common/types.proto=git.example.org/acme/protos/money;moneypb"]);
+    assert.deepEqual(readdirSync(path.join(dir, "shared/git.example.org/acme/protos/money")).sort(), ["go.mod", "go.sum", "types.pb.go"]);
+    assert.match(readFileSync(path.join(dir, "shared/git.example.org/acme/protos/money/types.pb.go"), "utf8"), /^package moneypb$/m);
+    assert.match(readFileSync(path.join(dir, "go.mod"), "utf8"), /^\tgit\.example\.org\/acme\/protos\/money => \.\/shared\/git\.example\.org\/acme\/protos\/money$/m);
+    assert.ok(
+      readFileSync(path.join(dir, "README.md"), "utf8").includes(
+        "go mod edit -require=git.example.org/acme/protos/money@v0.0.0 -replace=git.example.org/acme/protos/money=./path/to/this/folder/shared/git.example.org/acme/protos/money\n",
+      ),
+    );
+    await runOk("go", ["vet", "./..."], { cwd: dir });
+  });
+
+  test("an imported file's option go_package is its import path", async () => {
+    const protos = path.join(work, "gopkg-protos");
+    mkdirSync(path.join(protos, "acme"), { recursive: true });
+    writeFileSync(path.join(protos, "acme/money.proto"), 'syntax = "proto3";\npackage acme;\noption go_package = "example.org/acme/moneyapi;money";\nmessage Money { int64 units = 1; }\n');
+    writeFileSync(path.join(protos, "pay.proto"), 'syntax = "proto3";\npackage pay;\nimport "acme/money.proto";\nservice PayService { rpc Pay(acme.Money) returns (acme.Money); }\n');
+    const dir = await generate("gopkg", [path.join(protos, "pay.proto"), "-I", protos, "--name", "Acme.Pay"]);
+    assert.match(readFileSync(path.join(dir, "shared/example.org/acme/moneyapi/money.pb.go"), "utf8"), /^package money$/m);
+    assert.match(readFileSync(path.join(dir, "pay/pay_msec.go"), "utf8"), /func \(c \*PayServiceClient\) Pay\(ctx context\.Context, req \*money\.Money\) \(\*money\.Money, error\)/);
+    await runOk("go", ["vet", "./..."], { cwd: dir });
+  });
+
+  test("bad --go-import values are user errors (exit 1)", async () => {
+    const cases: Array<[string, RegExp]> = [
+      ["types.proto", /--go-import "types\.proto" is not <file\.proto>=<Go import path>\[;<package name>\]/],
+      ["common/types.proto=bad path", /--go-import "common\/types\.proto=bad path" is not <file\.proto>=<Go import path>/],
+      ["billing/billing.proto=example.com/x", /--go-import billing\/billing\.proto: the file is one of the requested files/],
+      ["other/x.proto=example.com/x", /--go-import other\/x\.proto: no such file is imported/],
+    ];
+    for (const [value, message] of cases) {
+      const r = await msecGen(["caller", "fixtures/shared/billing/billing.proto", "-I", "fixtures/shared", "--lang", "go", "--go-import", value, "-o", path.join(work, "bad-import"), "-q"]);
+      assert.equal(r.code, 1, value);
+      assert.match(r.stderr, message, value);
+    }
+  });
+
+  test("--version 2.1.0 gives the default module path its /v2 suffix; a --go-module without it is a user error", async () => {
+    const dir = await generate("v2", ["fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "--version", "2.1.0"]);
+    assert.match(readFileSync(path.join(dir, "go.mod"), "utf8"), /^module example\.com\/msec\/voa\/crawl\/v2$/m);
+    assert.match(readFileSync(path.join(dir, "README.md"), "utf8"), /^go mod edit -require=example\.com\/msec\/voa\/crawl\/v2@v2\.1\.0 -replace=/m);
+    await runOk("go", ["build", "./..."], { cwd: dir });
+    const r = await msecGen(["caller", "fixtures/voa/Crawl.proto", "--lang", "go", "--version", "2.1.0", "--go-module", "example.com/x", "-o", path.join(work, "bad-v2"), "-q"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /--go-module example\.com\/x: Go requires the module path of version v2\.1\.0 to end in \/v2/);
   });
 });
 

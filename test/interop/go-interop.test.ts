@@ -19,12 +19,14 @@ import {
   LineDriver,
   msecGen,
   REPO_ROOT,
+  run,
   runOk,
   type ServerProcess,
   setListenPort,
   startTsServer,
 } from "./ts-server.js";
 import { CRAWL_HANDLER } from "./crawl-handler.js";
+import { addCallers } from "./go-consumer.js";
 
 const INTEROP_HANDLER = `import { appendFileSync } from "node:fs";
 import { toBinary } from "@bufbuild/protobuf";
@@ -58,6 +60,8 @@ let port = 0;
 let server: ServerProcess | undefined;
 let driver: LineDriver | undefined;
 let schema: (name: string) => DescMessage;
+let voaDir = "";
+let driverDir = "";
 
 async function generated(args: readonly string[]): Promise<string> {
   const r = await msecGen([...args, "--dir", "-o", work, "-q"]);
@@ -82,32 +86,13 @@ before(async () => {
   setListenPort(serverDir, port);
   server = await startTsServer(serverDir, port, { GO_INTEROP_RECORD: record });
 
-  // The Go callers and a driver module that uses both, as the README says.
-  const voa = path.join(await generated(["caller", "fixtures/voa/Crawl.proto", "fixtures/voa/MainLogic.proto", "--name", "VOA.Crawl", "--lang", "go"]), "go");
-  const interop = path.join(await generated(["caller", "fixtures/interop/interop.proto", "--name", "Interop.Echo", "--lang", "go"]), "go");
-  const driverDir = path.join(work, "driver");
+  // The Go callers and a driver module that uses both, set up with the READMEs' go mod edit lines.
+  voaDir = path.join(await generated(["caller", "fixtures/voa/Crawl.proto", "fixtures/voa/MainLogic.proto", "--name", "VOA.Crawl", "--lang", "go"]), "go");
+  await generated(["caller", "fixtures/interop/interop.proto", "--name", "Interop.Echo", "--lang", "go"]);
+  driverDir = path.join(work, "driver");
   mkdirSync(driverDir);
   copyFileSync(path.join(REPO_ROOT, "test/interop/go/driver/main.go"), path.join(driverDir, "main.go"));
-  copyFileSync(path.join(voa, "go.sum"), path.join(driverDir, "go.sum"));
-  writeFileSync(
-    path.join(driverDir, "go.mod"),
-    [
-      "module example.com/msec-interop-driver",
-      "",
-      "go 1.23",
-      "",
-      "require (",
-      "\texample.com/msec/interop/echo v0.0.0",
-      "\texample.com/msec/voa/crawl v0.0.0",
-      "\tgoogle.golang.org/protobuf v1.36.12",
-      ")",
-      "",
-      `replace example.com/msec/interop/echo => ${interop}`,
-      "",
-      `replace example.com/msec/voa/crawl => ${voa}`,
-      "",
-    ].join("\n"),
-  );
+  await addCallers(driverDir, "example.com/msec-interop-driver", ["../VOA.Crawl-caller/go", "../Interop.Echo-caller/go"]);
   await runOk("go", ["build", "-o", "driver", "."], { cwd: driverDir });
   writeFileSync(routesFile, `# test routes\nInterop.Echo 127.0.0.1:${port} weight=100\n`);
   driver = new LineDriver(path.join(driverDir, "driver"), { MSEC_ROUTES: routesFile });
@@ -233,6 +218,24 @@ describe("Go caller against a generated TypeScript server", () => {
     assert.match(r.error!, /^srpc -8 package body uninitialized: .*required field/);
     assert.equal(r.request_sent, undefined);
     assert.equal(received().length, before);
+  });
+
+  test("the VOA README's usage example runs as written: VOA.Crawl resolves through MSEC_ROUTES, the reply is printed", async () => {
+    const example = /^```go\n([\s\S]*?)^```$/m.exec(readFileSync(path.join(voaDir, "README.md"), "utf8"));
+    assert.ok(example, "README has a go block");
+    const cmd = path.join(driverDir, "cmd/readme-example");
+    mkdirSync(cmd, { recursive: true });
+    writeFileSync(path.join(cmd, "main.go"), example[1]!);
+    assert.equal(await runOk("gofmt", ["-l", "cmd"], { cwd: driverDir }), "");
+    await runOk("go", ["vet", "./cmd/readme-example"], { cwd: driverDir });
+    await runOk("go", ["build", "-o", path.join(work, "readme-example"), "./cmd/readme-example"], { cwd: driverDir });
+    const routes = path.join(work, "voa-routes.conf");
+    writeFileSync(routes, `VOA.Crawl 127.0.0.1:${port}\n`);
+    const r = await run(path.join(work, "readme-example"), [], { env: { ...process.env, MSEC_ROUTES: routes } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    // prototext's spacing is deliberately unstable, so the layout is matched loosely, the values exactly.
+    assert.match(r.stdout, /^mp3s:\s*\{\s*title:\s*": Learning English 学英语"\s+url:\s*"https:\/\/voa\.example\/1\.mp3"\s*\}\s+mp3s:\s*\{\s*title:\s*""\s+url:\s*""\s*\}\s+status:\s*0\s+msg:\s*""\n$/);
   });
 
   test("a context deadline shorter than the handler's delay fails with -10; the next call succeeds", async () => {

@@ -10,7 +10,7 @@ import path from "node:path";
 import { spawn } from "node:child_process";
 import { after, test } from "node:test";
 import { parseLiteral, parseRoutes } from "@msec-gen/runtime";
-import { msecGen, REPO_ROOT, runOk } from "./ts-server.js";
+import { REPO_ROOT, runOk } from "./ts-server.js";
 
 const LITERALS = [
   "1.2.3.4:80",
@@ -85,12 +85,15 @@ function tsRoutes(text: string): object {
 }
 
 test("Go parses literal addresses and routes files exactly like the TypeScript runtime", async () => {
-  const r = await msecGen(["caller", "fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "--lang", "go", "--dir", "-o", work, "-q"]);
-  assert.equal(r.code, 0, r.stderr);
-  const module = path.join(r.stdout.trim(), "go");
-  mkdirSync(path.join(module, "cmd/routing"), { recursive: true });
-  copyFileSync(path.join(REPO_ROOT, "test/interop/go/routing/main.go"), path.join(module, "cmd/routing/main.go"));
-  await runOk("go", ["build", "-o", path.join(work, "routing"), "./cmd/routing"], { cwd: module });
+  // A module of its own that uses the runtime project runtimes/go in place.
+  const module = path.join(work, "routing-module");
+  mkdirSync(module);
+  copyFileSync(path.join(REPO_ROOT, "test/interop/go/routing/main.go"), path.join(module, "main.go"));
+  await runOk("go", ["mod", "init", "example.com/msec-routing"], { cwd: module });
+  const runtime = "github.com/msec-gen/msec-gen/runtimes/go";
+  await runOk("go", ["mod", "edit", `-require=${runtime}@v0.1.0`, `-replace=${runtime}=${path.join(REPO_ROOT, "runtimes/go")}`], { cwd: module });
+  await runOk("go", ["mod", "tidy"], { cwd: module });
+  await runOk("go", ["build", "-o", path.join(work, "routing"), "."], { cwd: module });
 
   const go = JSON.parse(await runWithInput(path.join(work, "routing"), JSON.stringify({ literals: LITERALS, routes: ROUTES }))) as {
     literals: Array<object | null>;

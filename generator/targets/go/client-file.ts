@@ -3,20 +3,21 @@
  * one client type per service of the `.proto` file, with one method per rpc
  * taking a `context.Context` (its deadline is the call's timeout).
  */
-import type { DescMessage } from "@bufbuild/protobuf";
+import type { DescFile, DescMessage } from "@bufbuild/protobuf";
 import type { Comments, ServiceModel } from "../../model.js";
 import { goCamelCase, goString, uniqueName } from "./go-identifier.js";
-import { type GoPackage, goPackageOfDesc, RUNTIME_DIR } from "./go-package.js";
+import { type GoPackage, RUNTIME_MODULE, RUNTIME_PACKAGE } from "./go-package.js";
 
 /** Names used inside every client file that imports must not take. */
-const LOCAL_NAMES = ["context", RUNTIME_DIR, "c", "ctx", "req", "resp", "err", "opts"];
+const LOCAL_NAMES = ["context", RUNTIME_PACKAGE, "c", "ctx", "req", "resp", "err", "opts"];
 
 export interface ClientFileInput {
   /** `.proto` import path, for the header. */
   readonly protoFile: string;
   readonly generatorVersion: string;
-  readonly modulePath: string;
   readonly pkg: GoPackage;
+  /** The Go package of any file of the set. */
+  readonly packageOf: (file: DescFile) => GoPackage;
   readonly services: readonly ServiceModel[];
   /** Routing name the constructors default to. */
   readonly routingName: string;
@@ -29,7 +30,7 @@ export function clientFile(input: ClientFileInput): string {
   const imports = new Map<string, string>(); // import path → local name
   const usedNames = new Set([...LOCAL_NAMES, input.pkg.name]);
   const typeRef = (desc: DescMessage): string => {
-    const pkg = goPackageOfDesc(desc.file, input.modulePath);
+    const pkg = input.packageOf(desc.file);
     const protoPackage = desc.file.proto.package;
     const name = goCamelCase(protoPackage === "" ? desc.typeName : desc.typeName.slice(protoPackage.length + 1));
     if (pkg.importPath === input.pkg.importPath) return name;
@@ -53,17 +54,17 @@ export function clientFile(input: ClientFileInput): string {
       "",
       ...commentLines(`${client} calls ${service.typeName} over MSEC SRPC.`, service.comments),
       `type ${client} struct {`,
-      `\tclient *${RUNTIME_DIR}.Client`,
+      `\tclient *${RUNTIME_PACKAGE}.Client`,
       `}`,
       "",
       `// ${ctor} returns a client of ${service.typeName}. opts.Service defaults to`,
       `// ${goString(input.routingName)}; it may be another routing name (Group.Service, looked up in`,
       `// the routes file) or a literal address ip:port, ip:port@tcp or ip:port@udp.`,
-      `func ${ctor}(opts ${RUNTIME_DIR}.Options) *${client} {`,
+      `func ${ctor}(opts ${RUNTIME_PACKAGE}.Options) *${client} {`,
       `\tif opts.Service == "" {`,
       `\t\topts.Service = ${goString(input.routingName)}`,
       `\t}`,
-      `\treturn &${client}{client: ${RUNTIME_DIR}.NewClient(opts)}`,
+      `\treturn &${client}{client: ${RUNTIME_PACKAGE}.NewClient(opts)}`,
       `}`,
     );
     for (const method of service.methods) {
@@ -72,7 +73,7 @@ export function clientFile(input: ClientFileInput): string {
       const outType = typeRef(method.output.desc);
       body.push(
         "",
-        ...commentLines(`${name} calls ${method.wireName}. Failures are *${RUNTIME_DIR}.Error values carrying the SRPC code.`, method.comments),
+        ...commentLines(`${name} calls ${method.wireName}. Failures are *${RUNTIME_PACKAGE}.Error values carrying the SRPC code.`, method.comments),
         `func (c *${client}) ${name}(ctx context.Context, req *${inType}) (*${outType}, error) {`,
         `\tresp := new(${outType})`,
         `\tif err := c.client.Call(ctx, ${goString(method.wireName)}, req, resp); err != nil {`,
@@ -85,7 +86,7 @@ export function clientFile(input: ClientFileInput): string {
   }
 
   const own = [...imports.entries()].map(([p, local]) => (p.split("/").pop() === local ? `\t${goString(p)}` : `\t${local} ${goString(p)}`));
-  own.push(`\t${goString(`${input.modulePath}/${RUNTIME_DIR}`)}`);
+  own.push(`\t${RUNTIME_PACKAGE} ${goString(RUNTIME_MODULE)}`);
   const sortKey = (line: string) => line.slice(line.indexOf('"'));
   own.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
   const head = [

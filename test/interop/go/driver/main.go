@@ -17,10 +17,9 @@ import (
 	"time"
 
 	"example.com/msec/interop/echo/interop"
-	echomsec "example.com/msec/interop/echo/msec"
 	"example.com/msec/voa/crawl/crawl"
 	"example.com/msec/voa/crawl/mainlogic"
-	"example.com/msec/voa/crawl/msec"
+	msec "github.com/msec-gen/msec-gen/runtimes/go"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -75,7 +74,7 @@ func run(cmd command) result {
 		return outcome(resp, err)
 	case "echo":
 		value := everything(cmd.Case)
-		client := interop.NewInteropServiceClient(echomsec.Options{Service: cmd.Service})
+		client := interop.NewInteropServiceClient(msec.Options{Service: cmd.Service})
 		req := &interop.EchoRequest{Value: value, DelayMs: proto.Uint32(cmd.DelayMs)}
 		if cmd.Case == "missing-required" {
 			req.Value = &interop.Everything{ReqInt32: proto.Int32(1)}
@@ -92,15 +91,11 @@ func run(cmd command) result {
 
 func outcome(resp proto.Message, err error) result {
 	if err != nil {
-		// Each generated module ships its own msec runtime package, so the
-		// two callers' errors are different types.
+		// Both callers run on the one runtime module: one error type.
 		r := result{Code: -1, Error: err.Error()}
-		var voaErr *msec.Error
-		var echoErr *echomsec.Error
-		if errors.As(err, &voaErr) {
-			r.Code, r.FromServer, r.RequestSent = voaErr.Code, voaErr.FromServer, voaErr.RequestSent
-		} else if errors.As(err, &echoErr) {
-			r.Code, r.FromServer, r.RequestSent = echoErr.Code, echoErr.FromServer, echoErr.RequestSent
+		var msecErr *msec.Error
+		if errors.As(err, &msecErr) {
+			r.Code, r.FromServer, r.RequestSent = msecErr.Code, msecErr.FromServer, msecErr.RequestSent
 		}
 		return r
 	}

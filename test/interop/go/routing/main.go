@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"os"
 
-	"example.com/msec/voa/crawl/msec"
+	msec "github.com/msec-gen/msec-gen/runtimes/go"
 )
 
 type route struct {

@@ -11,8 +11,9 @@ import (
 	"testing"
 )
 
-// The files in testdata/ are copies of the shared wire vectors
-// (fixtures/vectors in msec-gen, spec §13), checked by every language.
+// vectorsDir holds the shared wire vectors (spec §13), the one copy every
+// language's runtime is checked against.
+const vectorsDir = "../../fixtures/vectors"
 
 type vectorHead struct {
 	Sequence    string   `json:"sequence"`
@@ -41,7 +42,7 @@ type frameVector struct {
 
 func load(t *testing.T, name string, into any) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", name))
+	data, err := os.ReadFile(filepath.Join(vectorsDir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
