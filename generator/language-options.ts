@@ -56,6 +56,14 @@ export const LANGUAGE_OPTIONS: readonly LanguageOption[] = [
     kinds: ["caller"],
     description: "Maven artifactId of the Java caller (default: <service>-caller, lower-case)",
   },
+  {
+    flag: "--cpp-package <name>",
+    key: "cppPackage",
+    lang: "cpp",
+    kinds: ["caller"],
+    description:
+      "CMake package name of the C++ caller: find_package(<name>), target <name>::<name>, headers under include/<name>/ (default: the routing name in CamelCase + Caller, e.g. VOACrawlCaller)",
+  },
 ];
 
 /** The long flag name without dashes and placeholder, e.g. `go-module`. */

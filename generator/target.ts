@@ -43,6 +43,8 @@ export interface LanguageSettings {
   readonly javaGroupId?: string | undefined;
   /** Maven artifactId of the Java caller (`--java-artifact-id`). */
   readonly javaArtifactId?: string | undefined;
+  /** CMake package name of the C++ caller (`--cpp-package`). */
+  readonly cppPackage?: string | undefined;
 }
 
 /** Options every target receives, already validated by the pipeline. */

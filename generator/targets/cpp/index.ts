@@ -17,27 +17,15 @@
  */
 import { createHash } from "node:crypto";
 import type { MethodModel, ProtoModel, ServiceModel } from "../../model.js";
+import { runtimeFiles } from "../../runtime-artefact.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
 import { CLIENT_SERVICE_MEMBER, cppMessageType, cppNamespace, cppStringLiteral, escapeCppIdentifier, namespaceNames } from "./cpp-names.js";
-import { cppRuntimeFiles } from "./runtime-bundle.js";
 import { zeroInitStatements } from "./zero-init.js";
 
 /** Template folder of this target, relative to `templates/`. */
 const TEMPLATE_DIR = "caller/cpp";
-
-/** Options of this target beyond the shared ones (filled by the pipeline's option table when it has them). */
-type CppTargetOptions = TargetOptions & {
-  /** `--cpp-package`: the CMake package name (find_package) and target namespace. */
-  readonly cppPackage?: string | undefined;
-  /** `bundled` (default): carry the runtime in `runtime/`; `registry`: require an installed MsecRuntime. */
-  readonly runtime?: "bundled" | "registry" | undefined;
-  /** Version of the generated SDK (default: the generator's). */
-  readonly sdkVersion?: string | undefined;
-  /** Version of MsecRuntime the package requires (default: the generator's). */
-  readonly runtimeVersion?: string | undefined;
-};
 
 /** A `--cpp-package` value: a CMake package name that is also a C identifier (it names the target and the include folder). */
 const CPP_PACKAGE_RE = /^[A-Za-z][A-Za-z0-9_]*$/;
@@ -94,15 +82,14 @@ export const cppCallerTarget: Target = {
   kind: "caller",
   lang: "cpp",
   description: "C++ caller library (installable CMake package, protoc at build time, blocking clients)",
-  generate(model: ProtoModel, targetOptions: TargetOptions): GeneratedFile[] {
-    const options = targetOptions as CppTargetOptions;
+  generate(model: ProtoModel, options: TargetOptions): GeneratedFile[] {
     const cppPackage = options.cppPackage ?? defaultCppPackage(options.name);
     if (!CPP_PACKAGE_RE.test(cppPackage)) {
       throw new UserError(`--cpp-package ${JSON.stringify(cppPackage)}: expected a CMake package name of letters, digits and _ starting with a letter`);
     }
-    const sdkVersion = options.sdkVersion ?? options.generatorVersion;
-    const runtimeVersion = options.runtimeVersion ?? options.generatorVersion;
-    const bundled = (options.runtime ?? "bundled") === "bundled";
+    const sdkVersion = options.sdkVersion;
+    const runtimeVersion = options.runtimeVersion;
+    const bundled = options.runtime === "bundled";
     const protos = protoFiles(model);
     const files = model.files
       .filter((f) => f.services.length > 0)
@@ -156,7 +143,8 @@ export const cppCallerTarget: Target = {
       out.push({ path: f.source, content: render("client.cc") });
     }
     for (const p of protos) out.push({ path: `proto/${p.path}`, content: p.content });
-    if (bundled) out.push(...cppRuntimeFiles("runtime"));
+    // The runtime's CMake package source, without its tests (they read msec-gen's fixtures).
+    if (bundled) out.push(...runtimeFiles("cpp", "runtime", (rel) => !rel.startsWith("tests/") && rel !== "test.sh"));
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   },
 };
