@@ -570,6 +570,27 @@ describe("C++ caller generation", () => {
     );
   });
 
+  test("--runtime registry: configure fails clearly without an installed MsecRuntime and succeeds with one", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "msec-cpp-registry-"));
+    try {
+      const r = await runOk(
+        process.execPath,
+        ["--import", "tsx", path.join(REPO_ROOT, "cli/main.ts"), "caller", "fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "--lang", "cpp", "--runtime", "registry", "--dir", "-o", dir, "-q"],
+        { cwd: REPO_ROOT, env: process.env },
+      );
+      assert.equal(r, `${path.join(dir, "VOA.Crawl-caller")}\n`);
+      const pkg = path.join(dir, "VOA.Crawl-caller/cpp");
+      assert.equal(existsSync(path.join(pkg, "runtime")), false);
+      const missing = await run("cmake", ["-S", pkg, "-B", path.join(dir, "build-missing")]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /Could not find a package configuration file provided by "MsecRuntime"/);
+      const runtime = await buildRuntime();
+      await runOk("cmake", ["-S", pkg, "-B", path.join(dir, "build"), `-DCMAKE_PREFIX_PATH=${runtime.prefix}`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a package that is a C++ keyword is a user error", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "msec-cpp-kw-"));
     try {
