@@ -21,7 +21,7 @@ import { generate } from "../../generator/generate.js";
 import { FrameDecoder, decodeFrame, encodeFrame } from "../../runtime/frame.js";
 import { parseLiteral } from "../../runtime/route/literal.js";
 import { parseRoutes } from "../../runtime/route/routes-file.js";
-import { CPP_CACHE, type CppCaller, REPO_ROOT, buildConsumer, buildRuntime, generateCppCaller, run, runOk, toolEnv } from "./cpp-toolchain.js";
+import { CPP_CACHE, type CppCaller, REPO_ROOT, buildConsumer, buildRuntime, generateCppCaller, run, runOk, toolEnv, writeIfChanged } from "./cpp-toolchain.js";
 
 /** A port nothing listens on right now (asked from the OS, then released). */
 async function freePort(): Promise<number> {
@@ -589,6 +589,55 @@ describe("C++ caller generation", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("--cpp-namespace and --cpp-package: the README example compiles as written and calls through the routes file", async () => {
+    const dir = path.join(CPP_CACHE, "namespace");
+    const files = await generate({
+      kind: "caller",
+      protos: ["fixtures/voa/Crawl.proto"],
+      name: "VOA.Crawl",
+      lang: "cpp",
+      cwd: REPO_ROOT,
+      cppPackage: "VoaSdk",
+      cppNamespace: "voa::sdk",
+    });
+    const pkg = path.join(dir, "pkg");
+    for (const f of files) {
+      if (f.path.startsWith("VOA.Crawl-caller/cpp/")) writeIfChanged(path.join(pkg, f.path.slice("VOA.Crawl-caller/cpp/".length)), f.content);
+    }
+    const header = readFileSync(path.join(pkg, "include/VoaSdk/Crawl.msec.h"), "utf8");
+    assert.match(header, /^namespace voa \{\nnamespace sdk \{\n\n\/\*\*\n \* Client of `crawl\.CrawlService`\.$/m);
+    assert.match(header, /msec::Status GetMP3List\(const ::crawl::GetMP3ListRequest& request, ::crawl::GetMP3ListResponse\* response,$/m);
+    const readme = readFileSync(path.join(pkg, "README.md"), "utf8");
+    const example = /```cpp\n([\s\S]*?)```/.exec(readme)![1]!;
+    assert.match(example, /^#include "VoaSdk\/Crawl\.msec\.h"$/m);
+    assert.match(example, /^  voa::sdk::CrawlServiceClient client;/m);
+    writeIfChanged(path.join(dir, "app/main.cc"), example);
+    writeIfChanged(
+      path.join(dir, "app/CMakeLists.txt"),
+      `cmake_minimum_required(VERSION 3.16)\nproject(app LANGUAGES CXX)\nadd_subdirectory("${pkg}" pkg)\nadd_executable(app main.cc)\ntarget_link_libraries(app PRIVATE VoaSdk::VoaSdk)\n`,
+    );
+    const runtime = await buildRuntime();
+    const build = path.join(dir, "build");
+    await runOk("cmake", ["-S", path.join(dir, "app"), "-B", build, `-DCMAKE_PREFIX_PATH=${runtime.prefix}`]);
+    await runOk("cmake", ["--build", build, "-j", "2"]);
+    const port = await freePort();
+    const routes = path.join(dir, "routes.conf");
+    writeFileSync(routes, `VOA.Crawl 127.0.0.1:${port}\n`);
+    const r = await run(path.join(build, "app"), [], { env: toolEnv({ MSEC_ROUTES: routes }) });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.equal(r.stderr, `-13 network sendrecv failed: cannot connect to 127.0.0.1:${port} (Connection refused)\n`);
+    await assert.rejects(
+      generate({ kind: "caller", protos: ["fixtures/voa/Crawl.proto"], lang: "cpp", cwd: REPO_ROOT, cppNamespace: "voa::class" }),
+      (err: unknown) =>
+        err instanceof UserError && err.message === '--cpp-namespace "voa::class": expected C++ namespace names separated by :: (e.g. voa::sdk), not "class"',
+    );
+    await assert.rejects(
+      generate({ kind: "caller", protos: ["fixtures/voa/Crawl.proto"], lang: "cpp", cwd: REPO_ROOT, cppNamespace: "::voa" }),
+      (err: unknown) => err instanceof UserError && /not an empty name$/.test(err.message),
+    );
   });
 
   test("a package that is a C++ keyword is a user error", async () => {

@@ -21,7 +21,7 @@ import { runtimeFiles } from "../../runtime-artefact.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
-import { CLIENT_SERVICE_MEMBER, cppMessageType, cppNamespace, cppStringLiteral, escapeCppIdentifier, namespaceNames } from "./cpp-names.js";
+import { CLIENT_SERVICE_MEMBER, CPP_RESERVED, cppMessageType, cppNamespace, cppStringLiteral, escapeCppIdentifier, namespaceNames } from "./cpp-names.js";
 import { zeroInitStatements } from "./zero-init.js";
 
 /** Template folder of this target, relative to `templates/`. */
@@ -91,9 +91,18 @@ export const cppCallerTarget: Target = {
     const runtimeVersion = options.runtimeVersion;
     const bundled = options.runtime === "bundled";
     const protos = protoFiles(model);
+    const clientNamespace = options.cppNamespace === undefined ? undefined : parseCppNamespace(options.cppNamespace);
+    // With --cpp-namespace every file's clients share one namespace, so their names are taken across files.
+    const sharedTaken = clientNamespace === undefined ? undefined : namespaceNames(model.registry, clientNamespace.join("."));
     const files = model.files
       .filter((f) => f.services.length > 0)
-      .map((f) => fileData(model, options.name, cppPackage, f.stem, f.name, f.packageName, f.services));
+      .map((f) => {
+        // Validates the proto package even when clients go elsewhere: protoc's message code must compile.
+        cppNamespace(f.packageName);
+        const namespaces = clientNamespace ?? (f.packageName === "" ? [] : f.packageName.split("."));
+        const taken = sharedTaken ?? namespaceNames(model.registry, f.packageName);
+        return fileData(options.name, cppPackage, f.stem, f.name, namespaces, taken, f.services);
+      });
     const first = files[0]?.services[0];
     const firstMethod = first?.methods[0];
     const firstService = model.services[0];
@@ -209,9 +218,29 @@ function protoFiles(model: ProtoModel): CppProtoData[] {
   return out;
 }
 
-function fileData(model: ProtoModel, routingName: string, cppPackage: string, stem: string, protoFile: string, packageName: string, services: readonly ServiceModel[]): CppFileData {
-  const ns = cppNamespace(packageName);
-  const taken = namespaceNames(model.registry, packageName);
+/** `--cpp-namespace a::b` → `["a", "b"]`; `UserError` unless every part is a C++ identifier that is not a keyword. */
+export function parseCppNamespace(text: string): string[] {
+  const parts = text.split("::");
+  const bad = parts.find((p) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p) || CPP_RESERVED.has(p));
+  if (bad !== undefined) {
+    throw new UserError(
+      `--cpp-namespace ${JSON.stringify(text)}: expected C++ namespace names separated by :: (e.g. voa::sdk), ` +
+        `not ${bad === "" ? "an empty name" : JSON.stringify(bad)}`,
+    );
+  }
+  return parts;
+}
+
+function fileData(
+  routingName: string,
+  cppPackage: string,
+  stem: string,
+  protoFile: string,
+  namespaces: readonly string[],
+  taken: Set<string>,
+  services: readonly ServiceModel[],
+): CppFileData {
+  const ns = namespaces.map((n) => `::${n}`).join("");
   const data: CppServiceData[] = services.map((service) => {
     const className = escapeCppIdentifier(`${service.name}Client`, taken);
     taken.add(className);
@@ -231,8 +260,8 @@ function fileData(model: ProtoModel, routingName: string, cppPackage: string, st
     source: `src/${stem}.msec.cc`,
     pbHeader: `${stem}.pb.h`,
     guard: `MSEC_GEN_${cppPackage.toUpperCase()}_${stem.replace(/[^A-Za-z0-9]/g, "_").toUpperCase()}_MSEC_H_`,
-    namespaces: packageName === "" ? [] : packageName.split("."),
-    namespacesReversed: packageName === "" ? [] : packageName.split(".").reverse(),
+    namespaces,
+    namespacesReversed: [...namespaces].reverse(),
     defaultService: cppStringLiteral(routingName),
     services: data,
   };
