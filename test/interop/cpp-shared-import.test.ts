@@ -209,5 +209,27 @@ describe("C++: two callers sharing common/types.proto in one CMake project", () 
       r.stderr.replace(/\s+/g, " "),
       /ShopCatalogCaller: common\/types\.proto differs from the common\/types\.proto another package of this project already built \(msec_pb::common_2ftypes_2eproto\); generate both from the same file/,
     );
+
+    // Installed: find_package of the changed catalog after billing's fails with the Config's message.
+    const otherPrefix = path.join(work, "prefix-changed");
+    await runOk("cmake", ["-S", changed, "-B", path.join(changed, "build"), `-DCMAKE_PREFIX_PATH=${prefix}`], { env: ENV });
+    await runOk("cmake", ["--build", path.join(changed, "build")], { env: ENV });
+    await runOk("cmake", ["--install", path.join(changed, "build"), "--prefix", otherPrefix], { env: ENV });
+    const installed = path.join(work, "app-mismatch-installed");
+    mkdirSync(installed);
+    writeFileSync(
+      path.join(installed, "CMakeLists.txt"),
+      "cmake_minimum_required(VERSION 3.16)\nproject(app LANGUAGES CXX)\nfind_package(ShopBillingCaller 0.1 REQUIRED)\nfind_package(ShopCatalogCaller 0.1 REQUIRED)\n",
+    );
+    const f = await run(
+      "cmake",
+      ["-S", installed, "-B", path.join(installed, "build"), `-DCMAKE_PREFIX_PATH=${prefix}`, `-DShopCatalogCaller_DIR=${otherPrefix}/lib/cmake/ShopCatalogCaller`],
+      { env: ENV },
+    );
+    assert.equal(f.code, 1);
+    assert.match(
+      f.stderr.replace(/\s+/g, " "),
+      /msec_pb::common_2ftypes_2eproto is already defined from another version of its \.proto file; generate both packages from the same file/,
+    );
   });
 });
