@@ -65,6 +65,21 @@ export const LANGUAGE_OPTIONS: readonly LanguageOption[] = [
     kinds: ["caller"],
     description: "Maven artifactId of the Java caller (default: <service>-caller, lower-case)",
   },
+  {
+    flag: "--cpp-package <name>",
+    key: "cppPackage",
+    lang: "cpp",
+    kinds: ["caller"],
+    description:
+      "CMake package name of the C++ caller: find_package(<name>), target <name>::<name>, headers under include/<name>/ (default: the routing name in CamelCase + Caller, e.g. VOACrawlCaller)",
+  },
+  {
+    flag: "--cpp-namespace <ns>",
+    key: "cppNamespace",
+    lang: "cpp",
+    kinds: ["caller"],
+    description: "C++ namespace of the C++ caller's client classes, e.g. voa::sdk (default: the proto package's, where protoc puts the messages)",
+  },
 ];
 
 /** The long flag name without dashes and placeholder, e.g. `go-module`. */

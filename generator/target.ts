@@ -45,6 +45,10 @@ export interface LanguageSettings {
   readonly javaGroupId?: string | undefined;
   /** Maven artifactId of the Java caller (`--java-artifact-id`). */
   readonly javaArtifactId?: string | undefined;
+  /** CMake package name of the C++ caller (`--cpp-package`). */
+  readonly cppPackage?: string | undefined;
+  /** C++ namespace of the C++ caller's client classes (`--cpp-namespace`). */
+  readonly cppNamespace?: string | undefined;
 }
 
 /** Options every target receives, already validated by the pipeline. */

@@ -63,4 +63,9 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
       lang: "ts",
     },
   },
+  { id: "voa-crawl-caller-cpp", options: { kind: "caller", protos: [voa("Crawl.proto")], name: "VOA.Crawl", lang: "cpp" } },
+  {
+    id: "shared-billing-caller-cpp",
+    options: { kind: "caller", protos: ["fixtures/shared/billing/billing.proto"], includes: ["fixtures/shared"], name: "Shop.Billing", lang: "cpp" },
+  },
 ];

@@ -11,17 +11,15 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, statSync, writeFileSync } from "node:fs";
 import { type AddressInfo, type Server, type Socket, connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { UserError } from "../../generator/user-error.js";
 import { generate } from "../../generator/generate.js";
-import { FrameDecoder, decodeFrame, encodeFrame } from "@msec-gen/runtime";
-import { parseLiteral } from "@msec-gen/runtime";
-import { parseRoutes } from "@msec-gen/runtime";
-import { CPP_CACHE, type CppCaller, REPO_ROOT, buildConsumer, generateCppCaller, run, runOk, toolEnv } from "./cpp-toolchain.js";
+import { FrameDecoder, decodeFrame, encodeFrame, parseLiteral, parseRoutes } from "@msec-gen/runtime";
+import { CPP_CACHE, type CppCaller, REPO_ROOT, buildConsumer, buildRuntime, generateCppCaller, run, runOk, toolEnv, writeIfChanged } from "./cpp-toolchain.js";
 
 /** A port nothing listens on right now (asked from the OS, then released). */
 async function freePort(): Promise<number> {
@@ -232,9 +230,9 @@ describe("C++ caller ↔ generated TypeScript server", () => {
       server.generateAndBuild().then(() => server.start()),
       (async () => {
         interop = await generateCppCaller("interop", ["fixtures/interop/interop.proto"], "Interop.Echo");
-        interopBuild = await buildConsumer("interop", interop, "interop_echo_caller", "interop_client.cc");
+        interopBuild = await buildConsumer("interop", interop, "InteropEchoCaller", "interop_client.cc");
         const voa = await generateCppCaller("voa", ["fixtures/voa/Crawl.proto", "fixtures/voa/MainLogic.proto"], "VOA.MainLogic");
-        voaBuild = await buildConsumer("voa", voa, "voa_mainlogic_caller", "voa_client.cc", true);
+        voaBuild = await buildConsumer("voa", voa, "VOAMainLogicCaller", "voa_client.cc", true);
       })(),
       flaky.start(),
     ]);
@@ -415,8 +413,8 @@ describe("C++ caller ↔ generated TypeScript server", () => {
     mkdirSync(consumer);
     writeFileSync(
       path.join(consumer, "CMakeLists.txt"),
-      "cmake_minimum_required(VERSION 3.16)\nproject(app LANGUAGES CXX)\nfind_package(voa_mainlogic_caller REQUIRED)\n" +
-        "add_executable(app main.cc)\ntarget_link_libraries(app PRIVATE msec::voa_mainlogic_caller)\n",
+      "cmake_minimum_required(VERSION 3.16)\nproject(app LANGUAGES CXX)\nfind_package(VOAMainLogicCaller 0.1 REQUIRED)\n" +
+        "add_executable(app main.cc)\ntarget_link_libraries(app PRIVATE VOAMainLogicCaller::VOAMainLogicCaller)\n",
     );
     writeFileSync(path.join(consumer, "main.cc"), readFileSync(path.join(CPP_CACHE, "voa/readme_example.cc")));
     await runOk("cmake", ["-S", consumer, "-B", path.join(consumer, "build"), `-DCMAKE_PREFIX_PATH=${prefix}`]);
@@ -468,7 +466,7 @@ describe("C++ caller ↔ generated TypeScript server", () => {
 describe("C++ caller generation", () => {
   test("reserved words: protoc's class names, escaped members, and the package builds", async () => {
     const caller = await generateCppCaller("reserved", ["fixtures/edge/reserved_words.proto"], "Reserved.Words");
-    const header = caller.files.get("include/reserved_words.msec.h")!;
+    const header = caller.files.get("include/ReservedWordsCaller/reserved_words.msec.h")!;
     assert.match(header, /^namespace import \{$/m);
     assert.match(header, /^class ErrorClient \{$/m);
     assert.match(header, /^class StringClient \{$/m);
@@ -476,15 +474,19 @@ describe("C++ caller generation", () => {
     assert.match(header, /msec::Status then\(const ::import::Object& request, ::import::Array\* response,/);
     assert.match(header, /msec::Status catch_\(const ::import::Promise& request, ::import::Promise\* response,/);
     const source = caller.files.get("src/reserved_words.msec.cc")!;
+    assert.match(source, /^#include "ReservedWordsCaller\/reserved_words\.msec\.h"$/m);
     assert.match(source, /msec::CallMethod\(msec_service_, "import\.Error\.delete", request, response, timeout_ms\)/);
     const build = path.join(path.dirname(caller.dir), "build");
-    await runOk("cmake", ["-S", caller.dir, "-B", build, "-Dreserved_words_caller_BUILD_TESTS=OFF"]);
+    const runtime = await buildRuntime();
+    await runOk("cmake", ["-S", caller.dir, "-B", build, `-DCMAKE_PREFIX_PATH=${runtime.prefix}`]);
     await runOk("cmake", ["--build", build, "-j", "2"]);
+    // MsecRuntime came from find_package (the installed runtime), so runtime/ was not built.
+    assert.equal(existsSync(path.join(build, "runtime")), false);
   });
 
   test("well-known types, several services per file and imports from include folders build", async () => {
     const modern = await generateCppCaller("modern", ["fixtures/edge/modern_proto3.proto"], "Modern.Events");
-    const header = modern.files.get("include/modern_proto3.msec.h")!;
+    const header = modern.files.get("include/ModernEventsCaller/modern_proto3.msec.h")!;
     assert.match(header, /^namespace modern \{\nnamespace v1 \{$/m);
     assert.match(header, /msec::Status Put\(const ::modern::v1::Event& request, ::google::protobuf::Empty\* response,/);
     assert.match(header, /^class AdminServiceClient \{$/m);
@@ -495,14 +497,145 @@ describe("C++ caller generation", () => {
       ["fixtures/edge/include", "fixtures/edge"],
     );
     assert.ok(multi.files.has("proto/common/types.proto"));
-    for (const [caller, library] of [
-      [modern, "modern_events_caller"],
-      [multi, "shop_users_caller"],
-    ] as const) {
+    const runtime = await buildRuntime();
+    for (const caller of [modern, multi]) {
       const build = path.join(path.dirname(caller.dir), "build");
-      await runOk("cmake", ["-S", caller.dir, "-B", build, `-D${library}_BUILD_TESTS=OFF`]);
+      await runOk("cmake", ["-S", caller.dir, "-B", build, `-DCMAKE_PREFIX_PATH=${runtime.prefix}`]);
       await runOk("cmake", ["--build", build, "-j", "2"]);
     }
+  });
+
+  test("the package layout: CMake package files, namespaced headers, runtime/ = runtimes/cpp without its tests", async () => {
+    const files = await generate({ kind: "caller", protos: ["fixtures/voa/Crawl.proto"], name: "VOA.Crawl", lang: "cpp", cwd: REPO_ROOT });
+    const prefix = "VOA.Crawl-caller/cpp/";
+    const paths = files.map((f) => f.path).filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));
+    assert.deepEqual(
+      paths.filter((p) => !p.startsWith("runtime/")),
+      [".gitignore", "CMakeLists.txt", "README.md", "cmake/VOACrawlCallerConfig.cmake", "include/VOACrawlCaller/Crawl.msec.h", "proto/Crawl.proto", "src/Crawl.msec.cc"],
+    );
+    const runtimeDir = path.join(REPO_ROOT, "runtimes/cpp");
+    const expected: string[] = [];
+    const walk = (rel: string): void => {
+      for (const name of readdirSync(path.join(runtimeDir, rel)).sort()) {
+        const child = rel === "" ? name : `${rel}/${name}`;
+        if (["build", "tests", "test.sh", ".gitignore"].includes(child)) continue;
+        if (statSync(path.join(runtimeDir, child)).isDirectory()) walk(child);
+        else expected.push(`runtime/${child}`);
+      }
+    };
+    walk("");
+    assert.deepEqual(paths.filter((p) => p.startsWith("runtime/")), expected);
+    for (const f of files.filter((f) => f.path.startsWith(`${prefix}runtime/`))) {
+      assert.deepEqual(Buffer.from(f.content), readFileSync(path.join(runtimeDir, f.path.slice(`${prefix}runtime/`.length))));
+    }
+    const cmake = files.find((f) => f.path === `${prefix}CMakeLists.txt`)!.content as string;
+    assert.match(cmake, /^project\(VOACrawlCaller VERSION 0\.1\.0 LANGUAGES CXX\)$/m);
+    assert.match(cmake, /^if\(NOT TARGET msec::runtime\)\n  find_package\(MsecRuntime 0\.1\.0 QUIET\)\nendif\(\)\nif\(NOT TARGET msec::runtime\)\n  add_subdirectory\(runtime\)\nendif\(\)$/m);
+    assert.match(cmake, /^VOACrawlCaller_message_code\("Crawl\.proto" Crawl_2eproto [0-9a-f]{64}\)$/m);
+    assert.match(cmake, /VERSION \$\{PROJECT_VERSION\} COMPATIBILITY SameMinorVersion\)/);
+  });
+
+  test("--runtime registry writes no runtime/ and requires an installed MsecRuntime; --cpp-package and --version name the package", async () => {
+    const files = await generate({
+      kind: "caller",
+      protos: ["fixtures/voa/Crawl.proto"],
+      name: "VOA.Crawl",
+      lang: "cpp",
+      cwd: REPO_ROOT,
+      runtime: "registry",
+      cppPackage: "VoaCrawlSdk",
+      sdkVersion: "2.3.4-rc.1",
+    });
+    const prefix = "VOA.Crawl-caller/cpp/";
+    assert.deepEqual(files.filter((f) => f.path.startsWith(`${prefix}runtime/`)), []);
+    const text = (p: string): string => files.find((f) => f.path === prefix + p)!.content as string;
+    const cmake = text("CMakeLists.txt");
+    assert.match(cmake, /^if\(NOT TARGET msec::runtime\)\n  find_package\(MsecRuntime 0\.1\.0 REQUIRED\)\nendif\(\)$/m);
+    assert.doesNotMatch(cmake, /add_subdirectory/);
+    assert.match(cmake, /^project\(VoaCrawlSdk VERSION 2\.3\.4 LANGUAGES CXX\)$/m);
+    assert.match(cmake, /COMPATIBILITY SameMajorVersion\)/);
+    assert.match(text("cmake/VoaCrawlSdkConfig.cmake"), /^  find_dependency\(MsecRuntime 0\.1\.0\)$/m);
+    assert.match(text("README.md"), /^find_package\(VoaCrawlSdk 2\.3 REQUIRED\)\ntarget_link_libraries\(app PRIVATE VoaCrawlSdk::VoaCrawlSdk\)$/m);
+    assert.match(text("README.md"), /^#include "VoaCrawlSdk\/Crawl\.msec\.h"$/m);
+    assert.ok(files.some((f) => f.path === `${prefix}include/VoaCrawlSdk/Crawl.msec.h`));
+    await assert.rejects(
+      generate({ kind: "caller", protos: ["fixtures/voa/Crawl.proto"], lang: "cpp", cwd: REPO_ROOT, cppPackage: "Voa-Crawl" }),
+      (err: unknown) => err instanceof UserError && err.message === '--cpp-package "Voa-Crawl": expected a CMake package name of letters, digits and _ starting with a letter',
+    );
+    await assert.rejects(
+      generate({ kind: "caller", protos: ["fixtures/voa/Crawl.proto"], lang: "ts", cwd: REPO_ROOT, cppPackage: "VoaCrawl" }),
+      (err: unknown) => err instanceof UserError && /^--cpp-package applies to the cpp caller, which is not being generated/.test(err.message),
+    );
+  });
+
+  test("--runtime registry: configure fails clearly without an installed MsecRuntime and succeeds with one", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "msec-cpp-registry-"));
+    try {
+      const r = await runOk(
+        process.execPath,
+        ["--import", "tsx", path.join(REPO_ROOT, "cli/main.ts"), "caller", "fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "--lang", "cpp", "--runtime", "registry", "--dir", "-o", dir, "-q"],
+        { cwd: REPO_ROOT, env: process.env },
+      );
+      assert.equal(r, `${path.join(dir, "VOA.Crawl-caller")}\n`);
+      const pkg = path.join(dir, "VOA.Crawl-caller/cpp");
+      assert.equal(existsSync(path.join(pkg, "runtime")), false);
+      const missing = await run("cmake", ["-S", pkg, "-B", path.join(dir, "build-missing")]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /Could not find a package configuration file provided by "MsecRuntime"/);
+      const runtime = await buildRuntime();
+      await runOk("cmake", ["-S", pkg, "-B", path.join(dir, "build"), `-DCMAKE_PREFIX_PATH=${runtime.prefix}`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("--cpp-namespace and --cpp-package: the README example compiles as written and calls through the routes file", async () => {
+    const dir = path.join(CPP_CACHE, "namespace");
+    const files = await generate({
+      kind: "caller",
+      protos: ["fixtures/voa/Crawl.proto"],
+      name: "VOA.Crawl",
+      lang: "cpp",
+      cwd: REPO_ROOT,
+      cppPackage: "VoaSdk",
+      cppNamespace: "voa::sdk",
+    });
+    const pkg = path.join(dir, "pkg");
+    for (const f of files) {
+      if (f.path.startsWith("VOA.Crawl-caller/cpp/")) writeIfChanged(path.join(pkg, f.path.slice("VOA.Crawl-caller/cpp/".length)), f.content);
+    }
+    const header = readFileSync(path.join(pkg, "include/VoaSdk/Crawl.msec.h"), "utf8");
+    assert.match(header, /^namespace voa \{\nnamespace sdk \{\n\n\/\*\*\n \* Client of `crawl\.CrawlService`\.$/m);
+    assert.match(header, /msec::Status GetMP3List\(const ::crawl::GetMP3ListRequest& request, ::crawl::GetMP3ListResponse\* response,$/m);
+    const readme = readFileSync(path.join(pkg, "README.md"), "utf8");
+    const example = /```cpp\n([\s\S]*?)```/.exec(readme)![1]!;
+    assert.match(example, /^#include "VoaSdk\/Crawl\.msec\.h"$/m);
+    assert.match(example, /^  voa::sdk::CrawlServiceClient client;/m);
+    writeIfChanged(path.join(dir, "app/main.cc"), example);
+    writeIfChanged(
+      path.join(dir, "app/CMakeLists.txt"),
+      `cmake_minimum_required(VERSION 3.16)\nproject(app LANGUAGES CXX)\nadd_subdirectory("${pkg}" pkg)\nadd_executable(app main.cc)\ntarget_link_libraries(app PRIVATE VoaSdk::VoaSdk)\n`,
+    );
+    const runtime = await buildRuntime();
+    const build = path.join(dir, "build");
+    await runOk("cmake", ["-S", path.join(dir, "app"), "-B", build, `-DCMAKE_PREFIX_PATH=${runtime.prefix}`]);
+    await runOk("cmake", ["--build", build, "-j", "2"]);
+    const port = await freePort();
+    const routes = path.join(dir, "routes.conf");
+    writeFileSync(routes, `VOA.Crawl 127.0.0.1:${port}\n`);
+    const r = await run(path.join(build, "app"), [], { env: toolEnv({ MSEC_ROUTES: routes }) });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.equal(r.stderr, `-13 network sendrecv failed: cannot connect to 127.0.0.1:${port} (Connection refused)\n`);
+    await assert.rejects(
+      generate({ kind: "caller", protos: ["fixtures/voa/Crawl.proto"], lang: "cpp", cwd: REPO_ROOT, cppNamespace: "voa::class" }),
+      (err: unknown) =>
+        err instanceof UserError && err.message === '--cpp-namespace "voa::class": expected C++ namespace names separated by :: (e.g. voa::sdk), not "class"',
+    );
+    await assert.rejects(
+      generate({ kind: "caller", protos: ["fixtures/voa/Crawl.proto"], lang: "cpp", cwd: REPO_ROOT, cppNamespace: "::voa" }),
+      (err: unknown) => err instanceof UserError && /not an empty name$/.test(err.message),
+    );
   });
 
   test("a package that is a C++ keyword is a user error", async () => {

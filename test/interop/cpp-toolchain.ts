@@ -141,14 +141,15 @@ async function generateUnlocked(id: string, protos: readonly string[], name: str
 
 /**
  * Configures (once) and builds the consumer project of test/interop/cpp with
- * the caller pulled in by add_subdirectory; returns the build directory
- * (`client` is the program, `caller/` the library's own tree).
+ * the caller pulled in by add_subdirectory (so its bundled runtime/ is built
+ * too); returns the build directory (`client` is the program, `caller/` the
+ * library's own tree). `cppPackage` is the caller's CMake package name.
  */
-export function buildConsumer(id: string, caller: CppCaller, library: string, source: string, readmeExample = false): Promise<string> {
-  return withCacheLock(id, () => buildUnlocked(id, caller, library, source, readmeExample));
+export function buildConsumer(id: string, caller: CppCaller, cppPackage: string, source: string, readmeExample = false): Promise<string> {
+  return withCacheLock(id, () => buildUnlocked(id, caller, cppPackage, source, readmeExample));
 }
 
-async function buildUnlocked(id: string, caller: CppCaller, library: string, source: string, readmeExample: boolean): Promise<string> {
+async function buildUnlocked(id: string, caller: CppCaller, cppPackage: string, source: string, readmeExample: boolean): Promise<string> {
   const build = path.join(CPP_CACHE, id, "build");
   let readme = "";
   if (readmeExample) {
@@ -163,11 +164,30 @@ async function buildUnlocked(id: string, caller: CppCaller, library: string, sou
     "-B",
     build,
     `-DCALLER_DIR=${caller.dir}`,
-    `-DCALLER_LIBRARY=${library}`,
+    `-DCALLER_PACKAGE=${cppPackage}`,
     `-DCLIENT_SOURCE=${path.join(CPP_TEST_DIR, source)}`,
-    `-D${library}_BUILD_TESTS=ON`,
     `-DREADME_SOURCE=${readme}`,
   ]);
   await runOk("cmake", ["--build", build, "-j", "2"]);
   return build;
+}
+
+/** The runtime project of this checkout (runtimes/cpp) built with its tests, and installed. */
+export interface CppRuntimeBuild {
+  /** Its build tree (`frame_vectors_test`, ctest). */
+  build: string;
+  /** An install prefix holding MsecRuntime (for `-DCMAKE_PREFIX_PATH`). */
+  prefix: string;
+}
+
+/** Builds (incrementally) and installs runtimes/cpp once per checkout, under the cache. */
+export function buildRuntime(): Promise<CppRuntimeBuild> {
+  return withCacheLock("runtime", async () => {
+    const build = path.join(CPP_CACHE, "runtime", "build");
+    const prefix = path.join(CPP_CACHE, "runtime", "prefix");
+    await runOk("cmake", ["-S", path.join(REPO_ROOT, "runtimes/cpp"), "-B", build, "-DMSEC_RUNTIME_BUILD_TESTS=ON"]);
+    await runOk("cmake", ["--build", build, "-j", "2"]);
+    await runOk("cmake", ["--install", build, "--prefix", prefix]);
+    return { build, prefix };
+  });
 }

@@ -26,7 +26,7 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
-#include "interop.msec.h"
+#include "InteropEchoCaller/interop.msec.h"
 #include "msec/route.h"
 
 namespace {

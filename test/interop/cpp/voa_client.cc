@@ -6,8 +6,8 @@
 #include <iostream>
 #include <string>
 
-#include "Crawl.msec.h"
-#include "MainLogic.msec.h"
+#include "VOAMainLogicCaller/Crawl.msec.h"
+#include "VOAMainLogicCaller/MainLogic.msec.h"
 
 namespace {
 
