@@ -1,8 +1,10 @@
 """msec: the Python runtime of msec-gen (SRPC framing, clients, routing, server, MSEC's Python API).
 
-Pure standard library plus ``protobuf>=4.21`` (only for message encoding in
-:mod:`.handler`). Imports inside the package are relative, so it can be
-vendored as a subpackage of a generated package.
+The distribution ``msec-gen-runtime`` (runtimes/python in the msec-gen
+repository): pure standard library plus ``protobuf>=4.21`` (only for message
+encoding in :mod:`.handler`). Generated server and caller packages depend on
+it by name and version; it also installs :mod:`msec_impl`, MSEC's Python API
+under its original import name.
 """
 from .client import DEFAULT_TIMEOUT_MS, AsyncClient, Client, new_sequence, request_head
 from .color import color_id

@@ -13,13 +13,18 @@ from typing import Any, Dict, Iterator, Optional
 
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "templates", "python"))
+#: This runtime project (runtimes/python) and its import root.
+PROJECT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+SRC = os.path.join(PROJECT, "src")
+#: The msec-gen checkout this project lives in (the cross-language tests use its TS runtime and echo example).
+ROOT = os.path.abspath(os.path.join(PROJECT, "..", ".."))
+sys.path.insert(0, SRC)
 sys.path.insert(0, os.path.join(ROOT, "examples", "echo", "python"))
 
 from msec import MethodTable, Server, ServerOptions  # noqa: E402
 
-VECTORS = os.path.join(ROOT, "fixtures", "vectors")
+#: The one copy of the wire vectors, shared by every runtime.
+VECTORS = os.path.join(PROJECT, "..", "..", "fixtures", "vectors")
 ECHO_SERVER = os.path.join(ROOT, "examples", "echo", "python", "echo_server.py")
 
 

@@ -71,16 +71,19 @@ def decode_request(message_class: Callable[[], M], body: RequestBody, ctx: CallC
     from google.protobuf.message import DecodeError
 
     message = message_class()
+    # M is any message class; protobuf's own stubs (types-protobuf) bound their type variables
+    # to Message, which M cannot name without importing protobuf at module load.
+    target: Any = message
     if ctx.format == JSON:
         text = body if isinstance(body, str) else bytes(body).decode("utf-8", "strict")
         try:
-            json_format.Parse(text or "{}", message, ignore_unknown_fields=False)
+            json_format.Parse(text or "{}", target, ignore_unknown_fields=False)
         except (json_format.ParseError, ValueError, TypeError) as exc:
             raise SrpcError(ERR_INVALID_PKG, f"invalid package: {exc}") from None
         return message
     try:
         raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-        message.ParseFromString(raw)  # type: ignore[attr-defined]
+        target.ParseFromString(raw)
     except (DecodeError, ValueError, TypeError) as exc:
         raise SrpcError(ERR_INVALID_PKG_BODY, f"invalid package body: {exc}") from None
     return message

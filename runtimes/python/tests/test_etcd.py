@@ -15,6 +15,7 @@ import pytest
 
 from msec.etcd import EtcdGateway, EtcdRegistration, EtcdResolver, instance_key, parse_endpoints
 from msec.route import Address, Instance, Router, StaticResolver
+from conftest import ECHO_SERVER
 
 
 def free_port() -> int:
@@ -119,7 +120,7 @@ def test_lease_expires_when_renewal_stops(etcd: Etcd, closing: List[object]) -> 
         "import sys, time; sys.path.insert(0, sys.argv[1]); from msec.etcd import EtcdRegistration; "
         "r = EtcdRegistration([sys.argv[2]], 'VOA.Dies', '10.0.0.3', 1, ttl_s=2, prefix='/py-crash'); print('registered', flush=True); time.sleep(60)"
     )
-    runtime = os.path.join(os.path.dirname(__file__), "..", "..", "templates", "python")
+    runtime = os.path.join(os.path.dirname(__file__), "..", "src")
     child = subprocess.Popen(["python3", "-c", code, runtime, etcd.url], stdout=subprocess.PIPE)
     try:
         assert child.stdout is not None and child.stdout.readline() == b"registered\n"
@@ -152,8 +153,7 @@ def test_start_server_registers_and_deregisters_on_sigterm(etcd: Etcd, closing: 
     config = os.path.join(str(tmp_path), "config.ini")
     with open(config, "w", encoding="utf-8") as f:
         f.write(f"[SRPC]\nlisten=127.0.0.1:0/tcp\n[ROUTE]\netcd={etcd.url}\netcd_prefix={prefix}\netcd_ttl=5\n")
-    server = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "echo", "python", "echo_server.py")
-    child = subprocess.Popen(["python3", server, "--port", "0", "--config", config], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child = subprocess.Popen(["python3", ECHO_SERVER, "--port", "0", "--config", config], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert child.stdout is not None
         listening = child.stdout.readline().decode()
