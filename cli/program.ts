@@ -29,6 +29,9 @@ interface CommandOptions {
   goModule?: string;
   javaGroupId?: string;
   javaArtifactId?: string;
+  pythonDist?: string;
+  pythonPackage?: string;
+  pythonImport: string[];
   quiet?: boolean;
 }
 
@@ -57,6 +60,9 @@ function addGenerateCommand(program: Command, kind: TargetKind, summary: string,
     .option("--go-module <path>", "Go module path of the Go caller (default: example.com/msec/<group>/<service>, lower-case)")
     .option("--java-group-id <id>", "Maven groupId of the Java caller (default: <group>, lower-case)")
     .option("--java-artifact-id <id>", "Maven artifactId of the Java caller (default: <service>-caller, lower-case)")
+    .option("--python-dist <name>", "Python distribution name (default: the routing name, e.g. voa-crawl; servers add -server)")
+    .option("--python-package <name>", "Python import package (default: the routing name in snake case, e.g. voa_crawl)")
+    .option("--python-import <file.proto=module>", "Python caller: import this module for a shared .proto instead of generating it (repeatable)", collect, [])
     .option("-q, --quiet", "no progress lines on stderr")
     .addHelpText("after", `\nLanguages: ${targetLanguages(kind).join(", ")}\n\nExamples:\n${examples}`)
     .action(async (protos: string[], opts: CommandOptions) => {
@@ -80,6 +86,9 @@ async function run(kind: TargetKind, protos: string[], opts: CommandOptions): Pr
     goModule: opts.goModule,
     javaGroupId: opts.javaGroupId,
     javaArtifactId: opts.javaArtifactId,
+    pythonDist: opts.pythonDist,
+    pythonPackage: opts.pythonPackage,
+    pythonImport: opts.pythonImport.length > 0 ? opts.pythonImport : undefined,
     onProgress: progress,
     onWarning: (m: string) => process.stderr.write(`msec-gen: warning: ${m}\n`),
   };

@@ -38,6 +38,12 @@ export interface GenerateOptions {
   readonly javaGroupId?: string | undefined;
   /** Maven artifactId of the Java caller library; default derived from the routing name. */
   readonly javaArtifactId?: string | undefined;
+  /** Python distribution name (`--python-dist`). */
+  readonly pythonDist?: string | undefined;
+  /** Python import package (`--python-package`). */
+  readonly pythonPackage?: string | undefined;
+  /** `<file.proto>=<module>` mappings of the Python caller (`--python-import`). */
+  readonly pythonImport?: readonly string[] | undefined;
   /** Base for relative paths (default `process.cwd()`). */
   readonly cwd?: string | undefined;
   /** Called with a short line before each step that takes time. */
@@ -83,6 +89,9 @@ export async function generateFromModel(
     onProgress: options.onProgress,
     javaGroupId: options.javaGroupId,
     javaArtifactId: options.javaArtifactId,
+    pythonDist: options.pythonDist,
+    pythonPackage: options.pythonPackage,
+    pythonImport: options.pythonImport,
   };
 
   const out: GeneratedFile[] = [];

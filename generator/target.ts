@@ -43,6 +43,16 @@ export interface TargetOptions {
   readonly javaGroupId?: string | undefined;
   /** Maven artifactId of the Java caller (`--java-artifact-id`); default: `<service lower-cased>-caller`. */
   readonly javaArtifactId?: string | undefined;
+  /** Python distribution name (`--python-dist`); default: the routing name in PEP 503 form (`voa-crawl`, servers `voa-crawl-server`). */
+  readonly pythonDist?: string | undefined;
+  /** Python import package (`--python-package`); default: the routing name in snake case (`voa_crawl`). */
+  readonly pythonPackage?: string | undefined;
+  /** `<file.proto>=<module>` mappings (`--python-import`, repeatable): the caller imports that module instead of generating one. */
+  readonly pythonImport?: readonly string[] | undefined;
+  /** PROVISIONAL until the lead's plumbing: how generated packages get the runtime. */
+  readonly runtime?: "bundled" | "registry" | undefined;
+  /** PROVISIONAL until the lead's plumbing: version of the generated SDK. */
+  readonly sdkVersion?: string | undefined;
 }
 
 /** One language + kind of output, e.g. the TypeScript server dev package. */
