@@ -186,7 +186,13 @@ async function main(): Promise<void> {
   line("ts", 'DownloadMP3(special, "Moon Base Plans")', describeReply(await mainLogic.downloadMP3({ ...special, title: "Moon Base Plans" })));
   line("ts", 'GetUrlByTitle(special, "Venus")', describeReply(await mainLogic.getUrlByTitle({ ...special, title: "Venus" })));
   const python = await runOk("python3", [path.join(EXAMPLE_DIR, "clients/python_client.py"), path.join(EXAMPLE_DIR, "jsoup/mp3")], {
-    env: { PYTHONPATH: path.join(dirs.mainLogicCaller, "python"), MSEC_ETCD_ENDPOINTS: etcdUrl, MSEC_ETCD_PREFIX: PREFIX_1, PYTHONDONTWRITEBYTECODE: "1" },
+    env: {
+      // The generated package and the runtime it carries (runtime/src), without installing either.
+      PYTHONPATH: [path.join(dirs.mainLogicCaller, "python"), path.join(dirs.mainLogicCaller, "python/runtime/src")].join(path.delimiter),
+      MSEC_ETCD_ENDPOINTS: etcdUrl,
+      MSEC_ETCD_PREFIX: PREFIX_1,
+      PYTHONDONTWRITEBYTECODE: "1",
+    },
   });
   process.stdout.write(python);
 
