@@ -12,7 +12,7 @@
  * deployable plugin run the service straight from the folder. Registry mode
  * writes no `runtime/` and the dependency resolves from the index.
  */
-import { runtimeFiles, runtimeVersion } from "../../runtime-artefact.js";
+import { runtimeFiles } from "../../runtime-artefact.js";
 import type { GeneratedFile, TargetOptions } from "../../target.js";
 import { UserError } from "../../user-error.js";
 import { isPythonKeyword } from "./safe-identifier.js";
@@ -64,9 +64,9 @@ export function pythonIdentity(options: TargetOptions, defaults: { dist: string;
   if (!DIST_NAME.test(dist)) throw new UserError(`--python-dist ${JSON.stringify(dist)}: want a PEP 508 name such as voa-crawl (letters, digits, ., _, -)`);
   if (normalizedDist(dist) === RUNTIME_DIST) throw new UserError(`--python-dist ${JSON.stringify(dist)}: that is the runtime's distribution name`);
   const pkg = options.pythonPackage === undefined ? defaults.pkg : checkImportName(options.pythonPackage);
-  const version = options.sdkVersion ?? "0.1.0";
+  const version = options.sdkVersion;
   if (!PEP440.test(version)) throw new UserError(`version ${JSON.stringify(version)} is not a Python (PEP 440) version such as 1.2.0`);
-  const rtVersion = runtimeVersion();
+  const rtVersion = options.runtimeVersion;
   return {
     dist,
     pkg,
