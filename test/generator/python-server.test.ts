@@ -249,6 +249,13 @@ describe("Python server dev package", () => {
       );
       assert.match(out, /^Success: no issues found in \d+ source files$/m, `${pkg}: ${out}`);
     }
+    // the runtime itself, against protobuf's stubs (runtimes/python/test.sh checks it without them)
+    const runtime = await sh(
+      PYTHON,
+      ["-m", "mypy", "--strict", "--no-incremental", "--cache-dir=/dev/null", "--python-executable", path.join(venv, "bin/python"), "-p", "msec", "-p", "msec_impl"],
+      path.join(REPO_ROOT, "runtimes/python/src"),
+    );
+    assert.match(runtime, /^Success: no issues found in \d+ source files$/m, runtime);
   });
 
   test("two server packages install into one venv beside one runtime; each serves (console script, python -m); from msec_impl import * works", async () => {
