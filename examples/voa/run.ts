@@ -83,7 +83,7 @@ async function build(impls: Impls): Promise<{ crawl: ServerPackage; mainLogic: S
     installTsHandler(crawl, "CrawlService.ts");
     toCompile.push(crawl);
   } else {
-    copyFileSync(path.join(REPO_ROOT, "fixtures/seed/crawl.py"), path.join(crawl, "voa_crawl/handlers/CrawlService.py"));
+    copyFileSync(path.join(REPO_ROOT, "fixtures/seed/crawl.py"), path.join(crawl, "voa_crawl_server/handlers/CrawlService.py"));
   }
   if (impls.mainLogic === "ts") {
     installTsHandler(mainLogic, "MainLogicService.ts");
@@ -93,8 +93,8 @@ async function build(impls: Impls): Promise<{ crawl: ServerPackage; mainLogic: S
     const crawlTs = impls.crawl === "ts" ? crawl : crawl2;
     copyFileSync(path.join(crawlTs, "src/gen/Crawl_pb.ts"), path.join(mainLogic, "src/gen/Crawl_pb.ts"));
   } else {
-    copyFileSync(path.join(HANDLERS_DIR, "python/MainLogicService.py"), path.join(mainLogic, "voa_mainlogic/handlers/MainLogicService.py"));
-    copyFileSync(path.join(pythonCrawl ?? crawl, "voa_crawl/gen/Crawl_pb2.py"), path.join(mainLogic, "VOA_py_Crawl_pb2.py"));
+    copyFileSync(path.join(HANDLERS_DIR, "python/MainLogicService.py"), path.join(mainLogic, "voa_mainlogic_server/handlers/MainLogicService.py"));
+    copyFileSync(path.join(pythonCrawl ?? crawl, "voa_crawl_server/gen/Crawl_pb2.py"), path.join(mainLogic, "VOA_py_Crawl_pb2.py"));
   }
   progress("compiling the TypeScript packages with tsc");
   for (const dir of toCompile) await compileTs(dir);

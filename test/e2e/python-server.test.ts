@@ -211,10 +211,10 @@ after(async () => {
 
 describe("VOA with the Python server dev package", () => {
   test("the walkthrough's handlers and the services start from etc/config.ini", async () => {
-    await fs.copyFile(path.join(REPO_ROOT, "fixtures/seed/crawl.py"), path.join(crawlDir, "voa_crawl/handlers/CrawlService.py"));
-    await fs.copyFile(path.join(REPO_ROOT, "fixtures/seed/MainLogic.py"), path.join(mainLogicDir, "voa_mainlogic/handlers/MainLogicService.py"));
+    await fs.copyFile(path.join(REPO_ROOT, "fixtures/seed/crawl.py"), path.join(crawlDir, "voa_crawl_server/handlers/CrawlService.py"));
+    await fs.copyFile(path.join(REPO_ROOT, "fixtures/seed/MainLogic.py"), path.join(mainLogicDir, "voa_mainlogic_server/handlers/MainLogicService.py"));
     // as in the walkthrough, Crawl's _pb2 module is copied next to MainLogic's code
-    await fs.copyFile(path.join(crawlDir, "voa_crawl/gen/Crawl_pb2.py"), path.join(mainLogicDir, "VOA_py_Crawl_pb2.py"));
+    await fs.copyFile(path.join(crawlDir, "voa_crawl_server/gen/Crawl_pb2.py"), path.join(mainLogicDir, "VOA_py_Crawl_pb2.py"));
     await fs.writeFile(path.join(tsDir, "src/handlers/CrawlService.ts"), TS_CRAWL_IMPL);
     await fs.writeFile(path.join(tsDir, "src/handlers/MainLogicService.ts"), TS_MAIN_LOGIC_IMPL);
     for (const dir of [crawlDir, mainLogicDir, tsDir]) await listenOnFreePort(dir);

@@ -97,17 +97,17 @@ describe("Python server dev package", () => {
 
   test("regenerating with --dir keeps the handler files and etc/, rewrites generated code", async () => {
     const { dir } = await generate([path.join(REPO_ROOT, "fixtures/voa/Crawl.proto"), "--name", "VOA.Crawl"]);
-    const handler = path.join(dir, "voa_crawl/handlers/CrawlService.py");
+    const handler = path.join(dir, "voa_crawl_server/handlers/CrawlService.py");
     const config = path.join(dir, "etc/config.ini");
     const routes = path.join(dir, "etc/routes.conf");
-    const dispatch = path.join(dir, "voa_crawl/gen/Crawl_msec.py");
+    const dispatch = path.join(dir, "voa_crawl_server/gen/Crawl_msec.py");
     const generated = await fs.readFile(dispatch, "utf8");
     await fs.copyFile(path.join(REPO_ROOT, "fixtures/seed/crawl.py"), handler);
     await fs.writeFile(config, "[SRPC]\nlisten=127.0.0.1:0/tcp\n");
     await fs.writeFile(routes, "Jsoup.jsoup 127.0.0.1:1\n");
     await fs.writeFile(dispatch, "broken\n");
     const { stderr } = await generate([path.join(REPO_ROOT, "fixtures/voa/Crawl.proto"), "--name", "VOA.Crawl"]);
-    for (const kept of ["etc/config.ini", "etc/routes.conf", "voa_crawl/handlers/CrawlService.py"]) assert.ok(stderr.includes(kept), stderr);
+    for (const kept of ["etc/config.ini", "etc/routes.conf", "voa_crawl_server/handlers/CrawlService.py"]) assert.ok(stderr.includes(kept), stderr);
     assert.equal(await fs.readFile(handler, "utf8"), await fs.readFile(path.join(REPO_ROOT, "fixtures/seed/crawl.py"), "utf8"));
     assert.equal(await fs.readFile(config, "utf8"), "[SRPC]\nlisten=127.0.0.1:0/tcp\n");
     assert.equal(await fs.readFile(routes, "utf8"), "Jsoup.jsoup 127.0.0.1:1\n");
@@ -137,15 +137,15 @@ describe("Python server dev package", () => {
       "proto/MainLogic.proto",
       "pyproject.toml",
       ...runtime.sort(),
-      "voa_mainlogic/__init__.py",
-      "voa_mainlogic/__main__.py",
-      "voa_mainlogic/gen/MainLogic_msec.py",
-      "voa_mainlogic/gen/MainLogic_pb2.py",
-      "voa_mainlogic/gen/MainLogic_pb2.pyi",
-      "voa_mainlogic/gen/__init__.py",
-      "voa_mainlogic/handlers/MainLogicService.py",
-      "voa_mainlogic/handlers/__init__.py",
-      "voa_mainlogic/main.py",
+      "voa_mainlogic_server/__init__.py",
+      "voa_mainlogic_server/__main__.py",
+      "voa_mainlogic_server/gen/MainLogic_msec.py",
+      "voa_mainlogic_server/gen/MainLogic_pb2.py",
+      "voa_mainlogic_server/gen/MainLogic_pb2.pyi",
+      "voa_mainlogic_server/gen/__init__.py",
+      "voa_mainlogic_server/handlers/MainLogicService.py",
+      "voa_mainlogic_server/handlers/__init__.py",
+      "voa_mainlogic_server/main.py",
     ]);
     // the packed runtime is the runtime project's source, byte for byte
     for (const p of runtime) {
@@ -178,11 +178,11 @@ describe("Python server dev package", () => {
   test("dispatch: async def and def methods, the call's context, SrpcError codes, a wrong response type answers -18", async () => {
     const { dir } = await generate([path.join(REPO_ROOT, "fixtures/voa/MainLogic.proto"), "--name", "VOA.MainLogic"]);
     await fs.writeFile(
-      path.join(dir, "voa_mainlogic/handlers/MainLogicService.py"),
+      path.join(dir, "voa_mainlogic_server/handlers/MainLogicService.py"),
       [
         "import asyncio",
         "from msec import CallContext, SrpcError",
-        "from voa_mainlogic.gen import MainLogic_pb2",
+        "from voa_mainlogic_server.gen import MainLogic_pb2",
         "",
         "class MainLogicService:",
         "    async def GetTitles(self, request, ctx: CallContext):",
@@ -228,11 +228,11 @@ describe("Python server dev package", () => {
     await sh(PYTHON, ["-m", "venv", venv], work);
     await sh(path.join(venv, "bin/python"), ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "protobuf>=4.21", "types-protobuf", "pytest"], work);
     const packages: Array<[string[], string]> = [
-      [["fixtures/voa/MainLogic.proto", "--name", "VOA.MainLogic"], "voa_mainlogic"],
-      [["fixtures/voa/Crawl.proto", "--name", "VOA.Crawl"], "voa_crawl"],
-      [["fixtures/edge/reserved_words.proto", "--name", "Reserved.Words"], "reserved_words"],
-      [["fixtures/edge/legacy_proto2.proto"], "legacy_legacy"],
-      [["fixtures/edge/modern_proto3.proto", "--name", "Modern.Events"], "modern_events"],
+      [["fixtures/voa/MainLogic.proto", "--name", "VOA.MainLogic"], "voa_mainlogic_server"],
+      [["fixtures/voa/Crawl.proto", "--name", "VOA.Crawl"], "voa_crawl_server"],
+      [["fixtures/edge/reserved_words.proto", "--name", "Reserved.Words"], "reserved_words_server"],
+      [["fixtures/edge/legacy_proto2.proto"], "legacy_legacy_server"],
+      [["fixtures/edge/modern_proto3.proto", "--name", "Modern.Events"], "modern_events_server"],
     ];
     for (const [args, pkg] of packages) {
       const sub = path.join(work, `typing-${pkg}`);
@@ -258,7 +258,7 @@ describe("Python server dev package", () => {
     assert.match(runtime, /^Success: no issues found in \d+ source files$/m, runtime);
   });
 
-  test("two server packages install into one venv beside one runtime; each serves (console script, python -m); from msec_impl import * works", async () => {
+  test("two server packages and a caller install into one venv beside one runtime; each server serves (console script, python -m); from msec_impl import * works", async () => {
     const sub = path.join(work, "one-venv");
     await fs.mkdir(sub);
     const dirs: string[] = [];
@@ -268,36 +268,39 @@ describe("Python server dev package", () => {
       dirs.push(r.stdout.trim().split("\n").at(-1)!);
     }
     const [crawl, mainLogic] = dirs as [string, string];
+    // and the caller of one of them, whose import package would clash if servers took the bare name
+    const callerRun = await runCli(["caller", path.join(REPO_ROOT, "fixtures/voa/Crawl.proto"), "--name", "VOA.Crawl", "--lang", "python", "--dir", "-o", sub]);
+    assert.equal(callerRun.code, 0, callerRun.stderr);
     const venv = path.join(sub, "venv");
     const py = path.join(venv, "bin/python");
     await sh(PYTHON, ["-m", "venv", venv], sub);
     // as the READMEs say: the runtime once (from either runtime/), then the packages
     await sh(py, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "./VOA.Crawl-server-python/runtime"], sub);
-    await sh(py, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "./VOA.Crawl-server-python", "./VOA.MainLogic-server-python"], sub);
+    await sh(py, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "./VOA.Crawl-server-python", "./VOA.MainLogic-server-python", "./VOA.Crawl-caller/python"], sub);
     assert.match(await sh(py, ["-m", "pip", "check", "--disable-pip-version-check"], sub), /^No broken requirements found\.$/m);
     // each distribution installs only its own top-level import package
     const topLevel = await sh(
       py,
       [
         "-c",
-        "import importlib.metadata as m\nfor d in ('msec-gen-runtime', 'voa-crawl-server', 'voa-mainlogic-server'):\n" +
+        "import importlib.metadata as m\nfor d in ('msec-gen-runtime', 'voa-crawl-server', 'voa-mainlogic-server', 'voa-crawl'):\n" +
           "    print(d, sorted({f.parts[0] for f in m.files(d) or [] if len(f.parts) > 1 and not f.parts[0].endswith(('.dist-info', '__pycache__')) and f.parts[0] != '..'}))",
       ],
       sub,
     );
-    assert.equal(topLevel, "msec-gen-runtime ['msec', 'msec_impl']\nvoa-crawl-server ['voa_crawl']\nvoa-mainlogic-server ['voa_mainlogic']\n");
+    assert.equal(topLevel, "msec-gen-runtime ['msec', 'msec_impl']\nvoa-crawl-server ['voa_crawl_server']\nvoa-mainlogic-server ['voa_mainlogic_server']\nvoa-crawl ['voa_crawl']\n");
     // installed, they run with the venv's runtime; etc/ is the working directory's
     await withServer([path.join(venv, "bin/voa-crawl-server"), "--host", "127.0.0.1", "--port", "0", "--no-udp"], crawl, async (port) => {
       assert.equal(await health(port), "200 ok\n");
     });
-    await withServer([py, "-m", "voa_mainlogic", "--host", "127.0.0.1", "--port", "0", "--no-udp"], mainLogic, async (port) => {
+    await withServer([py, "-m", "voa_mainlogic_server", "--host", "127.0.0.1", "--port", "0", "--no-udp"], mainLogic, async (port) => {
       assert.equal(await health(port), "200 ok\n");
     });
     const out = await sh(
       py,
       [
         "-c",
-        "import sys\nfrom msec_impl import *\nimport msec.msec_impl as m\nimport voa_crawl.main, voa_mainlogic.main\n" +
+        "import sys\nfrom msec_impl import *\nimport msec.msec_impl as m\nimport voa_crawl_server.main, voa_mainlogic_server.main, voa_crawl\n" +
           "print(CallMethod is m.CallMethod, callmethod_tcp is m.callmethod_tcp, sorted(m.__all__) == sorted(n for n in dir() if n in m.__all__), m.__file__.startswith(sys.prefix))",
       ],
       sub,

@@ -92,9 +92,14 @@ export interface PyServerData {
   readonly subPackages: readonly string[];
 }
 
-/** The import package of a routing name, kept clear of the package root's own modules. */
+/**
+ * The default import package of a server: the routing name in snake case plus
+ * `_server` (`VOA.Crawl` → `voa_crawl_server`, as the distribution is
+ * `voa-crawl-server`), so it never clashes with the caller of the same service
+ * (`voa_crawl`) in one venv.
+ */
 export function serverPackageName(routingName: string): string {
-  return safeMemberName(pythonPackageName(routingName), ROOT_NAMES);
+  return safeMemberName(`${pythonPackageName(routingName)}_server`, ROOT_NAMES);
 }
 
 /** Checks a `--python-package` of a server: it must not clash with the package root's own names. */
