@@ -261,6 +261,7 @@ describe("generated Python caller", () => {
       [{ pythonPackage: "msec" }, /--python-package "msec": that import name belongs to the runtime/],
       [{ pythonDist: "-bad" }, /--python-dist "-bad": want a PEP 508 name/],
       [{ pythonDist: "msec_gen.runtime" }, /--python-dist "msec_gen\.runtime": that is the runtime's distribution name/],
+      [{ sdkVersion: "1.0.0-foo" }, /version "1\.0\.0-foo" is not a Python \(PEP 440\) version/],
     ];
     for (const [more, message] of bad) {
       await assert.rejects(pythonCaller(["fixtures/voa/Crawl.proto"], "VOA.Crawl", undefined, more), (e: Error) => e instanceof UserError && message.test(e.message));
