@@ -80,6 +80,28 @@ export const LANGUAGE_OPTIONS: readonly LanguageOption[] = [
     kinds: ["caller"],
     description: "C++ namespace of the C++ caller's client classes, e.g. voa::sdk (default: the proto package's, where protoc puts the messages)",
   },
+  {
+    flag: "--python-dist <name>",
+    key: "pythonDist",
+    lang: "python",
+    kinds: ["server", "caller"],
+    description: "Python distribution name (default: the routing name, e.g. voa-crawl; servers voa-crawl-server)",
+  },
+  {
+    flag: "--python-package <name>",
+    key: "pythonPackage",
+    lang: "python",
+    kinds: ["server", "caller"],
+    description: "Python import package (default: the routing name in snake case, e.g. voa_crawl)",
+  },
+  {
+    flag: "--python-import <file.proto=module>",
+    key: "pythonImport",
+    lang: "python",
+    kinds: ["caller"],
+    description: "Python caller: load a shared .proto's messages from an existing module (e.g. another caller's) instead of generating a copy",
+    repeatable: true,
+  },
 ];
 
 /** The long flag name without dashes and placeholder, e.g. `go-module`. */

@@ -49,6 +49,12 @@ export interface LanguageSettings {
   readonly cppPackage?: string | undefined;
   /** C++ namespace of the C++ caller's client classes (`--cpp-namespace`). */
   readonly cppNamespace?: string | undefined;
+  /** Python distribution name (`--python-dist`); default: the routing name in PEP 503 form (`voa-crawl`, servers `voa-crawl-server`). */
+  readonly pythonDist?: string | undefined;
+  /** Python import package (`--python-package`); default: the routing name in snake case (`voa_crawl`). */
+  readonly pythonPackage?: string | undefined;
+  /** `<file.proto>=<module>` mappings of the Python caller (`--python-import`): import that module instead of generating one. */
+  readonly pythonImport?: readonly string[] | undefined;
 }
 
 /** Options every target receives, already validated by the pipeline. */

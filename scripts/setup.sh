@@ -44,9 +44,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Python runtime tests (test/python) and the _pb2 writer test import protobuf and run pytest
+# Python runtime tests (runtimes/python/test.sh) and the _pb2 writer test import protobuf and run pytest
 # with the python3 on PATH. (--break-system-packages only matters on a PEP 668 system python.)
-# mypy checks the runtime's type hints (test/python/test_types.py); pinned so a new release
+# mypy checks the runtime's type hints (runtimes/python/test.sh); pinned so a new release
 # cannot turn the suite red on its own.
 if ! python3 -c 'import google.protobuf, pytest, mypy' >/dev/null 2>&1; then
   echo "==> pip install protobuf pytest mypy"

@@ -23,8 +23,3 @@ for suite in runtimes/*/test.sh; do
   echo "==> ${suite%/test.sh}"
   bash "$suite"
 done
-
-if [ -d test/python ]; then
-  echo "==> pytest (test/python)"
-  python3 -m pytest -q -p no:cacheprovider test/python
-fi

@@ -82,7 +82,7 @@ async function build(impls: Impls): Promise<{ crawl: ServerPackage; mainLogic: S
     installTsHandler(crawl, "CrawlService.ts");
     toCompile.push(crawl);
   } else {
-    copyFileSync(path.join(REPO_ROOT, "fixtures/seed/crawl.py"), path.join(crawl, "voa_crawl/handlers/CrawlService.py"));
+    copyFileSync(path.join(REPO_ROOT, "fixtures/seed/crawl.py"), path.join(crawl, "voa_crawl_server/handlers/CrawlService.py"));
   }
   if (impls.mainLogic === "ts") {
     installTsHandler(mainLogic, "MainLogicService.ts");
@@ -92,8 +92,8 @@ async function build(impls: Impls): Promise<{ crawl: ServerPackage; mainLogic: S
     const crawlTs = impls.crawl === "ts" ? crawl : crawl2;
     copyFileSync(path.join(crawlTs, "src/gen/Crawl_pb.ts"), path.join(mainLogic, "src/gen/Crawl_pb.ts"));
   } else {
-    copyFileSync(path.join(HANDLERS_DIR, "python/MainLogicService.py"), path.join(mainLogic, "voa_mainlogic/handlers/MainLogicService.py"));
-    copyFileSync(path.join(pythonCrawl ?? crawl, "voa_crawl/gen/Crawl_pb2.py"), path.join(mainLogic, "VOA_py_Crawl_pb2.py"));
+    copyFileSync(path.join(HANDLERS_DIR, "python/MainLogicService.py"), path.join(mainLogic, "voa_mainlogic_server/handlers/MainLogicService.py"));
+    copyFileSync(path.join(pythonCrawl ?? crawl, "voa_crawl_server/gen/Crawl_pb2.py"), path.join(mainLogic, "VOA_py_Crawl_pb2.py"));
   }
   progress("compiling the TypeScript packages with tsc");
   for (const dir of toCompile) await compileTs(dir);
@@ -182,7 +182,13 @@ async function main(): Promise<void> {
   line("ts", 'DownloadMP3(special, "Moon Base Plans")', describeReply(await mainLogic.downloadMP3({ ...special, title: "Moon Base Plans" })));
   line("ts", 'GetUrlByTitle(special, "Venus")', describeReply(await mainLogic.getUrlByTitle({ ...special, title: "Venus" })));
   const python = await runOk("python3", [path.join(EXAMPLE_DIR, "clients/python_client.py"), path.join(EXAMPLE_DIR, "jsoup/mp3")], {
-    env: { PYTHONPATH: path.join(dirs.mainLogicCaller, "python"), MSEC_ETCD_ENDPOINTS: etcdUrl, MSEC_ETCD_PREFIX: PREFIX_1, PYTHONDONTWRITEBYTECODE: "1" },
+    env: {
+      // The generated package and the runtime it carries (runtime/src), without installing either.
+      PYTHONPATH: [path.join(dirs.mainLogicCaller, "python"), path.join(dirs.mainLogicCaller, "python/runtime/src")].join(path.delimiter),
+      MSEC_ETCD_ENDPOINTS: etcdUrl,
+      MSEC_ETCD_PREFIX: PREFIX_1,
+      PYTHONDONTWRITEBYTECODE: "1",
+    },
   });
   process.stdout.write(python);
 

@@ -22,11 +22,11 @@ import { after, before, describe, test } from "node:test";
 import { create, type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { callMethodRaw } from "@msec-gen/runtime";
 import { REPO_ROOT } from "../generator/golden-cases.js";
+import { buildTsServer } from "../interop/ts-server.js";
 import { dial } from "../../runtimes/ts/test/net-helpers.js";
 
 const exec = promisify(execFile);
 const CLI = path.join(REPO_ROOT, "dist/cli/main.js");
-const NPM_INSTALL = ["install", "--no-audit", "--no-fund", "--prefer-offline"];
 /** Generous per-call limit: the assertions are about answers, not speed. */
 const CALL_TIMEOUT_MS = 10_000;
 /** The stand-in Jsoup service's catalogue (fixtures/seed/jsoup_server.py). */
@@ -62,7 +62,7 @@ async function sh(command: string, args: string[], cwd: string): Promise<string>
 }
 
 async function msecGen(args: string[]): Promise<string> {
-  return (await sh(process.execPath, [CLI, ...args, "--runtime-spec", `file:${REPO_ROOT}`, "-o", work, "--dir", "--quiet"], work)).trim();
+  return (await sh(process.execPath, [CLI, ...args, "-o", work, "--dir", "--quiet"], work)).trim();
 }
 
 /** Start a process and resolve the first match of `ready` in its stdout. */
@@ -196,7 +196,6 @@ before(async () => {
     "--name",
     "VOA.TsLogic",
   ]);
-  await sh("npm", NPM_INSTALL, tsDir);
 });
 
 after(async () => {
@@ -212,14 +211,14 @@ after(async () => {
 
 describe("VOA with the Python server dev package", () => {
   test("the walkthrough's handlers and the services start from etc/config.ini", async () => {
-    await fs.copyFile(path.join(REPO_ROOT, "fixtures/seed/crawl.py"), path.join(crawlDir, "voa_crawl/handlers/CrawlService.py"));
-    await fs.copyFile(path.join(REPO_ROOT, "fixtures/seed/MainLogic.py"), path.join(mainLogicDir, "voa_mainlogic/handlers/MainLogicService.py"));
+    await fs.copyFile(path.join(REPO_ROOT, "fixtures/seed/crawl.py"), path.join(crawlDir, "voa_crawl_server/handlers/CrawlService.py"));
+    await fs.copyFile(path.join(REPO_ROOT, "fixtures/seed/MainLogic.py"), path.join(mainLogicDir, "voa_mainlogic_server/handlers/MainLogicService.py"));
     // as in the walkthrough, Crawl's _pb2 module is copied next to MainLogic's code
-    await fs.copyFile(path.join(crawlDir, "voa_crawl/gen/Crawl_pb2.py"), path.join(mainLogicDir, "VOA_py_Crawl_pb2.py"));
+    await fs.copyFile(path.join(crawlDir, "voa_crawl_server/gen/Crawl_pb2.py"), path.join(mainLogicDir, "VOA_py_Crawl_pb2.py"));
     await fs.writeFile(path.join(tsDir, "src/handlers/CrawlService.ts"), TS_CRAWL_IMPL);
     await fs.writeFile(path.join(tsDir, "src/handlers/MainLogicService.ts"), TS_MAIN_LOGIC_IMPL);
     for (const dir of [crawlDir, mainLogicDir, tsDir]) await listenOnFreePort(dir);
-    await sh("npm", ["run", "build"], tsDir);
+    await buildTsServer(tsDir); // node_modules linked to this checkout, compiled with its tsc (offline)
 
     const jsoup = await start(["python3", path.join(REPO_ROOT, "fixtures/seed/jsoup_server.py")], work, /jsoup 127\.0\.0\.1:(\d+) http 127\.0\.0\.1:(\d+)/);
     port.jsoup = Number(jsoup[1]);

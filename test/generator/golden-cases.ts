@@ -44,6 +44,19 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
     options: { kind: "caller", protos: ["fixtures/shared/catalog/catalog.proto"], includes: ["fixtures/shared"], name: "Shop.Catalog", lang: "go", runtime: "registry" },
   },
   { id: "edge-reserved-caller-python", options: { kind: "caller", protos: [edge("reserved_words.proto")], name: "Reserved.Words", lang: "python" } },
+  // Shared imports: Billing generates common/types.proto's module, Catalog imports it from Billing's package.
+  { id: "shop-billing-caller-python", options: { kind: "caller", protos: ["fixtures/shared/billing/billing.proto"], includes: ["fixtures/shared"], name: "Shop.Billing", lang: "python" } },
+  {
+    id: "shop-catalog-caller-python",
+    options: {
+      kind: "caller",
+      protos: ["fixtures/shared/catalog/catalog.proto"],
+      includes: ["fixtures/shared"],
+      name: "Shop.Catalog",
+      lang: "python",
+      pythonImport: ["common/types.proto=shop_billing.common_types_pb2"],
+    },
+  },
   {
     id: "edge-multi-file-server",
     options: {

@@ -3,8 +3,9 @@
  * from the VOA and edge-case protos with the CLI, each package passes its own
  * pytest smoke test (real sockets, real Python + protobuf); regeneration with
  * `--dir` keeps the handlers and `etc/`; `build.py` writes the same plugin
- * tarball twice, and the unpacked plugin serves; `python -m <pkg>` and the
- * seed-compatible `msec_impl` shim work.
+ * tarball twice, and the unpacked plugin (carrying the runtime) serves; two
+ * server packages install into one venv beside one runtime, and serve there
+ * (console script, `python -m <pkg>`); MSEC's `from msec_impl import *` works.
  */
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
@@ -21,9 +22,9 @@ const PYTHON = "python3";
 
 let work: string;
 
-async function sh(command: string, args: readonly string[], cwd: string): Promise<string> {
+async function sh(command: string, args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<string> {
   try {
-    return (await exec(command, [...args], { cwd, maxBuffer: 16 * 1024 * 1024 })).stdout;
+    return (await exec(command, [...args], { cwd, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...env } })).stdout;
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
     throw new Error(`${command} ${args.join(" ")} failed in ${cwd}: ${err.message}\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
@@ -96,17 +97,17 @@ describe("Python server dev package", () => {
 
   test("regenerating with --dir keeps the handler files and etc/, rewrites generated code", async () => {
     const { dir } = await generate([path.join(REPO_ROOT, "fixtures/voa/Crawl.proto"), "--name", "VOA.Crawl"]);
-    const handler = path.join(dir, "voa_crawl/handlers/CrawlService.py");
+    const handler = path.join(dir, "voa_crawl_server/handlers/CrawlService.py");
     const config = path.join(dir, "etc/config.ini");
     const routes = path.join(dir, "etc/routes.conf");
-    const dispatch = path.join(dir, "voa_crawl/gen/Crawl_msec.py");
+    const dispatch = path.join(dir, "voa_crawl_server/gen/Crawl_msec.py");
     const generated = await fs.readFile(dispatch, "utf8");
     await fs.copyFile(path.join(REPO_ROOT, "fixtures/seed/crawl.py"), handler);
     await fs.writeFile(config, "[SRPC]\nlisten=127.0.0.1:0/tcp\n");
     await fs.writeFile(routes, "Jsoup.jsoup 127.0.0.1:1\n");
     await fs.writeFile(dispatch, "broken\n");
     const { stderr } = await generate([path.join(REPO_ROOT, "fixtures/voa/Crawl.proto"), "--name", "VOA.Crawl"]);
-    for (const kept of ["etc/config.ini", "etc/routes.conf", "voa_crawl/handlers/CrawlService.py"]) assert.ok(stderr.includes(kept), stderr);
+    for (const kept of ["etc/config.ini", "etc/routes.conf", "voa_crawl_server/handlers/CrawlService.py"]) assert.ok(stderr.includes(kept), stderr);
     assert.equal(await fs.readFile(handler, "utf8"), await fs.readFile(path.join(REPO_ROOT, "fixtures/seed/crawl.py"), "utf8"));
     assert.equal(await fs.readFile(config, "utf8"), "[SRPC]\nlisten=127.0.0.1:0/tcp\n");
     assert.equal(await fs.readFile(routes, "utf8"), "Jsoup.jsoup 127.0.0.1:1\n");
@@ -123,26 +124,34 @@ describe("Python server dev package", () => {
     assert.ok(first.equals(await fs.readFile(path.join(work, "again.tgz"))), "build.py is deterministic");
     const listing = (await sh("tar", ["-tvzf", path.join(dir, "msec_py.tgz")], dir)).trim().split("\n");
     const entries = listing.map((l) => l.split(/\s+/).at(-1)!);
-    const runtime = (await fs.readdir(path.join(REPO_ROOT, "templates/python/msec"))).filter((f) => !f.endsWith(".pyc") && f !== "__pycache__").sort().map((f) => `msec/${f}`);
+    const src = path.join(REPO_ROOT, "runtimes/python/src");
+    const runtime: string[] = [];
+    for (const p of ["msec", "msec_impl"]) {
+      for (const f of (await fs.readdir(path.join(src, p))).filter((f) => !f.endsWith(".pyc") && f !== "__pycache__")) runtime.push(`runtime/src/${p}/${f}`);
+    }
     assert.deepEqual(entries, [
       "README.md",
       "etc/config.ini",
       "etc/routes.conf",
       "main.py",
-      ...runtime,
-      "msec_impl.py",
       "proto/MainLogic.proto",
       "pyproject.toml",
-      "voa_mainlogic/__init__.py",
-      "voa_mainlogic/__main__.py",
-      "voa_mainlogic/gen/MainLogic_msec.py",
-      "voa_mainlogic/gen/MainLogic_pb2.py",
-      "voa_mainlogic/gen/MainLogic_pb2.pyi",
-      "voa_mainlogic/gen/__init__.py",
-      "voa_mainlogic/handlers/MainLogicService.py",
-      "voa_mainlogic/handlers/__init__.py",
-      "voa_mainlogic/main.py",
+      ...runtime.sort(),
+      "voa_mainlogic_server/__init__.py",
+      "voa_mainlogic_server/__main__.py",
+      "voa_mainlogic_server/gen/MainLogic_msec.py",
+      "voa_mainlogic_server/gen/MainLogic_pb2.py",
+      "voa_mainlogic_server/gen/MainLogic_pb2.pyi",
+      "voa_mainlogic_server/gen/__init__.py",
+      "voa_mainlogic_server/handlers/MainLogicService.py",
+      "voa_mainlogic_server/handlers/__init__.py",
+      "voa_mainlogic_server/main.py",
     ]);
+    // the packed runtime is the runtime project's source, byte for byte
+    for (const p of runtime) {
+      const packed = await sh("tar", ["-xOzf", path.join(dir, "msec_py.tgz"), p], dir);
+      assert.equal(packed, await fs.readFile(path.join(src, p.slice("runtime/src/".length)), "utf8"), p);
+    }
     for (const line of listing) {
       assert.match(line, line.endsWith(" main.py") ? /^-rwxr-xr-x root\/root / : /^-rw-r--r-- root\/root /, line);
       assert.match(line, / 1970-01-01 00:00 /, line);
@@ -152,7 +161,9 @@ describe("Python server dev package", () => {
     await sh("tar", ["-xzf", path.join(dir, "msec_py.tgz"), "-C", deployed], work);
     const ini = path.join(deployed, "etc/config.ini");
     await fs.writeFile(ini, (await fs.readFile(ini, "utf8")).replace("listen=7963/tcp 7963/udp", "listen=127.0.0.1:0/tcp"));
-    // started from another directory: main.py runs in its own folder, so etc/ is found
+    // started from another directory: main.py runs in its own folder, so etc/ is found; the
+    // python3 here has protobuf but no msec: the plugin's runtime/src is what runs
+    await assert.rejects(sh(PYTHON, ["-c", "import msec"], work), /No module named 'msec'/);
     await withServer([PYTHON, path.join(deployed, "main.py")], work, async (port) => {
       assert.equal(await health(port), "200 ok\n");
       const res = await fetch(`http://127.0.0.1:${port}/?methodName=MainLogic.MainLogicService.GetTitles`, {
@@ -167,11 +178,11 @@ describe("Python server dev package", () => {
   test("dispatch: async def and def methods, the call's context, SrpcError codes, a wrong response type answers -18", async () => {
     const { dir } = await generate([path.join(REPO_ROOT, "fixtures/voa/MainLogic.proto"), "--name", "VOA.MainLogic"]);
     await fs.writeFile(
-      path.join(dir, "voa_mainlogic/handlers/MainLogicService.py"),
+      path.join(dir, "voa_mainlogic_server/handlers/MainLogicService.py"),
       [
         "import asyncio",
         "from msec import CallContext, SrpcError",
-        "from voa_mainlogic.gen import MainLogic_pb2",
+        "from voa_mainlogic_server.gen import MainLogic_pb2",
         "",
         "class MainLogicService:",
         "    async def GetTitles(self, request, ctx: CallContext):",
@@ -217,11 +228,11 @@ describe("Python server dev package", () => {
     await sh(PYTHON, ["-m", "venv", venv], work);
     await sh(path.join(venv, "bin/python"), ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "protobuf>=4.21", "types-protobuf", "pytest"], work);
     const packages: Array<[string[], string]> = [
-      [["fixtures/voa/MainLogic.proto", "--name", "VOA.MainLogic"], "voa_mainlogic"],
-      [["fixtures/voa/Crawl.proto", "--name", "VOA.Crawl"], "voa_crawl"],
-      [["fixtures/edge/reserved_words.proto", "--name", "Reserved.Words"], "reserved_words"],
-      [["fixtures/edge/legacy_proto2.proto"], "legacy_legacy"],
-      [["fixtures/edge/modern_proto3.proto", "--name", "Modern.Events"], "modern_events"],
+      [["fixtures/voa/MainLogic.proto", "--name", "VOA.MainLogic"], "voa_mainlogic_server"],
+      [["fixtures/voa/Crawl.proto", "--name", "VOA.Crawl"], "voa_crawl_server"],
+      [["fixtures/edge/reserved_words.proto", "--name", "Reserved.Words"], "reserved_words_server"],
+      [["fixtures/edge/legacy_proto2.proto"], "legacy_legacy_server"],
+      [["fixtures/edge/modern_proto3.proto", "--name", "Modern.Events"], "modern_events_server"],
     ];
     for (const [args, pkg] of packages) {
       const sub = path.join(work, `typing-${pkg}`);
@@ -229,26 +240,96 @@ describe("Python server dev package", () => {
       const r = await runCli(["server", ...args.map((a) => (a.startsWith("fixtures/") ? path.join(REPO_ROOT, a) : a)), "--lang", "python", "--dir", "-o", sub]);
       assert.equal(r.code, 0, r.stderr);
       const dir = r.stdout.trim().split("\n").at(-1)!;
-      // the vendored runtime has its own mypy check (test/python/test_types.py); only our files are checked here
+      // the runtime (runtime/src, found through MYPYPATH) has its own mypy check (runtimes/python/test.sh); only our files are checked here
       const out = await sh(
         PYTHON,
         ["-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent", "--python-executable", path.join(venv, "bin/python"), pkg, "main.py", "build.py", "tests/test_smoke.py"],
         dir,
+        { MYPYPATH: path.join(dir, "runtime/src") },
       );
       assert.match(out, /^Success: no issues found in \d+ source files$/m, `${pkg}: ${out}`);
     }
+    // the runtime itself, against protobuf's stubs (runtimes/python/test.sh checks it without them)
+    const runtime = await sh(
+      PYTHON,
+      ["-m", "mypy", "--strict", "--no-incremental", "--cache-dir=/dev/null", "--python-executable", path.join(venv, "bin/python"), "-p", "msec", "-p", "msec_impl"],
+      path.join(REPO_ROOT, "runtimes/python/src"),
+    );
+    assert.match(runtime, /^Success: no issues found in \d+ source files$/m, runtime);
   });
 
-  test("python -m <package> serves; msec_impl and msec.msec_impl give MSEC's API", async () => {
-    const { dir } = await generate([path.join(REPO_ROOT, "fixtures/voa/Crawl.proto"), "--name", "VOA.Crawl"]);
-    await withServer([PYTHON, "-m", "voa_crawl", "--host", "127.0.0.1", "--port", "0", "--no-udp"], dir, async (port) => {
+  test("two server packages and a caller install into one venv beside one runtime; each server serves (console script, python -m); from msec_impl import * works", async () => {
+    const sub = path.join(work, "one-venv");
+    await fs.mkdir(sub);
+    const dirs: string[] = [];
+    for (const args of [["fixtures/voa/Crawl.proto", "--name", "VOA.Crawl"], ["fixtures/voa/MainLogic.proto", "--name", "VOA.MainLogic"]]) {
+      const r = await runCli(["server", ...args.map((a) => (a.startsWith("fixtures/") ? path.join(REPO_ROOT, a) : a)), "--lang", "python", "--dir", "-o", sub]);
+      assert.equal(r.code, 0, r.stderr);
+      dirs.push(r.stdout.trim().split("\n").at(-1)!);
+    }
+    const [crawl, mainLogic] = dirs as [string, string];
+    // and the caller of one of them, whose import package would clash if servers took the bare name
+    const callerRun = await runCli(["caller", path.join(REPO_ROOT, "fixtures/voa/Crawl.proto"), "--name", "VOA.Crawl", "--lang", "python", "--dir", "-o", sub]);
+    assert.equal(callerRun.code, 0, callerRun.stderr);
+    const venv = path.join(sub, "venv");
+    const py = path.join(venv, "bin/python");
+    await sh(PYTHON, ["-m", "venv", venv], sub);
+    // as the READMEs say: the runtime once (from either runtime/), then the packages
+    await sh(py, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "./VOA.Crawl-server-python/runtime"], sub);
+    await sh(py, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "./VOA.Crawl-server-python", "./VOA.MainLogic-server-python", "./VOA.Crawl-caller/python"], sub);
+    assert.match(await sh(py, ["-m", "pip", "check", "--disable-pip-version-check"], sub), /^No broken requirements found\.$/m);
+    // each distribution installs only its own top-level import package
+    const topLevel = await sh(
+      py,
+      [
+        "-c",
+        "import importlib.metadata as m\nfor d in ('msec-gen-runtime', 'voa-crawl-server', 'voa-mainlogic-server', 'voa-crawl'):\n" +
+          "    print(d, sorted({f.parts[0] for f in m.files(d) or [] if len(f.parts) > 1 and not f.parts[0].endswith(('.dist-info', '__pycache__')) and f.parts[0] != '..'}))",
+      ],
+      sub,
+    );
+    assert.equal(topLevel, "msec-gen-runtime ['msec', 'msec_impl']\nvoa-crawl-server ['voa_crawl_server']\nvoa-mainlogic-server ['voa_mainlogic_server']\nvoa-crawl ['voa_crawl']\n");
+    // installed, they run with the venv's runtime; etc/ is the working directory's
+    await withServer([path.join(venv, "bin/voa-crawl-server"), "--host", "127.0.0.1", "--port", "0", "--no-udp"], crawl, async (port) => {
+      assert.equal(await health(port), "200 ok\n");
+    });
+    await withServer([py, "-m", "voa_mainlogic_server", "--host", "127.0.0.1", "--port", "0", "--no-udp"], mainLogic, async (port) => {
       assert.equal(await health(port), "200 ok\n");
     });
     const out = await sh(
-      PYTHON,
-      ["-c", "from msec_impl import *\nimport msec.msec_impl as m\nprint(CallMethod is m.CallMethod, callmethod_tcp is m.callmethod_tcp, sorted(m.__all__) == sorted(n for n in dir() if n in m.__all__))"],
-      dir,
+      py,
+      [
+        "-c",
+        "import sys\nfrom msec_impl import *\nimport msec.msec_impl as m\nimport voa_crawl_server.main, voa_mainlogic_server.main, voa_crawl\n" +
+          "print(CallMethod is m.CallMethod, callmethod_tcp is m.callmethod_tcp, sorted(m.__all__) == sorted(n for n in dir() if n in m.__all__), m.__file__.startswith(sys.prefix))",
+      ],
+      sub,
     );
-    assert.equal(out, "True True True\n");
+    assert.equal(out, "True True True True\n");
+  });
+
+  test("--runtime registry: no runtime/ folder; --python-dist/--python-package rename the distribution and the import package", async () => {
+    const sub = path.join(work, "registry");
+    await fs.mkdir(sub);
+    const crawlProto = path.join(REPO_ROOT, "fixtures/voa/Crawl.proto");
+    const r = await runCli(["server", crawlProto, "--name", "VOA.Crawl", "--lang", "python", "--runtime", "registry", "--python-dist", "acme-crawl", "--python-package", "acme_crawl", "--dir", "-o", sub]);
+    assert.equal(r.code, 0, r.stderr);
+    const dir = r.stdout.trim().split("\n").at(-1)!;
+    assert.deepEqual((await fs.readdir(dir)).sort(), [".gitignore", "README.md", "acme_crawl", "build.py", "etc", "main.py", "proto", "pyproject.toml", "tests"]);
+    const pyproject = await fs.readFile(path.join(dir, "pyproject.toml"), "utf8");
+    assert.match(pyproject, /^name = "acme-crawl"$/m);
+    assert.match(pyproject, /^dependencies = \["msec-gen-runtime==\d+\.\d+\.\d+", "protobuf>=4\.21"\]$/m);
+    assert.match(pyproject, /^packages = \["acme_crawl", "acme_crawl\.gen", "acme_crawl\.handlers"\]$/m);
+    assert.match(pyproject, /^acme-crawl = "acme_crawl\.main:main"$/m);
+    const bad: Array<[string, string, RegExp]> = [
+      ["--python-package", "runtime", /--python-package "runtime": the server package's folder already has runtime/],
+      ["--python-package", "msec_impl", /--python-package "msec_impl": that import name belongs to the runtime/],
+      ["--python-dist", "bad name", /--python-dist "bad name": want a PEP 508 name/],
+    ];
+    for (const [flag, value, message] of bad) {
+      const out = await runCli(["server", crawlProto, "--name", "VOA.Crawl", "--lang", "python", flag, value, "--dir", "-o", sub]);
+      assert.equal(out.code, 1);
+      assert.match(out.stderr, message);
+    }
   });
 });

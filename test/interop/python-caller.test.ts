@@ -5,7 +5,7 @@
  * written here, built with tsc, run as a process), in blocking and asyncio
  * mode. Exact responses are asserted (VOA Crawl and MainLogic, the interop edge message, every rpc of the reserved-words fixture), plus the error paths: unknown method
  * (-6), timeout (-10), server down (-13), unknown routing name (-15), unset
- * required field (-8). The vendored runtime's framing is checked against the
+ * required field (-8). The installed runtime's (msec-gen-runtime) framing is checked against the
  * shared vectors, and `mypy --strict` checks a program using the clients and stubs.
  */
 import assert from "node:assert/strict";
@@ -226,7 +226,7 @@ before(async () => {
   reservedPort = await freePort();
   setListenPort(reservedDir, reservedPort);
   reservedServer = await startTsServer(reservedDir, reservedPort);
-  writeFileSync(routesFile, `# test routes\nInterop.Echo 127.0.0.1:${port} weight=100\n`);
+  writeFileSync(routesFile, `# test routes\nInterop.Echo 127.0.0.1:${port} weight=100\nVOA.Crawl 127.0.0.1:${port} weight=100\n`);
 
   const voa = path.join(await generated(["caller", "fixtures/voa/Crawl.proto", "fixtures/voa/MainLogic.proto", "--name", "VOA.Crawl", "--lang", "python"]), "python");
   const interop = path.join(await generated(["caller", "fixtures/interop/interop.proto", "--name", "Interop.Echo", "--lang", "python"]), "python");
@@ -235,6 +235,8 @@ before(async () => {
   packages.push({ dir: voa, name: "voa_crawl" }, { dir: interop, name: "interop_echo" }, { dir: reserved, name: "reserved_words" }, { dir: modern, name: "modern_events" });
   voaReadme = readFileSync(path.join(voa, "README.md"), "utf8");
   await runOk("python3", ["-m", "venv", venv]);
+  // as the READMEs say for several packages in one venv: the runtime once, then the packages
+  await runOk(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", path.join(voa, "runtime")], { cwd: work });
   await runOk(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", `${voa}[typing]`, interop, reserved, modern], { cwd: work });
 });
 
@@ -308,7 +310,7 @@ function assertMessage(typeName: string, hex: string | undefined, want: object):
 }
 
 describe("Python caller package", () => {
-  test("the vendored runtime frames the shared vectors: V1 byte-identical, V6 check table", async () => {
+  test("the installed runtime frames the shared vectors: V1 byte-identical, V6 check table", async () => {
     const dir = path.join(REPO_ROOT, "fixtures/vectors");
     const r = await drive<{ v1_frame_hex: string; v1_deserialized: Record<string, unknown>; check: Array<{ name: string; check: number; python_check: number }>; packages: string[] }>({
       op: "vectors",
@@ -328,7 +330,7 @@ describe("Python caller package", () => {
     await runOk("python3", ["-m", "mypy", "--strict", "--no-incremental", "--python-executable", python, file], { cwd: work });
   });
 
-  test("the generated stubs and modules themselves pass mypy --strict (the vendored runtime's findings silenced)", async () => {
+  test("the generated stubs and modules themselves pass mypy --strict (the runtime's own findings silenced)", async () => {
     const mypy = ["-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent", "--python-executable", python];
     for (const p of packages) {
       const own = readdirSync(path.join(p.dir, p.name)).sort();
@@ -346,6 +348,13 @@ describe("Python caller package", () => {
     blocks.forEach((code, i) => writeFileSync(path.join(work, `readme_${i}.py`), code));
     const files = blocks.map((_, i) => path.join(work, `readme_${i}.py`));
     await runOk("python3", ["-m", "mypy", "--strict", "--no-incremental", "--python-executable", python, ...files], { cwd: work });
+  });
+
+  test("the README's example runs as written: every required field set, the call answers (routing name through the routes file)", async () => {
+    const code = [...voaReadme.matchAll(/```python\n([\s\S]*?)```/g)][0]![1]!;
+    writeFileSync(path.join(work, "readme_run.py"), code);
+    const out = await runOk(python, [path.join(work, "readme_run.py")], { cwd: work, env: { ...process.env, MSEC_ROUTES: routesFile, PYTHONDONTWRITEBYTECODE: "1" } });
+    assert.equal(out, 'mp3s {\n  title: ": Learning English 学英语"\n  url: "https://voa.example/1.mp3"\n}\nmp3s {\n  title: ""\n  url: ""\n}\nstatus: 0\nmsg: ""\n\n');
   });
 });
 

@@ -14,7 +14,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "templates", "python"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "runtimes", "python", "src"))
 
 import echo_pb2  # noqa: E402
 from msec import CallContext, decode_request, encode_response, start_server  # noqa: E402

@@ -1,18 +1,18 @@
 """Scenario 1's Python client: calls VOA.MainLogic through the generated Python caller
 (``msec-gen caller MainLogic.proto --name VOA.MainLogic --lang python``), which resolves the
-routing name through etcd (``$MSEC_ETCD_ENDPOINTS``, ``$MSEC_ETCD_PREFIX``: the caller's vendored
+routing name through etcd (``$MSEC_ETCD_ENDPOINTS``, ``$MSEC_ETCD_PREFIX``: the runtime's
 ``msec.etcd`` resolver, put in front of the routes file). Prints one line per call in the format
 of the example's TypeScript client (examples/voa/report.ts).
 
-    PYTHONPATH=<caller>/python MSEC_ETCD_ENDPOINTS=<url> MSEC_ETCD_PREFIX=/msec python3 python_client.py <fixture mp3 folder>
+    PYTHONPATH=<caller>/python:<caller>/python/runtime/src MSEC_ETCD_ENDPOINTS=<url> MSEC_ETCD_PREFIX=/msec python3 python_client.py <fixture mp3 folder>
 """
 import hashlib
 import json
 import os
 import sys
 
-from voa_mainlogic._msec.etcd import DEFAULT_PREFIX, PREFIX_ENV, EtcdResolver, endpoints_from_env
-from voa_mainlogic._msec.route import default_router
+from msec.etcd import DEFAULT_PREFIX, PREFIX_ENV, EtcdResolver, endpoints_from_env
+from msec.route import default_router
 from voa_mainlogic import (
     DownloadMP3Request,
     GetTitlesRequest,

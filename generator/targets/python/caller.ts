@@ -1,21 +1,27 @@
 /**
  * The Python caller library (`<name>-caller/python/`): an installable
- * package named after the routing name (`VOA.Crawl` → `voa_crawl`) holding
- * the `_pb2` modules with `.pyi` stubs, one client module per `.proto` file
- * with services (sync and asyncio client classes), the Python runtime vendored
- * as `<pkg>/_msec/`, MSEC's Python API re-exported, `pyproject.toml` and a README.
+ * package named after the routing name (`VOA.Crawl` → distribution `voa-crawl`,
+ * import `voa_crawl`) holding the `_pb2` modules with `.pyi` stubs, one client
+ * module per `.proto` file with services (sync and asyncio client classes),
+ * MSEC's Python API re-exported, `pyproject.toml` and a README. It depends on
+ * the runtime (`msec-gen-runtime`) by name and version; the bundled runtime's
+ * source tree sits in `runtime/`, outside the package.
+ *
+ * A `.proto` imported by several services (e.g. `common/types.proto`) must
+ * be loaded once per program: `--python-import <file.proto>=<module>` makes
+ * this caller import an existing module (another caller's) instead of
+ * generating its own copy.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
 import type { DescFile } from "@bufbuild/protobuf";
 import type { MethodModel, ProtoModel, ServiceModel } from "../../model.js";
-import { packageRoot } from "../../package-root.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
+import { bundledRuntime, normalizedDist, pythonIdentity, RUNTIME_FOLDER, RUNTIME_PACKAGES } from "./identity.js";
 import { writePb2Module } from "./pb2-module.js";
 import { docstring, writePb2Stub } from "./pb2-stub.js";
-import { PYTHON_KEYWORDS, pythonPackageName, safeMemberName, safeTopLevelName, snakeCase } from "./safe-identifier.js";
+import { isPythonKeyword, PYTHON_KEYWORDS, pythonPackageName, safeMemberName, safeTopLevelName, snakeCase } from "./safe-identifier.js";
+import { zeroInitKwargs } from "./zero-init.js";
 
 export const pythonCallerTarget: Target = {
   kind: "caller",
@@ -23,9 +29,6 @@ export const pythonCallerTarget: Target = {
   description: "Python caller library (pip package, _pb2 modules with stubs, sync and asyncio clients)",
   generate: generatePythonCaller,
 };
-
-/** Subpackage the runtime is vendored as (leading underscore: private to the package). */
-export const RUNTIME_SUBPACKAGE = "_msec";
 
 /** Members of the generated client classes; rpc method names are escaped around them. */
 const CLIENT_MEMBERS: ReadonlySet<string> = new Set(["service", "timeout_ms", "close"]);
@@ -49,15 +52,49 @@ export function moduleStem(protoName: string): string {
   return /^[0-9]/.test(stem) ? `_${stem}` : stem;
 }
 
-/** Python module (relative to the package, or absolute for well-known types) of a `.proto` path. */
-function pb2ModuleName(protoName: string): string {
+/** `.proto` path → module another package provides for it (`--python-import`). */
+type ImportMap = ReadonlyMap<string, string>;
+
+/**
+ * Python module of a `.proto` path: the mapped module (`--python-import`), the
+ * protobuf package's for well-known types, else relative to the package.
+ */
+function pb2ModuleName(protoName: string, imported: ImportMap): string {
+  const mapped = imported.get(protoName);
+  if (mapped !== undefined) return mapped;
   if (protoName.startsWith("google/protobuf/")) return `${protoName.slice(0, -6).replace(/\//g, ".")}_pb2`;
   return `.${moduleStem(protoName)}_pb2`;
 }
 
+/**
+ * Parses `--python-import <file.proto>=<module>` values against the files of the set.
+ * A mapped file gets no `_pb2` module here; everything that uses it imports `<module>`.
+ */
+export function parsePythonImports(values: readonly string[], model: ProtoModel): Map<string, string> {
+  const known = new Set(model.descriptorSet.file.map((f) => f.name));
+  const out = new Map<string, string>();
+  for (const value of values) {
+    const eq = value.indexOf("=");
+    const file = eq < 0 ? "" : value.slice(0, eq);
+    const module = eq < 0 ? "" : value.slice(eq + 1);
+    if (file === "" || module === "") throw new UserError(`--python-import ${JSON.stringify(value)}: want <file.proto>=<python.module>, e.g. common/types.proto=shop_billing.common_types_pb2`);
+    if (!known.has(file)) throw new UserError(`--python-import ${JSON.stringify(value)}: ${file} is not among the compiled files (${[...known].sort().join(", ")})`);
+    if (file.startsWith("google/protobuf/")) throw new UserError(`--python-import ${JSON.stringify(value)}: well-known types always come from the protobuf package`);
+    const parts = module.split(".");
+    if (parts.some((p) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p) || isPythonKeyword(p))) {
+      throw new UserError(`--python-import ${JSON.stringify(value)}: ${JSON.stringify(module)} is not a dotted Python module name`);
+    }
+    if (RUNTIME_PACKAGES.has(parts[0]!)) throw new UserError(`--python-import ${JSON.stringify(value)}: ${parts[0]} is the runtime's package`);
+    const before = out.get(file);
+    if (before !== undefined && before !== module) throw new UserError(`--python-import maps ${file} twice (${before}, ${module})`);
+    out.set(file, module);
+  }
+  return out;
+}
+
 /** Import line and alias by which generated modules refer to the `_pb2` module of `protoName`. */
-function pb2Import(protoName: string): { line: string; alias: string } {
-  const mod = pb2ModuleName(protoName);
+function pb2Import(protoName: string, imported: ImportMap): { line: string; alias: string } {
+  const mod = pb2ModuleName(protoName, imported);
   const alias = `_${mod.replace(/^\./, "").replace(/\./g, "_")}`;
   const lastDot = mod.lastIndexOf(".");
   const from = mod.startsWith(".") ? "." : mod.slice(0, lastDot);
@@ -73,8 +110,8 @@ function comment(lines: readonly string[]): string {
 }
 
 /** Python expression of a message class, from a module that imported its `_pb2` module. */
-function messageExpr(ref: MethodModel["input"]): { expr: string; importLine: string } {
-  const imp = pb2Import(ref.file);
+function messageExpr(ref: MethodModel["input"], imported: ImportMap): { expr: string; importLine: string } {
+  const imp = pb2Import(ref.file, imported);
   const pkg = ref.desc.file.proto.package;
   const local = pkg === "" ? ref.typeName : ref.typeName.slice(pkg.length + 1);
   return { expr: `${imp.alias}.${local}`, importLine: imp.line };
@@ -86,6 +123,10 @@ interface ClientMethod {
   readonly input: string;
   readonly output: string;
   readonly doc: string;
+  /** The request: `.proto` file, class path inside its module, keyword arguments setting every required field. */
+  readonly inputFile: string;
+  readonly inputLocal: string;
+  readonly inputInit: string;
 }
 
 interface ClientClass {
@@ -96,7 +137,7 @@ interface ClientClass {
 }
 
 /** Client class names and method members of a service, escaped and unique. */
-function clientClass(service: ServiceModel, imports: Set<string>, taken: Set<string>): ClientClass {
+function clientClass(service: ServiceModel, imports: Set<string>, taken: Set<string>, imported: ImportMap): ClientClass {
   const sync = safeTopLevelName(`${service.name}Client`, taken);
   taken.add(sync);
   const asyncName = safeTopLevelName(`Async${service.name}Client`, taken);
@@ -105,12 +146,22 @@ function clientClass(service: ServiceModel, imports: Set<string>, taken: Set<str
   const methods = service.methods.map((m) => {
     const member = safeMemberName(snakeCase(m.name), members);
     members.add(member);
-    const input = messageExpr(m.input);
-    const output = messageExpr(m.output);
+    const input = messageExpr(m.input, imported);
+    const output = messageExpr(m.output, imported);
     imports.add(input.importLine);
     imports.add(output.importLine);
     const c = m.comments;
-    return { member, wireName: m.wireName, input: input.expr, output: output.expr, doc: c.leading ?? c.trailing ?? "" };
+    const pkg = m.input.desc.file.proto.package;
+    return {
+      member,
+      wireName: m.wireName,
+      input: input.expr,
+      output: output.expr,
+      doc: c.leading ?? c.trailing ?? "",
+      inputFile: m.input.file,
+      inputLocal: pkg === "" ? m.input.typeName : m.input.typeName.slice(pkg.length + 1),
+      inputInit: zeroInitKwargs(m.input.desc),
+    };
   });
   return { sync, async: asyncName, doc: service.comments.leading ?? "", methods };
 }
@@ -122,7 +173,7 @@ function clientModule(classes: readonly ClientClass[], imports: ReadonlySet<stri
   const common = [
     "from typing import Optional",
     "",
-    `from .${RUNTIME_SUBPACKAGE}.client import AsyncClient, Client`,
+    "from msec.client import AsyncClient, Client",
     ...[...imports].sort(),
   ];
   py.push(comment(head).trimEnd(), '"""Typed SRPC clients (blocking and asyncio); failures raise SrpcError with the SRPC code."""', ...common, "");
@@ -186,26 +237,22 @@ function clientModule(classes: readonly ClientClass[], imports: ReadonlySet<stri
  * is dotted (`voa_crawl.Crawl_pb2`), and pickle and `typing.get_type_hints`
  * need the real one. `__name__` is that name wherever the package is installed.
  */
-function vendoredPb2Module(text: string, stem: string): string {
+function packagedPb2Module(text: string, stem: string): string {
   const literal = `_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, '${stem}_pb2', _globals)`;
   if (!text.includes(literal)) throw new Error(`pb2 writer output changed: ${literal} not found`);
   return text.replace(literal, "_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, __name__, _globals)");
 }
 
-/** The vendored runtime: every file of `templates/python/msec/` (no caches). */
-function runtimeFiles(pkg: string): GeneratedFile[] {
-  const dir = path.join(packageRoot(), "templates", "python", "msec");
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile() && (e.name.endsWith(".py") || e.name === "py.typed"))
-    .map((e) => e.name)
-    .sort()
-    .map((name) => ({ path: `${pkg}/${RUNTIME_SUBPACKAGE}/${name}`, content: readFileSync(path.join(dir, name), "utf8") }));
-}
-
 /** The files of the Python package, paths relative to `python/`. */
 export function generatePythonCaller(model: ProtoModel, options: TargetOptions): GeneratedFile[] {
-  const pkg = pythonPackageName(options.name);
+  const defaultPkg = pythonPackageName(options.name);
+  const identity = pythonIdentity(options, {
+    dist: normalizedDist(options.name),
+    pkg: RUNTIME_PACKAGES.has(defaultPkg) ? `${defaultPkg}_` : defaultPkg,
+  });
+  const pkg = identity.pkg;
   const version = options.generatorVersion;
+  const imported = parsePythonImports(options.pythonImport ?? [], model);
   const files: GeneratedFile[] = [];
 
   // Message modules and stubs for every file of the set except the well-known types
@@ -213,30 +260,32 @@ export function generatePythonCaller(model: ProtoModel, options: TargetOptions):
   const stems = new Map<string, string>();
   for (const proto of model.descriptorSet.file) {
     const desc = model.registry.getFile(proto.name);
-    if (desc === undefined || isWellKnown(desc)) continue;
+    if (desc === undefined || isWellKnown(desc) || imported.has(proto.name)) continue;
     const stem = moduleStem(proto.name);
     const clash = stems.get(stem);
     if (clash !== undefined) throw new UserError(`${proto.name} and ${clash} map to the same Python module ${stem}_pb2`);
     stems.set(stem, proto.name);
     const head = header(version, [proto.name]);
-    files.push({ path: `${pkg}/${stem}_pb2.py`, content: vendoredPb2Module(writePb2Module({ file: proto, header: head, moduleNameOf: pb2ModuleName }), stem) });
-    files.push({ path: `${pkg}/${stem}_pb2.pyi`, content: writePb2Stub({ file: desc, header: head, imports: { moduleOf: (f) => pb2Import(f.name + ".proto") } }) });
+    const moduleNameOf = (p: string): string => pb2ModuleName(p, imported);
+    files.push({ path: `${pkg}/${stem}_pb2.py`, content: packagedPb2Module(writePb2Module({ file: proto, header: head, moduleNameOf }), stem) });
+    files.push({ path: `${pkg}/${stem}_pb2.pyi`, content: writePb2Stub({ file: desc, header: head, imports: { moduleOf: (f) => pb2Import(f.name + ".proto", imported) } }) });
   }
 
   // Client modules, one per requested file with services.
   // Client classes must not shadow what the client modules and __init__ import or define.
   const taken = new Set<string>([...RUNTIME_EXPORTS, ...MSEC_FUNCTIONS, "Optional", "DEFAULT_SERVICE"]);
-  const exports: Array<{ module: string; names: string[] }> = [];
+  // `from` is relative to the package (`.Crawl_msec`) or, for a mapped file, absolute.
+  const exports: Array<{ from: string; names: string[] }> = [];
   const serviceDocs: Array<{ sync: string; async: string; methods: readonly ClientMethod[] }> = [];
   for (const file of model.files) {
     if (file.services.length === 0) continue;
     const imports = new Set<string>();
-    const classes = file.services.map((s) => clientClass(s, imports, taken));
+    const classes = file.services.map((s) => clientClass(s, imports, taken, imported));
     const stem = moduleStem(file.name);
     const mod = clientModule(classes, imports, options.name, header(version, [file.name]));
     files.push({ path: `${pkg}/${stem}_msec.py`, content: mod.py });
     files.push({ path: `${pkg}/${stem}_msec.pyi`, content: mod.pyi });
-    exports.push({ module: `${stem}_msec`, names: classes.flatMap((c) => [c.sync, c.async]) });
+    exports.push({ from: `.${stem}_msec`, names: classes.flatMap((c) => [c.sync, c.async]) });
     serviceDocs.push(...classes);
   }
   if (serviceDocs.length === 0) throw new UserError("the Python caller needs at least one service in the requested files");
@@ -252,7 +301,7 @@ export function generatePythonCaller(model: ProtoModel, options: TargetOptions):
       .filter((n) => messageCount.get(n) === 1 && !taken.has(n) && !PYTHON_KEYWORDS.has(n))
       .sort();
     for (const n of names) taken.add(n);
-    if (names.length > 0) exports.push({ module: `${moduleStem(file.name)}_pb2`, names });
+    if (names.length > 0) exports.push({ from: pb2ModuleName(file.name, imported), names });
   }
 
   files.push({ path: `${pkg}/__init__.py`, content: initModule(options.name, exports, header(version, model.files.map((f) => f.name))) });
@@ -261,47 +310,62 @@ export function generatePythonCaller(model: ProtoModel, options: TargetOptions):
     content:
       comment(header(version, model.files.map((f) => f.name))) +
       `"""MSEC's Python API (\`msec_impl\`, spec §5.5) with its original contracts: \`from ${pkg}.msec_impl import *\`."""\n` +
-      `from .${RUNTIME_SUBPACKAGE}.msec_impl import *  # noqa: F401,F403\n` +
-      `from .${RUNTIME_SUBPACKAGE}.msec_impl import __all__ as __all__  # noqa: F401\n`,
+      `from msec.msec_impl import *  # noqa: F401,F403\n` +
+      `from msec.msec_impl import __all__ as __all__  # noqa: F401\n`,
   });
   files.push({ path: `${pkg}/py.typed`, content: "" });
-  files.push(...runtimeFiles(pkg));
+  files.push(...bundledRuntime(identity));
 
   const first = serviceDocs[0]!;
   const firstMethod = first.methods[0];
-  const request = firstMethod?.input.replace(/^_[A-Za-z0-9_]*_pb2\./, "") ?? "";
-  const requestModule = firstMethod?.input.replace(/^_([A-Za-z0-9_]*_pb2)\..*$/, "$1") ?? "";
-  const topLevel = exports.some((e) => e.module === requestModule && e.names.includes(request));
   const data = {
     version,
     name: options.name,
     pkg,
-    distName: pkg.replace(/_/g, "-"),
+    distName: identity.dist,
+    sdkVersion: identity.version,
+    runtimeRequirement: identity.runtimeRequirement,
+    runtimeVersion: identity.runtimeVersion,
+    bundled: identity.bundled,
+    runtimeFolder: RUNTIME_FOLDER,
     protoFiles: model.files.map((f) => f.name),
     services: serviceDocs,
-    example: {
-      client: first.sync,
-      asyncClient: first.async,
-      method: firstMethod?.member ?? "",
-      hasMethod: firstMethod !== undefined,
-      request,
-      // The request class from the package top when re-exported there, else from its _pb2 module.
-      imports: topLevel
-        ? [`from ${pkg} import ${first.sync}, ${first.async}, ${request}, SrpcError`]
-        : [`from ${pkg} import ${first.sync}, ${first.async}, SrpcError`, `from ${pkg}.${requestModule} import ${request.split(".")[0]!}`],
-    },
+    // Every `.proto` and the module its messages load from: what another caller passes to --python-import.
+    modules: model.descriptorSet.file
+      .filter((f) => !f.name.startsWith("google/protobuf/"))
+      .map((f) => ({ proto: f.name, module: pb2ModuleName(f.name, imported).replace(/^\./, `${pkg}.`), imported: imported.has(f.name) })),
+    imported: [...imported].map(([proto, module]) => ({ proto, module })),
+    hasImported: imported.size > 0,
+    example: firstMethod === undefined ? { hasMethod: false } : exampleData(pkg, first, firstMethod, exports, imported),
   };
   files.push({ path: "pyproject.toml", content: renderTemplate("caller/python/pyproject.toml.hbs", data) });
   files.push({ path: "README.md", content: renderTemplate("caller/python/README.md.hbs", data) });
   return files;
 }
 
-function initModule(routingName: string, exports: ReadonlyArray<{ module: string; names: string[] }>, head: readonly string[]): string {
+/** The README's example: imports, a request with every required field set (an unset one fails with -8). */
+function exampleData(pkg: string, client: { readonly sync: string; readonly async: string }, method: ClientMethod, exports: ReadonlyArray<{ from: string; names: string[] }>, imported: ImportMap): object {
+  const top = method.inputLocal.split(".")[0]!;
+  const reExported = exports.some((e) => e.from === pb2ModuleName(method.inputFile, imported) && e.names.includes(top));
+  const module = pb2ModuleName(method.inputFile, imported).replace(/^\./, `${pkg}.`);
+  return {
+    hasMethod: true,
+    client: client.sync,
+    asyncClient: client.async,
+    method: method.member,
+    request: `${method.inputLocal}(${method.inputInit})`,
+    imports: reExported
+      ? [`from ${pkg} import ${client.sync}, ${client.async}, ${top}, SrpcError`]
+      : [`from ${pkg} import ${client.sync}, ${client.async}, SrpcError`, `from ${module} import ${top}`],
+  };
+}
+
+function initModule(routingName: string, exports: ReadonlyArray<{ from: string; names: string[] }>, head: readonly string[]): string {
   const lines: string[] = [comment(head).trimEnd()];
   lines.push(`"""Caller library of the MSEC service ${routingName}: typed clients, messages and MSEC's Python API."""`);
-  lines.push(`from .${RUNTIME_SUBPACKAGE} import ${RUNTIME_EXPORTS.join(", ")}`);
-  lines.push(`from .${RUNTIME_SUBPACKAGE}.msec_impl import ${MSEC_FUNCTIONS.join(", ")}`);
-  for (const e of exports) lines.push(`from .${e.module} import ${e.names.join(", ")}`);
+  lines.push(`from msec import ${RUNTIME_EXPORTS.join(", ")}`);
+  lines.push(`from msec.msec_impl import ${MSEC_FUNCTIONS.join(", ")}`);
+  for (const e of exports) lines.push(`from ${e.from} import ${e.names.join(", ")}`);
   const all = [...RUNTIME_EXPORTS, ...MSEC_FUNCTIONS, ...exports.flatMap((e) => e.names)];
   lines.push("");
   lines.push("__all__ = [");

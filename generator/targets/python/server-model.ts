@@ -9,12 +9,13 @@ import type { ProtoModel, ServiceModel } from "../../model.js";
 import { defaultPythonModuleName } from "./pb2-module.js";
 import { isPythonKeyword, pythonPackageName, safeMemberName, safeTopLevelName, snakeCase } from "./safe-identifier.js";
 import { zeroInitKwargs } from "./zero-init.js";
+import { UserError } from "../../user-error.js";
 
 /**
  * Top-level names of the package root that the import package must not take:
- * the vendored runtime, the seed-compatible shim, the entry, build script and tests.
+ * the runtime's packages, the bundled runtime's folder, the entry, build script and tests.
  */
-const ROOT_NAMES = new Set(["msec", "msec_impl", "main", "build", "tests", "proto", "etc"]);
+const ROOT_NAMES = new Set(["msec", "msec_impl", "runtime", "main", "build", "tests", "proto", "etc"]);
 
 /** Names `from msec.msec_impl import *` brings into a handler module (its `__all__`), plus `CallContext`. */
 const HANDLER_MODULE_NAMES = new Set([
@@ -91,9 +92,20 @@ export interface PyServerData {
   readonly subPackages: readonly string[];
 }
 
-/** The import package of a routing name, kept clear of the package root's own modules. */
+/**
+ * The default import package of a server: the routing name in snake case plus
+ * `_server` (`VOA.Crawl` → `voa_crawl_server`, as the distribution is
+ * `voa-crawl-server`), so it never clashes with the caller of the same service
+ * (`voa_crawl`) in one venv.
+ */
 export function serverPackageName(routingName: string): string {
-  return safeMemberName(pythonPackageName(routingName), ROOT_NAMES);
+  return safeMemberName(`${pythonPackageName(routingName)}_server`, ROOT_NAMES);
+}
+
+/** Checks a `--python-package` of a server: it must not clash with the package root's own names. */
+export function checkServerPackageName(pkg: string): string {
+  if (ROOT_NAMES.has(pkg)) throw new UserError(`--python-package ${JSON.stringify(pkg)}: the server package's folder already has ${pkg}; choose another name`);
+  return pkg;
 }
 
 export function isWellKnown(protoPath: string): boolean {

@@ -141,8 +141,8 @@ def reserved(service: str, mode: str) -> Dict[str, Any]:
 
 
 def vectors(directory: str) -> Dict[str, Any]:
-    """The vendored runtime's framing against fixtures/vectors (V1 frame and the V6 check table)."""
-    from voa_crawl._msec.frame import check_frame
+    """The installed runtime's framing against fixtures/vectors (V1 frame and the V6 check table)."""
+    from msec.frame import check_frame
 
     def load(name: str) -> Any:
         with open(f"{directory}/{name}", encoding="utf-8") as f:

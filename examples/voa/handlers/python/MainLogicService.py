@@ -3,7 +3,7 @@
 (fixtures/seed/MainLogic.py) with the example's additions, answering exactly as the
 TypeScript implementation (handlers/ts/MainLogicService.ts) does.
 
-The example's build step copies this file to voa_mainlogic/handlers/MainLogicService.py of
+The example's build step copies this file to voa_mainlogic_server/handlers/MainLogicService.py of
 the generated Python server, and Crawl's ``_pb2`` module next to the package as
 ``VOA_py_Crawl_pb2.py`` (as the walkthrough does).
 
@@ -21,7 +21,7 @@ import VOA_py_Crawl_pb2
 from msec import CallContext
 from msec.msec_impl import *  # noqa: F401,F403
 
-from voa_mainlogic.gen import MainLogic_pb2 as msec_pb2
+from voa_mainlogic_server.gen import MainLogic_pb2 as msec_pb2
 
 #: Routing names and budgets (the walkthrough's 20 s for Crawl, 10 s for Jsoup).
 CRAWL = "VOA.Crawl"

@@ -1,0 +1,125 @@
+"""The contract between the server runtime and generated service code (mirror of ``runtime/handler.ts``).
+
+The runtime owns sockets, framing, the HTTP/JSON edge, limits and the
+envelope. Generated code owns decoding the request body (protobuf or JSON),
+calling the user's typed handler and encoding the response. They meet in a
+dispatch table ``{full_method_name: handler}`` where::
+
+    handler(body, ctx) -> response          # plain def: run in the thread pool
+    async handler(body, ctx) -> response    # async def: run on the event loop
+
+* ``ctx.format == "binary"``: ``body`` is the protobuf bytes, the response is
+  ``bytes`` (the response message serialized).
+* ``ctx.format == "json"``: ``body`` is the JSON text (``"{}"`` for an empty
+  HTTP body), the response is a JSON-able value (e.g. a dict from
+  :func:`message_to_json`) that the runtime writes as ``resultObj``.
+
+Raise :class:`SrpcError` to answer with a specific code (generated code raises
+-5 for an undecodable binary body, -3 for undecodable JSON); any other
+exception answers -18 (service implement failed) and is logged.
+"""
+import inspect
+import math
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Mapping, TypeVar, Union
+
+from .errors import ERR_INVALID_PKG, ERR_INVALID_PKG_BODY, SrpcError
+from .log import Logger
+
+BINARY = "binary"
+JSON = "json"
+
+RequestBody = Union[bytes, str]
+ResponseBody = Any  # bytes for binary calls, a JSON-able value for JSON calls
+Handler = Callable[[RequestBody, "CallContext"], Union[ResponseBody, Awaitable[ResponseBody]]]
+MethodTable = Mapping[str, Handler]
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Per-call facts handed to every handler."""
+
+    #: ``"binary"`` (SRPC frame) or ``"json"`` (HTTP POST); the response uses the same format.
+    format: str
+    #: Full wire method name, e.g. ``crawl.CrawlService.GetMP3List``.
+    method: str
+    #: ``CRpcHead.caller`` or the HTTP ``caller`` header (default ``http.json``).
+    caller: str = ""
+    #: End-to-end request id (``CRpcHead.flow_id``), inherited by downstream calls.
+    flow_id: int = 0
+    #: ``CRpcHead.coloring``: 1 forces logging at every level along the call chain.
+    coloring: int = 0
+    #: Absolute deadline, ``time.time()`` scale; ``math.inf`` when none.
+    deadline: float = math.inf
+    #: Remote peer ``ip:port``.
+    peer: str = ""
+    #: Logger; every line also carries the flow id, method and caller of this call.
+    log: Logger = field(default_factory=Logger)
+
+
+M = TypeVar("M")
+
+
+def decode_request(message_class: Callable[[], M], body: RequestBody, ctx: CallContext) -> M:
+    """Decodes a request: protobuf bytes (failure -5) or JSON with proto field names (failure -3).
+
+    JSON is strict like MSEC's json2pb: unknown fields are rejected (-3);
+    both proto field names and lowerCamel names are accepted, enums by number
+    or name. Required fields are not checked, as protobuf decoders do not.
+    """
+    from google.protobuf import json_format
+    from google.protobuf.message import DecodeError
+
+    message = message_class()
+    # M is any message class; protobuf's own stubs (types-protobuf) bound their type variables
+    # to Message, which M cannot name without importing protobuf at module load.
+    target: Any = message
+    if ctx.format == JSON:
+        text = body if isinstance(body, str) else bytes(body).decode("utf-8", "strict")
+        try:
+            json_format.Parse(text or "{}", target, ignore_unknown_fields=False)
+        except (json_format.ParseError, ValueError, TypeError) as exc:
+            raise SrpcError(ERR_INVALID_PKG, f"invalid package: {exc}") from None
+        return message
+    try:
+        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        target.ParseFromString(raw)
+    except (DecodeError, ValueError, TypeError) as exc:
+        raise SrpcError(ERR_INVALID_PKG_BODY, f"invalid package body: {exc}") from None
+    return message
+
+
+def message_to_json(message: Any) -> Any:
+    """MSEC-compatible JSON of a message: proto field names, enums as numbers, set fields only."""
+    from google.protobuf import json_format
+
+    return json_format.MessageToDict(message, preserving_proto_field_name=True, use_integers_for_enums=True)
+
+
+def encode_response(message: Any, ctx: CallContext) -> ResponseBody:
+    """Encodes a response message in the request's format (bytes, or a JSON-able dict)."""
+    if ctx.format == JSON:
+        return message_to_json(message)
+    return message.SerializeToString()
+
+
+def typed_handler(request_class: Callable[[], Any], fn: Callable[[Any, CallContext], Any]) -> Handler:
+    """A dispatch-table handler around a typed function ``fn(request, ctx) -> response message``.
+
+    Decodes the body in the call's format (:func:`decode_request`), runs ``fn``
+    (``async def`` on the event loop, plain ``def`` in the server's thread pool)
+    and encodes its response in the same format (:func:`encode_response`).
+    Generated dispatch modules are a table of these.
+    """
+    if inspect.iscoroutinefunction(fn):
+
+        async def run_async(body: RequestBody, ctx: CallContext) -> ResponseBody:
+            response = await fn(decode_request(request_class, body, ctx), ctx)
+            return encode_response(response, ctx)
+
+        return run_async
+
+    def run(body: RequestBody, ctx: CallContext) -> ResponseBody:
+        return encode_response(fn(decode_request(request_class, body, ctx), ctx), ctx)
+
+    return run
