@@ -21,6 +21,8 @@ import {
 } from "@bufbuild/protobuf/wkt";
 import { generateFromModel } from "../generator/generate.js";
 import { buildModel } from "../generator/model.js";
+import { LANGUAGE_OPTIONS, pluginKey } from "../generator/language-options.js";
+import { RUNTIME_MODES, type RuntimeMode } from "../generator/runtime-artefact.js";
 import type { TargetKind } from "../generator/target.js";
 import { UserError } from "../generator/user-error.js";
 
@@ -28,16 +30,17 @@ interface PluginParameters {
   kind: TargetKind;
   name?: string;
   langs: string[];
-  runtimeSpec?: string;
-  goModule?: string;
-  javaGroupId?: string;
-  javaArtifactId?: string;
+  runtime: RuntimeMode;
+  version?: string;
+  settings: Record<string, string | string[]>;
   writeHandlers: boolean;
 }
 
 /** Parse the plugin parameter string; `UserError` on unknown keys or values. */
 export function parsePluginParameters(parameter: string): PluginParameters {
-  const params: PluginParameters = { kind: "server", langs: [], writeHandlers: true };
+  // Plugin mode writes into a source tree through protoc/buf, which carry text only:
+  // generated manifests reference the published runtimes unless runtime=bundled.
+  const params: PluginParameters = { kind: "server", langs: [], runtime: "registry", settings: {}, writeHandlers: true };
   for (const pair of parameter.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
     const eq = pair.indexOf("=");
     const key = eq < 0 ? pair : pair.slice(0, eq);
@@ -53,27 +56,41 @@ export function parsePluginParameters(parameter: string): PluginParameters {
       case "lang":
         params.langs.push(value);
         break;
-      case "runtime_spec":
-        params.runtimeSpec = value;
+      case "runtime":
+        if (!RUNTIME_MODES.includes(value as RuntimeMode)) throw new UserError(`runtime must be ${RUNTIME_MODES.join(" or ")}, not ${JSON.stringify(value)}`);
+        params.runtime = value as RuntimeMode;
         break;
-      case "go_module":
-        params.goModule = value;
-        break;
-      case "java_group_id":
-        params.javaGroupId = value;
-        break;
-      case "java_artifact_id":
-        params.javaArtifactId = value;
+      case "version":
+        params.version = value;
         break;
       case "handlers":
         if (value !== "write" && value !== "skip") throw new UserError(`handlers must be write or skip, not ${JSON.stringify(value)}`);
         params.writeHandlers = value === "write";
         break;
-      default:
-        throw new UserError(`unknown parameter ${JSON.stringify(key)} (known: kind, name, lang, runtime_spec, go_module, java_group_id, java_artifact_id, handlers)`);
+      default: {
+        const row = LANGUAGE_OPTIONS.find((o) => pluginKey(o) === key);
+        if (row === undefined) {
+          const known = ["kind", "name", "lang", "runtime", "version", ...LANGUAGE_OPTIONS.map(pluginKey), "handlers"];
+          throw new UserError(`unknown parameter ${JSON.stringify(key)} (known: ${known.join(", ")})`);
+        }
+        if (row.repeatable === true) params.settings[row.key] = [...((params.settings[row.key] as string[] | undefined) ?? []), value];
+        else params.settings[row.key] = value;
+      }
     }
   }
   return params;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** protoc and buf carry file content as text: binary files (a packed runtime archive) cannot go through. */
+function textContent(filePath: string, content: string | Uint8Array): string {
+  if (typeof content === "string") return content;
+  try {
+    return utf8.decode(content);
+  } catch {
+    throw new UserError(`${filePath} is a binary file, which protoc plugins cannot write; use runtime=registry here, or msec-gen server|caller for a package that carries its runtime`);
+  }
 }
 
 /** Run the plugin on one encoded request; returns the encoded response. */
@@ -93,17 +110,15 @@ export async function runPlugin(requestBytes: Uint8Array): Promise<Uint8Array> {
       kind: params.kind,
       lang: params.langs.length > 0 ? params.langs : undefined,
       name: params.name,
-      runtimeSpec: params.runtimeSpec,
-      goModule: params.goModule,
-      javaGroupId: params.javaGroupId,
-      javaArtifactId: params.javaArtifactId,
+      runtime: params.runtime,
+      sdkVersion: params.version,
+      ...params.settings,
       // protoc and buf pass a plugin's stderr through to the user.
       onWarning: (m) => process.stderr.write(`protoc-gen-msec: warning: ${m}\n`),
     });
     for (const f of files) {
       if (f.userOwned === true && !params.writeHandlers) continue;
-      if (typeof f.content !== "string") throw new Error(`${f.path}: binary files cannot be returned in plugin mode`);
-      response.file.push(create(CodeGeneratorResponse_FileSchema, { name: f.path, content: f.content }));
+      response.file.push(create(CodeGeneratorResponse_FileSchema, { name: f.path, content: textContent(f.path, f.content) }));
     }
   } catch (e) {
     if (!(e instanceof UserError)) throw e;

@@ -9,7 +9,9 @@ import { generate, type GenerateOptions } from "../generator/generate.js";
 import { writeOutput } from "../generator/output.js";
 import { generatorVersion } from "../generator/package-root.js";
 import { targetLanguages } from "../generator/target-registry.js";
-import type { TargetKind } from "../generator/target.js";
+import { LANGUAGE_OPTIONS } from "../generator/language-options.js";
+import type { RuntimeMode } from "../generator/runtime-artefact.js";
+import type { LanguageSettings, TargetKind } from "../generator/target.js";
 import { CompileError, UserError } from "../generator/user-error.js";
 import { addRoutesCommand } from "./routes-command.js";
 
@@ -25,11 +27,10 @@ interface CommandOptions {
   dir?: boolean;
   lang?: string;
   descriptorSetIn?: string;
-  runtimeSpec?: string;
-  goModule?: string;
-  javaGroupId?: string;
-  javaArtifactId?: string;
+  runtime?: string;
+  version?: string;
   quiet?: boolean;
+  [languageOption: string]: unknown;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -37,7 +38,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 function addGenerateCommand(program: Command, kind: TargetKind, summary: string, examples: string): void {
-  program
+  const command = program
     .command(kind)
     .summary(summary)
     .description(summary)
@@ -53,15 +54,33 @@ function addGenerateCommand(program: Command, kind: TargetKind, summary: string,
         : "comma-separated target languages (default: all; a language this machine or input cannot produce is skipped with a warning)",
     )
     .option("--descriptor-set-in <file>", "read a binary FileDescriptorSet instead of compiling .proto files")
-    .option("--runtime-spec <npm spec>", "npm spec of the msec-gen runtime in generated TypeScript packages (default: ^<msec-gen version>)")
-    .option("--go-module <path>", "Go module path of the Go caller (default: example.com/msec/<group>/<service>, lower-case)")
-    .option("--java-group-id <id>", "Maven groupId of the Java caller (default: <group>, lower-case)")
-    .option("--java-artifact-id <id>", "Maven artifactId of the Java caller (default: <service>-caller, lower-case)")
-    .option("-q, --quiet", "no progress lines on stderr")
+    .option("--version <version>", "version of the generated package(s), MAJOR.MINOR.PATCH[-pre] (default: 2.0.0 for a proto package ending in .v2, else 0.1.0)")
+    .option(
+      "--runtime <mode>",
+      `how packages reference the msec-gen runtime of their language: bundled (a copy of the runtime ${generatorVersion()} artefact in runtime/, installs before anything is published) or registry (plain registry references)`,
+      "bundled",
+    )
+    .option("-q, --quiet", "no progress lines on stderr");
+  for (const row of LANGUAGE_OPTIONS.filter((o) => o.kinds.includes(kind))) {
+    if (row.repeatable === true) command.option(row.flag, `${row.description} (repeatable)`, collect, []);
+    else command.option(row.flag, row.description);
+  }
+  command
     .addHelpText("after", `\nLanguages: ${targetLanguages(kind).join(", ")}\n\nExamples:\n${examples}`)
     .action(async (protos: string[], opts: CommandOptions) => {
       await run(kind, protos, opts);
     });
+}
+
+/** The per-language options given on the command line (commander's camelCase keys are the table keys). */
+function languageSettings(opts: CommandOptions): LanguageSettings {
+  const settings: Record<string, unknown> = {};
+  for (const row of LANGUAGE_OPTIONS) {
+    const value = opts[row.key];
+    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
+    settings[row.key] = value;
+  }
+  return settings as LanguageSettings;
 }
 
 async function run(kind: TargetKind, protos: string[], opts: CommandOptions): Promise<void> {
@@ -76,10 +95,9 @@ async function run(kind: TargetKind, protos: string[], opts: CommandOptions): Pr
     descriptorSetIn: opts.descriptorSetIn,
     lang: opts.lang,
     name: opts.name,
-    runtimeSpec: opts.runtimeSpec,
-    goModule: opts.goModule,
-    javaGroupId: opts.javaGroupId,
-    javaArtifactId: opts.javaArtifactId,
+    runtime: opts.runtime as RuntimeMode | undefined,
+    sdkVersion: opts.version,
+    ...languageSettings(opts),
     onProgress: progress,
     onWarning: (m: string) => process.stderr.write(`msec-gen: warning: ${m}\n`),
   };
@@ -94,6 +112,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command("msec-gen")
     .description("Generate MSEC-style service packages and typed callers from .proto files")
     .version(generatorVersion(), "-V, --version")
+    // `--version` after a command is that command's option (the generated package's version).
+    .enablePositionalOptions()
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText(

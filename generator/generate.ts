@@ -7,12 +7,14 @@ import { compileProtos, readDescriptorSet } from "./front-end.js";
 import { buildModel, type ProtoModel } from "./model.js";
 import { generatorVersion } from "./package-root.js";
 import { defaultRoutingName, validateRoutingName } from "./routing-name.js";
-import type { GeneratedFile, Target, TargetKind, TargetOptions } from "./target.js";
+import { LANGUAGE_OPTIONS, optionName } from "./language-options.js";
+import { RUNTIME_MODES, type RuntimeMode, runtimeVersion } from "./runtime-artefact.js";
+import type { GeneratedFile, LanguageSettings, Target, TargetKind, TargetOptions } from "./target.js";
 import { findTarget, targetLanguages } from "./target-registry.js";
 import { renderTemplate } from "./template-engine.js";
 import { UserError } from "./user-error.js";
 
-export interface GenerateOptions {
+export interface GenerateOptions extends LanguageSettings {
   /** `server` (dev package) or `caller` (client libraries). */
   readonly kind: TargetKind;
   /** `.proto` files to compile; with `descriptorSetIn`, import paths of the set's files to generate (empty: all). */
@@ -30,14 +32,10 @@ export interface GenerateOptions {
   readonly lang?: string | readonly string[] | undefined;
   /** Routing name `Group.Service`; default derived from the first service (see `defaultRoutingName`). */
   readonly name?: string | undefined;
-  /** npm spec of the runtime in generated TypeScript packages; default `^<msec-gen version>`. */
-  readonly runtimeSpec?: string | undefined;
-  /** Go module path of the Go caller library; default derived from the routing name. */
-  readonly goModule?: string | undefined;
-  /** Maven groupId of the Java caller library; default derived from the routing name. */
-  readonly javaGroupId?: string | undefined;
-  /** Maven artifactId of the Java caller library; default derived from the routing name. */
-  readonly javaArtifactId?: string | undefined;
+  /** How manifests reference the runtime: `bundled` (default, carried under `runtime/`) or `registry`. */
+  readonly runtime?: RuntimeMode | undefined;
+  /** Version of the generated package; default from the proto package (`foo.v2` → 2.0.0), else 0.1.0. */
+  readonly sdkVersion?: string | undefined;
   /** Base for relative paths (default `process.cwd()`). */
   readonly cwd?: string | undefined;
   /** Called with a short line before each step that takes time. */
@@ -75,14 +73,16 @@ export async function generateFromModel(
   const { targets } = resolveTargets(options);
   const name = options.name ?? defaultRoutingName(model);
   const version = generatorVersion();
+  const settings: Record<string, unknown> = {};
+  for (const row of LANGUAGE_OPTIONS) settings[row.key] = options[row.key];
   const targetOptions: TargetOptions = {
+    ...(settings as LanguageSettings),
     name,
     generatorVersion: version,
-    runtimeSpec: options.runtimeSpec ?? `^${version}`,
-    goModule: options.goModule,
+    runtime: options.runtime ?? "bundled",
+    runtimeVersion: runtimeVersion(),
+    sdkVersion: options.sdkVersion ?? defaultSdkVersion(model),
     onProgress: options.onProgress,
-    javaGroupId: options.javaGroupId,
-    javaArtifactId: options.javaArtifactId,
   };
 
   const out: GeneratedFile[] = [];
@@ -136,15 +136,51 @@ export async function loadModel(options: GenerateOptions, onProgress?: (message:
   return buildModel(await compileProtos({ protos, includes: options.includes, cwd: options.cwd }));
 }
 
-/** Validate `lang` and `name` and look the targets up; `UserError` when invalid. */
-function resolveTargets(options: Pick<GenerateOptions, "kind" | "lang" | "name">): { langs: string[]; targets: Target[] } {
+/** Validate `lang`, `name` and every other option and look the targets up; `UserError` when invalid. */
+function resolveTargets(options: Omit<GenerateOptions, "protos" | "includes" | "descriptorSetIn" | "cwd">): { langs: string[]; targets: Target[] } {
   const langs = parseLangs(options.lang ?? (options.kind === "caller" ? targetLanguages("caller") : ["ts"]));
   const targets = langs.map((lang) => findTarget(options.kind, lang));
   if (options.kind === "server" && targets.length !== 1) {
     throw new UserError(`a server is generated for one language at a time (got --lang ${langs.join(",")})`);
   }
   if (options.name !== undefined) validateRoutingName(options.name);
+  if (options.runtime !== undefined && !RUNTIME_MODES.includes(options.runtime)) {
+    throw new UserError(`--runtime must be ${RUNTIME_MODES.join(" or ")}, not ${JSON.stringify(options.runtime)}`);
+  }
+  if (options.sdkVersion !== undefined) validateSdkVersion(options.sdkVersion);
+  for (const row of LANGUAGE_OPTIONS) {
+    if (options[row.key] === undefined) continue;
+    const flag = `--${optionName(row)}`;
+    if (!row.kinds.includes(options.kind)) {
+      throw new UserError(`${flag} applies to ${row.kinds.join(" and ")} packages, not to ${options.kind} packages`);
+    }
+    if (!langs.includes(row.lang)) {
+      throw new UserError(`${flag} applies to the ${row.lang} ${options.kind}, which is not being generated (--lang ${langs.join(",")})`);
+    }
+  }
   return { langs, targets };
+}
+
+/** Semantic version `MAJOR.MINOR.PATCH` with an optional `-prerelease`: every ecosystem accepts it. */
+const SDK_VERSION = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z]+(\.[0-9A-Za-z]+)*)?$/;
+
+function validateSdkVersion(version: string): void {
+  if (!SDK_VERSION.test(version)) {
+    throw new UserError(`--version ${JSON.stringify(version)} is not a version of the form MAJOR.MINOR.PATCH[-pre] (e.g. 1.2.0)`);
+  }
+}
+
+/**
+ * The generated package's default version: a versioned proto package
+ * (`shop.billing.v2`, the buf convention) gives `2.0.0`; anything else `0.1.0`.
+ */
+export function defaultSdkVersion(model: ProtoModel): string {
+  for (const file of model.files) {
+    const last = file.proto.package.split(".").pop() ?? "";
+    const m = /^v([1-9]\d*)(?:(?:alpha|beta)\d*)?$/.exec(last);
+    if (m !== null) return `${m[1]}.0.0`;
+  }
+  return "0.1.0";
 }
 
 function parseLangs(lang: string | readonly string[]): string[] {

@@ -5,6 +5,7 @@
  * file system. The pipeline packs the files (tarball or directory) afterwards.
  */
 import type { ProtoModel } from "./model.js";
+import type { RuntimeMode } from "./runtime-artefact.js";
 
 /** What a target generates: a server dev package or a caller library. */
 export type TargetKind = "server" | "caller";
@@ -22,27 +23,46 @@ export interface GeneratedFile {
    * so regenerating into an existing tree never overwrites the user's code.
    */
   readonly userOwned?: boolean;
+  /**
+   * A file of the runtime's artefact carried in the package's `runtime/` folder
+   * (see runtime-artefact.ts); golden trees leave these out.
+   */
+  readonly runtimeArtefact?: boolean;
+}
+
+/**
+ * Per-language settings (SDK identity and the like); each field is one row of
+ * `LANGUAGE_OPTIONS` (language-options.ts), which gives its flag and default.
+ */
+export interface LanguageSettings {
+  /** npm package name of the TypeScript package (`--npm-name`). */
+  readonly npmName?: string | undefined;
+  /** Go module path of the Go caller (`--go-module`). */
+  readonly goModule?: string | undefined;
+  /** Maven groupId of the Java caller (`--java-group-id`). */
+  readonly javaGroupId?: string | undefined;
+  /** Maven artifactId of the Java caller (`--java-artifact-id`). */
+  readonly javaArtifactId?: string | undefined;
 }
 
 /** Options every target receives, already validated by the pipeline. */
-export interface TargetOptions {
+export interface TargetOptions extends LanguageSettings {
   /** Routing name `Group.Service` (two levels, `[A-Za-z0-9_-]`). */
   readonly name: string;
   /** Version of msec-gen that generates the files (goes into headers and dependencies). */
   readonly generatorVersion: string;
   /**
-   * npm spec of the runtime that generated TypeScript packages depend on
-   * (default `^<generatorVersion>`; tests use `file:<checkout>`).
+   * `bundled` (default): the package carries its runtime artefact under
+   * `runtime/` and its manifest points there, so it installs before anything is
+   * published. `registry`: plain references to the published runtime.
    */
-  readonly runtimeSpec: string;
-  /** Go module path of the Go caller (`--go-module`); default derived from `name` by the Go target. */
-  readonly goModule?: string | undefined;
+  readonly runtime: RuntimeMode;
+  /** Version of every runtime (locked to msec-gen's version). */
+  readonly runtimeVersion: string;
+  /** Version of the generated package (`--version`; default from the proto package, else 0.1.0). */
+  readonly sdkVersion: string;
   /** Progress lines for steps that take long (e.g. building a toolchain plugin); absent when quiet. */
   readonly onProgress?: ((message: string) => void) | undefined;
-  /** Maven groupId of the Java caller (`--java-group-id`); default: the routing name's group, lower-cased. */
-  readonly javaGroupId?: string | undefined;
-  /** Maven artifactId of the Java caller (`--java-artifact-id`); default: `<service lower-cased>-caller`. */
-  readonly javaArtifactId?: string | undefined;
 }
 
 /** One language + kind of output, e.g. the TypeScript server dev package. */

@@ -53,10 +53,45 @@ describe("msec-gen command line", () => {
   test("server --help shows options and examples", async () => {
     const r = await runCli(["server", "--help"]);
     assert.equal(r.code, 0);
-    for (const option of ["--name <Group.Service>", "--include <dir>", "--output <dir>", "--dir", "--lang <langs>", "--descriptor-set-in <file>", "--runtime-spec <npm spec>", "--quiet"]) {
+    for (const option of ["--name <Group.Service>", "--include <dir>", "--output <dir>", "--dir", "--lang <langs>", "--descriptor-set-in <file>", "--version <version>", "--runtime <mode>", "--npm-name <name>", "--quiet"]) {
       assert.ok(r.stdout.includes(option), `help mentions ${option}`);
     }
+    // Caller-only options are not offered for servers.
+    for (const option of ["--go-module", "--java-group-id", "--java-artifact-id"]) {
+      assert.ok(!r.stdout.includes(option), `server help does not mention ${option}`);
+    }
     assert.match(r.stdout, /Examples:\n  msec-gen server MainLogic\.proto --name VOA\.MainLogic/);
+  });
+
+  test("caller --help shows every language's options", async () => {
+    const r = await runCli(["caller", "--help"]);
+    assert.equal(r.code, 0);
+    for (const option of ["--version <version>", "--runtime <mode>", "--npm-name <name>", "--go-module <path>", "--java-group-id <id>", "--java-artifact-id <id>"]) {
+      assert.ok(r.stdout.includes(option), `help mentions ${option}`);
+    }
+  });
+
+  test("an option of a language that is not generated is a user error, and nothing is written", async () => {
+    const out = await outDir();
+    const r = await runCli(["caller", "fixtures/voa/Crawl.proto", "--lang", "ts,python", "--go-module", "example.org/x", "-o", out, "--quiet"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "msec-gen: error: --go-module applies to the go caller, which is not being generated (--lang ts,python)\n");
+    await assertEmpty(out);
+    const server = await runCli(["server", "fixtures/voa/Crawl.proto", "--go-module", "example.org/x", "-o", out, "--quiet"]);
+    assert.equal(server.code, 1);
+    assert.match(server.stderr, /^error: unknown option '--go-module'/);
+    await assertEmpty(out);
+  });
+
+  test("--version and --runtime are validated", async () => {
+    const out = await outDir();
+    const version = await runCli(["server", "fixtures/voa/Crawl.proto", "--version", "1.2", "-o", out, "--quiet"]);
+    assert.equal(version.code, 1);
+    assert.equal(version.stderr, 'msec-gen: error: --version "1.2" is not a version of the form MAJOR.MINOR.PATCH[-pre] (e.g. 1.2.0)\n');
+    const runtime = await runCli(["server", "fixtures/voa/Crawl.proto", "--runtime", "vendored", "-o", out, "--quiet"]);
+    assert.equal(runtime.code, 1);
+    assert.equal(runtime.stderr, 'msec-gen: error: --runtime must be bundled or registry, not "vendored"\n');
+    await assertEmpty(out);
   });
 
   test("a compile error prints path:line:col: message, exits 1 and writes nothing", async () => {

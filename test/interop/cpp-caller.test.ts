@@ -125,8 +125,6 @@ class TsServer {
         "-o",
         this.root,
         "-q",
-        "--runtime-spec",
-        `file:${REPO_ROOT}`,
       ],
       { cwd: REPO_ROOT, env: process.env },
     );

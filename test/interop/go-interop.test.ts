@@ -74,7 +74,7 @@ before(async () => {
   };
 
   // The TypeScript server: generated, handlers filled in, built, started.
-  serverDir = await generated(["server", "fixtures/voa/Crawl.proto", "fixtures/interop/interop.proto", "--name", "Interop.Echo", "--runtime-spec", `file:${REPO_ROOT}`]);
+  serverDir = await generated(["server", "fixtures/voa/Crawl.proto", "fixtures/interop/interop.proto", "--name", "Interop.Echo"]);
   writeFileSync(path.join(serverDir, "src/handlers/CrawlService.ts"), CRAWL_HANDLER);
   writeFileSync(path.join(serverDir, "src/handlers/InteropService.ts"), INTEROP_HANDLER);
   await buildTsServer(serverDir);

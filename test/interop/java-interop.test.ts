@@ -169,7 +169,7 @@ async function startTsServer(): Promise<number> {
   const protos = ["fixtures/voa/Crawl.proto", "fixtures/voa/MainLogic.proto", "fixtures/interop/interop.proto"].map((p) => path.join(REPO_ROOT, p));
   const out = await runOk(
     process.execPath,
-    [path.join(REPO_ROOT, "dist/cli/main.js"), "server", ...protos, "--name", "Interop.Java", "--runtime-spec", `file:${REPO_ROOT}`, "-o", work, "--dir", "--quiet"],
+    [path.join(REPO_ROOT, "dist/cli/main.js"), "server", ...protos, "--name", "Interop.Java", "-o", work, "--dir", "--quiet"],
     { cwd: work },
   );
   const dir = out.trim();

@@ -211,8 +211,6 @@ before(async () => {
     "fixtures/interop/interop.proto",
     "--name",
     "Interop.Echo",
-    "--runtime-spec",
-    `file:${REPO_ROOT}`,
   ]);
   writeFileSync(path.join(serverDir, "src/handlers/CrawlService.ts"), CRAWL_HANDLER);
   writeFileSync(path.join(serverDir, "src/handlers/MainLogicService.ts"), MAIN_LOGIC_HANDLER);
@@ -221,7 +219,7 @@ before(async () => {
   port = await freePort();
   setListenPort(serverDir, port);
   server = await startTsServer(serverDir, port, { PY_INTEROP_RECORD: record });
-  const reservedDir = await generated(["server", "fixtures/edge/reserved_words.proto", "--name", "Reserved.Words", "--runtime-spec", `file:${REPO_ROOT}`]);
+  const reservedDir = await generated(["server", "fixtures/edge/reserved_words.proto", "--name", "Reserved.Words"]);
   writeFileSync(path.join(reservedDir, "src/handlers/Error.ts"), RESERVED_ERROR_HANDLER);
   writeFileSync(path.join(reservedDir, "src/handlers/String.ts"), RESERVED_STRING_HANDLER);
   await buildTsServer(reservedDir);

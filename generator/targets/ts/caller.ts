@@ -20,7 +20,7 @@ export const tsCallerTarget: Target = {
       version: options.generatorVersion,
       name: options.name,
       npmName: npmPackageName(options.name, "caller"),
-      runtimeSpec: options.runtimeSpec,
+      runtimeSpec: `^${options.runtimeVersion}`,
       protobufVersion: PROTOBUF_ES_VERSION,
       protoFiles: model.files.map((f) => f.name),
       protos: protos.map((p) => p.path),

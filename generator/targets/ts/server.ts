@@ -27,7 +27,7 @@ export const tsServerTarget: Target = {
       version: options.generatorVersion,
       name: options.name,
       npmName: npmPackageName(options.name, "server"),
-      runtimeSpec: options.runtimeSpec,
+      runtimeSpec: `^${options.runtimeVersion}`,
       protobufVersion: PROTOBUF_ES_VERSION,
       protoFiles: model.files.map((f) => f.name),
       protos: protos.map((p) => p.path),

@@ -1,0 +1,69 @@
+/**
+ * Per-language options of generated packages (SDK identity and the like), in
+ * one table: the CLI registers a flag per row (shown only for the commands in
+ * `kinds`), plugin mode accepts the same keys in snake_case, and `generate`
+ * rejects an option whose language is not being generated instead of
+ * silently ignoring it.
+ *
+ * Adding an option: one row here, one optional field of the same name in
+ * `LanguageSettings` (target.ts), and its use in the language's target.
+ */
+import type { LanguageSettings, TargetKind } from "./target.js";
+
+export type LanguageOptionKey = keyof LanguageSettings;
+
+export interface LanguageOption {
+  /** commander flag with its value placeholder, e.g. `--go-module <path>`. */
+  readonly flag: string;
+  /** Field of `LanguageSettings` the value goes to. */
+  readonly key: LanguageOptionKey;
+  /** The language it applies to (`--lang` key). */
+  readonly lang: string;
+  /** The commands it applies to. */
+  readonly kinds: readonly TargetKind[];
+  /** One line for `--help`, including the default. */
+  readonly description: string;
+  /** Repeatable flag collecting a list (e.g. import mappings). */
+  readonly repeatable?: boolean;
+}
+
+export const LANGUAGE_OPTIONS: readonly LanguageOption[] = [
+  {
+    flag: "--npm-name <name>",
+    key: "npmName",
+    lang: "ts",
+    kinds: ["server", "caller"],
+    description: "npm package name of the TypeScript package (default: <group>-<service>-server|caller, lower-case)",
+  },
+  {
+    flag: "--go-module <path>",
+    key: "goModule",
+    lang: "go",
+    kinds: ["caller"],
+    description: "Go module path of the Go caller (default: example.com/msec/<group>/<service>, lower-case; override it)",
+  },
+  {
+    flag: "--java-group-id <id>",
+    key: "javaGroupId",
+    lang: "java",
+    kinds: ["caller"],
+    description: "Maven groupId of the Java caller",
+  },
+  {
+    flag: "--java-artifact-id <id>",
+    key: "javaArtifactId",
+    lang: "java",
+    kinds: ["caller"],
+    description: "Maven artifactId of the Java caller (default: <service>-caller, lower-case)",
+  },
+];
+
+/** The long flag name without dashes and placeholder, e.g. `go-module`. */
+export function optionName(option: LanguageOption): string {
+  return option.flag.replace(/^--/, "").split(" ")[0]!;
+}
+
+/** The plugin-mode parameter key of an option, e.g. `go_module`. */
+export function pluginKey(option: LanguageOption): string {
+  return optionName(option).replace(/-/g, "_");
+}
