@@ -47,7 +47,7 @@ export const LANGUAGE_OPTIONS: readonly LanguageOption[] = [
     key: "javaGroupId",
     lang: "java",
     kinds: ["caller"],
-    description: "Maven groupId of the Java caller",
+    description: "Maven groupId of the Java caller (default: com.example.msec.<group>, lower-case; override it)",
   },
   {
     flag: "--java-artifact-id <id>",
@@ -55,6 +55,14 @@ export const LANGUAGE_OPTIONS: readonly LanguageOption[] = [
     lang: "java",
     kinds: ["caller"],
     description: "Maven artifactId of the Java caller (default: <service>-caller, lower-case)",
+  },
+  {
+    flag: "--java-proto-dep <file.proto=groupId:artifactId:version>",
+    key: "javaProtoDep",
+    lang: "java",
+    kinds: ["caller"],
+    description: "take the classes of an imported .proto file from that Maven artifact instead of compiling them (shared imports of several callers)",
+    repeatable: true,
   },
 ];
 

@@ -43,6 +43,8 @@ export interface LanguageSettings {
   readonly javaGroupId?: string | undefined;
   /** Maven artifactId of the Java caller (`--java-artifact-id`). */
   readonly javaArtifactId?: string | undefined;
+  /** Imported files whose Java classes come from another artifact (`--java-proto-dep <file.proto>=<groupId>:<artifactId>:<version>`). */
+  readonly javaProtoDep?: readonly string[] | undefined;
 }
 
 /** Options every target receives, already validated by the pipeline. */

@@ -84,7 +84,12 @@ export function planProtoDeps(
   own: MavenCoordinates,
 ): ProtoDepArtifact[] {
   const byName = new Map(files.map((f) => [f.name, f]));
-  const artifacts = new Map<string, { coords: MavenCoordinates; files: string[]; deps: Map<string, MavenCoordinates> }>();
+  interface Draft {
+    coords: MavenCoordinates;
+    files: string[];
+    deps: Map<string, MavenCoordinates>;
+  }
+  const artifacts = new Map<string, Draft>();
   for (const [file, coords] of mapping) {
     const desc = byName.get(file);
     if (desc === undefined) {
@@ -99,7 +104,7 @@ export function planProtoDeps(
     if (key(coords) === key(own)) {
       throw new UserError(`--java-proto-dep ${file}: ${key(coords)} is this caller's own groupId:artifactId`);
     }
-    const entry = artifacts.get(key(coords)) ?? { coords, files: [], deps: new Map() };
+    const entry: Draft = artifacts.get(key(coords)) ?? { coords, files: [], deps: new Map() };
     if (entry.coords.version !== coords.version) {
       throw new UserError(`--java-proto-dep: ${key(coords)} is given two versions (${entry.coords.version} and ${coords.version})`);
     }
