@@ -13,7 +13,6 @@
  * routing through the routes file, UDP literals and connection reuse.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 import { type AddressInfo, type Server as NetServer, type Socket, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -32,6 +31,7 @@ import {
   runOk,
   runtimeJar,
 } from "./java-toolchain.js";
+import { buildTsServer, freePort, msecGen, type ServerProcess, setListenPort, startTsServer } from "./ts-server.js";
 
 const CRAWL_IMPL = `import type { CrawlServiceHandler } from "../gen/Crawl_msec.js";
 
@@ -120,7 +120,7 @@ const FULL_JSON: JsonObject = {
 };
 
 let work: string;
-let server: ChildProcess | undefined;
+let server: ServerProcess | undefined;
 const peers: NetServer[] = [];
 let results: Map<string, string>;
 let countingConnections = 0;
@@ -163,47 +163,25 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-/** Generates, builds and starts the TypeScript server for the three protos; resolves its port. */
-async function startTsServer(): Promise<number> {
-  await runOk("npm", ["run", "--silent", "build"], { cwd: REPO_ROOT });
-  const protos = ["fixtures/voa/Crawl.proto", "fixtures/voa/MainLogic.proto", "fixtures/interop/interop.proto"].map((p) => path.join(REPO_ROOT, p));
-  const out = await runOk(
-    process.execPath,
-    [path.join(REPO_ROOT, "dist/cli/main.js"), "server", ...protos, "--name", "Interop.Java", "-o", work, "--dir", "--quiet"],
-    { cwd: work },
-  );
-  const dir = out.trim();
+/** Generates, builds and starts the TypeScript server for the three protos (the shared helpers of ts-server.ts); resolves its port. */
+async function startInteropServer(): Promise<number> {
+  const protos = ["fixtures/voa/Crawl.proto", "fixtures/voa/MainLogic.proto", "fixtures/interop/interop.proto"];
+  const r = await msecGen(["server", ...protos, "--name", "Interop.Java", "-o", work, "--dir", "--quiet"]);
+  if (r.code !== 0) throw new Error(`msec-gen server failed:\n${r.stderr}`);
+  const dir = r.stdout.trim();
   await fs.writeFile(path.join(dir, "src/handlers/CrawlService.ts"), CRAWL_IMPL);
   await fs.writeFile(path.join(dir, "src/handlers/MainLogicService.ts"), MAIN_LOGIC_IMPL);
   await fs.writeFile(path.join(dir, "src/handlers/InteropService.ts"), INTEROP_IMPL);
-  const ini = path.join(dir, "etc/config.ini");
-  await fs.writeFile(ini, (await fs.readFile(ini, "utf8")).replace("listen=7963/tcp 7963/udp", "listen=127.0.0.1:0/tcp 127.0.0.1:0/udp"));
-  // The package's dependencies, linked from this checkout (the runtime is this repo).
-  const modules = path.join(dir, "node_modules");
-  await fs.mkdir(path.join(modules, "@bufbuild"), { recursive: true });
-  await fs.mkdir(path.join(modules, "@types"), { recursive: true });
-  await fs.symlink(REPO_ROOT, path.join(modules, "msec-gen"));
-  await fs.symlink(path.join(REPO_ROOT, "node_modules/@bufbuild/protobuf"), path.join(modules, "@bufbuild/protobuf"));
-  await fs.symlink(path.join(REPO_ROOT, "node_modules/@types/node"), path.join(modules, "@types/node"));
-  await runOk(process.execPath, [path.join(REPO_ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: dir });
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["dist/src/main.js"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-    server = child;
-    let out = "";
-    let err = "";
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on 127\.0\.0\.1:(\d+) \(tcp\+udp\)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.on("exit", (code) => reject(new Error(`TS server exited with ${code}: ${out}${err}`)));
-  });
+  await buildTsServer(dir);
+  const port = await freePort();
+  setListenPort(dir, port);
+  server = await startTsServer(dir, port);
+  return port;
 }
 
 before(async () => {
   work = await fs.mkdtemp(path.join(tmpdir(), "msec-gen-java-interop-"));
-  const port = await startTsServer();
+  const port = await startInteropServer();
 
   const voaDir = await generateJavaCaller("voa", ["fixtures/voa/Crawl.proto", "fixtures/voa/MainLogic.proto"], "VOA.MainLogic");
   const interopDir = await generateJavaCaller("interop", ["fixtures/interop/interop.proto"], "Interop.Echo");
@@ -241,11 +219,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (server !== undefined && server.exitCode === null) {
-    const exited = new Promise((r) => server!.once("exit", r));
-    server.kill("SIGTERM");
-    await exited;
-  }
+  await server?.stop();
   for (const p of peers) p.close();
   if (work !== undefined) await fs.rm(work, { recursive: true, force: true });
 });
