@@ -181,6 +181,29 @@ describe("Java caller target naming", () => {
     assert.deepEqual(pathsUnder(registry, "Shop.Billing-caller/java/proto-deps/"), []);
   });
 
+  test("--java-proto-dep: with every file mapped, the caller holds only its clients", async () => {
+    const files = await generate({
+      kind: "caller",
+      lang: "java",
+      protos: [BILLING],
+      includes: [SHARED],
+      name: "Shop.Billing",
+      javaProtoDep: [COMMON_DEP, "billing/billing.proto=com.example.shop:shop-billing-messages:1.0.0"],
+    });
+    assert.deepEqual(pathsUnder(files, "Shop.Billing-caller/java/src/"), ["main/java/shop/billing/BillingServiceClient.java"]);
+    assert.deepEqual(pathsUnder(files, "Shop.Billing-caller/java/proto-deps/"), [
+      "shop-billing-messages/pom.xml",
+      "shop-billing-messages/proto/billing/billing.proto",
+      "shop-billing-messages/src/main/java/shop/billing/Billing.java",
+      "shop-common/pom.xml",
+      "shop-common/proto/common/types.proto",
+      "shop-common/src/main/java/shop/common/Types.java",
+    ]);
+    // The billing messages' artifact depends on the common one, which is installed first.
+    assert.match(fileText(files, "proto-deps/shop-billing-messages/pom.xml"), /<groupId>com\.example\.shop<\/groupId>\n {6}<artifactId>shop-common<\/artifactId>\n {6}<version>1\.0\.0<\/version>/);
+    assert.match(fileText(files, "java/README.md"), /mvn -q -f runtime\/pom\.xml install\nmvn -q -f proto-deps\/shop-common\/pom\.xml install\nmvn -q -f proto-deps\/shop-billing-messages\/pom\.xml install\nmvn -q install/);
+  });
+
   test("--java-proto-dep: bad mappings are clear errors", async () => {
     const billing = (javaProtoDep: string[], extra: Partial<GenerateOptions> = {}): GenerateOptions => ({
       kind: "caller",
@@ -217,6 +240,15 @@ describe("Java caller target naming", () => {
       await rejectsWith(
         { kind: "caller", lang: "java", protos: [path.join(dir, "use.proto")], name: "Use.U", javaProtoDep: ["bare.proto=x:bare:1.0.0"] },
         '--java-proto-dep bare.proto: the file has neither a "package" nor "option java_package", so its Java package would depend on the routing name; add one of them',
+      );
+
+      // a.proto → b.proto → c.proto with a and c in one artifact, b in another: a cycle Maven cannot build.
+      writeFileSync(path.join(dir, "c.proto"), 'syntax = "proto3";\npackage cyc;\nmessage C { string s = 1; }\n');
+      writeFileSync(path.join(dir, "b.proto"), 'syntax = "proto3";\npackage cyc;\nimport "c.proto";\nmessage B { C c = 1; }\n');
+      writeFileSync(path.join(dir, "a.proto"), 'syntax = "proto3";\npackage cyc;\nimport "b.proto";\nmessage A { B b = 1; }\nservice S { rpc Get(A) returns (A); }\n');
+      await rejectsWith(
+        { kind: "caller", lang: "java", protos: [path.join(dir, "a.proto")], name: "Cyc.S", javaProtoDep: ["a.proto=x:ac:1.0.0", "c.proto=x:ac:1.0.0", "b.proto=x:b:1.0.0"] },
+        "--java-proto-dep: the artifacts import each other in a cycle: x:ac → x:b → x:ac",
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

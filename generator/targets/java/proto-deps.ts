@@ -69,7 +69,8 @@ const key = (c: MavenCoordinates): string => `${c.groupId}:${c.artifactId}`;
 const byKey = (a: MavenCoordinates, b: MavenCoordinates): number => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
 
 /**
- * Groups the mapped files into artifacts and checks the mapping against the
+ * Groups the mapped files into artifacts, in install order (an artifact after
+ * the ones its files import, else by groupId:artifactId), and checks the mapping against the
  * files being compiled (`files`, the original descriptors, before msec-gen
  * filled in Java options): every mapped file is one of them; it has a
  * `package` or `java_package` (else its Java package would be derived from
@@ -119,17 +120,20 @@ export function planProtoDeps(
       if (key(target) !== key(coords)) entry.deps.set(key(target), target);
     }
   }
-  // Artifacts importing each other in a cycle cannot be built by Maven.
+  // Install order: an artifact after those it imports (Maven must resolve them);
+  // artifacts importing each other in a cycle cannot be built at all.
   const state = new Map<string, "visiting" | "done">();
+  const ordered: ProtoDepArtifact[] = [];
   const visit = (k: string, path: readonly string[]): void => {
     if (state.get(k) === "done") return;
     if (state.get(k) === "visiting") throw new UserError(`--java-proto-dep: the artifacts import each other in a cycle: ${[...path, k].join(" → ")}`);
     state.set(k, "visiting");
-    for (const d of artifacts.get(k)!.deps.keys()) visit(d, [...path, k]);
+    const a = artifacts.get(k)!;
+    const dependencies = [...a.deps.values()].sort(byKey);
+    for (const d of dependencies) visit(key(d), [...path, k]);
     state.set(k, "done");
+    ordered.push({ ...a.coords, files: [...a.files].sort(), dependencies });
   };
-  for (const k of artifacts.keys()) visit(k, []);
-  return [...artifacts.values()]
-    .map((a) => ({ ...a.coords, files: [...a.files].sort(), dependencies: [...a.deps.values()].sort(byKey) }))
-    .sort(byKey);
+  for (const k of [...artifacts.keys()].sort()) visit(k, []);
+  return ordered;
 }
