@@ -56,7 +56,7 @@ export const LANGUAGE_OPTIONS: readonly LanguageOption[] = [
     key: "javaGroupId",
     lang: "java",
     kinds: ["caller"],
-    description: "Maven groupId of the Java caller",
+    description: "Maven groupId of the Java caller (default: com.example.msec.<group>, lower-case; override it)",
   },
   {
     flag: "--java-artifact-id <id>",
@@ -100,6 +100,14 @@ export const LANGUAGE_OPTIONS: readonly LanguageOption[] = [
     lang: "python",
     kinds: ["caller"],
     description: "Python caller: load a shared .proto's messages from an existing module (e.g. another caller's) instead of generating a copy",
+    repeatable: true,
+  },
+  {
+    flag: "--java-proto-dep <file.proto=groupId:artifactId:version>",
+    key: "javaProtoDep",
+    lang: "java",
+    kinds: ["caller"],
+    description: "take the classes of an imported .proto file from that Maven artifact instead of compiling them (shared imports of several callers)",
     repeatable: true,
   },
 ];

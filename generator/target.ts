@@ -55,6 +55,8 @@ export interface LanguageSettings {
   readonly pythonPackage?: string | undefined;
   /** `<file.proto>=<module>` mappings of the Python caller (`--python-import`): import that module instead of generating one. */
   readonly pythonImport?: readonly string[] | undefined;
+  /** Imported files whose Java classes come from another artifact (`--java-proto-dep <file.proto>=<groupId>:<artifactId>:<version>`). */
+  readonly javaProtoDep?: readonly string[] | undefined;
 }
 
 /** Options every target receives, already validated by the pipeline. */

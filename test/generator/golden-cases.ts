@@ -57,6 +57,19 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
       pythonImport: ["common/types.proto=shop_billing.common_types_pb2"],
     },
   },
+  { id: "voa-crawl-caller-java", options: { kind: "caller", protos: [voa("Crawl.proto")], name: "VOA.Crawl", lang: "java" } },
+  {
+    // The shared-import fixture as a user generates it for one Maven project with the catalog caller.
+    id: "shared-billing-caller-java",
+    options: {
+      kind: "caller",
+      protos: ["fixtures/shared/billing/billing.proto"],
+      includes: ["fixtures/shared"],
+      name: "Shop.Billing",
+      lang: "java",
+      javaProtoDep: ["common/types.proto=com.example.shop:shop-common:1.0.0"],
+    },
+  },
   {
     id: "edge-multi-file-server",
     options: {

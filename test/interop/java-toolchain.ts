@@ -1,17 +1,18 @@
 /**
  * What the Java interop tests share: generating a Java caller package into a
  * cached folder (only changed files are rewritten, so Maven recompiles only
- * what changed between runs), building it with the real Maven + JDK 17
- * (dependencies come from Maven Central into the default `~/.m2`, so runs
- * after the first are offline-fast), and compiling and running small Java
- * programs against the built jar.
+ * what changed between runs), building packages and the runtime they carry in
+ * one Maven reactor run with the real Maven + JDK 17 (dependencies come from
+ * Maven Central into the default `~/.m2`, so runs after the first are
+ * offline-fast), and compiling and running small Java programs against the jars.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { generate } from "../../generator/generate.js";
+import { type GenerateOptions, generate } from "../../generator/generate.js";
+import { runtimeVersion } from "../../generator/runtime-artefact.js";
 import { PROTOBUF_JAVA_VERSION } from "../../generator/targets/java/protoc-java.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -71,31 +72,82 @@ function writeIfChanged(file: string, content: string | Uint8Array): void {
 
 /**
  * Generates the Java caller of `protos` (repo-relative) named `name` into
- * `JAVA_CACHE/<folder>` and returns that folder (the Maven project).
+ * `JAVA_CACHE/<folder>` and returns that folder (the Maven project; with the
+ * default bundled runtime, the runtime's Maven project is in its `runtime/`).
  */
-export async function generateJavaCaller(folder: string, protos: readonly string[], name: string): Promise<string> {
-  const files = await generate({ kind: "caller", lang: "java", protos: protos.map((p) => path.join(REPO_ROOT, p)), name });
+export async function generateJavaCaller(folder: string, protos: readonly string[], name: string, options: Partial<GenerateOptions> = {}): Promise<string> {
+  const files = await generate({ kind: "caller", lang: "java", protos: protos.map((p) => path.join(REPO_ROOT, p)), name, ...options });
   const prefix = `${name}-caller/java/`;
   const dir = path.join(JAVA_CACHE, folder);
+  const wanted = new Set<string>();
   for (const f of files) {
-    if (f.path.startsWith(prefix)) writeIfChanged(path.join(dir, f.path.slice(prefix.length)), f.content);
+    if (!f.path.startsWith(prefix)) continue;
+    wanted.add(f.path.slice(prefix.length));
+    writeIfChanged(path.join(dir, f.path.slice(prefix.length)), f.content);
   }
+  removeStale(dir, wanted);
   return dir;
 }
 
-/** `mvn -q -B package` in `dir` (compiles, runs the package's JUnit tests, builds the jar); returns the jar path. */
-export async function mavenPackage(dir: string): Promise<string> {
-  await runOk("mvn", ["-q", "-B", "package"], { cwd: dir });
-  const pom = readFileSync(path.join(dir, "pom.xml"), "utf8");
-  const artifactId = /<artifactId>([^<]+)<\/artifactId>/.exec(pom.slice(pom.indexOf("</modelVersion>")))?.[1];
-  const version = /<version>([^<]+)<\/version>/.exec(pom.slice(pom.indexOf("</modelVersion>")))?.[1];
-  return path.join(dir, "target", `${artifactId}-${version}.jar`);
+/** Deletes files under `dir` (outside Maven `target/` folders) that the generator no longer writes. */
+function removeStale(dir: string, wanted: ReadonlySet<string>): void {
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const rel = path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join("/");
+    if (!wanted.has(rel) && !/(^|\/)target\//.test(rel)) rmSync(path.join(dir, rel));
+  }
 }
 
-/** The surefire summary line of a test class, e.g. `Tests run: 11, Failures: 0, Errors: 0, Skipped: 0`. */
-export function surefireSummary(dir: string, testClass: string): string {
-  const report = readFileSync(path.join(dir, "target/surefire-reports", `${testClass}.txt`), "utf8");
-  return /Tests run: \d+, Failures: \d+, Errors: \d+, Skipped: \d+/.exec(report)?.[0] ?? report;
+/**
+ * Builds generated Maven projects in ONE Maven run (a JVM start and the
+ * dependency resolution cost seconds each on a busy machine): an aggregator
+ * pom `JAVA_CACHE/<name>/pom.xml` lists the runtime project carried in the
+ * first package (`runtime/`) and every package, so the packages resolve
+ * `msec-runtime` from the same reactor without installing anything into
+ * `~/.m2`. Returns each package's jar path, in order.
+ */
+export async function mavenReactorPackage(name: string, dirs: readonly string[]): Promise<string[]> {
+  const root = path.join(JAVA_CACHE, name);
+  const modules = [path.join(dirs[0]!, "runtime"), ...dirs].map((d) => path.relative(root, d).split(path.sep).join("/"));
+  writeIfChanged(
+    path.join(root, "pom.xml"),
+    [
+      '<?xml version="1.0" encoding="UTF-8"?>',
+      '<project xmlns="http://maven.apache.org/POM/4.0.0">',
+      "  <modelVersion>4.0.0</modelVersion>",
+      "  <groupId>test.msecgen</groupId>",
+      `  <artifactId>${name}-reactor</artifactId>`,
+      "  <version>0</version>",
+      "  <packaging>pom</packaging>",
+      "  <modules>",
+      ...modules.map((m) => `    <module>${m}</module>`),
+      "  </modules>",
+      "</project>",
+      "",
+    ].join("\n"),
+  );
+  await runOk("mvn", ["-q", "-B", "package"], { cwd: root });
+  return dirs.map((dir) => {
+    const { artifactId, version } = pomCoordinates(readFileSync(path.join(dir, "pom.xml"), "utf8"));
+    return path.join(dir, "target", `${artifactId}-${version}.jar`);
+  });
+}
+
+/** The project's own groupId, artifactId and version (the first ones after `</modelVersion>`). */
+export function pomCoordinates(pom: string): { groupId: string; artifactId: string; version: string } {
+  const own = pom.slice(pom.indexOf("</modelVersion>"));
+  const field = (tag: string): string => new RegExp(`<${tag}>([^<]+)</${tag}>`).exec(own)?.[1] ?? "";
+  return { groupId: field("groupId"), artifactId: field("artifactId"), version: field("version") };
+}
+
+/** The jar of `io.github.msecgen:msec-runtime` a reactor build made from `<first package>/runtime`. */
+export function runtimeJar(firstPackage: string): string {
+  return path.join(firstPackage, "runtime", "target", `msec-runtime-${runtimeVersion()}.jar`);
+}
+
+/** The entries of a jar (zip), via the JDK's `jar` tool. */
+export async function jarEntries(jar: string): Promise<string[]> {
+  return (await runOk("jar", ["tf", jar])).split("\n").filter((l) => l !== "");
 }
 
 /** Compiles `source` (class `mainClass`, default package) against `classpath` into `outDir`. */
@@ -104,4 +156,16 @@ export async function compileJavaProgram(outDir: string, mainClass: string, sour
   const file = path.join(outDir, `${mainClass}.java`);
   writeIfChanged(file, source);
   await runOk("javac", ["--release", "17", "-encoding", "UTF-8", "-cp", classpath.join(path.delimiter), "-d", outDir, file]);
+}
+
+/**
+ * Every ```java block of a generated README as one compilable class: the
+ * blocks' `import` lines on top, their statements in a method body.
+ */
+export function readmeJavaProgram(readme: string, className: string): string {
+  const blocks = [...readme.matchAll(/```java\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const lines = blocks.flatMap((b) => b.split("\n"));
+  const imports = lines.filter((l) => l.startsWith("import "));
+  const body = lines.filter((l) => !l.startsWith("import ") && l.trim() !== "");
+  return [...imports, "", `final class ${className} {`, "    static void run() {", ...body.map((l) => `        ${l}`), "    }", "}", ""].join("\n");
 }

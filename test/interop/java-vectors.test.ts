@@ -1,28 +1,34 @@
 /**
- * The Java caller's runtime against the shared wire vectors, with the real
- * toolchain: the generated package (for the reserved-word fixture, so the same
- * build also proves identifier escaping) is built with `mvn -q -B package`,
- * which runs its JUnit suite — frames byte-identical to spec §13 V1–V5, the V6
- * completeness-check and unpack table, V7 djb2 colour ids, literal addresses
- * and routes-file lines — over its copy of `fixtures/vectors/`. Also: the copy
- * is identical to the fixtures, and the caller tarball is byte-stable.
+ * The Java runtime and the shared wire vectors, and a generated caller built
+ * with the real toolchain.
+ *
+ * The runtime's JUnit suite (`runtimes/java/test.sh`, run by `npm test` after
+ * the node tests) reads the ONE copy of the vectors in `fixtures/vectors/`:
+ * checked here is that it does (no copy anywhere else, its test names every
+ * vector file it needs). The reserved-word caller (so the same build also
+ * proves identifier escaping) is built in one Maven reactor run with the
+ * runtime it carries, and every ```java block of its README compiles against
+ * the jars. Also: the caller tarball is byte-stable.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { generate } from "../../generator/generate.js";
 import { createTarball } from "../../generator/tarball.js";
-import { JAVA_CACHE, PROTOBUF_JAR, REPO_ROOT, compileJavaProgram, generateJavaCaller, mavenPackage, surefireSummary } from "./java-toolchain.js";
+import { JAVA_CACHE, PROTOBUF_JAR, REPO_ROOT, compileJavaProgram, generateJavaCaller, jarEntries, mavenReactorPackage, readmeJavaProgram, runtimeJar } from "./java-toolchain.js";
 
 const VECTORS = path.join(REPO_ROOT, "fixtures/vectors");
-const TEMPLATE_VECTORS = path.join(REPO_ROOT, "templates/caller/java/vectors");
+const RUNTIME_TEST = path.join(REPO_ROOT, "runtimes/java/src/test/java/io/github/msecgen/runtime/FrameVectorsTest.java");
 
-describe("Java caller runtime vs the shared vectors", () => {
-  test("the package's vector copies are byte-identical to fixtures/vectors", () => {
-    const copies = readdirSync(TEMPLATE_VECTORS).sort();
-    assert.deepEqual(copies, [
+describe("Java runtime vs the shared vectors", () => {
+  test("the runtime's tests read fixtures/vectors, and no other copy of the vectors exists", () => {
+    const source = readFileSync(RUNTIME_TEST, "utf8");
+    assert.match(source, /System\.getProperty\("msec\.vectors", "\.\.\/\.\.\/fixtures\/vectors"\)/);
+    assert.match(readFileSync(path.join(REPO_ROOT, "runtimes/java/pom.xml"), "utf8"), /<msec\.vectors>\$\{project\.basedir\}\/\.\.\/\.\.\/fixtures\/vectors<\/msec\.vectors>/);
+    const used = [...source.matchAll(/"(v\d-[a-z0-9-]+\.json)"/g)].map((m) => m[1]!);
+    assert.deepEqual([...new Set(used)].sort(), [
       "v1-python-client-request.json",
       "v2-minimal-request.json",
       "v3-unknown-method-response.json",
@@ -31,17 +37,19 @@ describe("Java caller runtime vs the shared vectors", () => {
       "v6-check-pkg.json",
       "v7-color-ids.json",
     ]);
-    for (const name of copies) {
-      assert.ok(readFileSync(path.join(TEMPLATE_VECTORS, name)).equals(readFileSync(path.join(VECTORS, name))), `${name} differs from fixtures/vectors`);
-    }
+    for (const name of used) assert.ok(existsSync(path.join(VECTORS, name)), name);
+    assert.equal(existsSync(path.join(REPO_ROOT, "templates/caller/java/vectors")), false);
+    assert.equal(existsSync(path.join(REPO_ROOT, "runtimes/java/src/test/resources")), false);
+    assert.deepEqual(readdirSync(path.join(REPO_ROOT, "templates/caller/java")).sort(), ["Client.java.hbs", "README.md.hbs", "gitignore.hbs", "pom.xml.hbs", "proto-deps"]);
   });
 
-  test("mvn package builds the reserved-word caller, its JUnit vector suite passes and its README example compiles", async () => {
+  test("the reserved-word caller builds with the runtime it carries, and its README's Java compiles against the jars", async () => {
     const dir = await generateJavaCaller("reserved", ["fixtures/edge/reserved_words.proto"], "Import.Error");
-    const jar = await mavenPackage(dir);
-    assert.equal(path.basename(jar), "error-caller-0.1.0.jar");
-    assert.equal(surefireSummary(dir, "import_.error.srpc.FrameVectorsTest"), "Tests run: 12, Failures: 0, Errors: 0, Skipped: 0");
-    assert.equal(surefireSummary(dir, "import_.error.srpc.RoutingTest"), "Tests run: 4, Failures: 0, Errors: 0, Skipped: 0");
+    const [jar] = await mavenReactorPackage("reserved-reactor", [dir]);
+    assert.equal(path.basename(jar!), "error-caller-0.1.0.jar");
+    const classes = (await jarEntries(jar!)).filter((e) => e.endsWith(".class"));
+    assert.ok(classes.includes("import_/ErrorClient.class"), classes.join(" "));
+    assert.deepEqual(classes.filter((e) => e.startsWith("io/")), [], "no runtime classes in the caller's jar");
 
     // `package import;` becomes the Java package `import_`; rpc names that are Java
     // keywords or Object methods get a `_` suffix, their async forms do not need one.
@@ -52,15 +60,11 @@ describe("Java caller runtime vs the shared vectors", () => {
     assert.deepEqual(methods(stringClient), ["catch_", "catchAsync"]);
     assert.match(errorClient, /client\.call\(service, "import\.Error\.toString", request, import_\.ReservedWords\.Object\.parser\(\), options\)/);
 
-    // The README's usage example compiles against the built jar.
-    const readme = readFileSync(path.join(dir, "README.md"), "utf8");
-    const snippet = /```java\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
-    const lines = snippet.split("\n");
-    const imports = lines.filter((l) => l.startsWith("import "));
-    const body = lines.filter((l) => !l.startsWith("import "));
-    assert.ok(imports.length > 0 && body.join("").includes("client."), snippet);
-    const example = [...imports, "", "final class ReadmeExample {", "    static void run() {", ...body, "    }", "}", ""].join("\n");
-    await compileJavaProgram(path.join(JAVA_CACHE, "readme-example"), "ReadmeExample", example, [jar, PROTOBUF_JAR]);
+    // Every ```java block of the README compiles against the built jars.
+    const example = readmeJavaProgram(readFileSync(path.join(dir, "README.md"), "utf8"), "ReadmeExample");
+    assert.match(example, /^import io\.github\.msecgen\.runtime\.SrpcException;$/m);
+    assert.match(example, /ErrorClient direct = new ErrorClient\("10\.0\.0\.1:7963"\);/);
+    await compileJavaProgram(path.join(JAVA_CACHE, "readme-example"), "ReadmeExample", example, [jar!, runtimeJar(dir), PROTOBUF_JAR]);
   });
 
   test("the caller tarball is byte-stable across runs", async () => {

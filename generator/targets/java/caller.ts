@@ -1,16 +1,17 @@
 /**
  * The Java caller library (`<name>-caller/java/`): a Maven project (Java 17)
- * with protoc-generated message classes, one client class per service
- * (blocking and `CompletableFuture` calls), a small SRPC runtime in
- * `<group>.<service>.srpc`, and JUnit tests of that runtime against the shared
- * wire vectors.
+ * with protoc-generated message classes and one client class per service
+ * (blocking and `CompletableFuture` calls). It depends on the Java runtime
+ * `io.github.msecgen:msec-runtime` (`runtimes/java/`) by version and holds
+ * none of its source; with a bundled runtime it carries the runtime's Maven
+ * project in `runtime/` (installed first, as its README says). Shared imported
+ * files can come from other artifacts instead of being compiled here
+ * (`--java-proto-dep`, see `proto-deps.ts`).
  */
-import { readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
 import { clone, create } from "@bufbuild/protobuf";
-import { type FileDescriptorProto, FileDescriptorSetSchema, FileOptionsSchema } from "@bufbuild/protobuf/wkt";
+import { type FileDescriptorProto, type FileDescriptorSet, FileDescriptorSetSchema, FileOptionsSchema } from "@bufbuild/protobuf/wkt";
 import type { MethodModel, ProtoModel, ServiceModel } from "../../model.js";
-import { packageRoot } from "../../package-root.js";
+import { runtimeFiles } from "../../runtime-artefact.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
@@ -26,10 +27,11 @@ import {
   safeMethodName,
   underscoresToCamelCase,
 } from "./java-names.js";
+import { type MavenCoordinates, mavenCoordinate, parseProtoDeps, planProtoDeps, type ProtoDepArtifact } from "./proto-deps.js";
 import { PROTOBUF_JAVA_VERSION, PROTOC_VERSION, protocJava } from "./protoc-java.js";
 
-/** JUnit of the package's own tests (test scope only). */
-export const JUNIT_VERSION = "5.11.4";
+/** Maven coordinates and package of the Java runtime (`runtimes/java/pom.xml`). */
+export const JAVA_RUNTIME = { groupId: "io.github.msecgen", artifactId: "msec-runtime", javaPackage: "io.github.msecgen.runtime" } as const;
 
 /** Maven plugins pinned in the generated pom (all from Maven Central, org.apache.maven.plugins). */
 export const MAVEN_PLUGINS: ReadonlyArray<{ artifactId: string; version: string }> = [
@@ -41,28 +43,28 @@ export const MAVEN_PLUGINS: ReadonlyArray<{ artifactId: string; version: string 
   { artifactId: "maven-install-plugin", version: "3.1.3" },
 ];
 
-/** Runtime classes shipped in every package (`templates/caller/java/runtime/<Name>.java.hbs`). */
-const RUNTIME_CLASSES = [
-  "CallOptions",
-  "ColorId",
-  "Connection",
-  "ConnectionPool",
-  "Frame",
-  "Route",
-  "RoutesFile",
-  "RpcHead",
-  "SrpcClient",
-  "SrpcCode",
-  "SrpcException",
-  "UdpExchange",
-];
-
-/** Test classes of the runtime (`templates/caller/java/test/<Name>.java.hbs`). */
-const TEST_CLASSES = ["FrameVectorsTest", "Json", "RoutingTest"];
-
 /** Files under `.proto` import paths that protobuf-java already contains. */
 function isWellKnown(file: string): boolean {
   return file.startsWith("google/protobuf/");
+}
+
+/** The runtime's files a generated package carries: its Maven project without its tests. */
+function isRuntimeArtefactFile(rel: string): boolean {
+  return rel === "pom.xml" || rel === "README.md" || rel.startsWith("src/main/");
+}
+
+/**
+ * Default groupId: `com.example.msec.<group>` (like the Go caller's
+ * `example.com/msec/...` module path) — a placeholder the README tells the
+ * user to replace with their own reverse domain (`--java-group-id`).
+ */
+export function defaultGroupId(routingName: string): string {
+  return `com.example.msec.${routingName.split(".")[0]!.toLowerCase()}`;
+}
+
+/** Default artifactId: `<service>-caller`, lower-cased. */
+export function defaultArtifactId(routingName: string): string {
+  return `${routingName.split(".")[1]!.toLowerCase()}-caller`;
 }
 
 export const javaCallerTarget: Target = {
@@ -71,13 +73,17 @@ export const javaCallerTarget: Target = {
   description: "Java caller library (Maven project, protobuf-java, typed clients)",
   async generate(model: ProtoModel, options: TargetOptions): Promise<GeneratedFile[]> {
     const basePackage = routingPackage(options.name);
-    const runtimePackage = `${basePackage}.srpc`;
-    const [group, service] = options.name.split(".") as [string, string];
-    const groupId = mavenCoordinate("groupId", options.javaGroupId ?? group.toLowerCase());
-    const artifactId = mavenCoordinate("artifactId", options.javaArtifactId ?? `${service.toLowerCase()}-caller`);
+    const own: MavenCoordinates = {
+      groupId: mavenCoordinate("groupId", options.javaGroupId ?? defaultGroupId(options.name)),
+      artifactId: mavenCoordinate("artifactId", options.javaArtifactId ?? defaultArtifactId(options.name)),
+      version: mavenCoordinate("version", options.sdkVersion),
+    };
+    const protoDeps = planProtoDeps(parseProtoDeps(options.javaProtoDep ?? []), model.descriptorSet.file, own);
+    const mapped = new Set(protoDeps.flatMap((a) => a.files));
+    const bundled = options.runtime === "bundled";
 
     const { set, table, generated } = javaDescriptorSet(model, basePackage);
-    const sources = await protocJava(set, generated);
+    const sources = await protocJava(set, generated.filter((f) => !mapped.has(f)));
 
     const services = javaServices(model, table);
     const first = services.find((s) => s.methods.length > 0);
@@ -85,12 +91,16 @@ export const javaCallerTarget: Target = {
     const data = {
       version: options.generatorVersion,
       name: options.name,
-      groupId,
-      artifactId,
-      runtimePackage,
+      groupId: own.groupId,
+      artifactId: own.artifactId,
+      sdkVersion: own.version,
+      groupIdIsDefault: options.javaGroupId === undefined,
+      hasServices: services.length > 0,
+      runtime: { ...JAVA_RUNTIME, version: options.runtimeVersion },
+      bundled,
+      protoDeps,
       protocVersion: PROTOC_VERSION,
       protobufJavaVersion: PROTOBUF_JAVA_VERSION,
-      junitVersion: JUNIT_VERSION,
       plugins: MAVEN_PLUGINS,
       protoFiles: model.files.map((f) => f.name),
       services,
@@ -105,28 +115,39 @@ export const javaCallerTarget: Target = {
       { path: "README.md", content: renderTemplate("caller/java/README.md.hbs", data) },
       { path: ".gitignore", content: renderTemplate("caller/java/gitignore.hbs", data) },
     ];
-    const runtimeDir = runtimePackage.replace(/\./g, "/");
-    for (const cls of RUNTIME_CLASSES) {
-      files.push({ path: `src/main/java/${runtimeDir}/${cls}.java`, content: renderTemplate(`caller/java/runtime/${cls}.java.hbs`, data) });
-    }
-    for (const cls of TEST_CLASSES) {
-      files.push({ path: `src/test/java/${runtimeDir}/${cls}.java`, content: renderTemplate(`caller/java/test/${cls}.java.hbs`, data) });
-    }
-    const vectorsDir = path.join(packageRoot(), "templates", "caller", "java", "vectors");
-    for (const name of readdirSync(vectorsDir).sort()) {
-      files.push({ path: `src/test/resources/vectors/${name}`, content: readFileSync(path.join(vectorsDir, name), "utf8") });
-    }
     for (const s of sources) files.push({ path: `src/main/java/${s.path}`, content: s.content });
     for (const s of services) {
       const dir = s.javaPackage === "" ? "" : `${s.javaPackage.replace(/\./g, "/")}/`;
       files.push({ path: `src/main/java/${dir}${s.className}.java`, content: renderTemplate("caller/java/Client.java.hbs", { ...data, ...s }) });
     }
-    for (const [name, content] of [...model.sources].filter(([n]) => !isWellKnown(n)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (const [name, content] of [...model.sources].filter(([n]) => !isWellKnown(n) && !mapped.has(n)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       files.push({ path: `proto/${name}`, content });
+    }
+    if (bundled) {
+      if (data.hasServices) files.push(...runtimeFiles("java", "runtime", isRuntimeArtefactFile));
+      for (const artifact of protoDeps) files.push(...(await protoDepProject(artifact, set, model, options.generatorVersion)));
     }
     return files;
   },
 };
+
+/**
+ * The Maven project of one `--java-proto-dep` artifact (`proto-deps/<artifactId>/`):
+ * the mapped files' message classes, their `.proto` sources and a pom depending
+ * on protobuf-java and on the other proto-dep artifacts its files import.
+ * Nothing in it depends on the caller, so every caller writes the same bytes.
+ */
+async function protoDepProject(artifact: ProtoDepArtifact, set: FileDescriptorSet, model: ProtoModel, version: string): Promise<GeneratedFile[]> {
+  const dir = `proto-deps/${artifact.artifactId}`;
+  const data = { version, artifact, protocVersion: PROTOC_VERSION, protobufJavaVersion: PROTOBUF_JAVA_VERSION, plugins: MAVEN_PLUGINS };
+  const files: GeneratedFile[] = [{ path: `${dir}/pom.xml`, content: renderTemplate("caller/java/proto-deps/pom.xml.hbs", data) }];
+  for (const s of await protocJava(set, artifact.files)) files.push({ path: `${dir}/src/main/java/${s.path}`, content: s.content });
+  for (const name of artifact.files) {
+    const content = model.sources.get(name);
+    if (content !== undefined) files.push({ path: `${dir}/proto/${name}`, content });
+  }
+  return files;
+}
 
 /**
  * The descriptor set protoc generates from: each non-well-known file gets an
@@ -155,14 +176,6 @@ function javaDescriptorSet(model: ProtoModel, basePackage: string) {
     });
   }
   return { set, table: table as JavaFileTable, generated };
-}
-
-/** Maven coordinates: letters, digits, `_`, `-` and `.` (the characters Maven accepts in ids). */
-function mavenCoordinate(what: string, value: string): string {
-  if (!/^[A-Za-z0-9_.-]+$/.test(value)) {
-    throw new UserError(`invalid Java ${what} ${JSON.stringify(value)}: use letters, digits, "_", "-" and "."`);
-  }
-  return value;
 }
 
 /**

@@ -49,6 +49,7 @@ export interface JavaSource {
  * the generated sources sorted by path. The temp directory is removed.
  */
 export async function protocJava(set: FileDescriptorSet, files: readonly string[]): Promise<JavaSource[]> {
+  if (files.length === 0) return []; // every file mapped to other artifacts (--java-proto-dep)
   const work = await mkdtemp(path.join(tmpdir(), "msec-gen-java-"));
   try {
     const setPath = path.join(work, "set.binpb");

@@ -18,8 +18,9 @@ import interop.Interop.EchoResponse;
 import interop.Interop.Everything;
 import interop.Interop.Inner;
 import interop.InteropServiceClient;
-import interop.echo.srpc.CallOptions;
-import interop.echo.srpc.SrpcClient;
+import io.github.msecgen.runtime.CallOptions;
+import io.github.msecgen.runtime.SrpcClient;
+import io.github.msecgen.runtime.SrpcException;
 import java.util.HexFormat;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -46,7 +47,7 @@ public final class InteropMain {
         MainLogicServiceClient main = new MainLogicServiceClient(srv);
         report("titles.async", () -> text(main.getTitlesAsync(GetTitlesRequest.newBuilder().setType("standard").build(), LONG).get()));
         report("titles.caller", () -> text(main.getTitles(GetTitlesRequest.newBuilder().setType("special").build(),
-            voa.mainlogic.srpc.CallOptions.DEFAULT.withTimeoutMs(LONG).withCaller("VOA.Tester"))));
+            CallOptions.DEFAULT.withTimeoutMs(LONG).withCaller("VOA.Tester"))));
         report("titles.udp", () -> text(new MainLogicServiceClient(udp).getTitles(GetTitlesRequest.newBuilder().setType("special").build(), LONG)));
         report("url.moon", () -> text(main.getUrlByTitle(GetUrlByTitleRequest.newBuilder().setType("special").setTitle("Moon").build(), LONG)));
         report("url.boom", () -> text(main.getUrlByTitle(GetUrlByTitleRequest.newBuilder().setType("special").setTitle("boom").build(), LONG)));
@@ -132,9 +133,7 @@ public final class InteropMain {
         String result;
         try {
             result = scenario.call();
-        } catch (interop.echo.srpc.SrpcException e) {
-            result = "SrpcException code=" + e.code() + " fromServer=" + e.fromServer() + " requestSent=" + e.requestSent() + " message=" + e.getMessage();
-        } catch (voa.mainlogic.srpc.SrpcException e) {
+        } catch (SrpcException e) {  // one runtime: both callers throw the same class
             result = "SrpcException code=" + e.code() + " fromServer=" + e.fromServer() + " requestSent=" + e.requestSent() + " message=" + e.getMessage();
         } catch (Exception e) {
             result = "unexpected " + e;
