@@ -33,8 +33,8 @@ interface CommandOptions {
   [languageOption: string]: unknown;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function addGenerateCommand(program: Command, kind: TargetKind, summary: string, examples: string): void {
@@ -62,7 +62,7 @@ function addGenerateCommand(program: Command, kind: TargetKind, summary: string,
     )
     .option("-q, --quiet", "no progress lines on stderr");
   for (const row of LANGUAGE_OPTIONS.filter((o) => o.kinds.includes(kind))) {
-    if (row.repeatable === true) command.option(row.flag, `${row.description} (repeatable)`, collect, []);
+    if (row.repeatable === true) command.option(row.flag, `${row.description} (repeatable)`, collect);
     else command.option(row.flag, row.description);
   }
   command

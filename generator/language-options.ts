@@ -33,7 +33,7 @@ export const LANGUAGE_OPTIONS: readonly LanguageOption[] = [
     key: "npmName",
     lang: "ts",
     kinds: ["server", "caller"],
-    description: "npm package name of the TypeScript package (default: <group>-<service>-server|caller, lower-case)",
+    description: "npm package name of the TypeScript package (default: <group>.<service>-server or -caller, lower-case, e.g. voa.crawl-caller)",
   },
   {
     flag: "--go-module <path>",
