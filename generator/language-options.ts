@@ -36,6 +36,14 @@ export const LANGUAGE_OPTIONS: readonly LanguageOption[] = [
     description: "npm package name of the TypeScript package (default: <group>.<service>-server or -caller, lower-case, e.g. voa.crawl-caller)",
   },
   {
+    flag: "--ts-import <file.proto=package>",
+    key: "tsImport",
+    lang: "ts",
+    kinds: ["caller"],
+    description: "TypeScript caller: take an imported .proto's message code from another generated caller package (e.g. common/types.proto=shop.billing-caller) instead of generating a copy",
+    repeatable: true,
+  },
+  {
     flag: "--go-module <path>",
     key: "goModule",
     lang: "go",

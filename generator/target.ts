@@ -37,6 +37,8 @@ export interface GeneratedFile {
 export interface LanguageSettings {
   /** npm package name of the TypeScript package (`--npm-name`). */
   readonly npmName?: string | undefined;
+  /** `<file.proto>=<npm package>` mappings of the TypeScript caller (`--ts-import`): take that file's message code from the package. */
+  readonly tsImport?: readonly string[] | undefined;
   /** Go module path of the Go caller (`--go-module`). */
   readonly goModule?: string | undefined;
   /** `--go-import <file.proto>=<import path>[;<name>]` mappings of imported files (Go caller). */

@@ -9,8 +9,9 @@
  *   exactly as its README says, answers a call, and a production install
  *   (`npm install --omit=dev`) stays under 25 MB;
  * * two TypeScript callers generated separately from protos that share an
- *   import (fixtures/shared) are installed into one npm project as their
- *   README says, share ONE runtime, and call a live server.
+ *   import (fixtures/shared; the second with `--ts-import`) are installed into
+ *   one npm project as their READMEs say, share ONE runtime and ONE copy of
+ *   common/types, and call a live server.
  *
  * npm uses the machine's cache (`--prefer-offline`); the registry is reached
  * only for what the cache lacks.
@@ -135,25 +136,37 @@ describe("two TypeScript callers generated separately (shared import) in one npm
   let shop: ShopServer | undefined;
   after(async () => shop?.stop());
 
-  test("install as their README says, share one runtime and call a live server", async () => {
+  test("install as their README says, share one runtime and one copy of common/types, and call a live server", async () => {
     shop = await startShopServer(work);
     const include = ["-I", "protos", "--lang", "ts", "--dir", "-o", "sdk", "--quiet"];
     const billing = path.join(await npxMsecGen(["caller", "protos/billing/billing.proto", "--name", "Shop.Billing", ...include]), "ts");
-    const catalog = path.join(await npxMsecGen(["caller", "protos/catalog/catalog.proto", "--name", "Shop.Catalog", ...include]), "ts");
+    const catalog = path.join(
+      await npxMsecGen(["caller", "protos/catalog/catalog.proto", "--name", "Shop.Catalog", "--ts-import", "common/types.proto=shop.billing-caller", ...include]),
+      "ts",
+    );
     assert.equal(billing, path.join(ci, "sdk/Shop.Billing-caller/ts"));
+    assert.ok(!existsSync(path.join(catalog, "src/gen/common")), "catalog carries no copy of common/types");
 
-    // The README's steps: build each caller, then install the runtime archive and both callers.
-    const readme = readFileSync(path.join(billing, "README.md"), "utf8");
-    assert.ok(readme.includes("cd path/to/this/folder && npm install"), readme);
-    assert.ok(readme.includes(`npm install --install-links …/runtime/msec-gen-runtime-${VERSION}.tgz path/to/A/ts path/to/B/ts`), readme);
-    for (const dir of [billing, catalog]) await runOk("npm", ["install", ...NPM], { cwd: dir });
+    // Billing's README: build it. Catalog's README: build it with the provider as a dev dependency.
+    const billingReadme = readFileSync(path.join(billing, "README.md"), "utf8");
+    assert.ok(billingReadme.includes("cd path/to/this/folder && npm install"), billingReadme);
+    assert.ok(billingReadme.includes(`npm install --install-links …/runtime/msec-gen-runtime-${VERSION}.tgz path/to/A/ts path/to/B/ts`), billingReadme);
+    await runOk("npm", ["install", ...NPM], { cwd: billing });
+    const catalogReadme = readFileSync(path.join(catalog, "README.md"), "utf8");
+    assert.ok(catalogReadme.includes("* `common/types.proto` from `shop.billing-caller`"), catalogReadme);
+    assert.ok(catalogReadme.includes("npm install --install-links --save-dev path/to/shop.billing-caller\nnpm run build"), catalogReadme);
+    await runOk("npm", ["install", ...NPM, "--install-links", "--save-dev", billing], { cwd: catalog });
+    await runOk("npm", ["run", "build"], { cwd: catalog });
+
+    // A project: the runtime archive once, both callers.
     const app = path.join(work, "app");
     mkdirSync(app);
     writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "shop-app", version: "1.0.0", private: true, type: "module" }));
     await runOk("npm", ["install", ...NPM, "--install-links", path.join(billing, `runtime/msec-gen-runtime-${VERSION}.tgz`), billing, catalog], { cwd: app });
 
-    const runtimes = (await run("find", ["node_modules", "-path", "*/@msec-gen/runtime/package.json"], { cwd: app })).stdout.trim().split("\n");
-    assert.deepEqual(runtimes, ["node_modules/@msec-gen/runtime/package.json"], "exactly one runtime in the program");
+    const find = async (pattern: string) => (await run("find", ["node_modules", "-path", pattern], { cwd: app })).stdout.trim().split("\n");
+    assert.deepEqual(await find("*/@msec-gen/runtime/package.json"), ["node_modules/@msec-gen/runtime/package.json"], "exactly one runtime in the program");
+    assert.deepEqual(await find("*/common/types_pb.js"), ["node_modules/shop.billing-caller/dist/gen/common/types_pb.js"], "exactly one common/types");
 
     writeFileSync(
       path.join(app, "main.js"),
@@ -162,12 +175,14 @@ import { CatalogServiceClient } from "shop.catalog-caller";
 const service = process.argv[2];
 const charged = await new BillingServiceClient({ service }).charge({ account: "acme", amount: { currency: "USD", units: 21n } });
 const price = await new CatalogServiceClient({ service }).price({ sku: "mug-42" });
-console.log(charged.balance.currency, String(charged.balance.units), price.price.currency, String(price.price.units));
+import { MoneySchema } from "shop.billing-caller";
+import { isMessage } from "@bufbuild/protobuf";
+console.log(charged.balance.currency, String(charged.balance.units), price.price.currency, String(price.price.units), isMessage(price.price, MoneySchema));
 process.exit(0);
 `,
     );
     const out = await runOk(process.execPath, ["main.js", shop.address], { cwd: app });
-    assert.equal(out, "USD 42 EUR 600\n");
+    assert.equal(out, "USD 42 EUR 600 true\n");
   });
 });
 

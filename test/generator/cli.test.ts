@@ -83,6 +83,21 @@ describe("msec-gen command line", () => {
     await assertEmpty(out);
   });
 
+  test("--ts-import is validated against the input", async () => {
+    const out = await outDir();
+    const base = ["caller", "fixtures/shared/catalog/catalog.proto", "-I", "fixtures/shared", "--lang", "ts", "-o", out, "--quiet"];
+    const notImported = await runCli([...base, "--ts-import", "other/x.proto=shop.billing-caller"]);
+    assert.equal(notImported.code, 1);
+    assert.equal(notImported.stderr, 'msec-gen: error: --ts-import "other/x.proto=shop.billing-caller": other/x.proto is not a file this input imports\n');
+    const requested = await runCli([...base, "--ts-import", "catalog/catalog.proto=x"]);
+    assert.equal(requested.code, 1);
+    assert.match(requested.stderr, /catalog\/catalog\.proto is one of the files being generated/);
+    const badName = await runCli([...base, "--ts-import", "common/types.proto=Not A Package"]);
+    assert.equal(badName.code, 1);
+    assert.match(badName.stderr, /"Not A Package" is not an npm package name/);
+    await assertEmpty(out);
+  });
+
   test("--version and --runtime are validated", async () => {
     const out = await outDir();
     const version = await runCli(["server", "fixtures/voa/Crawl.proto", "--version", "1.2", "-o", out, "--quiet"]);

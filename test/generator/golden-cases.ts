@@ -94,4 +94,16 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
     id: "shared-billing-caller-cpp",
     options: { kind: "caller", protos: ["fixtures/shared/billing/billing.proto"], includes: ["fixtures/shared"], name: "Shop.Billing", lang: "cpp" },
   },
+  {
+    // The TypeScript side of the shared-import fixture: Catalog takes common/types from Billing's package.
+    id: "shared-catalog-caller-ts",
+    options: {
+      kind: "caller",
+      protos: ["fixtures/shared/catalog/catalog.proto"],
+      includes: ["fixtures/shared"],
+      name: "Shop.Catalog",
+      lang: "ts",
+      tsImport: ["common/types.proto=shop.billing-caller"],
+    },
+  },
 ];

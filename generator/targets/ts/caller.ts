@@ -9,13 +9,15 @@ import { renderTemplate } from "../../template-engine.js";
 import { genImports, npmPackageName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
 import { RUNTIME_PACKAGE, tsRuntimeDependency } from "./runtime-dependency.js";
 import { generateTsCode } from "./ts-code.js";
+import { parseTsImports } from "./ts-import.js";
 
 export const tsCallerTarget: Target = {
   kind: "caller",
   lang: "ts",
   description: "TypeScript caller library (npm package, typed clients)",
   generate(model: ProtoModel, options: TargetOptions): GeneratedFile[] {
-    const code = generateTsCode(model, "caller", options.name, options.generatorVersion);
+    const imports = parseTsImports(options.tsImport, model);
+    const code = generateTsCode(model, "caller", options.name, options.generatorVersion, imports);
     const protos = protoSources(model);
     const runtime = tsRuntimeDependency(options);
     const data = {
@@ -27,6 +29,8 @@ export const tsCallerTarget: Target = {
       runtimePackage: RUNTIME_PACKAGE,
       runtimeSpec: runtime.spec,
       runtimeArchive: runtime.archive ?? false,
+      tsImports: imports.map((i) => ({ file: i.file, pkg: i.pkg })),
+      providers: [...new Set(imports.map((i) => i.pkg))].sort(),
       protobufVersion: PROTOBUF_ES_VERSION,
       protoFiles: model.files.map((f) => f.name),
       protos: protos.map((p) => p.path),

@@ -10,6 +10,7 @@ import type { Plugin } from "@bufbuild/protoplugin";
 import protocGenEsModule from "@bufbuild/protoc-gen-es/dist/cjs/src/protoc-gen-es-plugin.js";
 import type { ProtoModel } from "../../model.js";
 import { createServicePlugin } from "./service-plugin.js";
+import { rewriteImportsParameter, type TsImport } from "./ts-import.js";
 
 const { protocGenEs } = protocGenEsModule as { protocGenEs: Plugin };
 
@@ -34,19 +35,22 @@ export function tsHeader(version: string, protoFile: string): string {
 
 /**
  * Message code for the requested files and every non-well-known file they
- * import (generated code imports them), plus service code for the requested
- * files.
+ * import (generated code imports them), except files mapped to another
+ * package (`--ts-import`), plus service code for the requested files.
  */
 export function generateTsCode(
   model: ProtoModel,
   kind: "server" | "caller",
   defaultService: string,
   version: string,
+  imports: readonly TsImport[] = [],
 ): TsSourceFile[] {
   const requested = model.files.map((f) => f.name);
-  const messageFiles = closure(model, requested).filter((n) => !isWellKnown(n));
-  const messages = runPlugin(protocGenEs, model, messageFiles, version);
-  const services = runPlugin(createServicePlugin({ kind, defaultService, version }), model, requested, version);
+  const mapped = new Set(imports.map((i) => i.file));
+  const messageFiles = closure(model, requested).filter((n) => !isWellKnown(n) && !mapped.has(n));
+  const parameter = PARAMETER + rewriteImportsParameter(imports);
+  const messages = runPlugin(protocGenEs, model, messageFiles, version, parameter);
+  const services = runPlugin(createServicePlugin({ kind, defaultService, version }), model, requested, version, parameter);
   return [...messages, ...services];
 }
 
@@ -63,10 +67,10 @@ function closure(model: ProtoModel, names: readonly string[]): string[] {
   return model.descriptorSet.file.map((f) => f.name).filter((n) => seen.has(n));
 }
 
-function runPlugin(plugin: Plugin, model: ProtoModel, fileToGenerate: string[], version: string): TsSourceFile[] {
+function runPlugin(plugin: Plugin, model: ProtoModel, fileToGenerate: string[], version: string, parameter: string): TsSourceFile[] {
   const request = create(CodeGeneratorRequestSchema, {
     fileToGenerate,
-    parameter: PARAMETER,
+    parameter,
     protoFile: model.descriptorSet.file,
   });
   const response: CodeGeneratorResponse = plugin.run(request);
