@@ -100,5 +100,5 @@ test("a bad parameter fails the generation with the plugin's message", async () 
   assert.match(r.stderr, /invalid --name "VOA": expected two non-empty levels "Group\.Service"/);
   const unknown = await bufGenerate("unknown", ["colour=blue"]);
   assert.notEqual(unknown.code, 0);
-  assert.match(unknown.stderr, /unknown parameter "colour" \(known: kind, name, lang, runtime, version, npm_name, go_module, .*java_group_id, .*handlers\)/);
+  assert.match(unknown.stderr, /unknown parameter "colour" \(known: kind, name, lang, runtime, version, npm_name, ts_import, go_module, go_import, java_group_id, java_artifact_id, cpp_package, cpp_namespace, python_dist, python_package, python_import, java_proto_dep, handlers\)/);
 });
