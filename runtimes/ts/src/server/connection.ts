@@ -159,7 +159,7 @@ export class Connection implements FrameSink, HttpSink {
   private trackRequestDeadline(completed: boolean): void {
     const timeout = this.core.limits.requestTimeoutMs;
     if (timeout === 0 || this.closed) return;
-    if (!this.receiving) {
+    if (!this.receiving || this.closeWhenAnswered) {
       this.stopRequestTimer();
       return;
     }

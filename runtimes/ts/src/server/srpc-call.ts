@@ -81,7 +81,7 @@ export function handleFrame(core: ServerCore, frame: Uint8Array, sink: FrameSink
   core.stats.inFlight++;
   try {
     const result = method.invoke({ format: "binary", bytes: view(frame, headEnd, bodyLen) }, ctx);
-    if (isPromiseLike(result)) whenSettled(result, call.complete, call.fail, core.logger);
+    if (isPromiseLike(result)) whenSettled(result, (r) => call.complete(r), (e) => call.fail(e), core.logger);
     else call.complete(result);
   } catch (e) {
     call.fail(e);
@@ -95,6 +95,9 @@ function binaryBytes(response: ResponseBody): Uint8Array | undefined {
 }
 
 class SrpcCall {
+  /** Whether the call was answered; a call is answered once, whatever its handler does. */
+  private answered = false;
+
   constructor(
     private readonly core: ServerCore,
     private readonly sink: FrameSink,
@@ -102,10 +105,7 @@ class SrpcCall {
     private readonly ctx: ServerCallContext,
   ) {}
 
-  /** Whether the call was answered; a call is answered once, whatever its handler does. */
-  private answered = false;
-
-  readonly complete = (response: ResponseBody): void => {
+  complete(response: ResponseBody): void {
     if (this.answered) return;
     let bytes: Uint8Array | undefined;
     try {
@@ -122,12 +122,12 @@ class SrpcCall {
     this.sink.sendResponse(this.responseHead, bytes);
     this.core.stats.countSuccess(this.ctx.method, this.sink.transport);
     this.done();
-  };
+  }
 
-  readonly fail = (e: unknown): void => {
+  fail(e: unknown): void {
     if (this.answered) return;
     this.answerFailure(failureOf(e, this.ctx.method, this.ctx.log));
-  };
+  }
 
   private answerFailure({ code, message }: { code: number; message: string }): void {
     if (this.answered) return;
