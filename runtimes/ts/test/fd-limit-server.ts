@@ -1,6 +1,6 @@
 /**
  * A server process for the fd-limit tests, run under a low open-file limit:
- * `prlimit --nofile=256 node --import tsx test/fd-limit-server.ts <extraFds>`
+ * `bash -c "ulimit -n 256 && exec node --import tsx test/fd-limit-server.ts <extraFds>"`
  * opens `extraFds` files first (so accept() can fail with EMFILE before
  * `maxConnections` is reached), serves the echo on 127.0.0.1 with the
  * default `maxConnections`, logs to stderr and prints `{"port":N}`.
