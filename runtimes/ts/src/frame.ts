@@ -4,6 +4,7 @@
  * it is a view into the buffer the frame arrived in.
  */
 import { allocBytes } from "./byte-slab.js";
+import { InputBuffer } from "./input-buffer.js";
 import { SrpcCode, SrpcError } from "./errors.js";
 import { type RpcHead, decodeRpcHead, encodeRpcHeadInto } from "./rpc-head.js";
 
@@ -134,19 +135,36 @@ export interface FrameDecoderOptions {
 }
 
 /**
+ * Thrown by `FrameDecoder.push` when the stream cannot be SRPC. `frames` are
+ * the complete frames that came before the bad bytes in the same push: a
+ * server answers them, then closes the connection.
+ */
+export class FrameStreamError extends SrpcError {
+  constructor(
+    message: string,
+    readonly frames: Uint8Array[],
+  ) {
+    super(SrpcCode.InvalidPkg, message);
+  }
+}
+
+/**
  * Splits a byte stream into frames: pipelined frames in one chunk, frames
  * spread over many chunks (down to one byte at a time). Complete frames are
- * views into the chunk they arrived in when they arrived whole; a frame that
- * spans chunks is copied once, when its last byte arrives.
+ * views into the chunk they arrived in when they arrived whole; the bytes of
+ * an incomplete frame are copied into one buffer of the decoder's own
+ * (`InputBuffer`), so its memory is proportional to the bytes received
+ * whatever the segmentation, and a frame that spans chunks is a view into
+ * that buffer.
  *
- * Throws `SrpcError(-3)` on a byte stream that cannot be SRPC (wrong STX,
- * negative or zero lengths, wrong ETX) and on a frame that announces more
- * than `maxFrameBytes`; after that the decoder must not be used again.
+ * Throws `FrameStreamError` (an `SrpcError(-3)`) on a byte stream that
+ * cannot be SRPC (wrong STX, negative or zero lengths, wrong ETX) and on a
+ * frame that announces more than `maxFrameBytes`; after that the decoder
+ * must not be used again.
  */
 export class FrameDecoder {
   readonly maxFrameBytes: number;
-  private parts: Uint8Array[] = [];
-  private buffered = 0;
+  private readonly pending = new InputBuffer();
   /** Total length of the frame being assembled, once its lengths are known; else 0. */
   private expected = 0;
 
@@ -156,53 +174,54 @@ export class FrameDecoder {
 
   /** Bytes held for an incomplete frame. */
   get pendingBytes(): number {
-    return this.buffered;
+    return this.pending.length;
   }
 
   /** Feeds a chunk; returns the frames it completed, in order. */
   push(chunk: Uint8Array): Uint8Array[] {
     let buf: Uint8Array;
-    if (this.buffered === 0) {
+    if (this.pending.length === 0) {
       buf = chunk;
     } else {
-      this.parts.push(chunk);
-      this.buffered += chunk.length;
-      if (this.expected !== 0 && this.buffered < this.expected) return [];
-      buf = Buffer.concat(this.parts, this.buffered);
-      this.parts = [];
-      this.buffered = 0;
+      const limit = this.expected === 0 ? FRAME_HEAD_OFFSET : this.expected;
+      if (this.expected === 0 || this.pending.length + chunk.length <= this.expected) {
+        this.pending.append(chunk, limit);
+        if (this.pending.length < (this.expected === 0 ? FRAME_HEAD_OFFSET : this.expected)) return [];
+        buf = this.pending.take();
+      } else {
+        // The chunk completes the frame and carries more: one buffer for both.
+        this.pending.append(chunk);
+        buf = this.pending.take();
+      }
     }
     const frames: Uint8Array[] = [];
     let at = 0;
     const len = buf.length;
     this.expected = 0;
     while (at < len) {
-      if (buf[at] !== FRAME_STX) throw new SrpcError(SrpcCode.InvalidPkg, "invalid package: bad start byte");
+      if (buf[at] !== FRAME_STX) throw new FrameStreamError("invalid package: bad start byte", frames);
       if (len - at < FRAME_HEAD_OFFSET) break;
       const headLen = readInt32BE(buf, at + 1);
       const bodyLen = readInt32BE(buf, at + 5);
       if (headLen < 0 || bodyLen < 0 || headLen + bodyLen === 0) {
-        throw new SrpcError(SrpcCode.InvalidPkg, "invalid package: bad lengths");
+        throw new FrameStreamError("invalid package: bad lengths", frames);
       }
       const total = FRAME_OVERHEAD + headLen + bodyLen;
       if (total > this.maxFrameBytes) {
-        throw new SrpcError(
-          SrpcCode.InvalidPkg,
+        throw new FrameStreamError(
           `invalid package: frame of ${total} bytes exceeds the limit of ${this.maxFrameBytes}`,
+          frames,
         );
       }
       if (len - at < total) {
         this.expected = total;
         break;
       }
-      if (buf[at + total - 1] !== FRAME_ETX) throw new SrpcError(SrpcCode.InvalidPkg, "invalid package: bad end byte");
+      if (buf[at + total - 1] !== FRAME_ETX) throw new FrameStreamError("invalid package: bad end byte", frames);
       frames.push(view(buf, at, total));
       at += total;
     }
-    if (at < len) {
-      this.parts.push(view(buf, at, len - at));
-      this.buffered = len - at;
-    }
+    if (at < len) this.pending.append(view(buf, at, len - at), this.expected === 0 ? FRAME_HEAD_OFFSET : this.expected);
     return frames;
   }
 }

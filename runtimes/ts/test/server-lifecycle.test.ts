@@ -82,7 +82,7 @@ describe("connection limits", () => {
     b.destroy();
     d.destroy();
     await delay(50);
-    assert.match(await metricsOf(server.port), /^msec_server_connections_rejected_total 1$/m);
+    assert.match(await metricsOf(server.port), /^msec_server_rejected_connections_total\{reason="max_connections"\} 1$/m);
   });
 
   test("a connection idle for idleTimeoutMs is closed; an active one is not", async () => {
@@ -169,7 +169,10 @@ describe("config and the echo server process", () => {
     assert.throws(() => parseListen("7963/sctp"), /bad entry/);
     assert.throws(() => parseListen("7963/tcp 7964/udp"), /share one address and port/);
     const options = serverOptionsFromConfig(
-      parseConfig("[SRPC]\nlisten=127.0.0.1:9000/tcp\nmax_connections=5\nidle_timeout_ms=0\ndrain_timeout_ms=250\ncanonical_json=1\n"),
+      parseConfig(
+        "[SRPC]\nlisten=127.0.0.1:9000/tcp\nmax_connections=5\nidle_timeout_ms=0\ndrain_timeout_ms=250\ncanonical_json=1\n" +
+          "request_timeout_ms=2500\nmax_pending_output_bytes=65536\nmax_udp_in_flight=8\n",
+      ),
     );
     assert.deepEqual(options, {
       host: "127.0.0.1",
@@ -179,6 +182,9 @@ describe("config and the echo server process", () => {
       idleTimeoutMs: 0,
       drainTimeoutMs: 250,
       canonicalJson: true,
+      requestTimeoutMs: 2500,
+      maxPendingOutputBytes: 65536,
+      maxUdpInFlight: 8,
     });
   });
 

@@ -1,19 +1,28 @@
 /**
  * One accepted TCP connection. The first byte decides the protocol for the
- * connection's life: `(` (0x28) is SRPC, anything else HTTP/1.1 (spec §3.1).
+ * connection's life: `(` (0x28) is SRPC, an ASCII capital letter A–Z is
+ * HTTP/1.1 (every method token starts with one, spec §3.1); any other first
+ * byte closes the connection at once (counted as malformed).
  *
  * Flow control, per connection: at most `maxInFlightPerConnection` calls run
  * at once — further requests wait in order and the socket is paused (never
- * dropped) until calls finish; the socket is also paused while the peer does
- * not read our answers. Answers produced in the same tick go out in one write.
- * Bad input closes only this connection.
+ * dropped) until calls finish; the socket is also paused while more than
+ * `maxPendingOutputBytes` of answers wait for the peer to read them.
+ * Answers produced in the same tick go out in one write.
+ *
+ * Hostile input: a frame or HTTP request must be complete within
+ * `requestTimeoutMs` of its first byte (bytes arriving do not extend it);
+ * bad input closes only this connection, after answering the complete
+ * requests that came before it. A peer that half-closes (sends its request,
+ * then FIN) still gets its answers, then the connection closes.
  */
 import type { Socket } from "node:net";
-import { FRAME_ETX, FRAME_HEAD_OFFSET, FRAME_OVERHEAD, FRAME_STX, FrameDecoder, encodeFrame } from "../frame.js";
+import { FRAME_ETX, FRAME_HEAD_OFFSET, FRAME_OVERHEAD, FRAME_STX, FrameDecoder, FrameStreamError, encodeFrame } from "../frame.js";
 import type { ServerCore } from "./core.js";
 import { type HttpSink, handleHttpRequest } from "./http-call.js";
 import { type HttpRequest, HttpParseError, HttpRequestParser } from "./http-request.js";
 import { plainResponse } from "./json-envelope.js";
+import { describeError } from "./outcome.js";
 import { FrameResult, type FrameSink, handleFrame } from "./srpc-call.js";
 
 /** Below this many bytes, answers of one tick are concatenated into one write; above, written as a batch (writev). */
@@ -59,6 +68,11 @@ export class Connection implements FrameSink, HttpSink {
   private httpLastSlot = -1;
   /** HTTP: the last request to answer was received; later bytes are ignored. */
   private httpClosing = false;
+  /** Close once everything received is answered: the peer half-closed, or sent bad bytes after good requests. */
+  private closeWhenAnswered = false;
+  /** When the request being received began (`performance.now()`), while one is incomplete. */
+  private requestStartedAt = 0;
+  private requestTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly core: ServerCore,
@@ -70,6 +84,7 @@ export class Connection implements FrameSink, HttpSink {
     socket.setTimeout(core.limits.idleTimeoutMs);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("timeout", () => this.onIdle());
+    socket.on("end", () => this.onPeerEnd());
     socket.on("error", () => {
       // 'close' follows; a reset peer is not the server's problem.
     });
@@ -103,27 +118,104 @@ export class Connection implements FrameSink, HttpSink {
     this.socket.destroy();
   }
 
+  /** The peer sent FIN: nothing more will arrive. Answer what was received, then close. */
+  private onPeerEnd(): void {
+    this.stopRequestTimer();
+    if (this.closed) return;
+    this.closeWhenAnswered = true;
+    this.closeIfDrained();
+  }
+
   // ---------------------------------------------------------------- input
 
   private onData(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.closeWhenAnswered) return;
     try {
-      this.consume(chunk);
+      const completed = this.consume(chunk);
+      this.trackRequestDeadline(completed);
     } catch (e) {
       // A bug of ours must cost one connection, never the process.
       this.core.logger.error("connection failed while handling input; closing it", {
         peer: this.peer,
-        error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+        error: describeError(e),
       });
       this.malformed();
     }
   }
 
-  private consume(chunk: Buffer): void {
+  /** True while a frame or HTTP request has begun arriving and is not complete. */
+  private get receiving(): boolean {
+    if (this.mode === Mode.Srpc) return this.frames!.pendingBytes > 0;
+    if (this.mode === Mode.Http) return !this.httpClosing && this.http!.inProgress;
+    return false;
+  }
+
+  /**
+   * Starts the `requestTimeoutMs` clock when a request is incomplete after a
+   * read, keeps it running while the same request keeps arriving, and stops
+   * it once nothing is incomplete. `completed` tells whether requests were
+   * completed in this read (then an incomplete one is a new request).
+   */
+  private trackRequestDeadline(completed: boolean): void {
+    const timeout = this.core.limits.requestTimeoutMs;
+    if (timeout === 0 || this.closed) return;
+    if (!this.receiving || this.closeWhenAnswered) {
+      this.stopRequestTimer();
+      return;
+    }
+    if (this.requestStartedAt === 0 || completed) this.requestStartedAt = performance.now();
+    if (this.requestTimer === undefined) this.armRequestTimer(timeout);
+  }
+
+  private armRequestTimer(delayMs: number): void {
+    this.requestTimer = setTimeout(onRequestTimer, Math.max(1, Math.ceil(delayMs)), this);
+    this.requestTimer.unref();
+  }
+
+  private stopRequestTimer(): void {
+    this.requestStartedAt = 0;
+    if (this.requestTimer !== undefined) {
+      clearTimeout(this.requestTimer);
+      this.requestTimer = undefined;
+    }
+  }
+
+  /** The request timer fired: close if the request being received is past its deadline. */
+  checkRequestDeadline(): void {
+    this.requestTimer = undefined;
+    if (this.closed || !this.receiving) {
+      this.requestStartedAt = 0;
+      return;
+    }
+    const timeout = this.core.limits.requestTimeoutMs;
+    if (this.paused) {
+      // We stopped reading (calls running, peer not reading answers): the rest cannot arrive; not the sender's delay.
+      this.requestStartedAt = performance.now();
+      this.armRequestTimer(timeout);
+      return;
+    }
+    const left = this.requestStartedAt + timeout - performance.now();
+    if (left > 0) {
+      this.armRequestTimer(left);
+      return;
+    }
+    this.core.stats.timeouts[this.mode === Mode.Http ? "http" : "tcp"]++;
+    this.closed = true;
+    this.backlog = [];
+    this.socket.destroy();
+  }
+
+  /** Handles a chunk; returns whether it completed at least one request. */
+  private consume(chunk: Buffer): boolean {
     if (this.mode === Mode.Unknown) {
-      if (chunk[0] === FRAME_STX) {
+      const first = chunk[0]!;
+      if (first === FRAME_STX) {
         this.mode = Mode.Srpc;
         this.frames = new FrameDecoder({ maxFrameBytes: this.core.limits.maxFrameBytes });
+      } else if (first < 0x41 || first > 0x5a) {
+        // Not `(` and not a capital letter: neither SRPC nor an HTTP method.
+        this.malformed();
+        return false;
       } else {
         this.mode = Mode.Http;
         this.http = new HttpRequestParser(
@@ -132,27 +224,38 @@ export class Connection implements FrameSink, HttpSink {
         );
       }
     }
-    if (this.mode === Mode.Srpc) this.onSrpcData(chunk);
-    else this.onHttpData(chunk);
+    return this.mode === Mode.Srpc ? this.onSrpcData(chunk) : this.onHttpData(chunk);
   }
 
-  private onSrpcData(chunk: Buffer): void {
+  private onSrpcData(chunk: Buffer): boolean {
     let frames: Uint8Array[];
+    let broken = false;
     try {
       frames = this.frames!.push(chunk);
-    } catch {
-      this.malformed();
-      return;
+    } catch (e) {
+      if (!(e instanceof FrameStreamError) || e.frames.length === 0) {
+        this.malformed();
+        return false;
+      }
+      // Good frames, then bad bytes: answer the frames, then close.
+      this.core.stats.malformed.tcp++;
+      frames = e.frames;
+      broken = true;
     }
     for (const frame of frames) {
-      if (this.closed) return;
+      if (this.closed) return true;
       if (this.backlog.length > 0 || this.inFlight >= this.core.limits.maxInFlightPerConnection) {
         this.backlog.push(frame);
       } else {
         this.startFrame(frame);
       }
     }
+    if (broken && !this.closed) {
+      this.closeWhenAnswered = true;
+      this.closeIfDrained();
+    }
     this.updateReading();
+    return frames.length > 0;
   }
 
   private startFrame(frame: Uint8Array): void {
@@ -163,16 +266,18 @@ export class Connection implements FrameSink, HttpSink {
     if (result === FrameResult.Malformed) this.malformed();
   }
 
-  private onHttpData(chunk: Buffer): void {
-    if (this.httpClosing) return; // closing after an earlier answer; ignore the rest
+  private onHttpData(chunk: Buffer): boolean {
+    if (this.httpClosing) return false; // closing after an earlier answer; ignore the rest
     let requests: HttpRequest[];
     let parseError: HttpParseError | undefined;
     try {
       requests = this.http!.push(chunk);
     } catch (e) {
-      requests = [];
       parseError = e instanceof HttpParseError ? e : new HttpParseError(400, "bad request");
+      // The requests completed before the bad bytes are answered first.
+      requests = parseError.completed;
     }
+    const completed = requests.length > 0;
     const items: Array<HttpRequest | HttpParseError> = requests;
     if (parseError !== undefined) {
       this.core.stats.malformed.http++;
@@ -189,6 +294,7 @@ export class Connection implements FrameSink, HttpSink {
       }
     }
     this.updateReading();
+    return completed;
   }
 
   /** Interim `100 Continue`, only when every earlier answer is out (it must not overtake them). */
@@ -257,6 +363,7 @@ export class Connection implements FrameSink, HttpSink {
         this.flush();
         this.socket.end();
         this.closed = true;
+        this.stopRequestTimer();
         return;
       }
       this.httpWriteSlot++;
@@ -317,7 +424,9 @@ export class Connection implements FrameSink, HttpSink {
       }
       this.socket.uncork();
     }
-    if (!ok) {
+    // `write` returns false above the socket's 16 KiB high-water mark; reading stops only
+    // above maxPendingOutputBytes, and resumes on 'drain' (everything written out).
+    if (!ok && this.socket.writableLength > this.core.limits.maxPendingOutputBytes) {
       this.writeBlocked = true;
       this.updateReading();
     }
@@ -343,8 +452,9 @@ export class Connection implements FrameSink, HttpSink {
   }
 
   private closeIfDrained(): void {
-    if (this.draining && !this.closed && this.idle && !this.flushScheduled) {
+    if ((this.draining || this.closeWhenAnswered) && !this.closed && this.idle && !this.flushScheduled) {
       this.closed = true;
+      this.stopRequestTimer();
       this.socket.end();
     }
   }
@@ -353,6 +463,7 @@ export class Connection implements FrameSink, HttpSink {
     this.core.stats.malformed.tcp++;
     this.closed = true;
     this.backlog = [];
+    this.stopRequestTimer();
     this.socket.destroy();
   }
 
@@ -365,6 +476,7 @@ export class Connection implements FrameSink, HttpSink {
 
   private onClose(): void {
     this.closed = true;
+    this.stopRequestTimer();
     this.backlog = [];
     this.abortController.abort();
     this.onClosed(this);
@@ -390,4 +502,8 @@ function writeFrameInto(buf: Buffer, pos: number, head: Uint8Array, body: Uint8A
 
 function flushConnection(conn: Connection): void {
   conn.flush();
+}
+
+function onRequestTimer(conn: Connection): void {
+  conn.checkRequestDeadline();
 }

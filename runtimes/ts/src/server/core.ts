@@ -14,6 +14,10 @@ export interface ServerLimits {
   maxInFlightPerConnection: number;
   idleTimeoutMs: number;
   maxHttpHeaderBytes: number;
+  /** 0 = no deadline. */
+  requestTimeoutMs: number;
+  maxPendingOutputBytes: number;
+  maxUdpInFlight: number;
 }
 
 export interface ServerCore {

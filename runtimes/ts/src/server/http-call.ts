@@ -11,7 +11,7 @@ import { ServerCallContext } from "./call-context.js";
 import type { ServerCore } from "./core.js";
 import { type HttpRequest, headerValue } from "./http-request.js";
 import { jsonEnvelope, jsonEnvelopeResponse, plainResponse } from "./json-envelope.js";
-import { type Failure, failureOf, isPromiseLike, wrongFormat } from "./outcome.js";
+import { type Failure, failureOf, isPromiseLike, whenSettled, wrongFormat } from "./outcome.js";
 import { UNKNOWN_METHOD_LABEL } from "./stats.js";
 
 /** Shortest wire method name MSEC accepts over HTTP (`a.b.c`); shorter ones are -3 (spec §3.2). */
@@ -118,32 +118,43 @@ function startJsonCall(core: ServerCore, req: HttpRequest, slot: number, sink: H
     core.logger,
   );
   core.stats.inFlight++;
+  let answered = false;
   const finish = (response: Buffer, code: number) => {
+    if (answered) return;
+    answered = true;
     sink.respond(slot, response);
     core.stats.countRequest(name, "http", code);
     core.stats.inFlight--;
     sink.callFinished();
   };
+  const fail = (e: unknown) => {
+    if (answered) return;
+    const f = failureOf(e, name, ctx.log);
+    finish(envelopeFor(f), f.code);
+  };
   const complete = (r: ResponseBody) => {
-    if (r?.format !== "json") {
+    if (answered) return;
+    let envelope: string | undefined;
+    try {
+      // Reading the result runs the handler's values (getters, proxies); writing it may throw (cycles).
+      if (r?.format === "json") envelope = jsonEnvelope(0, "", r.json);
+    } catch (e) {
+      fail(e);
+      return;
+    }
+    if (envelope === undefined) {
       const f = wrongFormat(name, ctx.log);
       finish(envelopeFor(f), f.code);
       return;
     }
-    finish(jsonEnvelopeResponse(jsonEnvelope(0, "", r.json)), 0);
+    finish(jsonEnvelopeResponse(envelope), 0);
   };
-  const fail = (e: unknown) => {
-    const f = failureOf(e, name, ctx.log);
-    finish(envelopeFor(f), f.code);
-  };
-  let result: ResponseBody | PromiseLike<ResponseBody>;
   try {
-    result = method.invoke({ format: "json", text }, ctx);
+    const result = method.invoke({ format: "json", text }, ctx);
+    if (isPromiseLike(result)) whenSettled(result, complete, fail, core.logger);
+    else complete(result);
   } catch (e) {
     fail(e);
-    return true;
   }
-  if (isPromiseLike(result)) result.then(complete, fail);
-  else complete(result);
   return true;
 }

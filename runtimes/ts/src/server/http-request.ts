@@ -5,6 +5,7 @@
  * pipelined requests, and explicit limits. Only what the server needs; not a
  * general-purpose HTTP implementation.
  */
+import { InputBuffer } from "../input-buffer.js";
 
 /** Default cap on the request line plus headers, 16 KiB (Node's own http default). */
 export const DEFAULT_MAX_HTTP_HEADER_BYTES = 16 * 1024;
@@ -25,8 +26,14 @@ export interface HttpRequest {
   keepAlive: boolean;
 }
 
-/** A request that cannot be parsed; `status` is the HTTP status to answer with before closing. */
+/**
+ * A request that cannot be parsed; `status` is the HTTP status to answer with
+ * before closing. `completed` are the requests that came complete before the
+ * bad bytes in the same push: they are answered first.
+ */
 export class HttpParseError extends Error {
+  completed: HttpRequest[] = [];
+
   constructor(
     readonly status: 400 | 413 | 431 | 501,
     message: string,
@@ -60,20 +67,34 @@ const enum State {
 }
 
 const CRLF_CRLF = Buffer.from("\r\n\r\n");
+const CRLF = Buffer.from("\r\n");
+const EMPTY = Buffer.alloc(0);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * Feed bytes with `push`; it returns every request completed so far, in
  * order. Throws `HttpParseError` on malformed input or a broken limit; the
  * connection must then be answered with that status and closed.
+ *
+ * Memory is proportional to the bytes received, however they are segmented:
+ * unparsed bytes and the body being collected are each copied into one
+ * buffer of the parser's own (`InputBuffer`), and searches for line ends
+ * resume where the previous push stopped, so a head sent one byte at a time
+ * costs linear time.
  */
 export class HttpRequestParser {
-  private buf: Buffer = Buffer.alloc(0);
+  /** Unparsed bytes kept between pushes. */
+  private readonly input = new InputBuffer();
+  /** The bytes being parsed during a push, and the position reached. */
+  private buf: Buffer = EMPTY;
+  private pos = 0;
+  /** Bytes from `pos` already searched for the current line or head end, without finding it. */
+  private scanned = 0;
   private state = State.Head;
   private current: HttpRequest | undefined;
   private remaining = 0;
-  private chunks: Buffer[] = [];
-  private bodyBytes = 0;
+  private readonly body = new InputBuffer();
+  private trailerBytes = 0;
 
   /**
    * `onExpectContinue` runs when a request sent `Expect: 100-continue` and
@@ -87,98 +108,153 @@ export class HttpRequestParser {
 
   /** Bytes received but not yet part of a completed request. */
   get pendingBytes(): number {
-    return this.buf.length + this.bodyBytes;
+    return this.input.length + this.body.length;
+  }
+
+  /** True while a request has begun (at least one byte) and is not complete. */
+  get inProgress(): boolean {
+    return this.state !== State.Head || this.input.length > 0;
   }
 
   push(chunk: Uint8Array): HttpRequest[] {
-    this.buf = this.buf.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length) : Buffer.concat([this.buf, chunk]);
-    const done: HttpRequest[] = [];
-    for (;;) {
-      const req = this.step();
-      if (req === undefined) break;
-      if (req !== null) done.push(req);
+    const fromInput = this.input.length > 0;
+    if (fromInput) {
+      this.input.append(chunk);
+      this.buf = this.input.view();
+    } else {
+      this.buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     }
+    this.pos = 0;
+    const done: HttpRequest[] = [];
+    try {
+      for (;;) {
+        const req = this.step();
+        if (req === undefined) break;
+        if (req !== null) done.push(req);
+      }
+    } catch (e) {
+      this.input.clear();
+      this.body.clear();
+      this.buf = EMPTY;
+      if (e instanceof HttpParseError) e.completed = done;
+      throw e;
+    }
+    if (fromInput) this.input.consume(this.pos);
+    else if (this.pos < this.buf.length) this.input.append(this.buf.subarray(this.pos));
+    this.buf = EMPTY;
     return done;
+  }
+
+  private get available(): number {
+    return this.buf.length - this.pos;
+  }
+
+  /** Index (relative to `pos`) of `needle` in the unparsed bytes, resuming the search where the last one stopped; -1 if absent. */
+  private find(needle: Buffer): number {
+    const from = this.pos + Math.max(0, this.scanned - (needle.length - 1));
+    const at = this.buf.indexOf(needle, from);
+    if (at < 0) {
+      this.scanned = this.available;
+      return -1;
+    }
+    this.scanned = 0;
+    return at - this.pos;
+  }
+
+  private advance(n: number): void {
+    this.pos += n;
+    this.scanned = 0;
   }
 
   /** Advances the state machine once: a request, `null` (progress, no request yet) or `undefined` (need bytes). */
   private step(): HttpRequest | null | undefined {
     switch (this.state) {
       case State.Head: {
-        const end = this.buf.indexOf(CRLF_CRLF);
+        if (this.available === 0) return undefined;
+        const end = this.find(CRLF_CRLF);
         if (end < 0) {
-          if (this.buf.length > this.limits.maxHeaderBytes) throw new HttpParseError(431, "request headers too large");
+          if (this.available > this.limits.maxHeaderBytes) throw new HttpParseError(431, "request headers too large");
           return undefined;
         }
         if (end + 4 > this.limits.maxHeaderBytes) throw new HttpParseError(431, "request headers too large");
-        const req = parseHead(this.buf.toString("latin1", 0, end));
-        this.buf = this.buf.subarray(end + 4);
+        const req = parseHead(this.buf.toString("latin1", this.pos, this.pos + end));
+        this.advance(end + 4);
         return this.startBody(req);
       }
       case State.Body: {
-        if (this.buf.length === 0) return undefined;
-        const take = Math.min(this.remaining, this.buf.length);
-        this.chunks.push(Buffer.from(this.buf.subarray(0, take)));
-        this.bodyBytes += take;
-        this.buf = this.buf.subarray(take);
-        this.remaining -= take;
+        if (this.available === 0) return undefined;
+        this.takeBodyBytes();
         if (this.remaining > 0) return undefined;
         return this.finish(this.takeBody());
       }
       case State.ChunkSize: {
-        const eol = this.buf.indexOf("\r\n");
+        const eol = this.find(CRLF);
         if (eol < 0) {
-          if (this.buf.length > MAX_CHUNK_LINE_BYTES) throw new HttpParseError(400, "chunk size line too long");
+          if (this.available > MAX_CHUNK_LINE_BYTES) throw new HttpParseError(400, "chunk size line too long");
           return undefined;
         }
-        const line = this.buf.toString("latin1", 0, eol);
-        this.buf = this.buf.subarray(eol + 2);
+        if (eol > MAX_CHUNK_LINE_BYTES) throw new HttpParseError(400, "chunk size line too long");
+        const line = this.buf.toString("latin1", this.pos, this.pos + eol);
+        this.advance(eol + 2);
         const sizeText = line.split(";", 1)[0]!.trim();
         if (!/^[0-9A-Fa-f]{1,8}$/.test(sizeText)) throw new HttpParseError(400, "bad chunk size");
         const size = parseInt(sizeText, 16);
         if (size === 0) {
           this.state = State.Trailers;
+          this.trailerBytes = 0;
           return null;
         }
-        if (this.bodyBytes + size > this.limits.maxBodyBytes) throw new HttpParseError(413, "request body too large");
+        if (this.body.length + size > this.limits.maxBodyBytes) throw new HttpParseError(413, "request body too large");
         this.remaining = size;
         this.state = State.ChunkData;
         return null;
       }
       case State.ChunkData: {
-        if (this.buf.length === 0) return undefined;
-        const take = Math.min(this.remaining, this.buf.length);
-        this.chunks.push(Buffer.from(this.buf.subarray(0, take)));
-        this.bodyBytes += take;
-        this.buf = this.buf.subarray(take);
-        this.remaining -= take;
+        if (this.available === 0) return undefined;
+        this.takeBodyBytes();
         if (this.remaining === 0) this.state = State.ChunkDataEnd;
         return null;
       }
       case State.ChunkDataEnd: {
-        if (this.buf.length < 2) return undefined;
-        if (this.buf[0] !== 0x0d || this.buf[1] !== 0x0a) throw new HttpParseError(400, "missing CRLF after chunk");
-        this.buf = this.buf.subarray(2);
+        if (this.available < 2) return undefined;
+        if (this.buf[this.pos] !== 0x0d || this.buf[this.pos + 1] !== 0x0a) {
+          throw new HttpParseError(400, "missing CRLF after chunk");
+        }
+        this.advance(2);
         this.state = State.ChunkSize;
         return null;
       }
       case State.Trailers: {
-        // Trailer fields are read and ignored; an empty line ends the message.
-        const eol = this.buf.indexOf("\r\n");
+        // Trailer fields are read and ignored; an empty line ends the message. All of them
+        // together count against the header limit.
+        const eol = this.find(CRLF);
         if (eol < 0) {
-          if (this.buf.length > this.limits.maxHeaderBytes) throw new HttpParseError(431, "trailers too large");
+          if (this.trailerBytes + this.available > this.limits.maxHeaderBytes) {
+            throw new HttpParseError(431, "trailers too large");
+          }
           return undefined;
         }
-        this.buf = this.buf.subarray(eol + 2);
+        this.trailerBytes += eol + 2;
+        if (this.trailerBytes > this.limits.maxHeaderBytes) throw new HttpParseError(431, "trailers too large");
+        this.advance(eol + 2);
         if (eol > 0) return null;
         return this.finish(this.takeBody());
       }
     }
   }
 
+  /** Moves up to `remaining` body bytes from the input into the body buffer. */
+  private takeBodyBytes(): void {
+    const take = Math.min(this.remaining, this.available);
+    const limit = this.state === State.Body ? this.body.length + this.remaining : this.limits.maxBodyBytes;
+    this.body.append(this.buf.subarray(this.pos, this.pos + take), limit);
+    this.advance(take);
+    this.remaining -= take;
+  }
+
   private startBody(req: HttpRequest): HttpRequest | null {
     const result = this.frameBody(req);
-    if (result === null && this.buf.length === 0 && headerValue(req, "expect")?.toLowerCase() === "100-continue") {
+    if (result === null && this.available === 0 && headerValue(req, "expect")?.toLowerCase() === "100-continue") {
       this.onExpectContinue?.();
     }
     return result;
@@ -196,8 +272,7 @@ export class HttpRequestParser {
       }
       this.current = req;
       this.state = State.ChunkSize;
-      this.chunks = [];
-      this.bodyBytes = 0;
+      this.body.clear();
       return null;
     }
     let length = 0;
@@ -214,8 +289,7 @@ export class HttpRequestParser {
     }
     this.current = req;
     this.remaining = length;
-    this.chunks = [];
-    this.bodyBytes = 0;
+    this.body.clear();
     this.state = State.Body;
     return null;
   }
@@ -223,9 +297,7 @@ export class HttpRequestParser {
   /** The current request with the body collected so far. */
   private takeBody(): HttpRequest {
     const req = this.current!;
-    req.body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.bodyBytes);
-    this.chunks = [];
-    this.bodyBytes = 0;
+    req.body = this.body.take();
     return req;
   }
 

@@ -20,13 +20,45 @@ function isSrpcError(e: unknown): e is Error & { code: number } {
   return e instanceof Error && e.name === "SrpcError" && Number.isInteger((e as { code?: unknown }).code);
 }
 
+const implFailed: Failure = { code: SrpcCode.ServiceImplFailed, message: errorText(SrpcCode.ServiceImplFailed) };
+
+/**
+ * Text of anything thrown, for a log line; never throws itself. `String(e)`
+ * throws for `Object.create(null)` and for objects whose `toString` throws,
+ * and reading `stack` may run a getter that throws.
+ */
+export function describeError(e: unknown): string {
+  try {
+    if (e instanceof Error) {
+      const text = e.stack ?? e.message;
+      return typeof text === "string" ? text : Object.prototype.toString.call(e);
+    }
+    if (typeof e === "symbol") return e.toString();
+    return String(e);
+  } catch {
+    try {
+      return Object.prototype.toString.call(e);
+    } catch {
+      return "(an unprintable value)";
+    }
+  }
+}
+
 export function failureOf(e: unknown, method: string, log: Logger): Failure {
-  if (isSrpcError(e) && e.code !== 0) return { code: e.code, message: e.message };
-  log.error("method failed with an exception", {
-    method,
-    error: e instanceof Error ? (e.stack ?? e.message) : String(e),
-  });
-  return { code: SrpcCode.ServiceImplFailed, message: errorText(SrpcCode.ServiceImplFailed) };
+  try {
+    if (isSrpcError(e) && e.code !== 0) {
+      const message = e.message;
+      if (typeof message === "string") return { code: e.code, message };
+    }
+  } catch {
+    // An error-like value whose properties throw: treated as any other failure.
+  }
+  try {
+    log.error("method failed with an exception", { method, error: describeError(e) });
+  } catch {
+    // Logging must not turn a failed call into an unanswered one.
+  }
+  return implFailed;
 }
 
 /** Failure for a method that answered in the wrong format (a programming error in generated code). */
@@ -37,4 +69,27 @@ export function wrongFormat(method: string, log: Logger): Failure {
 /** True when `value` is a thenable: the method answered asynchronously. */
 export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
+/**
+ * Runs `complete` or `fail` once `result` settles. A rejection with any value
+ * (an Error or not) goes to `fail`; nothing escapes as an unhandled
+ * rejection, even if `complete` or `fail` throw, or `result` is a thenable
+ * whose `then` throws.
+ */
+export function whenSettled<T>(
+  result: PromiseLike<T>,
+  complete: (value: T) => void,
+  fail: (e: unknown) => void,
+  log: Logger,
+): void {
+  Promise.resolve(result)
+    .then(complete, fail)
+    .then(undefined, (e: unknown) => {
+      try {
+        log.error("answering a call failed", { error: describeError(e) });
+      } catch {
+        // nothing left to do
+      }
+    });
 }

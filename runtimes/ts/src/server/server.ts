@@ -13,7 +13,9 @@ import { CANONICAL_JSON_WRITE_OPTIONS, MSEC_JSON_WRITE_OPTIONS } from "./call-co
 import { Connection } from "./connection.js";
 import type { ServerCore, ServerLimits } from "./core.js";
 import { DEFAULT_MAX_HTTP_HEADER_BYTES } from "./http-request.js";
-import { ServerStats, renderServerStats } from "./stats.js";
+import { describeError } from "./outcome.js";
+import { type RejectReason, ServerStats, renderServerStats } from "./stats.js";
+import { openFileSoftLimit } from "./fd-limit.js";
 import { handleDatagram } from "./udp.js";
 
 /** MSEC's standard service port (spec §1.9). */
@@ -28,6 +30,16 @@ export const DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION = 1024;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 /** Default bound on `close()` waiting for running calls before it cuts connections. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+/** Default time an SRPC frame or HTTP request has to arrive complete, from its first byte. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Default bytes of answers waiting for a peer to read them, per connection, above which reading stops. */
+export const DEFAULT_MAX_PENDING_OUTPUT_BYTES = 4 * 1024 * 1024;
+/** Default cap on UDP calls running at once (whole server); datagrams beyond it are dropped. */
+export const DEFAULT_MAX_UDP_IN_FLIGHT = 1024;
+/** File descriptors kept free below the open-file limit when capping `maxConnections` (logs, files, outgoing calls). */
+export const FD_RESERVE = 64;
+/** Refused connections are logged at most once per this interval. */
+const REJECT_LOG_INTERVAL_MS = 10_000;
 /** Attempts to find a port free for both TCP and UDP when listening on port 0. */
 const EPHEMERAL_PORT_ATTEMPTS = 10;
 
@@ -40,7 +52,10 @@ export interface ServerOptions {
   udp?: boolean;
   /** Largest SRPC frame or HTTP body accepted; default 16 MiB. */
   maxFrameBytes?: number;
-  /** Open TCP connections allowed; default 10,000. */
+  /**
+   * Open TCP connections allowed; default 10,000. Capped by the process's
+   * open-file soft limit (`RLIMIT_NOFILE`) minus `FD_RESERVE` (logged once when it caps).
+   */
   maxConnections?: number;
   /** Calls running at once per connection; default 1,024. */
   maxInFlightPerConnection?: number;
@@ -48,6 +63,16 @@ export interface ServerOptions {
   idleTimeoutMs?: number;
   /** Largest HTTP request line + headers; default 16 KiB. */
   maxHttpHeaderBytes?: number;
+  /**
+   * An SRPC frame or HTTP request (request line, headers and body) must be
+   * complete within this long of its first byte, else the connection is
+   * closed; bytes arriving do not extend it. Default 10,000 ms; 0 disables.
+   */
+  requestTimeoutMs?: number;
+  /** Answers waiting for the peer to read them, per connection, above which the server stops reading it; default 4 MiB. */
+  maxPendingOutputBytes?: number;
+  /** UDP calls running at once (whole server); datagrams beyond it are dropped and counted; default 1,024. */
+  maxUdpInFlight?: number;
   /** Write JSON responses as canonical ProtoJSON (lowerCamel names, enum names) instead of MSEC's proto names. */
   canonicalJson?: boolean;
   /** This service's two-level name `Group.Service`, used in logs. */
@@ -101,6 +126,9 @@ class MsecServer implements Server, ServerCore {
   private udpInFlight = 0;
   private readonly udpAbort = new AbortController();
   private closing: Promise<void> | undefined;
+  /** When a refused connection was last logged (`performance.now()`), and how many were refused since. */
+  private rejectLoggedAt = -Infinity;
+  private rejectsSinceLog = 0;
   /** Resolves when the last connection and UDP call are gone during a drain. */
   private drained: (() => void) | undefined;
 
@@ -118,6 +146,13 @@ class MsecServer implements Server, ServerCore {
       ),
       idleTimeoutMs: nonNegative(options.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS, "idleTimeoutMs"),
       maxHttpHeaderBytes: positive(options.maxHttpHeaderBytes, DEFAULT_MAX_HTTP_HEADER_BYTES, "maxHttpHeaderBytes"),
+      requestTimeoutMs: nonNegative(options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS, "requestTimeoutMs"),
+      maxPendingOutputBytes: positive(
+        options.maxPendingOutputBytes,
+        DEFAULT_MAX_PENDING_OUTPUT_BYTES,
+        "maxPendingOutputBytes",
+      ),
+      maxUdpInFlight: positive(options.maxUdpInFlight, DEFAULT_MAX_UDP_IN_FLIGHT, "maxUdpInFlight"),
     };
     const logger = options.logger ?? createLogger();
     this.logger = options.serviceName === undefined ? logger : logger.child({ service: options.serviceName });
@@ -141,9 +176,11 @@ class MsecServer implements Server, ServerCore {
 
   async listen(): Promise<{ host: string; port: number }> {
     if (this.net) throw new Error("server is already listening");
+    this.capConnectionsByFdLimit();
     const ephemeral = this.boundPort === 0;
     for (let attempt = 1; ; attempt++) {
-      const net = createNetServer({ noDelay: true }, (socket) => this.accept(socket));
+      // allowHalfOpen: a peer that sends its request and then FIN still gets the answer.
+      const net = createNetServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
       await new Promise<void>((resolve, reject) => {
         net.once("error", reject);
         net.listen({ port: this.boundPort, host: this.host }, () => {
@@ -168,8 +205,43 @@ class MsecServer implements Server, ServerCore {
         if (!ephemeral || attempt >= EPHEMERAL_PORT_ATTEMPTS) throw e;
       }
     }
-    this.net.on("error", (e) => this.logger.error("server socket error", { error: String(e) }));
+    this.net.on("error", (e: NodeJS.ErrnoException) => {
+      // accept() failing for lack of fds (libuv closes the waiting connection) must neither crash nor flood the log.
+      if (e.code === "EMFILE" || e.code === "ENFILE") this.refused("fd_limit");
+      else this.logger.error("server socket error", { error: describeError(e) });
+    });
     return { host: this.host, port: this.boundPort };
+  }
+
+  /** Caps `maxConnections` by the open-file soft limit minus `FD_RESERVE`; logs once when it does. */
+  private capConnectionsByFdLimit(): void {
+    const soft = openFileSoftLimit();
+    if (soft === undefined) return;
+    const cap = Math.max(1, soft - FD_RESERVE);
+    if (this.limits.maxConnections <= cap) return;
+    this.logger.error("max_connections capped by the open-file limit (RLIMIT_NOFILE soft limit minus a reserve)", {
+      maxConnections: this.limits.maxConnections,
+      openFileLimit: soft,
+      reserve: FD_RESERVE,
+      effectiveMaxConnections: cap,
+    });
+    this.limits.maxConnections = cap;
+  }
+
+  /** Counts a refused connection; logs at most once per `REJECT_LOG_INTERVAL_MS`, with the count since the last line. */
+  private refused(reason: RejectReason): void {
+    this.stats.rejectedConnections[reason]++;
+    this.rejectsSinceLog++;
+    const now = performance.now();
+    if (now - this.rejectLoggedAt < REJECT_LOG_INTERVAL_MS) return;
+    this.logger.error("refusing connections", {
+      reason,
+      refusedSinceLastLine: this.rejectsSinceLog,
+      maxConnections: this.limits.maxConnections,
+      openConnections: this.connections.size,
+    });
+    this.rejectLoggedAt = now;
+    this.rejectsSinceLog = 0;
   }
 
   private bindUdp(port: number): Promise<UdpSocket> {
@@ -178,10 +250,14 @@ class MsecServer implements Server, ServerCore {
       udp.once("error", reject);
       udp.bind({ port, address: this.host }, () => {
         udp.off("error", reject);
-        udp.on("error", (e) => this.logger.error("udp socket error", { error: String(e) }));
-        udp.on("message", (msg, rinfo) =>
-          handleDatagram(this, udp, msg, rinfo, this.udpAbort.signal, this.udpStarted, this.udpFinished),
-        );
+        udp.on("error", (e) => this.logger.error("udp socket error", { error: describeError(e) }));
+        udp.on("message", (msg, rinfo) => {
+          if (this.udpInFlight >= this.limits.maxUdpInFlight) {
+            this.stats.udpDroppedOverload++;
+            return;
+          }
+          handleDatagram(this, udp, msg, rinfo, this.udpAbort.signal, this.udpStarted, this.udpFinished);
+        });
         resolve(udp);
       });
     });
@@ -197,8 +273,12 @@ class MsecServer implements Server, ServerCore {
   };
 
   private accept(socket: Socket): void {
-    if (this.draining || this.connections.size >= this.limits.maxConnections) {
-      this.stats.rejectedConnections++;
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
+    if (this.connections.size >= this.limits.maxConnections) {
+      this.refused("max_connections");
       socket.destroy();
       return;
     }

@@ -10,7 +10,7 @@ import type { ResponseBody } from "../handler.js";
 import { type RpcHead, amendRpcHead, decodeRpcHead, newSequence } from "../rpc-head.js";
 import { ServerCallContext } from "./call-context.js";
 import type { ServerCore } from "./core.js";
-import { failureOf, isPromiseLike, wrongFormat } from "./outcome.js";
+import { failureOf, isPromiseLike, whenSettled, wrongFormat } from "./outcome.js";
 import { type Transport, UNKNOWN_METHOD_LABEL } from "./stats.js";
 
 const EMPTY = new Uint8Array(0);
@@ -79,25 +79,25 @@ export function handleFrame(core: ServerCore, frame: Uint8Array, sink: FrameSink
   );
   const call = new SrpcCall(core, sink, responseHead, ctx);
   core.stats.inFlight++;
-  let result: ResponseBody | PromiseLike<ResponseBody>;
   try {
-    result = method.invoke({ format: "binary", bytes: view(frame, headEnd, bodyLen) }, ctx);
+    const result = method.invoke({ format: "binary", bytes: view(frame, headEnd, bodyLen) }, ctx);
+    if (isPromiseLike(result)) whenSettled(result, (r) => call.complete(r), (e) => call.fail(e), core.logger);
+    else call.complete(result);
   } catch (e) {
     call.fail(e);
-    return FrameResult.Started;
-  }
-  if (isPromiseLike(result)) {
-    result.then(
-      (r) => call.complete(r),
-      (e: unknown) => call.fail(e),
-    );
-  } else {
-    call.complete(result);
   }
   return FrameResult.Started;
 }
 
+/** The response bytes of a binary answer; `undefined` for anything else (reading it may throw). */
+function binaryBytes(response: ResponseBody): Uint8Array | undefined {
+  return response?.format === "binary" && response.bytes instanceof Uint8Array ? response.bytes : undefined;
+}
+
 class SrpcCall {
+  /** Whether the call was answered; a call is answered once, whatever its handler does. */
+  private answered = false;
+
   constructor(
     private readonly core: ServerCore,
     private readonly sink: FrameSink,
@@ -106,20 +106,32 @@ class SrpcCall {
   ) {}
 
   complete(response: ResponseBody): void {
-    if (response?.format !== "binary") {
+    if (this.answered) return;
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = binaryBytes(response);
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    if (bytes === undefined) {
       this.answerFailure(wrongFormat(this.ctx.method, this.ctx.log));
       return;
     }
-    this.sink.sendResponse(this.responseHead, response.bytes);
+    this.answered = true;
+    this.sink.sendResponse(this.responseHead, bytes);
     this.core.stats.countSuccess(this.ctx.method, this.sink.transport);
     this.done();
   }
 
   fail(e: unknown): void {
+    if (this.answered) return;
     this.answerFailure(failureOf(e, this.ctx.method, this.ctx.log));
   }
 
   private answerFailure({ code, message }: { code: number; message: string }): void {
+    if (this.answered) return;
+    this.answered = true;
     const head = amendRpcHead(
       this.responseHead,
       message === errorText(code) ? { err: code } : { err: code, errMsg: message },

@@ -8,7 +8,7 @@
  * | key | meaning |
  * |---|---|
  * | `[SRPC] listen` | `[iface:]port/tcp` and `[iface:]port/udp` entries, space-separated; one port for both. `iface` is `all`, an IP address or an interface name. Default `7963/tcp 7963/udp`. |
- * | `[SRPC] max_frame_bytes`, `max_connections`, `max_in_flight_per_connection`, `idle_timeout_ms`, `max_http_header_bytes` | limits (`ServerOptions`) |
+ * | `[SRPC] max_frame_bytes`, `max_connections`, `max_in_flight_per_connection`, `idle_timeout_ms`, `max_http_header_bytes`, `request_timeout_ms`, `max_pending_output_bytes`, `max_udp_in_flight` | limits (`ServerOptions`) |
  * | `[SRPC] drain_timeout_ms` | how long SIGTERM waits for running calls (default 10 s) |
  * | `[SRPC] canonical_json` | `1`/`true`: JSON responses in canonical ProtoJSON |
  * | `[LOG] Level` | TRACE, DEBUG, INFO, ERROR, FATAL or NONE (default ERROR) |
@@ -101,6 +101,9 @@ export function serverOptionsFromConfig(config: Config): ServerOptions & { drain
     ["max_in_flight_per_connection", "maxInFlightPerConnection"],
     ["idle_timeout_ms", "idleTimeoutMs"],
     ["max_http_header_bytes", "maxHttpHeaderBytes"],
+    ["request_timeout_ms", "requestTimeoutMs"],
+    ["max_pending_output_bytes", "maxPendingOutputBytes"],
+    ["max_udp_in_flight", "maxUdpInFlight"],
   ] as const;
   for (const [key, option] of limits) {
     const n = numberKey(config, key);

@@ -8,6 +8,9 @@ export const UNKNOWN_METHOD_LABEL = "(unknown)";
 
 export type Transport = "tcp" | "udp" | "http";
 
+/** Why a TCP connection was refused: `maxConnections` (after the fd cap) was reached, or accept failed for lack of file descriptors. */
+export type RejectReason = "max_connections" | "fd_limit";
+
 /** Per-method, per-code, per-transport request counts. Mutated directly by the server. */
 export class ServerStats {
   /** method → `transport code` → count. */
@@ -15,9 +18,14 @@ export class ServerStats {
   inFlight = 0;
   openConnections = 0;
   acceptedConnections = 0;
-  rejectedConnections = 0;
+  /** Connections refused, by reason. */
+  readonly rejectedConnections: Record<RejectReason, number> = { max_connections: 0, fd_limit: 0 };
   /** Connections closed for being idle longer than `idleTimeoutMs`. */
   idleClosed = 0;
+  /** Connections closed because a frame or HTTP request was not complete within `requestTimeoutMs` of its first byte. */
+  readonly timeouts: Record<"tcp" | "http", number> = { tcp: 0, http: 0 };
+  /** UDP datagrams dropped because `maxUdpInFlight` calls were running. */
+  udpDroppedOverload = 0;
   /** Malformed input by transport: bad frames, bad HTTP, undeliverable datagrams. */
   readonly malformed: Record<Transport, number> = { tcp: 0, udp: 0, http: 0 };
 
@@ -79,12 +87,24 @@ export function renderServerStats(stats: ServerStats): string {
   gauge("msec_server_in_flight", "Calls being processed.", stats.inFlight);
   gauge("msec_server_connections", "Open TCP connections.", stats.openConnections);
   counter("msec_server_connections_accepted_total", "TCP connections accepted.", stats.acceptedConnections);
-  counter(
-    "msec_server_connections_rejected_total",
-    "TCP connections closed at once because maxConnections was reached.",
-    stats.rejectedConnections,
+  lines.push(
+    "# HELP msec_server_rejected_connections_total TCP connections refused: maxConnections reached (max_connections) or no file descriptor left (fd_limit).",
+    "# TYPE msec_server_rejected_connections_total counter",
   );
+  for (const r of ["max_connections", "fd_limit"] as const) {
+    lines.push(`msec_server_rejected_connections_total{reason="${r}"} ${stats.rejectedConnections[r]}`);
+  }
   counter("msec_server_connections_idle_closed_total", "TCP connections closed after idleTimeoutMs.", stats.idleClosed);
+  lines.push(
+    "# HELP msec_server_timeouts_total Connections closed because a frame (tcp) or HTTP request (http) was not complete within requestTimeoutMs of its first byte.",
+    "# TYPE msec_server_timeouts_total counter",
+  );
+  for (const t of ["tcp", "http"] as const) lines.push(`msec_server_timeouts_total{transport="${t}"} ${stats.timeouts[t]}`);
+  lines.push(
+    "# HELP msec_server_dropped_total Requests dropped unanswered, by transport and reason.",
+    "# TYPE msec_server_dropped_total counter",
+    `msec_server_dropped_total{transport="udp",reason="overload"} ${stats.udpDroppedOverload}`,
+  );
   lines.push("# HELP msec_server_malformed_total Malformed frames, datagrams and HTTP requests, by transport.");
   lines.push("# TYPE msec_server_malformed_total counter");
   for (const t of ["tcp", "udp", "http"] as const) {
