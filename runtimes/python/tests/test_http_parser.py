@@ -59,7 +59,7 @@ def test_the_parser_handles_4_mib_in_16_byte_pieces_in_linear_time():
 def _chunked_with_trailers(trailer_bytes: int) -> bytes:
     line = b"X-T: " + b"t" * 90 + b"\r\n"  # many short trailer lines: each is small, all of them are not
     trailers = line * (trailer_bytes // len(line))
-    return b"POST /?methodName=test.Echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n" + trailers + b"\r\n"
+    return b"POST /?methodName=t.S.Echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n" + trailers + b"\r\n"
 
 
 def test_trailers_count_against_max_http_header_bytes(serve):

@@ -16,7 +16,10 @@ An :class:`asyncio.Protocol`, so every limit is applied where the bytes arrive:
 * a malformed frame or request: what came before it is answered, then the
   connection closes; half-closed peers (EOF) still get their answers;
 * the peer gone (reset, or our write failed): its running calls are cancelled
-  and its queued plain-``def`` calls never start.
+  and its queued plain-``def`` calls never start;
+* a connection that ends after its answers sends FIN and drops further input
+  for :data:`LINGER_S` (never RST), so a request sent too late (e.g. during
+  shutdown) meets a clean close after the earlier answers.
 """
 import asyncio
 import socket
@@ -33,6 +36,10 @@ if TYPE_CHECKING:
     from .server import Server
 
 _TEXT = "text/plain; charset=utf-8"
+#: After its last answer a connection sends FIN and reads (and drops) what the peer still sends for
+#: up to this long before closing: closing with unread input would send RST, which can destroy
+#: answers the peer has not read yet (the "lingering close" of HTTP servers).
+LINGER_S = 2.0
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 Item = Union[bytes, HttpRequest, HttpError]
@@ -79,6 +86,7 @@ class Connection(asyncio.Protocol):
         self._last_unsent = 0
         self._deadline: Optional[asyncio.TimerHandle] = None
         self._idle: Optional[asyncio.TimerHandle] = None
+        self._linger: Optional[asyncio.TimerHandle] = None
 
     # ------------------------------------------------------------ asyncio.Protocol
 
@@ -123,6 +131,8 @@ class Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         """The peer half-closed: answer what it sent, then close. Keeps the write side open."""
+        if self.closed:
+            return False  # lingering after our FIN: the peer is done too, close now
         self._eof = True
         self._cancel_deadline()
         self._update_reading()
@@ -140,8 +150,9 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Optional[Exception]) -> None:
         self.closed = self.lost = True
         self._cancel_deadline()
-        if self._idle is not None:
-            self._idle.cancel()
+        for timer in (self._idle, self._linger):
+            if timer is not None:
+                timer.cancel()
         self._backlog.clear()
         for task in list(self.tasks):  # the peer is gone: nobody will read these answers
             self.server.cancel_call(task)
@@ -150,11 +161,29 @@ class Connection(asyncio.Protocol):
     # ------------------------------------------------------------ control
 
     def close(self) -> None:
-        """Closes after the answers already written are flushed."""
-        if not self.closed:
-            self.closed = True
-            self._cancel_deadline()
-            if self.transport is not None:
+        """Closes after the answers already written are flushed (FIN, then a bounded linger)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._cancel_deadline()
+        tr = self.transport
+        if tr is None:
+            return
+        if self._eof or tr.is_closing() or not tr.can_write_eof():
+            tr.close()
+            return
+        tr.write_eof()  # sent once the answers are flushed
+        self._linger = self._loop.call_later(LINGER_S, self._end_linger)
+        if self._reading_paused:  # read and drop what the peer still sends
+            self._reading_paused = False
+            tr.resume_reading()
+
+    def _end_linger(self) -> None:
+        self._linger = None
+        if self.transport is not None and not self.lost:
+            if self.transport.get_write_buffer_size():
+                self.transport.abort()  # the peer reads nothing: do not wait for it
+            else:
                 self.transport.close()
 
     def abort(self) -> None:
@@ -171,6 +200,14 @@ class Connection(asyncio.Protocol):
         self._maybe_close()
 
     @property
+    def busy(self) -> bool:
+        """Still has calls to answer or answers to send (a lingering close is not busy)."""
+        if self.lost:
+            return False
+        unsent = self.transport.get_write_buffer_size() if self.transport is not None else 0
+        return not self.closed or unsent > 0
+
+    @property
     def idle(self) -> bool:
         return self.in_flight == 0 and not self._backlog and not self._slots
 
@@ -180,7 +217,7 @@ class Connection(asyncio.Protocol):
 
     def _update_reading(self) -> None:
         """Reads only while the peer may send and the server has room for what it sends."""
-        if self.transport is None or self.lost:
+        if self.transport is None or self.closed:
             return
         held = (
             self._write_paused

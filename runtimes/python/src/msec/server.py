@@ -222,7 +222,7 @@ class Server:
         for conn in list(self._connections):
             conn.drain()
         deadline = time.monotonic() + timeout
-        while (self._tasks or self._connections) and time.monotonic() < deadline:
+        while (self._tasks or any(c.busy for c in self._connections)) and time.monotonic() < deadline:
             await asyncio.sleep(min(0.02, max(deadline - time.monotonic(), 0)))
         for conn in list(self._connections):
             conn.abort()
