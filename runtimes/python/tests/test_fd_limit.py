@@ -68,6 +68,7 @@ def test_the_server_respects_rlimit_nofile_and_keeps_serving():
         assert f'msec_server_rejected_connections_total{{reason="fd_limit"}} 40' in metrics
         assert f'msec_server_rejected_connections_total{{reason="max_connections"}} {refused}' in metrics
         err = server.stderr()
+        print(f"stderr after {refused} refused and 40 shed connections: {len(err)} bytes")
         assert b"Traceback" not in err
         assert len(err) < 4096, err[:2000]
     finally:
