@@ -24,12 +24,24 @@ def server():
 
 
 def _pipeline_without_reading(server: ServerProcess, sock: socket.socket, payload: bytes) -> "tuple[int, threading.Thread]":
-    """Sends ``payload`` from a thread; returns the server's memory growth once sending has stalled, and the sender."""
+    """Sends ``payload`` from a thread until the server stops taking it (no progress for 1 s) or all
+    of it is sent; returns the server's memory growth at that point, and the sender."""
     base = server.rss_bytes()
-    sender = threading.Thread(target=sock.sendall, args=(payload,), daemon=True)
+    sent = [0]
+
+    def send() -> None:
+        for i in range(0, len(payload), 65536):
+            sock.sendall(payload[i:i + 65536])
+            sent[0] = i + 65536
+
+    sender = threading.Thread(target=send, daemon=True)
     sender.start()
-    sender.join(3.0)  # the server reads all of it only if it ignores its unsent answers
-    time.sleep(0.5)
+    last, last_change = -1, time.monotonic()
+    deadline = time.monotonic() + 30
+    while sender.is_alive() and time.monotonic() - last_change < 1.0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        if sent[0] != last:
+            last, last_change = sent[0], time.monotonic()
     return server.rss_bytes() - base, sender
 
 
