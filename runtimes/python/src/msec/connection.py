@@ -100,6 +100,9 @@ class Connection(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
+        if self.closed:  # aborted (shutdown) before the socket was set up
+            tr.abort()
+            return
         self._idle = self._loop.call_later(self.options.idle_timeout_s, self._check_idle)
         if self.draining:
             self.close()

@@ -17,7 +17,8 @@ Behaviour shared with the TypeScript server:
   (503 while draining) and ``GET /metrics``; other ``GET`` ⇒ 404, other
   methods ⇒ 405;
   keep-alive and pipelining, answered in request order;
-* UDP: one SRPC frame per datagram, answered to the sender; others dropped;
+* UDP: one SRPC frame per datagram, answered to the sender; others dropped
+  and counted, as are datagrams beyond ``max_udp_in_flight`` running calls;
 * a handler raising :class:`SrpcError` answers its code; anything else it
   raises (``SystemExit``, ``KeyboardInterrupt`` and a ``CancelledError`` the
   server did not cause included) answers -18 and is logged; the server never
