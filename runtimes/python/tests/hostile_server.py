@@ -6,6 +6,7 @@
 * ``test.Raw.Echo``: answers the request body (binary) or the JSON value (HTTP);
 * ``test.Slow.Sleep``: sleeps the body's milliseconds on the event loop;
 * ``test.Slow.Block``: sleeps the body's milliseconds in a handler thread;
+* ``test.Crash.TaskExit``: starts a task that raises ``SystemExit``, answers ``ok``;
 * ``test.Fds.Hog`` / ``test.Fds.Free``: opens ``/dev/null`` as many times as the body says / closes them.
 """
 import argparse
@@ -33,6 +34,15 @@ async def sleep(body: Any, ctx: CallContext) -> Any:
     return b"slept"
 
 
+async def task_exit(body: Any, ctx: CallContext) -> Any:
+    async def leave() -> None:
+        raise SystemExit(5)
+
+    asyncio.ensure_future(leave())  # a task of its own: asyncio lets SystemExit out of the loop
+    await asyncio.sleep(0.05)
+    return b"ok"
+
+
 def block(body: Any, ctx: CallContext) -> Any:
     time.sleep(int(body or b"0") / 1000)
     return b"blocked"
@@ -53,7 +63,7 @@ def free(body: Any, ctx: CallContext) -> Any:
     return b"0"
 
 
-METHODS = {"test.Raw.Echo": echo, "test.Slow.Sleep": sleep, "test.Slow.Block": block, "test.Fds.Hog": hog, "test.Fds.Free": free}
+METHODS = {"test.Raw.Echo": echo, "test.Slow.Sleep": sleep, "test.Slow.Block": block, "test.Crash.TaskExit": task_exit, "test.Fds.Hog": hog, "test.Fds.Free": free}
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()

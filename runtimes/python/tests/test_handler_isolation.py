@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from conftest import read_http
-from hostile import connect, frame, http_post, read_frames
+from hostile import ServerProcess, connect, frame, http_post, read_frames
 from methods import METHODS
 from msec import configure_log, reset_log
 
@@ -87,3 +87,19 @@ def test_other_clients_calls_are_not_lost_when_a_handler_exits(serve, logged):
     crash.sendall(b"".join(frame(m, b"", seq=i) for i, m in enumerate(sorted(CRASHERS), 1)))
     assert sorted(h.err for h in read_frames(crash, len(CRASHERS))) == [-18] * len(CRASHERS)
     assert sorted((h.sequence, h.err) for h in read_frames(calm, 5)) == [(i, None) for i in range(1, 6)]
+
+
+def test_a_task_started_by_a_handler_that_raises_system_exit_does_not_end_the_process():
+    server = ServerProcess()
+    try:
+        sock = connect(server.port)
+        sock.sendall(frame("test.Crash.TaskExit", seq=1))
+        assert [(h.sequence, h.err) for h in read_frames(sock, 1)] == [(1, None)]
+        sock.sendall(frame("test.Raw.Echo", b"still", seq=2))
+        assert [(h.sequence, h.err) for h in read_frames(sock, 1)] == [(2, None)]
+        assert server.proc.poll() is None
+        assert b"a task started by a handler raised SystemExit" in server.stderr()
+        server.terminate()
+        assert server.proc.wait(10) == 0
+    finally:
+        server.stop()

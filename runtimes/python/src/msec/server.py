@@ -506,7 +506,12 @@ def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) ->
 
 
 def run_server(methods: MethodTable, options: Optional[ServerOptions] = None, on_started: Optional[Callable[[Server], None]] = None) -> None:
-    """Runs a server until SIGTERM/SIGINT, then drains gracefully (a process entry point)."""
+    """Runs a server until SIGTERM/SIGINT, then drains gracefully (a process entry point).
+
+    ``SystemExit`` or ``KeyboardInterrupt`` raised by a task a handler started
+    itself (asyncio lets those two escape the event loop) is logged and the
+    loop goes on: only SIGTERM/SIGINT stop the server.
+    """
 
     async def main() -> None:
         server = Server(methods, options)
@@ -516,5 +521,25 @@ def run_server(methods: MethodTable, options: Optional[ServerOptions] = None, on
             on_started(server)
         await server.serve_until_stopped()
 
-    asyncio.run(main())
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    main_task = loop.create_task(main())
+    try:
+        while True:
+            try:
+                loop.run_until_complete(main_task)
+                break
+            except (SystemExit, KeyboardInterrupt) as exc:
+                if main_task.done():
+                    raise
+                write_log(ERROR, f"a task started by a handler raised {type(exc).__name__}; the server goes on", {"stack": traceback.format_exc()})
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        asyncio.set_event_loop(None)
+        loop.close()
 
