@@ -30,6 +30,11 @@ def test_server_options_from_config(tmp_path):
     assert (o.max_frame_size, o.max_connections, o.max_in_flight_per_connection, o.max_http_header_bytes) == (1000, 5, 7, 512)
     assert (o.idle_timeout_s, o.drain_timeout_s) == (2.5, 0.3)
     assert server_options_from_config(str(tmp_path / "missing.ini")).port == 7963
+    path.write_text("[SRPC]\nrequest_timeout_ms=1500\nmax_pending_output_bytes=65536\nmax_udp_in_flight=9\nmax_caller_labels=3\n")
+    o = server_options_from_config(str(path))
+    assert (o.request_timeout_s, o.max_pending_output_bytes, o.max_udp_in_flight, o.max_caller_labels) == (1.5, 65536, 9, 3)
+    d = server_options_from_config(str(tmp_path / "missing.ini"))
+    assert (d.request_timeout_s, d.max_pending_output_bytes, d.max_udp_in_flight, d.max_caller_labels) == (10.0, 4194304, 1024, 256)
     path.write_text("[SRPC]\nmax_connections=lots\n")
     with pytest.raises(ConfigError, match=r"\[SRPC\] max_connections: not a number: lots"):
         server_options_from_config(str(path))

@@ -229,6 +229,8 @@ class FrameDecoder:
     def __init__(self, max_frame_size: int = MAX_FRAME_SIZE) -> None:
         self.max_frame_size = max_frame_size
         self._buf = bytearray()
+        #: The error that ended the stream, once it is malformed.
+        self.failed: Optional[SrpcError] = None
 
     @property
     def buffered(self) -> int:
@@ -240,20 +242,36 @@ class FrameDecoder:
         return bytes(self._buf)
 
     def feed(self, data: bytes) -> List[bytes]:
+        """Frames completed by ``data``; raises ``SrpcError(-3)`` on a malformed stream."""
+        frames, error = self.push(data)
+        if error is not None:
+            raise error
+        return frames
+
+    def push(self, data: "bytes | bytearray | memoryview") -> "Tuple[List[bytes], Optional[SrpcError]]":
+        """Like :meth:`feed`, but returns the frames completed before a malformed byte together
+        with the error (a server answers them, then closes). After an error the decoder is spent."""
+        if self.failed is not None:
+            return [], self.failed
         self._buf += data
         frames: List[bytes] = []
         while self._buf:
             if self._buf[0] != STX:
-                raise SrpcError(ERR_INVALID_PKG, "invalid package: first byte is not 0x28")
-            if len(self._buf) >= 9:
+                self.failed = SrpcError(ERR_INVALID_PKG, "invalid package: first byte is not 0x28")
+            elif len(self._buf) >= 9:
                 head_len, body_len = _LENGTHS.unpack_from(self._buf, 1)
                 if FRAME_OVERHEAD + head_len + body_len > self.max_frame_size:
-                    raise SrpcError(ERR_INVALID_PKG, "invalid package: frame larger than the limit")
+                    self.failed = SrpcError(ERR_INVALID_PKG, "invalid package: frame larger than the limit")
+            if self.failed is not None:
+                self._buf = bytearray()
+                return frames, self.failed
             total = check_frame(self._buf)
             if total < 0:
-                raise SrpcError(ERR_INVALID_PKG)
+                self.failed = SrpcError(ERR_INVALID_PKG)
+                self._buf = bytearray()
+                return frames, self.failed
             if total == 0:
                 break
             frames.append(bytes(self._buf[:total]))
             del self._buf[:total]
-        return frames
+        return frames, None

@@ -2,7 +2,9 @@
 
 Behaviour shared with the TypeScript server:
 
-* the first byte of a TCP connection decides: ``0x28`` ⇒ SRPC frames, else HTTP/1.1;
+* the first byte of a TCP connection decides: ``0x28`` ⇒ SRPC frames, ``A``–``Z``
+  ⇒ HTTP/1.1, anything else closes it (see :mod:`.connection` for every
+  per-connection limit);
 * SRPC: the response head is the request head echoed (raw bytes when its
   ``flow_id`` is non-zero, else re-encoded with a fresh ``flow_id``); errors
   add ``err`` to the head and carry no body (vector V3); a malformed frame or
@@ -15,9 +17,14 @@ Behaviour shared with the TypeScript server:
   (503 while draining) and ``GET /metrics``; other ``GET`` ⇒ 404, other
   methods ⇒ 405;
   keep-alive and pipelining, answered in request order;
-* UDP: one SRPC frame per datagram, answered to the sender; others dropped;
-* a handler raising :class:`SrpcError` answers its code; any other exception
-  answers -18 and is logged; the server never crashes on a request.
+* UDP: one SRPC frame per datagram, answered to the sender; others dropped
+  and counted, as are datagrams beyond ``max_udp_in_flight`` running calls;
+* a handler raising :class:`SrpcError` answers its code; anything else it
+  raises (``SystemExit``, ``KeyboardInterrupt`` and a ``CancelledError`` the
+  server did not cause included) answers -18 and is logged; the server never
+  crashes on a request;
+* metric labels are bounded: unknown methods count under ``(unknown)``,
+  callers beyond ``max_caller_labels`` under ``(other)``.
 """
 import asyncio
 import concurrent.futures
@@ -34,6 +41,8 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, Optional, Set, Tuple, cast
 from urllib.parse import unquote, urlsplit
 
+from .accept import Acceptor, LISTEN_BACKLOG, RejectLog, effective_max_connections, fd_soft_limit
+from .connection import Connection
 from .context import CallScope, enter_call, leave_call, set_service_name
 from .envelope import envelope_response, to_json_text
 from .errors import (
@@ -45,13 +54,14 @@ from .errors import (
 )
 from .frame import MAX_FRAME_SIZE, FrameDecoder, check_frame, decode_head, encode_frame, encode_head, split_frame
 from .handler import BINARY, JSON, CallContext, Handler, MethodTable, RequestBody
-from .http1 import MAX_HEADER_BYTES, HttpError, HttpRequest, expects_continue, parse_request, plain_response
+from .http1 import MAX_HEADER_BYTES, HttpRequest, plain_response
 from .log import ERROR, Logger, log_error, write_log
 from .monitor import Monitor, default_monitor
+from .stats import MAX_CALLER_LABELS, UNKNOWN_METHOD_LABEL, CallerLabels, ServerStats
 
 #: Default port of MSEC services.
 DEFAULT_PORT = 7963
-#: Connections beyond this are closed as soon as they are accepted.
+#: Connections beyond this are closed as soon as they are accepted (capped by RLIMIT_NOFILE - 64).
 MAX_CONNECTIONS = 10000
 #: Requests one connection may have in flight; reading pauses at the limit (back-pressure).
 MAX_IN_FLIGHT_PER_CONNECTION = 128
@@ -59,14 +69,20 @@ MAX_IN_FLIGHT_PER_CONNECTION = 128
 IDLE_TIMEOUT_S = 60.0
 #: How long shutdown waits for in-flight requests before closing connections.
 DRAIN_TIMEOUT_S = 10.0
-#: Threads running plain ``def`` handlers.
+#: Threads running plain ``def`` handlers of connected clients (as many again may finish calls
+#: whose client left: a thread cannot be stopped, but it no longer holds a place).
 HANDLER_THREADS = 32
+#: A frame, or an HTTP request (line + headers + body), must be complete this long after its first byte.
+REQUEST_TIMEOUT_S = 10.0
+#: Answers queued for a connection but not yet taken by its socket; above it reading pauses.
+MAX_PENDING_OUTPUT_BYTES = 4 * 1024 * 1024
+#: UDP calls running at once (whole server); datagrams beyond it are dropped and counted.
+MAX_UDP_IN_FLIGHT = 1024
 #: Method names shorter than this are rejected with -3, as MSEC did.
 MIN_METHOD_NAME = 5
 #: Caller name of HTTP requests without a ``caller`` header.
 DEFAULT_HTTP_CALLER = "http.json"
 
-_READ_CHUNK = 65536
 _TEXT = "text/plain; charset=utf-8"
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
@@ -102,6 +118,10 @@ class ServerOptions:
     idle_timeout_s: float = IDLE_TIMEOUT_S
     drain_timeout_s: float = DRAIN_TIMEOUT_S
     handler_threads: int = HANDLER_THREADS
+    request_timeout_s: float = REQUEST_TIMEOUT_S
+    max_pending_output_bytes: int = MAX_PENDING_OUTPUT_BYTES
+    max_udp_in_flight: int = MAX_UDP_IN_FLIGHT
+    max_caller_labels: int = MAX_CALLER_LABELS
 
 
 def _new_flow_id() -> int:
@@ -119,15 +139,22 @@ class Server:
         self.methods = dict(methods)
         self.options = options or ServerOptions()
         self.monitor = monitor or default_monitor
+        self.stats = ServerStats()
         self.log = Logger()
-        self._pool = concurrent.futures.ThreadPoolExecutor(self.options.handler_threads, thread_name_prefix="msec-handler")
-        self._tcp: Optional[asyncio.AbstractServer] = None
+        threads = self.options.handler_threads
+        self._pool = concurrent.futures.ThreadPoolExecutor(2 * threads, thread_name_prefix="msec-handler")
+        self._thread_slots: Optional[asyncio.Semaphore] = None  # made in start(), on the server's loop
+        self._abandoned_threads = 0
+        self._callers = CallerLabels(self.options.max_caller_labels)
+        self._acceptor: Optional[Acceptor] = None
+        self._rejects: Optional[RejectLog] = None
         self._udp: Optional[asyncio.DatagramTransport] = None
-        self._connections: Set["_Connection"] = set()
-        self._connection_tasks: Set["asyncio.Task[Any]"] = set()
+        self._connections: Set[Connection] = set()
         self._tasks: Set["asyncio.Task[Any]"] = set()
+        self._cancelled: Set["asyncio.Task[Any]"] = set()
         self._draining = False
         self._closed: Optional["asyncio.Future[None]"] = None
+        self.max_connections = self.options.max_connections
         self.port = 0
         if self.options.service_name:
             set_service_name(self.options.service_name)
@@ -138,22 +165,32 @@ class Server:
         """Binds TCP (and UDP on the same port number); ``port=0`` picks a free one."""
         loop = asyncio.get_running_loop()
         self._closed = loop.create_future()
+        self._thread_slots = asyncio.Semaphore(self.options.handler_threads)
+        self._rejects = RejectLog()
+        soft = fd_soft_limit()
+        self.max_connections = effective_max_connections(self.options.max_connections, soft)
+        if self.max_connections < self.options.max_connections:
+            write_log(
+                ERROR,
+                "max_connections capped by the file descriptor limit (RLIMIT_NOFILE soft limit minus a reserve)",
+                {"maxConnections": self.options.max_connections, "fdLimit": soft, "effectiveMaxConnections": self.max_connections},
+            )
         attempts = 20 if self.options.port == 0 else 1
         for attempt in range(attempts):
-            self._tcp = await asyncio.start_server(self._on_connection, self.options.host, self.options.port, limit=_READ_CHUNK)
-            self.port = int(self._tcp.sockets[0].getsockname()[1])
-            if not self.options.udp:
-                return
-            try:
-                self._udp, _ = await loop.create_datagram_endpoint(
-                    lambda: _UdpProtocol(self), local_addr=(self.options.host, self.port)
-                )
-                return
-            except OSError:
-                self._tcp.close()
-                await self._tcp.wait_closed()
-                if attempt == attempts - 1:
-                    raise
+            sock = _listening_socket(self.options.host, self.options.port)
+            self.port = int(sock.getsockname()[1])
+            if self.options.udp:
+                try:
+                    self._udp, _ = await loop.create_datagram_endpoint(
+                        lambda: _UdpProtocol(self), local_addr=(self.options.host, self.port)
+                    )
+                except OSError:
+                    sock.close()
+                    if attempt == attempts - 1:
+                        raise
+                    continue
+            self._acceptor = Acceptor(sock, self._on_accept, self._on_fd_limit)
+            return
 
     async def serve_until_stopped(self) -> None:
         """Waits until :meth:`shutdown` completes."""
@@ -167,44 +204,88 @@ class Server:
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(self.shutdown()))
 
     async def shutdown(self, drain_timeout_s: Optional[float] = None) -> None:
-        """Stops accepting, lets in-flight requests finish (bounded), then closes everything."""
+        """Stops accepting, lets in-flight requests finish and their answers go out (bounded), then closes.
+
+        A connection stops reading at once: calls already received are answered,
+        then it closes; a frame sent after that is never read (the client sees
+        the connection close after its earlier answers, not a lost call).
+        """
         if self._draining:
             if self._closed is not None:
                 await asyncio.shield(self._closed)
             return
         self._draining = True
         timeout = self.options.drain_timeout_s if drain_timeout_s is None else drain_timeout_s
-        if self._tcp is not None:
-            self._tcp.close()
+        if self._acceptor is not None:
+            self._acceptor.close()
         if self._udp is not None:
             self._udp.close()
         for conn in list(self._connections):
             conn.drain()
         deadline = time.monotonic() + timeout
-        while self._tasks and time.monotonic() < deadline:
-            await asyncio.wait(list(self._tasks), timeout=max(deadline - time.monotonic(), 0))
+        while (self._tasks or any(c.busy for c in self._connections)) and time.monotonic() < deadline:
+            await asyncio.sleep(min(0.02, max(deadline - time.monotonic(), 0)))
         for conn in list(self._connections):
-            conn.close()
+            conn.abort()
         for task in list(self._tasks):
-            task.cancel()
-        if self._connection_tasks:  # let each connection see its close and finish
-            await asyncio.wait(list(self._connection_tasks), timeout=1.0)
-        if self._tcp is not None:
-            try:
-                await asyncio.wait_for(self._tcp.wait_closed(), 1.0)
-            except asyncio.TimeoutError:
-                pass
+            self.cancel_call(task)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=1.0)
         self._pool.shutdown(wait=False)
         if self._closed is not None and not self._closed.done():
             self._closed.set_result(None)
 
+    # ----------------------------------------------------------------- connections
+
+    def _on_accept(self, sock: socket.socket, addr: Tuple[object, ...]) -> None:
+        if self._draining:
+            sock.close()
+            return
+        if len(self._connections) >= self.max_connections:
+            sock.close()
+            self.stats.rejected("max_connections")
+            if self._rejects is not None:
+                self._rejects.note("max_connections", f"max_connections ({self.max_connections}) reached")
+            return
+        peer = f"{addr[0]}:{addr[1]}" if len(addr) >= 2 else str(addr[0])
+        conn = Connection(self, peer)
+        self._connections.add(conn)
+        self.monitor.set("frm.rpc connections", len(self._connections))
+        self.spawn(self._connect(conn, sock))
+
+    async def _connect(self, conn: Connection, sock: socket.socket) -> None:
+        try:
+            await asyncio.get_running_loop().connect_accepted_socket(lambda: conn, sock)
+        except (OSError, RuntimeError) as exc:
+            sock.close()
+            log_error(f"connection {conn.peer} could not be set up: {exc}")
+            self.connection_lost(conn)
+
+    def _on_fd_limit(self, detail: str, rejected: bool) -> None:
+        if rejected:
+            self.stats.rejected("fd_limit")
+        if self._rejects is not None:
+            self._rejects.note("fd_limit", detail, rejected)
+
+    def connection_lost(self, conn: Connection) -> None:
+        """Called by a connection once its socket is closed."""
+        self._connections.discard(conn)
+        self.monitor.set("frm.rpc connections", len(self._connections))
+
     # ----------------------------------------------------------------- dispatch
 
-    def _spawn(self, coro: Awaitable[Any]) -> "asyncio.Task[Any]":
+    def spawn(self, coro: Awaitable[Any]) -> "asyncio.Task[Any]":
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    def cancel_call(self, task: "asyncio.Task[Any]") -> None:
+        """Cancels a call's task; its handler's ``CancelledError`` is then ours, not a handler bug."""
+        if not task.done():
+            self._cancelled.add(task)
+            task.add_done_callback(self._cancelled.discard)
+            task.cancel()
 
     async def _invoke(self, handler: Handler, body: RequestBody, ctx: CallContext) -> Any:
         scope = CallScope(ctx.method, ctx.caller, ctx.flow_id, ctx.coloring, ctx.deadline, ctx.peer)
@@ -212,33 +293,75 @@ class Server:
         try:
             if _is_async(handler):
                 return await cast(Awaitable[Any], handler(body, ctx))
-            context = contextvars.copy_context()
-            result = await asyncio.get_running_loop().run_in_executor(self._pool, context.run, handler, body, ctx)
+            result = await self._run_in_thread(handler, body, ctx)
             if inspect.isawaitable(result):
                 result = await result
             return result
         finally:
             leave_call(token)
 
+    async def _run_in_thread(self, handler: Handler, body: RequestBody, ctx: CallContext) -> Any:
+        """Runs a plain ``def`` handler in the pool: at most ``handler_threads`` for connected clients.
+
+        Cancelled (its client left) while waiting for a thread: it never starts.
+        Cancelled while running: the thread cannot be stopped, so it stops
+        holding its place (up to ``handler_threads`` such threads) and a waiting
+        call can start.
+        """
+        slots = self._thread_slots
+        assert slots is not None, "start() first"
+        await slots.acquire()
+        handed_off = False
+        try:
+            future = self._pool.submit(contextvars.copy_context().run, handler, body, ctx)
+            try:
+                return await asyncio.wrap_future(future)
+            except asyncio.CancelledError:
+                if not future.cancel() and not future.done():
+                    handed_off = True
+                    loop = asyncio.get_running_loop()
+                    if self._abandoned_threads < self.options.handler_threads:
+                        self._abandoned_threads += 1
+                        slots.release()
+                        finished: Callable[[], None] = self._abandoned_thread_finished
+                    else:
+                        finished = slots.release
+                    future.add_done_callback(lambda _f: _call_soon(loop, finished))
+                raise
+        finally:
+            if not handed_off:
+                slots.release()
+
+    def _abandoned_thread_finished(self) -> None:
+        self._abandoned_threads -= 1
+
     async def _call(self, method: str, body: RequestBody, ctx: CallContext) -> Tuple[int, Any]:
-        """Runs one method; returns (0, response) or (code, None). Never raises."""
-        self.monitor.add(f"frm.rpc caller [{ctx.caller}]")
+        """Runs one method; returns (0, response) or (code, None). Never raises, except when cancelled by us."""
+        self.monitor.add(f"frm.rpc caller [{self._callers.label(ctx.caller)}]")
         handler = self.methods.get(method)
         if handler is None:
-            self.monitor.add(f"frm.rpc request [{method}] fail:{errmsg(ERR_INVALID_METHOD_NAME)}")
+            self.monitor.add(f"frm.rpc request [{UNKNOWN_METHOD_LABEL}] fail:{errmsg(ERR_INVALID_METHOD_NAME)}")
             return ERR_INVALID_METHOD_NAME, None
         try:
             result = await self._invoke(handler, body, ctx)
         except SrpcError as exc:
             self.monitor.add(f"frm.rpc request [{method}] fail:{errmsg(exc.code)}")
             return exc.code, None
-        except Exception as exc:  # the server must survive any handler bug
-            fields: Dict[str, object] = {"flowId": str(ctx.flow_id), "method": ctx.method, "caller": ctx.caller, "stack": traceback.format_exc()}
-            write_log(ERROR, f"handler {method} failed: {type(exc).__name__}: {exc}", fields)
-            self.monitor.add(f"frm.rpc request [{method}] fail:{errmsg(ERR_SERVICE_IMPL_FAILED)}")
+        except asyncio.CancelledError as exc:
+            if asyncio.current_task() in self._cancelled:
+                raise  # the server cancelled this call (client gone, shutdown): nobody waits for it
+            self._handler_failed(method, ctx, exc)
+            return ERR_SERVICE_IMPL_FAILED, None
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt, any bug: the server must survive
+            self._handler_failed(method, ctx, exc)
             return ERR_SERVICE_IMPL_FAILED, None
         self.monitor.add(f"frm.rpc request [{method}] success")
         return 0, result
+
+    def _handler_failed(self, method: str, ctx: CallContext, exc: BaseException) -> None:
+        fields: Dict[str, object] = {"flowId": str(ctx.flow_id), "method": ctx.method, "caller": ctx.caller, "stack": traceback.format_exc()}
+        write_log(ERROR, f"handler {method} failed: {type(exc).__name__}: {exc}", fields)
+        self.monitor.add(f"frm.rpc request [{method}] fail:{errmsg(ERR_SERVICE_IMPL_FAILED)}")
 
     async def answer_frame(self, frame: bytes, peer: str) -> bytes:
         """The response frame for one complete request frame (raises ``SrpcError`` -3/-4 if unanswerable)."""
@@ -279,7 +402,8 @@ class Server:
             if len(method) < MIN_METHOD_NAME:
                 return envelope_response(ERR_INVALID_PKG)
             if method not in self.methods:
-                self.monitor.add(f"frm.rpc caller [{request.header('caller') or DEFAULT_HTTP_CALLER}]")
+                self.monitor.add(f"frm.rpc caller [{self._callers.label(request.header('caller') or DEFAULT_HTTP_CALLER)}]")
+                self.monitor.add(f"frm.rpc request [{UNKNOWN_METHOD_LABEL}] fail:{errmsg(ERR_INVALID_METHOD_NAME)}")
                 return envelope_response(ERR_INVALID_METHOD_NAME)
             try:
                 text = request.body.decode("utf-8") if request.body else "{}"
@@ -319,247 +443,75 @@ class Server:
                     return plain_response(503, "Service Unavailable", _TEXT, b"draining\n")
                 return plain_response(200, "OK", _TEXT, b"ok\n")
             if parts.path == "/metrics":
-                body = self.monitor.prometheus_text().encode("utf-8")
+                body = (self.monitor.prometheus_text() + self.stats.prometheus_text()).encode("utf-8")
                 return plain_response(200, "OK", "text/plain; version=0.0.4; charset=utf-8", body)
             return plain_response(404, "Not Found", _TEXT, b"not found\n")
         return plain_response(405, "Method Not Allowed", _TEXT, b"method not allowed\n", "Allow: GET, POST\r\n")
 
-    # ----------------------------------------------------------------- transport
-
-    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._draining or len(self._connections) >= self.options.max_connections:
-            writer.close()
-            return
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass
-        peername = writer.get_extra_info("peername")
-        peer = f"{peername[0]}:{peername[1]}" if isinstance(peername, tuple) else str(peername)
-        conn = _Connection(self, reader, writer, peer)
-        self._connections.add(conn)
-        task = asyncio.current_task()
-        if task is not None:
-            self._connection_tasks.add(task)
-            task.add_done_callback(self._connection_tasks.discard)
-        self.monitor.set("frm.rpc connections", len(self._connections))
-        try:
-            await conn.serve()
-        finally:
-            self._connections.discard(conn)
-            self.monitor.set("frm.rpc connections", len(self._connections))
-            conn.close()
-
-
-class _Connection:
-    """One TCP connection, SRPC or HTTP as its first byte says."""
-
-    def __init__(self, server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str) -> None:
-        self.server = server
-        self.reader = reader
-        self.writer = writer
-        self.peer = peer
-        self.in_flight = 0
-        #: HTTP answers queued but not yet written (an interim 100 Continue must not overtake them).
-        self.unwritten = 0
-        self.closed = False
-        self.draining = False
-        self._slots = asyncio.Semaphore(server.options.max_in_flight_per_connection)
-        self._answered = asyncio.Event()  # set each time an SRPC answer finishes
-        self._loop = asyncio.get_running_loop()
-        self._last_active = self._loop.time()
-        self._idle_timer: Optional[asyncio.TimerHandle] = self._loop.call_later(server.options.idle_timeout_s, self._check_idle)
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            if self._idle_timer is not None:
-                self._idle_timer.cancel()
-            self._answered.set()
-            self.writer.close()
-
-    def drain(self) -> None:
-        """Shutdown started: stop reading; close now if nothing is in flight."""
-        self.draining = True
-        if self.in_flight == 0:
-            self.close()
-
-    def _check_idle(self) -> None:
-        """Closes the connection after ``idle_timeout_s`` without bytes while nothing is in flight.
-
-        A timer instead of a timeout around every read keeps the read path cheap.
-        """
-        if self.closed:
-            return
-        timeout = self.server.options.idle_timeout_s
-        idle_for = self._loop.time() - self._last_active
-        if self.in_flight == 0 and idle_for >= timeout:
-            self.close()
-            return
-        self._idle_timer = self._loop.call_later(max(timeout - idle_for, 0.001) if self.in_flight == 0 else timeout, self._check_idle)
-
-    async def _read(self) -> bytes:
-        """Next bytes; ``b""`` on EOF, error, or when the idle timer closed the connection."""
-        try:
-            data = await self.reader.read(_READ_CHUNK)
-        except OSError:
-            return b""
-        self._last_active = self._loop.time()
-        return data
-
-    def _write(self, data: bytes) -> None:
-        self._last_active = self._loop.time()
-        if not self.closed and not self.writer.is_closing():
-            self.writer.write(data)
-
-    async def serve(self) -> None:
-        first = await self._read()
-        if not first or self.draining:
-            return
-        if first[0] == 0x28:
-            await self._serve_srpc(first)
-        else:
-            await self._serve_http(first)
-
-    async def _serve_srpc(self, data: bytes) -> None:
-        decoder = FrameDecoder(self.server.options.max_frame_size)
-        while data and not self.closed:
-            try:
-                frames = decoder.feed(data)
-            except SrpcError:
-                self.close()  # cannot resynchronise a byte stream: close this connection only
-                return
-            for frame in frames:
-                await self._slots.acquire()
-                self.in_flight += 1
-                self.server._spawn(self._answer_frame(frame))
-            if self.draining:
-                return
-            data = await self._read()
-        await self._wait_idle()
-
-    async def _answer_frame(self, frame: bytes) -> None:
-        try:
-            response = await self.server.answer_frame(frame, self.peer)
-            self._write(response)
-        except SrpcError:
-            self.close()  # unparsable head: there is nothing to echo
-        finally:
-            self.in_flight -= 1
-            self._slots.release()
-            self._answered.set()
-            if self.draining and self.in_flight == 0:
-                self.close()
-
-    async def _wait_idle(self) -> None:
-        """Waits until every frame read from this connection has been answered."""
-        while self.in_flight > 0 and not self.closed:
-            self._answered.clear()
-            await self._answered.wait()
-
-    async def _serve_http(self, data: bytes) -> None:
-        buf = bytearray(data)
-        queue: "asyncio.Queue[Optional[Tuple[asyncio.Future[bytes], bool]]]" = asyncio.Queue()
-        writer_task = self.server._spawn(self._write_in_order(queue))
-        continued = False
-        try:
-            while not self.closed:
-                while True:
-                    try:
-                        options = self.server.options
-                        parsed = parse_request(bytes(buf), options.max_frame_size, options.max_http_header_bytes)
-                    except HttpError as exc:  # answered in its turn, then the connection closes
-                        done: "asyncio.Future[bytes]" = asyncio.get_running_loop().create_future()
-                        body = f"{exc.message}\n".encode()
-                        done.set_result(plain_response(exc.status, exc.reason, _TEXT, body, "Connection: close\r\n"))
-                        self.unwritten += 1
-                        await queue.put((done, True))
-                        return
-                    if parsed is None:
-                        if not continued and self.unwritten == 0 and expects_continue(bytes(buf), options.max_http_header_bytes):
-                            continued = True  # interim answer only when it cannot overtake an earlier one
-                            self._write(b"HTTP/1.1 100 Continue\r\n\r\n")
-                        break
-                    continued = False
-                    request, consumed = parsed
-                    del buf[:consumed]
-                    await self._slots.acquire()
-                    self.in_flight += 1
-                    task = self.server._spawn(self._answer_http(request))
-                    keep = request.keep_alive
-                    self.unwritten += 1
-                    await queue.put((task, not keep))
-                    if not keep:
-                        return
-                if self.draining:
-                    return
-                more = await self._read()
-                if not more:
-                    return
-                buf += more
-        finally:
-            await queue.put(None)
-            await writer_task
-
-    async def _answer_http(self, request: HttpRequest) -> bytes:
-        try:
-            return await self.server.answer_http(request, self.peer)
-        except Exception as exc:  # answer_http handles handler errors; this is a last resort
-            log_error(f"http request failed: {type(exc).__name__}: {exc}")
-            return envelope_response(ERR_SERVICE_IMPL_FAILED)
-        finally:
-            self.in_flight -= 1
-            self._slots.release()
-
-    async def _write_in_order(self, queue: "asyncio.Queue[Optional[Tuple[asyncio.Future[bytes], bool]]]") -> None:
-        while True:
-            item = await queue.get()
-            if item is None:
-                break
-            fut, close_after = item
-            try:
-                data = await fut
-            except asyncio.CancelledError:
-                break
-            self._write(data)
-            self.unwritten -= 1
-            if close_after or (self.draining and self.in_flight == 0 and queue.empty()):
-                break
-        try:
-            await self.writer.drain()
-        except (OSError, ConnectionError):
-            pass
-        self.close()
-
 
 class _UdpProtocol(asyncio.DatagramProtocol):
-    """SRPC over UDP: one frame per datagram, the answer sent back to the sender."""
+    """SRPC over UDP: one frame per datagram, the answer sent back to the sender; at most
+    ``max_udp_in_flight`` calls at once, later datagrams dropped and counted."""
 
     def __init__(self, server: Server) -> None:
         self.server = server
         self.transport: Optional[asyncio.DatagramTransport] = None
+        self.in_flight = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: Tuple[str, int]) -> None:
         if check_frame(data) != len(data):
+            self.server.stats.malformed("udp")
             return  # incomplete or malformed: a datagram is all there is
-        self.server._spawn(self._answer(data, addr))
+        if self.in_flight >= self.server.options.max_udp_in_flight:
+            self.server.stats.dropped("udp", "overload")
+            return
+        self.in_flight += 1
+        self.server.spawn(self._answer(data, addr))
 
     async def _answer(self, data: bytes, addr: Tuple[str, int]) -> None:
         try:
             response = await self.server.answer_frame(data, f"{addr[0]}:{addr[1]}")
         except SrpcError:
+            self.server.stats.malformed("udp")
             return
+        finally:
+            self.in_flight -= 1
         if self.transport is not None and not self.transport.is_closing():
             self.transport.sendto(response, addr)
 
 
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket for ``host:port`` (the first address ``host`` resolves to)."""
+    family, kind, proto, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(LISTEN_BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    """``loop.call_soon_threadsafe`` that tolerates a loop already closed (a thread outliving its server)."""
+    try:
+        loop.call_soon_threadsafe(callback)
+    except RuntimeError:
+        pass
+
+
 def run_server(methods: MethodTable, options: Optional[ServerOptions] = None, on_started: Optional[Callable[[Server], None]] = None) -> None:
-    """Runs a server until SIGTERM/SIGINT, then drains gracefully (a process entry point)."""
+    """Runs a server until SIGTERM/SIGINT, then drains gracefully (a process entry point).
+
+    ``SystemExit`` or ``KeyboardInterrupt`` raised by a task a handler started
+    itself (asyncio lets those two escape the event loop) is logged and the
+    loop goes on: only SIGTERM/SIGINT stop the server.
+    """
 
     async def main() -> None:
         server = Server(methods, options)
@@ -569,5 +521,25 @@ def run_server(methods: MethodTable, options: Optional[ServerOptions] = None, on
             on_started(server)
         await server.serve_until_stopped()
 
-    asyncio.run(main())
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    main_task = loop.create_task(main())
+    try:
+        while True:
+            try:
+                loop.run_until_complete(main_task)
+                break
+            except (SystemExit, KeyboardInterrupt) as exc:
+                if main_task.done():
+                    raise
+                write_log(ERROR, f"a task started by a handler raised {type(exc).__name__}; the server goes on", {"stack": traceback.format_exc()})
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        asyncio.set_event_loop(None)
+        loop.close()
 

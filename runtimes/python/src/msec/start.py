@@ -11,7 +11,10 @@ key                                           meaning
 ``[SRPC] max_frame_bytes``,                   limits (:class:`ServerOptions`)
 ``max_connections``,
 ``max_in_flight_per_connection``,
-``idle_timeout_ms``, ``max_http_header_bytes``
+``idle_timeout_ms``, ``max_http_header_bytes``,
+``request_timeout_ms``,
+``max_pending_output_bytes``,
+``max_udp_in_flight``, ``max_caller_labels``
 ``[SRPC] drain_timeout_ms``                   how long SIGTERM waits for running calls (default 10 s)
 ``[LOG] Level``, ``[COLOR] …``                logging (read by :mod:`.log` from the same file)
 ``[ROUTE] File``                              routes file for outgoing calls (unless ``$MSEC_ROUTES`` is set)
@@ -112,6 +115,10 @@ def server_options_from_config(config_path: Optional[str] = None) -> ServerOptio
         ("max_http_header_bytes", "max_http_header_bytes", int),
         ("idle_timeout_ms", "idle_timeout_s", lambda ms: ms / 1000.0),
         ("drain_timeout_ms", "drain_timeout_s", lambda ms: ms / 1000.0),
+        ("request_timeout_ms", "request_timeout_s", lambda ms: ms / 1000.0),
+        ("max_pending_output_bytes", "max_pending_output_bytes", int),
+        ("max_udp_in_flight", "max_udp_in_flight", int),
+        ("max_caller_labels", "max_caller_labels", int),
     )
     changes = {}
     for key, option, convert in keys:
