@@ -54,9 +54,24 @@ export function decodeRequest<Desc extends DescMessage>(schema: Desc, body: Requ
   } catch (e) {
     return fail(e);
   }
-  const missing = missingRequiredField(reflect(schema, message), schema.typeName);
+  const missing = reachesRequired(schema) ? missingRequiredField(reflect(schema, message), schema.typeName) : undefined;
   if (missing !== undefined) fail(new RequestFieldError(`${missing}: missing required field`));
   return message;
+}
+
+const requiredReach = new WeakMap<DescMessage, boolean>();
+
+/** Whether `desc` or a message type reachable from it declares a `required` field (cached). */
+function reachesRequired(desc: DescMessage): boolean {
+  let known = requiredReach.get(desc);
+  if (known === undefined) {
+    const seen = new Set<DescMessage>();
+    const visit = (d: DescMessage): boolean =>
+      !seen.has(d) && (seen.add(d), d.fields.some((f) => f.presence === LEGACY_REQUIRED || (f.message !== undefined && visit(f.message))));
+    known = visit(desc);
+    requiredReach.set(desc, known);
+  }
+  return known;
 }
 
 /**

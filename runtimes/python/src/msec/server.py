@@ -48,6 +48,7 @@ from .handler import BINARY, JSON, CallContext, Handler, MethodTable, RequestBod
 from .http1 import MAX_HEADER_BYTES, HttpError, HttpRequest, expects_continue, parse_request, plain_response
 from .log import ERROR, Logger, log_error, write_log
 from .monitor import Monitor, default_monitor
+from .request_decoding import json_body_text
 
 #: Default port of MSEC services.
 DEFAULT_PORT = 7963
@@ -282,9 +283,8 @@ class Server:
                 self.monitor.add(f"frm.rpc caller [{request.header('caller') or DEFAULT_HTTP_CALLER}]")
                 return envelope_response(ERR_INVALID_METHOD_NAME)
             try:
-                text = request.body.decode("utf-8") if request.body else "{}"
-                if not isinstance(json.loads(text), dict):
-                    raise ValueError("not a JSON object")
+                # A JSON object within the body rules of docs/request-decoding.md, BOM removed.
+                text = json_body_text(request.body.decode("utf-8"))
             except ValueError:
                 return envelope_response(ERR_INVALID_PKG)
             ctx = CallContext(
