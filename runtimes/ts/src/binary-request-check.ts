@@ -53,16 +53,16 @@ function acceptsWireType(field: DescField, wireType: WireType): boolean {
 
 /**
  * Walks `bytes` as message `desc`: every known field must carry a wire type
- * its declaration allows, messages nest at most `maxDepth` levels (the request
- * itself is level 1). Throws `RequestFieldError` naming the field; a truncated
- * or malformed stream throws the reader's error.
+ * its declaration allows, and at most `maxDepth` messages nest below the
+ * request. Throws `RequestFieldError` naming the field; a truncated or
+ * malformed stream throws the reader's error.
  */
 export function checkBinaryRequest(desc: DescMessage, bytes: Uint8Array, maxDepth: number): void {
-  checkMessage(desc, new BinaryReader(bytes), bytes.length, desc.typeName, 1, maxDepth);
+  checkMessage(desc, new BinaryReader(bytes), bytes.length, desc.typeName, 0, maxDepth);
 }
 
 function checkMessage(desc: DescMessage, reader: BinaryReader, end: number, path: string, depth: number, maxDepth: number, group?: number): void {
-  if (depth > maxDepth) throw new RequestFieldError(`${path}: messages nested deeper than ${maxDepth} levels`);
+  if (depth > maxDepth) throw new RequestFieldError(`${path}: more than ${maxDepth} messages nested below the request`);
   const listLengths = new Map<DescField, number>();
   while (reader.pos < end) {
     const [fieldNo, wireType] = reader.tag();

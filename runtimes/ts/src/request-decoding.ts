@@ -20,7 +20,10 @@ import { parseStrictJson } from "./strict-json.js";
 
 /** Most nested JSON arrays/objects in a request body (the body's own object is level 1). */
 export const MAX_JSON_DEPTH = 100;
-/** Most nested messages in a request (the request itself is level 1); protobuf's own default. */
+/**
+ * Most messages nested below the request in a binary body: protobuf's default
+ * recursion limit as upb (the Python runtime's decoder) applies it.
+ */
 export const MAX_MESSAGE_DEPTH = 100;
 
 /** proto2 `required` (FeatureSet_FieldPresence.LEGACY_REQUIRED). */
@@ -49,7 +52,7 @@ export function decodeRequest<Desc extends DescMessage>(schema: Desc, body: Requ
       message = fromJson(schema, checkJsonRequest(schema, value));
     } else {
       checkBinaryRequest(schema, body.bytes, MAX_MESSAGE_DEPTH);
-      message = fromBinary(schema, body.bytes);
+      message = fromBinary(schema, body.bytes, { recursionLimit: MAX_MESSAGE_DEPTH + 1 });
     }
   } catch (e) {
     return fail(e);

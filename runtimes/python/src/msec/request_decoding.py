@@ -12,8 +12,8 @@ generated dispatch modules) wraps these functions' errors in ``SrpcError``:
   deeper than :data:`MAX_JSON_DEPTH` are errors; one leading byte-order mark is
   ignored.
 * Binary: protobuf, with every known field's wire type checked (upb keeps a
-  mismatched field as an unknown field) and messages nested at most
-  :data:`MAX_MESSAGE_DEPTH` levels.
+  mismatched field as an unknown field) and at most :data:`MAX_MESSAGE_DEPTH`
+  messages nested below the request.
 * Both: proto2 ``required`` fields must be set, nested messages included.
 """
 import json
@@ -23,7 +23,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 #: Most nested JSON arrays/objects in a request body (the body's own object is level 1).
 MAX_JSON_DEPTH = 100
-#: Most nested messages in a request (the request itself is level 1); protobuf's own default.
+#: Most messages nested below the request in a binary body: protobuf's default recursion limit,
+#: which upb enforces while parsing (a deeper body is a ``DecodeError``).
 MAX_MESSAGE_DEPTH = 100
 
 
@@ -128,10 +129,11 @@ def parse_json_request(message: Any, text: str) -> None:
 
 
 def parse_binary_request(message: Any, data: bytes) -> None:
-    """Fills ``message`` from protobuf ``data`` and checks wire types, depth and required fields."""
+    """Fills ``message`` from protobuf ``data`` and checks wire types and required fields."""
     message.ParseFromString(data)
     name = message.DESCRIPTOR.full_name
-    _check_wire_types(message, name, 1)
+    if _has_unknown_fields(message):
+        _check_wire_types(message, name)
     missing = None if message.IsInitialized() else missing_required_field(message, name)
     if missing is not None:
         raise RequestFieldError(f"{missing}: missing required field")
@@ -253,13 +255,21 @@ def _set_messages(message: Any, field: Any, path: str) -> List[Tuple[Any, str]]:
     return [(value, path)] if message.HasField(field.name) else []
 
 
-def _check_wire_types(message: Any, path: str, depth: int) -> None:
+def _has_unknown_fields(message: Any) -> bool:
+    """Whether ``message`` or a message inside it kept unknown fields (compares sizes, all in C)."""
+    probe = type(message)()
+    probe.CopyFrom(message)
+    probe.DiscardUnknownFields()
+    if message.IsInitialized():
+        return bool(probe.ByteSize() != message.ByteSize())
+    return len(probe.SerializePartialToString()) != len(message.SerializePartialToString())  # ByteSize() would raise
+
+
+def _check_wire_types(message: Any, path: str) -> None:
     """A known field number among the unknown fields means the field arrived with a wrong wire type."""
     from google.protobuf import unknown_fields
     from google.protobuf.descriptor import FieldDescriptor
 
-    if depth > MAX_MESSAGE_DEPTH:
-        raise RequestFieldError(f"{path}: messages nested deeper than {MAX_MESSAGE_DEPTH} levels")
     desc = message.DESCRIPTOR
     for unknown in unknown_fields.UnknownFieldSet(message):
         field = desc.fields_by_number.get(unknown.field_number)
@@ -272,7 +282,7 @@ def _check_wire_types(message: Any, path: str, depth: int) -> None:
     for field in desc.fields:
         if field.message_type is not None:
             for item, item_path in _set_messages(message, field, f"{path}.{field.name}"):
-                _check_wire_types(item, item_path, depth + 1)
+                _check_wire_types(item, item_path)
 
 
 def missing_required_field(message: Any, path: str) -> Optional[str]:
