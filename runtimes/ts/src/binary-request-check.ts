@@ -10,7 +10,7 @@
  */
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import { RequestFieldError } from "./json-request-check.js";
+import { RequestFieldError } from "./request-field-error.js";
 
 /** The wire type a scalar is written with (unpacked). */
 function scalarWireType(type: ScalarType): WireType {

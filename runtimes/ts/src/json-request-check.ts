@@ -11,15 +11,8 @@
  * * Integer literals beyond 2^53 reach 64-bit fields as exact decimal strings.
  */
 import { type DescEnum, type DescField, type DescMessage, type JsonValue, ScalarType } from "@bufbuild/protobuf";
+import { RequestFieldError } from "./request-field-error.js";
 import { BigIntegerLiteral, type StrictJsonValue } from "./strict-json.js";
-
-/** A request that breaks the decoding rules; the message starts with the field's path. */
-export class RequestFieldError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "RequestFieldError";
-  }
-}
 
 const base64Standard = /^[A-Za-z0-9+/]*={0,2}$/;
 const base64UrlSafe = /^[A-Za-z0-9_-]*={0,2}$/;

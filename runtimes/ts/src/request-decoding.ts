@@ -15,7 +15,8 @@ import { type ReflectMessage, reflect } from "@bufbuild/protobuf/reflect";
 import { checkBinaryRequest } from "./binary-request-check.js";
 import { SrpcCode, SrpcError } from "./errors.js";
 import type { RequestBody } from "./handler.js";
-import { RequestFieldError, checkJsonRequest } from "./json-request-check.js";
+import { checkJsonRequest } from "./json-request-check.js";
+import { RequestFieldError } from "./request-field-error.js";
 import { parseStrictJson } from "./strict-json.js";
 
 /** Most nested JSON arrays/objects in a request body (the body's own object is level 1). */

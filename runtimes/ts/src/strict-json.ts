@@ -34,6 +34,7 @@ export class StrictJsonError extends Error {
 }
 
 const numberPattern = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+const literals: ReadonlyArray<readonly [string, StrictJsonValue]> = [["true", true], ["false", false], ["null", null]];
 
 /**
  * Parses `text` as one JSON value. Objects are built with a null prototype, so
@@ -83,9 +84,12 @@ export function parseStrictJson(text: string, maxDepth: number): StrictJsonValue
       return c === 0x7b ? parseObject(depth + 1) : parseArray(depth + 1);
     }
     if (c === 0x22) return parseString();
-    if (text.startsWith("true", pos)) return (pos += 4), true;
-    if (text.startsWith("false", pos)) return (pos += 5), false;
-    if (text.startsWith("null", pos)) return (pos += 4), null;
+    for (const [word, value] of literals) {
+      if (text.startsWith(word, pos)) {
+        pos += word.length;
+        return value;
+      }
+    }
     numberPattern.lastIndex = pos;
     const m = numberPattern.exec(text);
     if (m === null) return fail(pos < text.length ? "unexpected character" : "unexpected end");
@@ -99,7 +103,10 @@ export function parseStrictJson(text: string, maxDepth: number): StrictJsonValue
     const obj: { [key: string]: StrictJsonValue } = Object.create(null);
     pos++;
     skipSpace();
-    if (text.charCodeAt(pos) === 0x7d) return pos++, obj;
+    if (text.charCodeAt(pos) === 0x7d) {
+      pos++;
+      return obj;
+    }
     for (;;) {
       skipSpace();
       if (text.charCodeAt(pos) !== 0x22) fail("expected a string key");
@@ -110,9 +117,10 @@ export function parseStrictJson(text: string, maxDepth: number): StrictJsonValue
       pos++;
       obj[key] = parseValue(depth);
       skipSpace();
-      const c = text.charCodeAt(pos++);
+      const c = text.charCodeAt(pos);
+      if (c !== 0x2c && c !== 0x7d) fail("expected ',' or '}'");
+      pos++;
       if (c === 0x7d) return obj;
-      if (c !== 0x2c) pos--, fail("expected ',' or '}'");
     }
   };
 
@@ -120,13 +128,17 @@ export function parseStrictJson(text: string, maxDepth: number): StrictJsonValue
     const arr: StrictJsonValue[] = [];
     pos++;
     skipSpace();
-    if (text.charCodeAt(pos) === 0x5d) return pos++, arr;
+    if (text.charCodeAt(pos) === 0x5d) {
+      pos++;
+      return arr;
+    }
     for (;;) {
       arr.push(parseValue(depth));
       skipSpace();
-      const c = text.charCodeAt(pos++);
+      const c = text.charCodeAt(pos);
+      if (c !== 0x2c && c !== 0x5d) fail("expected ',' or ']'");
+      pos++;
       if (c === 0x5d) return arr;
-      if (c !== 0x2c) pos--, fail("expected ',' or ']'");
     }
   };
 
