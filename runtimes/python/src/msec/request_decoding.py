@@ -271,7 +271,8 @@ def _check_wire_types(message: Any, path: str) -> None:
     from google.protobuf.descriptor import FieldDescriptor
 
     desc = message.DESCRIPTOR
-    for unknown in unknown_fields.UnknownFieldSet(message):
+    entries: Any = unknown_fields.UnknownFieldSet(message)  # iterable; types-protobuf's stub does not say so
+    for unknown in entries:
         field = desc.fields_by_number.get(unknown.field_number)
         if field is None:
             continue
