@@ -373,16 +373,17 @@ describe("VOA with the Python server dev package", () => {
     }
   });
 
-  test("bad JSON and unknown fields answer -3 and keep the connection; empty body is {}; /health", async () => {
+  test("bad JSON, unknown fields and an empty body lacking a required field answer -3 and keep the connection; /health", async () => {
     const post = (b: string): string => `POST /?methodName=crawl.CrawlService.GetMP3List HTTP/1.1\r\nContent-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`;
     const socket = await dial(port.crawl);
     try {
       socket.write(post("{nope!}") + post('{"bogus":1}') + post("") + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
       const [bad, unknown, empty, health] = await readHttpResponses(socket, 4);
       assert.ok(bad!.endsWith('\r\n\r\n{"ret":-3, "errmsg":"invalid package" }'), bad);
-      assert.ok(unknown!.endsWith('\r\n\r\n{"ret":-3, "errmsg":"invalid package" }'), unknown);
-      // {} leaves type unset: Jsoup knows no type "" (status 2)
-      assert.ok(empty!.endsWith('\r\n\r\n{"ret":0, "errmsg":"", "resultObj": {"status": 100, "msg": "jsoup returns 2"}}'), empty);
+      // The decoding rule's message names the field (docs/request-decoding.md).
+      assert.ok(unknown!.endsWith('\r\n\r\n{"ret":-3, "errmsg":"cannot decode crawl.GetMP3ListRequest from JSON: crawl.GetMP3ListRequest.bogus: unknown field" }'), unknown);
+      // {} leaves the required field type unset: rejected before the handler
+      assert.ok(empty!.endsWith('\r\n\r\n{"ret":-3, "errmsg":"cannot decode crawl.GetMP3ListRequest from JSON: crawl.GetMP3ListRequest.type: missing required field" }'), empty);
       assert.ok(health!.startsWith("HTTP/1.1 200 OK\r\n") && health!.endsWith("\r\n\r\nok\n"), health);
     } finally {
       socket.destroy();

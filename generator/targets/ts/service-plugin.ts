@@ -116,8 +116,6 @@ function printServerFile(f: GeneratedFile, file: DescFile): void {
   const MessageShape = f.import("MessageShape", "@bufbuild/protobuf", true);
   const DescMessage = f.import("DescMessage", "@bufbuild/protobuf", true);
   const create = f.import("create", "@bufbuild/protobuf");
-  const fromBinary = f.import("fromBinary", "@bufbuild/protobuf");
-  const fromJsonString = f.import("fromJsonString", "@bufbuild/protobuf");
   const toBinary = f.import("toBinary", "@bufbuild/protobuf");
   const toJson = f.import("toJson", "@bufbuild/protobuf");
   const CallContext = f.import("CallContext", RUNTIME_MODULE, true);
@@ -125,8 +123,7 @@ function printServerFile(f: GeneratedFile, file: DescFile): void {
   const MethodRegistry = f.import("MethodRegistry", RUNTIME_MODULE, true);
   const RequestBody = f.import("RequestBody", RUNTIME_MODULE, true);
   const ResponseBody = f.import("ResponseBody", RUNTIME_MODULE, true);
-  const SrpcError = f.import("SrpcError", RUNTIME_MODULE);
-  const SrpcCode = f.import("SrpcCode", RUNTIME_MODULE);
+  const decodeRequest = f.import("decodeRequest", RUNTIME_MODULE);
   const registerTypes = f.import("registerTypes", RUNTIME_MODULE);
 
   f.print("// Lets the runtime's typed callMethod() find these messages by method name.");
@@ -167,8 +164,8 @@ function printServerFile(f: GeneratedFile, file: DescFile): void {
     f.print();
   }
   f.print("/**");
-  f.print(" * One unary method: decode the request (protobuf → -5 on failure, JSON → -3,");
-  f.print(" * unknown JSON fields rejected, an empty JSON body is `{}`), run the handler,");
+  f.print(" * One unary method: decode the request (protobuf → -5 on failure, strict JSON → -3,");
+  f.print(" * missing required fields rejected; docs/request-decoding.md), run the handler,");
   f.print(" * encode its response in the request's format.");
   f.print(" */");
   f.print("function unaryMethod<I extends ", DescMessage, ", O extends ", DescMessage, ">(");
@@ -178,20 +175,7 @@ function printServerFile(f: GeneratedFile, file: DescFile): void {
   f.print("  return {");
   f.print("    name,");
   f.print("    async invoke(body: ", RequestBody, ", ctx: ", CallContext, "): ", P, "<", ResponseBody, "> {");
-  f.print("      let request: ", MessageShape, "<I>;");
-  f.print("      if (body.format === \"binary\") {");
-  f.print("        try {");
-  f.print("          request = ", fromBinary, "(input, body.bytes);");
-  f.print("        } catch (e) {");
-  f.print("          throw new ", SrpcError, "(", SrpcCode, ".InvalidPkgBody, `cannot decode ${input.typeName}: ${", S, "(e)}`);");
-  f.print("        }");
-  f.print("      } else {");
-  f.print("        try {");
-  f.print("          request = ", fromJsonString, "(input, body.text.trim() === \"\" ? \"{}\" : body.text);");
-  f.print("        } catch (e) {");
-  f.print("          throw new ", SrpcError, "(", SrpcCode, ".InvalidPkg, `cannot decode ${input.typeName} from JSON: ${", S, "(e)}`);");
-  f.print("        }");
-  f.print("      }");
+  f.print("      const request = ", decodeRequest, "(input, body);");
   f.print("      const response = ", create, "(output, await handle(request, ctx));");
   f.print("      return body.format === \"binary\"");
   f.print("        ? { format: \"binary\", bytes: ", toBinary, "(output, response) }");

@@ -116,7 +116,7 @@ def test_callmethod_failures_carry_the_real_code(serve, routes, raw_server):
     down = f"127.0.0.1:{free_port()}"
     default_monitor.clear()
     assert CallMethod(s.address, "t.S.Nope", b"", 1000) == {"ret": -6, "errmsg": "invalid method name"}
-    assert CallMethod(s.address, "t.S.Fail", b"", 1000) == {"ret": -77, "errmsg": "unkown error"}
+    assert CallMethod(s.address, "t.S.Fail", b"", 1000) == {"ret": -77, "errmsg": "business says no"}  # the server's err_msg
     assert CallMethod(s.address, "t.S.Crash", b"", 1000) == {"ret": -18, "errmsg": "service implement failed"}
     assert CallMethod(down, "t.S.Echo", b"", 1000) == {"ret": -13, "errmsg": "sendrecv failed"}
     assert CallMethod("No.where", "t.S.Echo", b"", 1000) == {"ret": -15, "errmsg": "get route failed"}

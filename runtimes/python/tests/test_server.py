@@ -66,8 +66,9 @@ def test_handler_errors_become_the_err_field_without_body(serve):
     s = serve(METHODS)
     with connect(s.port) as c:
         c.sendall(frame("t.S.Fail", b"x", 5) + frame("t.S.Crash", b"x", 6))
-        answers = {h.sequence: (h.err, b) for h, b in (decode_frame(read_frame(c)) for _ in range(2))}
-    assert answers == {5: (-77, b""), 6: (-18, b"")}
+        answers = {h.sequence: (h.err, h.err_msg, b) for h, b in (decode_frame(read_frame(c)) for _ in range(2))}
+    # A method's own message travels in err_msg (as from the TS server); a crash gets no text of its own.
+    assert answers == {5: (-77, b"business says no", b""), 6: (-18, None, b"")}
 
 
 def test_requests_on_one_connection_are_answered_as_they_complete(serve):
@@ -179,7 +180,7 @@ def test_business_and_crash_errors_on_the_json_path(serve):
     s = serve(METHODS)
     with connect(s.port) as c:
         c.sendall(http("t.S.Fail", b"{}") + http("t.S.Crash", b"{}"))
-        assert envelope_of(read_http(c)) == '{"ret":-77, "errmsg":"unkown error" }'
+        assert envelope_of(read_http(c)) == '{"ret":-77, "errmsg":"business says no" }'
         assert envelope_of(read_http(c)) == '{"ret":-18, "errmsg":"service implement failed" }'
 
 

@@ -57,9 +57,15 @@ def test_typed_handlers_reject_undecodable_requests(serve):
     s = serve(TABLE)
     with socket.create_connection(("127.0.0.1", s.port), timeout=5) as c:
         c.sendall(encode_frame(encode_head(RpcHead(sequence=1, method_name=b"echo.EchoService.Sync")), b"\x0a\x05hi"))
-        assert decode_frame(read_frame(c))[0].err == -5
-    assert post(s.port, "echo.EchoService.Sync", b'{"bogus":1}') == '{"ret":-3, "errmsg":"invalid package" }'
-    assert post(s.port, "echo.EchoService.Sync", b'{"message":"not base64!"}') == '{"ret":-3, "errmsg":"invalid package" }'
+        head = decode_frame(read_frame(c))[0]
+        assert head.err == -5 and head.err_msg is not None and head.err_msg.startswith(b"cannot decode echo.EchoRequest: ")
+    # The decoding rule's message names the field, in the envelope as in err_msg.
+    assert post(s.port, "echo.EchoService.Sync", b'{"bogus":1}') == (
+        '{"ret":-3, "errmsg":"cannot decode echo.EchoRequest from JSON: echo.EchoRequest.bogus: unknown field" }'
+    )
+    assert post(s.port, "echo.EchoService.Sync", b'{"message":"not base64!"}').startswith(
+        '{"ret":-3, "errmsg":"cannot decode echo.EchoRequest from JSON: echo.EchoRequest.message: '
+    )
 
 
 def test_typed_calls_report_unparsable_replies_and_unserializable_requests(serve):

@@ -1,6 +1,6 @@
 """The MSEC JSON envelope and its HTTP response, byte-exact as spec §3.3 / vector V8."""
 from decimal import Decimal
-from typing import Any
+from typing import Any, Optional
 
 from .errors import errmsg
 
@@ -71,19 +71,19 @@ def to_json_text(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON-able")
 
 
-def envelope_body(ret: int, result: Any = _NO_DATA) -> str:
+def envelope_body(ret: int, result: Any = _NO_DATA, message: Optional[str] = None) -> str:
     """``{"ret":<n>, "errmsg":"<msg>", "resultObj": <json>}`` or, without data, ``{"ret":<n>, "errmsg":"<msg>" }``.
 
-    ``errmsg`` is ``""`` for 0, else the code's text, JSON-escaped (the
-    original inserted it raw).
+    ``errmsg`` is ``""`` for 0, else ``message`` (a handler's own error text) or the code's
+    text, JSON-escaped (the original inserted it raw).
     """
-    msg = json_string("" if ret == 0 else errmsg(ret))
+    msg = json_string("" if ret == 0 else (message or errmsg(ret)))
     if result is _NO_DATA:
         return f'{{"ret":{ret}, "errmsg":{msg} }}'
     return f'{{"ret":{ret}, "errmsg":{msg}, "resultObj": {to_json_text(result)}}}'
 
 
-def envelope_response(ret: int, result: Any = _NO_DATA) -> bytes:
+def envelope_response(ret: int, result: Any = _NO_DATA, message: Optional[str] = None) -> bytes:
     """The whole HTTP response: status 200 always, MSEC's three headers, the envelope."""
-    body = envelope_body(ret, result).encode("utf-8")
+    body = envelope_body(ret, result, message).encode("utf-8")
     return _HEADERS.format(len(body)).encode("ascii") + body

@@ -61,31 +61,34 @@ M = TypeVar("M")
 
 
 def decode_request(message_class: Callable[[], M], body: RequestBody, ctx: CallContext) -> M:
-    """Decodes a request: protobuf bytes (failure -5) or JSON with proto field names (failure -3).
+    """Decodes a request: protobuf bytes (failure -5) or JSON (failure -3), by the rule of docs/request-decoding.md.
 
-    JSON is strict like MSEC's json2pb: unknown fields are rejected (-3);
-    both proto field names and lowerCamel names are accepted, enums by number
-    or name. Required fields are not checked, as protobuf decoders do not.
+    JSON is strict ProtoJSON: proto field names or lowerCamel names, enums by
+    number or name; unknown fields, invalid base64 in ``bytes`` values, ``null``
+    in a list or map, duplicate keys and nesting deeper than 100 levels are
+    rejected. Binary fields must carry their declared wire type. In both formats
+    proto2 ``required`` fields must be set. The error message names the field,
+    e.g. ``cannot decode crawl.Req from JSON: crawl.Req.items[2].url: missing required field``.
     """
-    from google.protobuf import json_format
+    from google.protobuf.json_format import ParseError
     from google.protobuf.message import DecodeError
 
+    from .request_decoding import parse_binary_request, parse_json_request
+
     message = message_class()
-    # M is any message class; protobuf's own stubs (types-protobuf) bound their type variables
-    # to Message, which M cannot name without importing protobuf at module load.
-    target: Any = message
+    name = getattr(message, "DESCRIPTOR").full_name
     if ctx.format == JSON:
-        text = body if isinstance(body, str) else bytes(body).decode("utf-8", "strict")
         try:
-            json_format.Parse(text or "{}", target, ignore_unknown_fields=False)
-        except (json_format.ParseError, ValueError, TypeError) as exc:
-            raise SrpcError(ERR_INVALID_PKG, f"invalid package: {exc}") from None
+            text = body if isinstance(body, str) else bytes(body).decode("utf-8", "strict")
+            parse_json_request(message, text)
+        except (ParseError, ValueError, TypeError) as exc:
+            raise SrpcError(ERR_INVALID_PKG, f"cannot decode {name} from JSON: {exc}") from None
         return message
     try:
         raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-        target.ParseFromString(raw)
+        parse_binary_request(message, raw)
     except (DecodeError, ValueError, TypeError) as exc:
-        raise SrpcError(ERR_INVALID_PKG_BODY, f"invalid package body: {exc}") from None
+        raise SrpcError(ERR_INVALID_PKG_BODY, f"cannot decode {name}: {exc}") from None
     return message
 
 

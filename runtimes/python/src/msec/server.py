@@ -57,6 +57,7 @@ from .handler import BINARY, JSON, CallContext, Handler, MethodTable, RequestBod
 from .http1 import MAX_HEADER_BYTES, HttpRequest, plain_response
 from .log import ERROR, Logger, log_error, write_log
 from .monitor import Monitor, default_monitor
+from .request_decoding import json_body_text
 from .stats import MAX_CALLER_LABELS, UNKNOWN_METHOD_LABEL, CallerLabels, ServerStats
 
 #: Default port of MSEC services.
@@ -336,7 +337,9 @@ class Server:
         self._abandoned_threads -= 1
 
     async def _call(self, method: str, body: RequestBody, ctx: CallContext) -> Tuple[int, Any]:
-        """Runs one method; returns (0, response) or (code, None). Never raises, except when cancelled by us."""
+        """Runs one method; returns (0, response), or (code, message) where message is the text of an
+        ``SrpcError`` the method raised when it is not the code's standard text, else None.
+        Never raises, except when cancelled by us."""
         self.monitor.add(f"frm.rpc caller [{self._callers.label(ctx.caller)}]")
         handler = self.methods.get(method)
         if handler is None:
@@ -346,7 +349,7 @@ class Server:
             result = await self._invoke(handler, body, ctx)
         except SrpcError as exc:
             self.monitor.add(f"frm.rpc request [{method}] fail:{errmsg(exc.code)}")
-            return exc.code, None
+            return exc.code, (exc.message if exc.message != errmsg(exc.code) else None)
         except asyncio.CancelledError as exc:
             if asyncio.current_task() in self._cancelled:
                 raise  # the server cancelled this call (client gone, shutdown): nobody waits for it
@@ -390,6 +393,8 @@ class Server:
                 log_error(f"handler {method} returned {type(result).__name__}, not bytes, for a binary call")
                 code = ERR_SERVICE_IMPL_FAILED
         if code != 0:
+            if isinstance(result, str):  # the method's own message, as the TS server sends it
+                return encode_frame(encode_head(head.with_fields(err=code, err_msg=result.encode("utf-8"))))
             return encode_frame(encode_head(head.with_fields(err=code)))
         out_head = raw_head if head.flow_id else encode_head(head.with_fields(flow_id=flow_id))
         return encode_frame(out_head, payload)
@@ -406,9 +411,8 @@ class Server:
                 self.monitor.add(f"frm.rpc request [{UNKNOWN_METHOD_LABEL}] fail:{errmsg(ERR_INVALID_METHOD_NAME)}")
                 return envelope_response(ERR_INVALID_METHOD_NAME)
             try:
-                text = request.body.decode("utf-8") if request.body else "{}"
-                if not isinstance(json.loads(text), dict):
-                    raise ValueError("not a JSON object")
+                # A JSON object within the body rules of docs/request-decoding.md, BOM removed.
+                text = json_body_text(request.body.decode("utf-8"))
             except ValueError:
                 return envelope_response(ERR_INVALID_PKG)
             ctx = CallContext(
@@ -422,7 +426,7 @@ class Server:
             )
             code, result = await self._call(method, text, ctx)
             if code != 0:
-                return envelope_response(code)
+                return envelope_response(code, message=result if isinstance(result, str) else None)
             if isinstance(result, (bytes, bytearray)):
                 result = bytes(result).decode("utf-8")
             if isinstance(result, str):  # a handler that returned JSON text (MSEC style)
