@@ -325,7 +325,7 @@ export interface HttpResponse {
 
 /** Splits HTTP responses (with Content-Length bodies) off a byte stream. */
 export class HttpResponseReader {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
 
   push(chunk: Buffer): HttpResponse[] {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
