@@ -48,7 +48,7 @@ const ATTACKS = [
 for (const lang of LANGS) {
   describe(`${lang} server: 1 MiB in 1-byte segments`, () => {
     for (const attack of ATTACKS) {
-      test(`${attack.name}: memory grows at most 48 MiB and a normal client is served`, async () => {
+      test(`${attack.name}: memory grows at most 48 MiB and a normal client is served`, async (t) => {
         await withTarget(lang, { srpc: { request_timeout_ms: "120000" } }, async (target) => {
           const rss = sampleRss(target.pid);
           const probe = startProbe(target.port);
@@ -57,6 +57,7 @@ for (const lang of LANGS) {
             const memory = rss.stop();
             const report = await probe.stop();
             const facts = `${lang}: sent ${result.sent} B in ${result.seconds} s; RSS ${mib(memory.startBytes)} → peak ${mib(memory.peakBytes)}`;
+            t.diagnostic(`${facts}; probe: ${report.calls} calls, slowest ${report.maxMs} ms`);
             assert.deepEqual({ sent: result.sent, unread: result.unread, closed: result.closed }, { sent: ATTACK_BYTES, unread: 0, closed: 0 }, `${facts}: the server did not read the whole megabyte on an open connection`);
             assert.ok(memory.growthBytes <= MAX_RSS_GROWTH_BYTES, `${facts}: grew ${mib(memory.growthBytes)} (limit 48 MiB)`);
             assertServed(report, facts);

@@ -141,6 +141,13 @@ export function rssBytes(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
+/** CPU time a process has used (user + system), in clock ticks (`/proc/<pid>/stat`). */
+export function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 /** Samples a process's RSS every 50 ms; `stop()` gives the growth over the first sample (peak − start). */
 export function sampleRss(pid: number): { stop(): { startBytes: number; peakBytes: number; growthBytes: number } } {
   const startBytes = rssBytes(pid);
