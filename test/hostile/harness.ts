@@ -474,6 +474,23 @@ export function assertServed(report: ProbeReport, what: string, maxMs = PROBE_MA
 
 // ------------------------------------------------------------------ attackers
 
+/** Runs an attacker script of attackers/ to its end; resolves with the JSON line it printed. */
+export function runAttacker<T>(script: string, args: string[], timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("python3", [path.join(HERE, "attackers", script), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(JSON.parse(out) as T);
+      else reject(new Error(`${script} exited with ${code ?? "a signal (timed out?)"}: ${out}${err}`));
+    });
+  });
+}
+
 /** Output of attackers/byte_segments.py. */
 export interface SegmentAttack {
   sent: number;

@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
 """Sends bytes to a server one per TCP segment, as the attacker of issue 11 did.
 
-    python3 byte_segments.py --port P --prefix-hex 28... --bytes 65536 [--connections 16] [--pause-ms 0]
+    python3 byte_segments.py --port P --prefix-hex 28... --bytes 4096 [--connections 256]
 
 Opens the connections (TCP_NODELAY), sends ``--prefix-hex`` and then filler
 bytes until ``--bytes`` bytes went out on each connection, one ``send()`` of
-one byte at a time, round-robin over the connections (pausing ``--pause-ms``
-after each round). Several connections make the server read more often with
-less each time: nearer one read per byte, as a remote attacker gets. Then waits
-(at most ``--settle-s``) until the server has read everything (its socket's
-receive queue in /proc/net/tcp is empty) and prints one JSON line:
-``{"sent": bytes sent on all connections, "seconds": sending time, "unread": bytes still queued at the server,
-"closed": connections the server closed}``. The connections stay open until stdin
-reaches EOF, so the test measures the server while it holds them.
+one byte at a time, round-robin over the connections. Many connections make
+the server read each more often with less each time: nearer one read per
+byte, as a remote attacker gets. Then waits (at most ``--settle-s``) until the
+server has read everything (its sockets' receive queues in /proc/net/tcp are
+empty) and prints one JSON line: ``{"sent": bytes sent on all connections,
+"seconds": sending time, "unread": bytes still queued at the server,
+"closed": connections the server closed}``. The connections stay open until
+stdin reaches EOF, so the test measures the server while it holds them.
 """
 import argparse
 import json
@@ -21,16 +21,17 @@ import sys
 import time
 
 
-def rx_queue(server_port: int, client_port: int) -> int:
-    """Bytes the server's end of this connection has not read yet (-1 if not found)."""
+def unread_bytes(server_port: int, client_ports: "set[int]") -> int:
+    """Bytes the server's ends of these connections have not read yet (their receive queues)."""
+    total = 0
     with open("/proc/net/tcp") as f:
         next(f)
         for line in f:
             fields = line.split()
             local, remote, queues = fields[1], fields[2], fields[4]
-            if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == client_port:
-                return int(queues.split(":")[1], 16)
-    return -1
+            if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) in client_ports:
+                total += int(queues.split(":")[1], 16)
+    return total
 
 
 def main() -> None:
@@ -40,7 +41,6 @@ def main() -> None:
     p.add_argument("--bytes", type=int, required=True)
     p.add_argument("--connections", type=int, default=1)
     p.add_argument("--settle-s", type=float, default=20.0)
-    p.add_argument("--pause-ms", type=float, default=0.0)
     a = p.parse_args()
     prefix = bytes.fromhex(a.prefix_hex)
     payload = prefix + b"x" * (a.bytes - len(prefix))
@@ -64,13 +64,11 @@ def main() -> None:
                 closed.add(n)
         if len(closed) == len(socks):
             break
-        if a.pause_ms:
-            time.sleep(a.pause_ms / 1000.0)
     seconds = time.monotonic() - started
     deadline = time.monotonic() + a.settle_s
     unread = 0
     while True:
-        unread = sum(max(rx_queue(a.port, s.getsockname()[1]), 0) for n, s in enumerate(socks) if n not in closed)
+        unread = unread_bytes(a.port, {s.getsockname()[1] for n, s in enumerate(socks) if n not in closed})
         if unread == 0 or time.monotonic() > deadline:
             break
         time.sleep(0.05)

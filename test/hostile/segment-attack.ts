@@ -3,11 +3,12 @@
  * byte per TCP segment. 1 MiB received must grow the server by at most
  * 48 MiB (the TypeScript server kept one object per segment: ~113 MiB of heap
  * for 1.14 MiB, then `JavaScript heap out of memory`), and a normal client is
- * served meanwhile.
+ * served meanwhile. The attack, run by byte-segments-srpc.test.ts and
+ * byte-segments-http.test.ts (one file each, to keep files short).
  *
- * The request deadline is raised for these two attacks so that the server
- * holds the connection for the whole megabyte: what is measured is memory per
- * byte received, not the deadline (slow-drip.test.ts covers that).
+ * The request deadline is raised for these attacks so that the server holds
+ * the connections for the whole megabyte: what is measured is memory per byte
+ * received, not the deadline (slow-drip.test.ts covers that).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -18,9 +19,9 @@ const ATTACK_BYTES = 1 * MiB;
 /**
  * Connections the megabyte is spread over: with several, the server reads
  * each more often and gets fewer bytes per read (nearer one read per byte, as
- * across a real network); with one, a fast loopback sender coalesces bytes.
+ * across a real network); with one, a fast loopback sender's bytes coalesce into few reads.
  */
-const CONNECTIONS = 16;
+const CONNECTIONS = 256;
 /** Announced length of the frame or body: larger than what is sent, so it never completes. */
 const ANNOUNCED_BYTES = 2 * MiB;
 
@@ -40,14 +41,15 @@ function httpStart(): Buffer {
   );
 }
 
-const ATTACKS = [
-  { name: "an incomplete SRPC frame", prefix: frameStart },
-  { name: "an incomplete HTTP body", prefix: httpStart },
-];
+export const ATTACKS = {
+  srpc: { name: "an incomplete SRPC frame", prefix: frameStart },
+  http: { name: "an incomplete HTTP body", prefix: httpStart },
+};
 
-for (const lang of LANGS) {
-  describe(`${lang} server: 1 MiB in 1-byte segments`, () => {
-    for (const attack of ATTACKS) {
+/** Registers the attack's test for both servers. */
+export function describeSegmentAttack(attack: (typeof ATTACKS)[keyof typeof ATTACKS]): void {
+  for (const lang of LANGS) {
+    describe(`${lang} server: 1 MiB in 1-byte segments`, () => {
       test(`${attack.name}: memory grows at most 48 MiB and a normal client is served`, async (t) => {
         await withTarget(lang, { srpc: { request_timeout_ms: "120000" } }, async (target) => {
           const rss = sampleRss(target.pid);
@@ -67,6 +69,6 @@ for (const lang of LANGS) {
           assert.equal(target.child.exitCode, null, `${lang} server died: ${target.stderrText()}`);
         });
       });
-    }
-  });
+    });
+  }
 }
