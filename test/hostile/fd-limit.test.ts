@@ -1,10 +1,11 @@
 /**
  * Issue 11: a server started under `ulimit -n 256` and offered more
  * connections than that. The effective `max_connections` is the soft
- * RLIMIT_NOFILE minus a reserve of 64 (192 here), connections beyond it are
- * refused and counted in `msec_server_rejected_connections_total{reason}`,
- * logged at most once per 10 s: the server keeps serving, its stderr stays
- * small. Before, the Python server wrote 255k tracebacks (115 MB) in 5 s and
+ * RLIMIT_NOFILE minus a reserve of 64 (192 here, logged once at start as a
+ * JSON line with `maxConnections` and `effectiveMaxConnections`), connections
+ * beyond it are refused and counted in
+ * `msec_server_rejected_connections_total{reason}`, logged at most once per
+ * 10 s: the server keeps serving, its stderr stays small. Before, the Python server wrote 255k tracebacks (115 MB) in 5 s and
  * the TypeScript server dropped connections silently.
  */
 import assert from "node:assert/strict";
@@ -21,6 +22,20 @@ const ATTACK_CONNECTIONS = 400;
 const HOLD_MS = 3000;
 /** "Bounded stderr": a few log lines, not one per refused connection. */
 const MAX_STDERR_BYTES = 16 * 1024;
+
+/** The JSON log lines of a server's stderr (other lines are skipped). */
+function stderrLines(text: string): Array<Record<string, unknown>> {
+  const lines: Array<Record<string, unknown>> = [];
+  for (const line of text.split("\n")) {
+    try {
+      const v = JSON.parse(line) as unknown;
+      if (typeof v === "object" && v !== null) lines.push(v as Record<string, unknown>);
+    } catch {
+      // not a log line
+    }
+  }
+  return lines;
+}
 
 for (const lang of LANGS) {
   describe(`${lang} server under ulimit -n ${FILE_LIMIT}`, () => {
@@ -73,6 +88,9 @@ for (const lang of LANGS) {
         assert.ok(stderrBytes <= MAX_STDERR_BYTES, `${lang}: ${stderrBytes} bytes on stderr (limit ${MAX_STDERR_BYTES}): ${target.stderrText().slice(0, 1000)}`);
         assert.ok(held + 1 <= EFFECTIVE_MAX_CONNECTIONS, `${lang}: ${held} attacker connections (plus the probe's) held open; limit ${EFFECTIVE_MAX_CONNECTIONS}`);
         assert.ok(rejected >= 1, `${lang}: no refused connection counted in msec_server_rejected_connections_total`);
+        // Logged once at start, as a JSON line with both numbers.
+        const capLines = stderrLines(target.stderrText()).filter((l) => l.maxConnections === 10_000 && l.effectiveMaxConnections === EFFECTIVE_MAX_CONNECTIONS);
+        assert.equal(capLines.length, 1, `${lang}: JSON log lines with maxConnections 10000 and effectiveMaxConnections ${EFFECTIVE_MAX_CONNECTIONS}: ${target.stderrText().slice(0, 1000)}`);
       });
     });
   });
