@@ -27,6 +27,8 @@ import { FrameResult, type FrameSink, handleFrame } from "./srpc-call.js";
 
 /** Below this many bytes, answers of one tick are concatenated into one write; above, written as a batch (writev). */
 const COALESCE_MAX_BYTES = 64 * 1024;
+/** How long a connection the server has ended may linger waiting for the peer's FIN. */
+const CLOSE_LINGER_MS = 2000;
 
 const enum Mode {
   Unknown,
@@ -456,6 +458,11 @@ export class Connection implements FrameSink, HttpSink {
       this.closed = true;
       this.stopRequestTimer();
       this.socket.end();
+      // Read (and drop) what the peer still sends so its FIN is seen and 'close' fires: a
+      // paused socket would never close and shutdown would wait for its drain timeout. A peer
+      // that neither closes nor stops sending is cut after a short linger.
+      this.socket.resume();
+      setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
     }
   }
 
