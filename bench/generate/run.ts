@@ -11,7 +11,12 @@
  * is a JSON summary.
  *
  * Flags: `--reps N`, `--files N` (corpus size, default 240), `--seed S`,
- * `--cases voa,corpus`, `--keep` (leave the temp directory).
+ * `--cases voa,corpus[,messages]`, `--keep` (leave the temp directory).
+ *
+ * The `messages` case (scaling.ts; not run by default, it takes minutes) times
+ * one file of `--messages 500,2000,5000` messages for the server and each
+ * caller language against protoc-gen-es alone; `--messages-reps N` (default
+ * 1) and `--timeout S` (default 300, per step) bound it.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +27,7 @@ import { parseArgs } from "node:util";
 import { runCommand } from "../process.js";
 import { formatNumber, renderTable } from "../table.js";
 import { DEFAULT_CORPUS_FILES, DEFAULT_CORPUS_SEED, writeCorpus } from "./corpus.js";
+import { runScaling } from "./scaling.js";
 
 /** Repository root: this file is bench/generate/run.ts, or dist/bench/bench/generate/run.js when compiled. */
 function repoRoot(): string {
@@ -132,6 +138,9 @@ async function main(): Promise<void> {
       seed: { type: "string", default: String(DEFAULT_CORPUS_SEED) },
       cases: { type: "string", default: "voa,corpus" },
       keep: { type: "boolean", default: false },
+      messages: { type: "string", default: "500,2000,5000" },
+      "messages-reps": { type: "string", default: "1" },
+      timeout: { type: "string", default: "300" },
     },
   });
   const reps = Number(values.reps);
@@ -166,6 +175,12 @@ async function main(): Promise<void> {
       });
     }
 
+    if (wanted.includes("messages")) {
+      console.log(`generator benchmark, messages case; node ${process.version}`);
+      const sizes = values.messages.split(",").map(Number);
+      await runScaling({ cli: CLI, buf: BUF, protocGenEs: PROTOC_GEN_ES }, work, sizes, Number(values["messages-reps"]), Number(values.timeout));
+      if (cases.length === 0) return;
+    }
     console.log(`generator benchmark: ${reps} repetitions per tool, median reported; node ${process.version}`);
     const timings = new Map<string, Timing>();
     const key = (c: Case, s: Step) => `${c.name}\u0000${s.tool}`;
