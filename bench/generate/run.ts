@@ -46,6 +46,15 @@ const CLI = path.join(ROOT, "dist/cli/main.js");
 const BUF = path.join(ROOT, "node_modules/@bufbuild/buf-linux-x64/bin/buf");
 const PROTOC_GEN_ES = path.join(ROOT, "node_modules/.bin/protoc-gen-es");
 
+/** The npm `protoc` package's binary for this platform (what the Java target runs), if installed. */
+function protocBinary(): string | undefined {
+  const dir = path.join(ROOT, "node_modules/protoc");
+  if (!existsSync(path.join(dir, "assets.json"))) return undefined;
+  const assets = JSON.parse(readFileSync(path.join(dir, "assets.json"), "utf8")) as Array<{ platform: string; arch: string; executable: string }>;
+  const asset = assets.find((a) => a.platform === process.platform && a.arch === process.arch);
+  return asset === undefined ? undefined : path.join(dir, "bin", asset.executable);
+}
+
 /** CPU seconds of every child process reaped so far (`cutime + cstime` of `/proc/self/stat`). */
 function childrenCpuSeconds(): number {
   const stat = readFileSync("/proc/self/stat", "utf8");
@@ -178,7 +187,7 @@ async function main(): Promise<void> {
     if (wanted.includes("messages")) {
       console.log(`generator benchmark, messages case; node ${process.version}`);
       const sizes = values.messages.split(",").map(Number);
-      await runScaling({ cli: CLI, buf: BUF, protocGenEs: PROTOC_GEN_ES }, work, sizes, Number(values["messages-reps"]), Number(values.timeout));
+      await runScaling({ cli: CLI, buf: BUF, protocGenEs: PROTOC_GEN_ES, protoc: protocBinary() }, work, sizes, Number(values["messages-reps"]), Number(values.timeout));
       if (cases.length === 0) return;
     }
     console.log(`generator benchmark: ${reps} repetitions per tool, median reported; node ${process.version}`);
