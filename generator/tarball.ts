@@ -12,8 +12,12 @@ import { UserError } from "./user-error.js";
 
 /** Fixed entry mtime: 1980-01-01T00:00:00Z (avoids tools that warn about the 1970 epoch). */
 export const TAR_MTIME = 315532800;
-/** Fixed gzip level, so the compressed bytes (and the XFL header byte) never vary. */
-export const GZIP_LEVEL = 9;
+/**
+ * Fixed gzip level, so the compressed bytes (and the XFL header byte) never
+ * vary. 6, zlib's default: 9 took 4.3× as long on a large generated Java
+ * caller (90 MB of tar: 4.8 s against 1.1 s) for an archive 2 % smaller.
+ */
+export const GZIP_LEVEL = 6;
 /** gzip header OS byte forced to 3 (Unix); zlib would write the build platform's code. */
 const GZIP_OS_UNIX = 3;
 const BLOCK = 512;
