@@ -88,6 +88,7 @@ function steps(tools: ScalingTools, file: string): Step[] {
   }
   list.push(msec("msec-gen server --lang ts", ["server", "--lang", "ts"]), msec("msec-gen server --lang python", ["server", "--lang", "python"]));
   for (const lang of CALLER_LANGUAGES) list.push(msec(`msec-gen caller --lang ${lang}`, ["caller", "--lang", lang]));
+  list.push(msec("msec-gen caller (default: every language)", ["caller"]));
   return list;
 }
 
