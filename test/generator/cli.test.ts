@@ -473,6 +473,17 @@ describe("inputs that would make an unsafe or unusable package are user errors, 
     );
   });
 
+  test("a default routing name that breaks the --name rule asks for --name", async () => {
+    const dir = await fs.mkdtemp(path.join(work, "input-"));
+    const service = `${"Very".repeat(9)}LongService`;
+    await fs.writeFile(path.join(dir, "long.proto"), `syntax = "proto3";\npackage _9shop;\nmessage Req { string a = 1; }\nservice ${service} { rpc Get(Req) returns (Req); }\n`);
+    await assertRefused(
+      ["server", "long.proto"],
+      `msec-gen: error: the default routing name "shop.${"Very".repeat(9)}Long" (from the first service and its package) is not valid; give one with --name: two levels "Group.Service", each 1-32 characters: a letter, then letters, digits, "_" or "-" (e.g. VOA.MainLogic)`,
+      dir,
+    );
+  });
+
   test("--npm-name must be an npm package name", async () => {
     for (const bad of ["../x", "-rf", ".hidden", "Upper", `${"x".repeat(215)}`]) {
       await assertRefused(
