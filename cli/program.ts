@@ -43,7 +43,7 @@ function addGenerateCommand(program: Command, kind: TargetKind, summary: string,
     .summary(summary)
     .description(summary)
     .argument("[protos...]", ".proto files (or, with --descriptor-set-in, import paths of files in the set)")
-    .option("-n, --name <Group.Service>", "MSEC routing name, two levels of [A-Za-z0-9_-] (default: <last package segment>.<first service without \"Service\">)")
+    .option("-n, --name <Group.Service>", "MSEC routing name: two levels, each 1-32 characters, a letter then [A-Za-z0-9_-] (default: <last package segment>.<first service without \"Service\">)")
     .option("-I, --include <dir>", "include directory for imports (repeatable; default: each file's own directory)", collect, [])
     .option("-o, --output <dir>", "output directory", ".")
     .option("--dir", "write the unpacked tree instead of a .tgz (regenerating keeps existing handler files)")

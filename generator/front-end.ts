@@ -45,6 +45,11 @@ export async function compileProtos(input: CompileInput): Promise<ModelInput> {
   }
   const requested: Array<{ include: number; name: string }> = [];
   for (const p of input.protos) {
+    if (!p.endsWith(".proto")) {
+      throw new UserError(`${p}: not a .proto file (inputs are named *.proto; a binary descriptor set goes with --descriptor-set-in)`);
+    }
+  }
+  for (const p of input.protos) {
     const abs = await checkProtoFile(path.resolve(cwd, p), p);
     let include = includes.findIndex((dir) => isInside(abs, dir));
     if (include < 0) {
@@ -68,10 +73,12 @@ export async function compileProtos(input: CompileInput): Promise<ModelInput> {
     for (const r of requested) args.push("--path", `${modules[r.include]}/${r.name}`);
     await runBuf(args, workspace, (p) => displayPath(p, modules, includes, cwd), (p) => path.join(workspace, p), includes);
     const descriptorSet = fromBinary(FileDescriptorSetSchema, await fs.readFile(out));
+    const sources = await readSources(descriptorSet, includes);
     return {
       descriptorSet,
       requested: requested.map((r) => r.name),
-      sources: await readSources(descriptorSet, includes),
+      sources: sources.text,
+      displayPaths: new Map([...sources.found].map(([name, abs]) => [name, userPath(abs, cwd)])),
     };
   } finally {
     await fs.rm(workspace, { recursive: true, force: true });
@@ -155,9 +162,7 @@ function displayPath(p: string, modules: readonly string[], includes: readonly s
   const slash = p.indexOf("/");
   const i = slash > 0 ? modules.indexOf(p.slice(0, slash)) : -1;
   if (i < 0) return p;
-  const abs = path.join(includes[i]!, p.slice(slash + 1));
-  const rel = path.relative(cwd, abs);
-  return rel.startsWith("..") || path.isAbsolute(rel) ? abs : rel;
+  return userPath(path.join(includes[i]!, p.slice(slash + 1)), cwd);
 }
 
 interface BufJsonError {
@@ -228,20 +233,29 @@ function importOnLine(file: string, line: number): string | undefined {
   }
 }
 
-/** Source text of every file of the set found under an include directory. */
-async function readSources(set: FileDescriptorSet, includes: readonly string[]): Promise<Map<string, string>> {
-  const sources = new Map<string, string>();
+/** Source text, and the file it was read from, of every file of the set found under an include directory. */
+async function readSources(set: FileDescriptorSet, includes: readonly string[]): Promise<{ text: Map<string, string>; found: Map<string, string> }> {
+  const text = new Map<string, string>();
+  const found = new Map<string, string>();
   for (const file of set.file) {
     for (const dir of includes) {
       try {
-        sources.set(file.name, await fs.readFile(path.join(dir, file.name), "utf8"));
+        const abs = path.join(dir, file.name);
+        text.set(file.name, await fs.readFile(abs, "utf8"));
+        found.set(file.name, abs);
         break;
       } catch {
         // not in this include directory (or a built-in well-known type)
       }
     }
   }
-  return sources;
+  return { text, found };
+}
+
+/** `abs` relative to `cwd` when inside it, else absolute (how compile errors name files). */
+function userPath(abs: string, cwd: string): string {
+  const rel = path.relative(cwd, abs);
+  return rel.startsWith("..") || path.isAbsolute(rel) ? abs : rel;
 }
 
 function reason(e: unknown): string {

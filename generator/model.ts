@@ -88,6 +88,12 @@ export interface ProtoModel {
    * Packages copy these files so users keep the interface next to the code.
    */
   readonly sources: ReadonlyMap<string, string>;
+  /**
+   * The path the user knows a file by (relative to the current directory when
+   * inside it), by import path, for files read from disk; messages about a
+   * file's contents start with it. Other files are named by import path.
+   */
+  readonly displayPaths: ReadonlyMap<string, string>;
 }
 
 /** Input of {@link buildModel}: what the front end produced. */
@@ -96,6 +102,8 @@ export interface ModelInput {
   /** Import paths of the requested files. */
   readonly requested: readonly string[];
   readonly sources: ReadonlyMap<string, string>;
+  /** See {@link ProtoModel.displayPaths}; default: none. */
+  readonly displayPaths?: ReadonlyMap<string, string> | undefined;
 }
 
 /** Build the model. Throws `UserError` for inputs MSEC cannot serve (streaming rpcs). */
@@ -116,6 +124,7 @@ export function buildModel(input: ModelInput): ProtoModel {
     registry,
     descriptorSet: input.descriptorSet,
     sources: input.sources,
+    displayPaths: input.displayPaths ?? new Map(),
   };
 }
 

@@ -43,10 +43,11 @@ export async function writeOutput(files: readonly GeneratedFile[], outDir: strin
 const USER_IO_ERRORS = new Set(["EACCES", "EPERM", "ENOTDIR", "EEXIST", "EISDIR", "ENOSPC", "EROFS", "EDQUOT", "ENAMETOOLONG"]);
 
 async function write(files: readonly GeneratedFile[], top: string, outDir: string, asDirectory: boolean): Promise<WriteResult> {
+  // the archive is built before anything is created, so a path it cannot hold leaves no trace
+  const bytes = asDirectory ? undefined : createTarball(files);
   await fs.mkdir(outDir, { recursive: true });
-  if (!asDirectory) {
+  if (bytes !== undefined) {
     const final = path.join(outDir, `${top}.tgz`);
-    const bytes = createTarball(files);
     await atomicWrite(final, bytes, 0o644);
     return { path: final, kept: [] };
   }

@@ -8,11 +8,16 @@
  */
 import { gzipSync } from "node:zlib";
 import type { GeneratedFile } from "./target.js";
+import { UserError } from "./user-error.js";
 
 /** Fixed entry mtime: 1980-01-01T00:00:00Z (avoids tools that warn about the 1970 epoch). */
 export const TAR_MTIME = 315532800;
-/** Fixed gzip level, so the compressed bytes (and the XFL header byte) never vary. */
-export const GZIP_LEVEL = 9;
+/**
+ * Fixed gzip level, so the compressed bytes (and the XFL header byte) never
+ * vary. 6, zlib's default: 9 took 4.3× as long on a large generated Java
+ * caller (90 MB of tar: 4.8 s against 1.1 s) for an archive 2 % smaller.
+ */
+export const GZIP_LEVEL = 6;
 /** gzip header OS byte forced to 3 (Unix); zlib would write the build platform's code. */
 const GZIP_OS_UNIX = 3;
 const BLOCK = 512;
@@ -57,11 +62,17 @@ export function createTarball(files: readonly GeneratedFile[]): Uint8Array {
   return new Uint8Array(gz.buffer, gz.byteOffset, gz.length);
 }
 
-/** Reject absolute paths, `..`, empty segments and backslashes. */
+/**
+ * Reject absolute paths, `..`, `.`, empty segments and backslashes. Paths are
+ * made from the input (names, options), which msec-gen validates where it reads
+ * them; this is the last guard, so it is a user error too.
+ */
 export function checkRelativePath(p: string): void {
   const parts = p.split("/");
   if (p === "" || p.startsWith("/") || p.includes("\\") || parts.some((s) => s === "" || s === "." || s === "..")) {
-    throw new Error(`unsafe path in package: ${JSON.stringify(p)}`);
+    throw new UserError(
+      `the input would put a file at the unsafe path ${JSON.stringify(p)} (absolute, or a "..", "." or empty segment); change the --name, option or .proto name it comes from`,
+    );
   }
 }
 
@@ -101,7 +112,9 @@ function splitName(path: string): [string, string] {
     const name = path.slice(i + 1);
     if (encoder.encode(prefix).length <= 155 && encoder.encode(name).length <= 100 && name !== "") return [prefix, name];
   }
-  throw new Error(`path too long for a ustar archive: ${path}`);
+  throw new UserError(
+    `the path ${JSON.stringify(path)} does not fit a tar entry (ustar: at most 100 bytes after a "/" and 155 before it); shorten the --name, .proto path or option it comes from, or write a folder with --dir`,
+  );
 }
 
 function put(h: Uint8Array, offset: number, length: number, value: string): void {

@@ -11,7 +11,12 @@
  * is a JSON summary.
  *
  * Flags: `--reps N`, `--files N` (corpus size, default 240), `--seed S`,
- * `--cases voa,corpus`, `--keep` (leave the temp directory).
+ * `--cases voa,corpus[,messages]`, `--keep` (leave the temp directory).
+ *
+ * The `messages` case (scaling.ts; not run by default, it takes minutes) times
+ * one file of `--messages 500,2000,5000` messages for the server and each
+ * caller language against protoc-gen-es alone; `--messages-reps N` (default
+ * 1) and `--timeout S` (default 300, per step) bound it.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +27,7 @@ import { parseArgs } from "node:util";
 import { runCommand } from "../process.js";
 import { formatNumber, renderTable } from "../table.js";
 import { DEFAULT_CORPUS_FILES, DEFAULT_CORPUS_SEED, writeCorpus } from "./corpus.js";
+import { runScaling } from "./scaling.js";
 
 /** Repository root: this file is bench/generate/run.ts, or dist/bench/bench/generate/run.js when compiled. */
 function repoRoot(): string {
@@ -39,6 +45,15 @@ const CLI = path.join(ROOT, "dist/cli/main.js");
 /** The platform binary inside @bufbuild/buf (about 3× faster to start than its JS shim). */
 const BUF = path.join(ROOT, "node_modules/@bufbuild/buf-linux-x64/bin/buf");
 const PROTOC_GEN_ES = path.join(ROOT, "node_modules/.bin/protoc-gen-es");
+
+/** The npm `protoc` package's binary for this platform (what the Java target runs), if installed. */
+function protocBinary(): string | undefined {
+  const dir = path.join(ROOT, "node_modules/protoc");
+  if (!existsSync(path.join(dir, "assets.json"))) return undefined;
+  const assets = JSON.parse(readFileSync(path.join(dir, "assets.json"), "utf8")) as Array<{ platform: string; arch: string; executable: string }>;
+  const asset = assets.find((a) => a.platform === process.platform && a.arch === process.arch);
+  return asset === undefined ? undefined : path.join(dir, "bin", asset.executable);
+}
 
 /** CPU seconds of every child process reaped so far (`cutime + cstime` of `/proc/self/stat`). */
 function childrenCpuSeconds(): number {
@@ -132,6 +147,9 @@ async function main(): Promise<void> {
       seed: { type: "string", default: String(DEFAULT_CORPUS_SEED) },
       cases: { type: "string", default: "voa,corpus" },
       keep: { type: "boolean", default: false },
+      messages: { type: "string", default: "500,2000,5000" },
+      "messages-reps": { type: "string", default: "1" },
+      timeout: { type: "string", default: "300" },
     },
   });
   const reps = Number(values.reps);
@@ -166,6 +184,12 @@ async function main(): Promise<void> {
       });
     }
 
+    if (wanted.includes("messages")) {
+      console.log(`generator benchmark, messages case; node ${process.version}`);
+      const sizes = values.messages.split(",").map(Number);
+      await runScaling({ cli: CLI, buf: BUF, protocGenEs: PROTOC_GEN_ES, protoc: protocBinary() }, work, sizes, Number(values["messages-reps"]), Number(values.timeout));
+      if (cases.length === 0) return;
+    }
     console.log(`generator benchmark: ${reps} repetitions per tool, median reported; node ${process.version}`);
     const timings = new Map<string, Timing>();
     const key = (c: Case, s: Step) => `${c.name}\u0000${s.tool}`;

@@ -35,6 +35,11 @@ async function assertEmpty(dir: string): Promise<void> {
   assert.deepEqual(await fs.readdir(dir), [], `${dir} must stay empty`);
 }
 
+/** `p` was not created (an output directory given with -o that must not appear on failure). */
+async function assertMissing(p: string): Promise<void> {
+  await assert.rejects(fs.lstat(p), { code: "ENOENT" }, `${p} must not be created`);
+}
+
 describe("msec-gen command line", () => {
   test("--version prints the package version and exits 0", async () => {
     const r = await runCli(["--version"]);
@@ -190,18 +195,33 @@ describe("msec-gen command line", () => {
     assert.equal(r.stderr, "msec-gen: error: streaming.proto: rpc stream.Clock.Watch is server streaming; MSEC services support unary rpcs only\n");
   });
 
-  for (const bad of ["VOA", "VOA.Main.Logic", ".MainLogic", "VOA.", "VOA.Main Logic", "VOA.Main/Logic", "VÖA.Main"]) {
-    test(`--name ${JSON.stringify(bad)} is rejected before anything is compiled`, async () => {
-      const out = await outDir();
+  const badNames = [
+    "VOA", "VOA.Main.Logic", ".MainLogic", "VOA.", "VOA.Main Logic", "VOA.Main/Logic", "VÖA.Main",
+    // a leading "-" reads as an option to shells and tar; levels start with a letter
+    "-rf.x", "VOA.-x", "9VOA.Main", "_VOA.Main", "..", "VOA...",
+    // too long for the folder and tar entry names made from it
+    `VOA.${"x".repeat(33)}`, `A.${"x".repeat(120)}`,
+  ];
+  for (const bad of badNames) {
+    test(`--name ${JSON.stringify(bad.length > 40 ? `${bad.slice(0, 20)}…(${bad.length})` : bad)} is rejected before anything is compiled or created`, async () => {
+      const out = path.join(await outDir(), "not-created");
       const r = await runCli(["server", "fixtures/voa/MainLogic.proto", "--name", bad, "-o", out]);
       assert.equal(r.code, 1);
       assert.equal(
         r.stderr,
-        `msec-gen: error: invalid --name ${JSON.stringify(bad)}: expected two non-empty levels "Group.Service" made of letters, digits, "_" and "-" (e.g. VOA.MainLogic)\n`,
+        `msec-gen: error: invalid --name ${JSON.stringify(bad)}: expected two levels "Group.Service", each 1-32 characters: a letter, then letters, digits, "_" or "-" (e.g. VOA.MainLogic)\n`,
       );
-      await assertEmpty(out);
+      await assertMissing(out);
     });
   }
+
+  test("--name levels of 32 characters make a package whose paths all fit a tar archive", async () => {
+    const out = await outDir();
+    const name = `${"G".repeat(32)}.${"s".repeat(32)}`;
+    const r = await runCli(["server", "fixtures/voa/MainLogic.proto", "--name", name, "--lang", "python", "-o", out, "--quiet"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${path.join(out, `${name}-server-python.tgz`)}\n`);
+  });
 
   test("an unknown --lang names the available languages", async () => {
     const out = await outDir();
@@ -384,5 +404,171 @@ describe("msec-gen command line", () => {
     const r = await runCli(["server", "--descriptor-set-in", bogus, "-o", await outDir(), "--quiet"]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^msec-gen: error: .*bogus\.binpb: not a binary google\.protobuf\.FileDescriptorSet/);
+  });
+});
+
+describe("inputs that would make an unsafe or unusable package are user errors, refused before anything is written", () => {
+  /** A .proto declaring a service, with `options` (lines of `option …;`) right after the package (line 3 on). */
+  async function protoWith(options: string[], file = "evil.proto"): Promise<string> {
+    const dir = await fs.mkdtemp(path.join(work, "input-"));
+    const text = ['syntax = "proto3";', "package evil;", ...options, "message Req { string a = 1; }", "service EvilService { rpc Get(Req) returns (Req); }", ""];
+    await fs.writeFile(path.join(dir, file), text.join("\n"));
+    return dir;
+  }
+
+  /** Runs msec-gen in `cwd` with `-o <fresh>/out`; asserts exit 1, the one stderr line, nothing on stdout and no `out`. */
+  async function assertRefused(args: string[], line: string, cwd = REPO_ROOT): Promise<void> {
+    const out = path.join(await outDir(), "out");
+    const r = await runCli([...args, "-o", out, "--quiet"], { cwd });
+    assert.equal(r.stderr, `${line}\n`);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    await assertMissing(out);
+  }
+
+  test("an input not named *.proto", async () => {
+    const dir = await fs.mkdtemp(path.join(work, "input-"));
+    await fs.copyFile(path.join(REPO_ROOT, "fixtures/voa/Crawl.proto"), path.join(dir, "Crawl.txt"));
+    await assertRefused(
+      ["server", "Crawl.txt"],
+      "msec-gen: error: Crawl.txt: not a .proto file (inputs are named *.proto; a binary descriptor set goes with --descriptor-set-in)",
+      dir,
+    );
+    await assertRefused(
+      ["caller", "fixtures/voa/Crawl.proto", "fixtures/voa"],
+      "msec-gen: error: fixtures/voa: not a .proto file (inputs are named *.proto; a binary descriptor set goes with --descriptor-set-in)",
+    );
+  });
+
+  test("java_package escaping the source folder names the option's file:line:col", async () => {
+    const dir = await protoWith(['option go_package = "example.com/evil";', 'option java_package = "../../etc";']);
+    await assertRefused(
+      ["caller", "evil.proto", "--lang", "java"],
+      'msec-gen: error: evil.proto:4:1: option java_package "../../etc" is not a Java package name (dot-separated Java identifiers, e.g. com.example.crawl)',
+      dir,
+    );
+    const slash = await protoWith(['option java_package = "com/example";']);
+    await assertRefused(
+      ["caller", path.join(slash, "evil.proto"), "--lang", "ts,java"],
+      `msec-gen: error: ${path.join(slash, "evil.proto")}:3:1: option java_package "com/example" is not a Java package name (dot-separated Java identifiers, e.g. com.example.crawl)`,
+    );
+  });
+
+  test("java_outer_classname that is not a class name names the option's file:line:col", async () => {
+    const dir = await protoWith(['option java_outer_classname = "../Evil";']);
+    await assertRefused(
+      ["caller", "evil.proto", "--lang", "java"],
+      'msec-gen: error: evil.proto:3:1: option java_outer_classname "../Evil" is not a Java class name (letters, digits, _ and $, not starting with a digit)',
+      dir,
+    );
+  });
+
+  test("go_package of an imported file that is not a Go import path names the option's file:line:col", async () => {
+    const dir = await protoWith(['import "common.proto";']);
+    await fs.writeFile(path.join(dir, "common.proto"), 'syntax = "proto3";\npackage common;\noption go_package = "../../evil";\nmessage Page { int32 n = 1; }\n');
+    await assertRefused(
+      ["caller", "evil.proto", "--lang", "go"],
+      'msec-gen: error: common.proto:3:1: option go_package "../../evil" is not a Go import path; map the file with --go-import common.proto=<import path>',
+      dir,
+    );
+  });
+
+  test("a default routing name that breaks the --name rule asks for --name", async () => {
+    const dir = await fs.mkdtemp(path.join(work, "input-"));
+    const service = `${"Very".repeat(9)}LongService`;
+    await fs.writeFile(path.join(dir, "long.proto"), `syntax = "proto3";\npackage _9shop;\nmessage Req { string a = 1; }\nservice ${service} { rpc Get(Req) returns (Req); }\n`);
+    await assertRefused(
+      ["server", "long.proto"],
+      `msec-gen: error: the default routing name "shop.${"Very".repeat(9)}Long" (from the first service and its package) is not valid; give one with --name: two levels "Group.Service", each 1-32 characters: a letter, then letters, digits, "_" or "-" (e.g. VOA.MainLogic)`,
+      dir,
+    );
+  });
+
+  test("--npm-name must be an npm package name", async () => {
+    for (const bad of ["../x", "-rf", ".hidden", "Upper", `${"x".repeat(215)}`]) {
+      await assertRefused(
+        ["caller", "fixtures/voa/Crawl.proto", "--lang", "ts", "--npm-name", bad],
+        `msec-gen: error: --npm-name ${JSON.stringify(bad)} is not an npm package name (lower-case letters, digits, ".", "_", "~" and "-", not starting with "." or "_", optionally @scope/, at most 214 characters; e.g. voa.crawl-caller)`,
+      );
+    }
+    await assertRefused(
+      ["server", "fixtures/voa/Crawl.proto", "--npm-name", "../x"],
+      `msec-gen: error: --npm-name "../x" is not an npm package name (lower-case letters, digits, ".", "_", "~" and "-", not starting with "." or "_", optionally @scope/, at most 214 characters; e.g. voa.crawl-caller)`,
+    );
+  });
+
+  test("Maven coordinates that would name a folder outside the package", async () => {
+    await assertRefused(
+      ["caller", "fixtures/voa/Crawl.proto", "--lang", "java", "--java-artifact-id", ".."],
+      'msec-gen: error: invalid Java artifactId "..": must start with a letter, digit or "_"',
+    );
+    await assertRefused(
+      ["caller", "fixtures/shared/catalog/catalog.proto", "-I", "fixtures/shared", "--lang", "java", "--java-proto-dep", "common/types.proto=com.example:..:1.0.0"],
+      'msec-gen: error: invalid "common/types.proto=com.example:..:1.0.0": expected --java-proto-dep <file.proto>=<groupId>:<artifactId>:<version>, e.g. common/types.proto=com.example.shop:shop-common:1.0.0',
+    );
+  });
+
+  test("other path-making options are checked too", async () => {
+    const cases: Array<[string[], string]> = [
+      [["--lang", "python", "--python-package", "../x"], 'msec-gen: error: --python-package "../x": want a Python identifier such as voa_crawl (letters, digits, _; not a keyword)'],
+      [["--lang", "cpp", "--cpp-package", "../x"], 'msec-gen: error: --cpp-package "../x": expected a CMake package name of letters, digits and _ starting with a letter'],
+      [["--lang", "go", "--go-module", "../x"], 'msec-gen: error: --go-module "../x" is not a Go module path (slash-separated elements of letters, digits and ._~-, e.g. example.com/team/crawl)'],
+    ];
+    for (const [args, line] of cases) await assertRefused(["caller", "fixtures/voa/Crawl.proto", ...args], line);
+  });
+
+  test("a .proto path too long for a tar entry is a user error; --dir writes it", async () => {
+    const dir = await fs.mkdtemp(path.join(work, "input-"));
+    const nested = path.join("a".repeat(60), "b".repeat(60), "c".repeat(60));
+    await fs.mkdir(path.join(dir, nested), { recursive: true });
+    const file = path.join(nested, `${"d".repeat(90)}.proto`);
+    await fs.copyFile(path.join(REPO_ROOT, "fixtures/voa/Crawl.proto"), path.join(dir, file));
+    await assertRefused(
+      ["server", file, "-I", "."],
+      `msec-gen: error: the path "crawl.Crawl-server-ts/proto/${file}" does not fit a tar entry (ustar: at most 100 bytes after a "/" and 155 before it); shorten the --name, .proto path or option it comes from, or write a folder with --dir`,
+      dir,
+    );
+    const out = await outDir();
+    const r = await runCli(["server", file, "-I", ".", "-o", out, "--dir", "--quiet"], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+  });
+});
+
+describe("file modes", () => {
+  /** `mode path` of every entry of a .tgz. */
+  function modes(tgz: string): Array<{ mode: string; name: string }> {
+    return execFileSync("tar", ["--numeric-owner", "-tvzf", tgz], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .map((l) => ({ mode: l.split(/\s+/)[0]!, name: l.split(/\s+/).slice(5).join(" ") }));
+  }
+
+  test("a Python server's main.py and build.py are 0755 (they start with #! and are run directly), every other file 0644", async () => {
+    const out = await outDir();
+    const r = await runCli(["server", "fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "--lang", "python", "-o", out, "--quiet"]);
+    assert.equal(r.code, 0, r.stderr);
+    const tgz = r.stdout.trim();
+    const entries = modes(tgz);
+    const executables = entries.filter((e) => e.mode === "-rwxr-xr-x").map((e) => e.name);
+    assert.deepEqual(executables, ["VOA.Crawl-server-python/build.py", "VOA.Crawl-server-python/main.py"]);
+    for (const e of entries) {
+      if (e.name.endsWith("/")) assert.equal(e.mode, "drwxr-xr-x", e.name);
+      else if (!executables.includes(e.name)) assert.equal(e.mode, "-rw-r--r--", e.name);
+    }
+    for (const name of executables) {
+      const text = execFileSync("tar", ["-xzOf", tgz, name], { encoding: "utf8" });
+      assert.ok(text.startsWith("#!/usr/bin/env python3\n"), name);
+    }
+    // the same modes on disk with --dir
+    const dir = await outDir();
+    const d = await runCli(["server", "fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "--lang", "python", "-o", dir, "--dir", "--quiet"]);
+    assert.equal(d.code, 0, d.stderr);
+    for (const name of ["main.py", "build.py"]) assert.equal((await fs.stat(path.join(dir, "VOA.Crawl-server-python", name))).mode & 0o777, 0o755, name);
+    assert.equal((await fs.stat(path.join(dir, "VOA.Crawl-server-python", "README.md"))).mode & 0o777, 0o644);
+  });
+
+  test("docs/cli.md states the same modes", async () => {
+    const doc = (await fs.readFile(path.join(REPO_ROOT, "docs/cli.md"), "utf8")).replace(/\s+/g, " ");
+    assert.match(doc, /mode 0644 \(0755 for directories and for the scripts meant to be run directly, which start with a `#!` line: a Python server's `main\.py` and `build\.py`/);
   });
 });

@@ -97,7 +97,7 @@ test("handlers=skip leaves the handler skeletons out", async () => {
 test("a bad parameter fails the generation with the plugin's message", async () => {
   const r = await bufGenerate("bad", ["kind=server", "name=VOA"]);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /invalid --name "VOA": expected two non-empty levels "Group\.Service"/);
+  assert.match(r.stderr, /invalid --name "VOA": expected two levels "Group\.Service", each 1-32 characters/);
   const unknown = await bufGenerate("unknown", ["colour=blue"]);
   assert.notEqual(unknown.code, 0);
   assert.match(unknown.stderr, /unknown parameter "colour" \(known: kind, name, lang, runtime, version, npm_name, ts_import, go_module, go_import, java_group_id, java_artifact_id, cpp_package, cpp_namespace, python_dist, python_package, python_import, java_proto_dep, handlers\)/);

@@ -10,6 +10,8 @@ export interface CliResult {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
+  /** Killed at `timeoutMs`. */
+  readonly timedOut?: boolean;
 }
 
 export interface CliOptions {
@@ -18,6 +20,8 @@ export interface CliOptions {
   readonly shellPrefix?: string;
   /** Run as this uid/gid (via setpriv), e.g. 65534 for nobody. */
   readonly uid?: number;
+  /** Kill the process (SIGKILL) after this long; the result then has `timedOut` set. */
+  readonly timeoutMs?: number;
 }
 
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
@@ -35,7 +39,15 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
+    let timedOut = false;
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, options.timeoutMs);
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ...(timedOut ? { timedOut } : {}) });
+    });
   });
 }

@@ -14,6 +14,7 @@ import { type DescFile, type DescMessage, ScalarType } from "@bufbuild/protobuf"
 import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import type { ProtoModel } from "../../model.js";
 import { runtimeDir, runtimeFiles } from "../../runtime-artefact.js";
+import { fileOptionLocation } from "../../proto-location.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
@@ -75,7 +76,7 @@ export async function generateGoCaller(model: ProtoModel, options: TargetOptions
   }
   const generated = model.descriptorSet.file.filter((f) => !isWellKnown(f.name));
   const packages = new Map<string, GoPackage>(
-    generated.map((f) => [f.name, own.has(f.name) ? ownPackageOf(f, modulePath) : sharedPackageOf(f, modulePath, goImports)]),
+    generated.map((f) => [f.name, own.has(f.name) ? ownPackageOf(f, modulePath) : sharedPackageOf(f, modulePath, goImports, fileOptionLocation(model, f, "go_package"))]),
   );
   const packageOf = (file: DescFile): GoPackage => packages.get(file.proto.name) ?? wellKnownPackageOf(file);
   const byImportPath = new Map<string, GoPackage>();

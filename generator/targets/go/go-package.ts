@@ -114,14 +114,20 @@ export function ownPackageOf(file: FileDescriptorProto, modulePath: string): GoP
  * `go_package`, else `example.com/msec/proto/<package path>`. A path inside
  * the caller's own module stays in the module.
  */
-export function sharedPackageOf(file: FileDescriptorProto, modulePath: string, goImports: ReadonlyMap<string, string>): GoPackage {
+export function sharedPackageOf(
+  file: FileDescriptorProto,
+  modulePath: string,
+  goImports: ReadonlyMap<string, string>,
+  /** Where the `go_package` option is (`path:line:col`) for messages; default the import path. */
+  where = file.name,
+): GoPackage {
   const option = goImports.get(file.name) ?? file.options?.goPackage ?? "";
   let importPath: string;
   let name: string;
   if (option !== "") {
     const [path, explicitName] = option.split(";") as [string, string | undefined];
     if (!isGoPath(path)) {
-      throw new UserError(`${file.name}: option go_package ${JSON.stringify(option)} is not a Go import path; map the file with --go-import ${file.name}=<import path>`);
+      throw new UserError(`${where}: option go_package ${JSON.stringify(option)} is not a Go import path; map the file with --go-import ${file.name}=<import path>`);
     }
     importPath = path;
     name = explicitName ?? goPackageName(path.split("/").pop()!.replace(/[^A-Za-z0-9_]/g, "_"));

@@ -11,6 +11,7 @@
 import { clone, create } from "@bufbuild/protobuf";
 import { type FileDescriptorProto, type FileDescriptorSet, FileDescriptorSetSchema, FileOptionsSchema } from "@bufbuild/protobuf/wkt";
 import type { MethodModel, ProtoModel, ServiceModel } from "../../model.js";
+import { fileOptionLocation } from "../../proto-location.js";
 import { runtimeFiles } from "../../runtime-artefact.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
@@ -18,6 +19,8 @@ import { UserError } from "../../user-error.js";
 import { requiredSetters } from "./example-request.js";
 import {
   defaultOuterClassName,
+  isJavaIdentifier,
+  isJavaPackage,
   type JavaFileNames,
   type JavaFileTable,
   javaClassName,
@@ -82,6 +85,7 @@ export const javaCallerTarget: Target = {
     const mapped = new Set(protoDeps.flatMap((a) => a.files));
     const bundled = options.runtime === "bundled";
 
+    checkJavaFileOptions(model, mapped);
     const { set, table, generated } = javaDescriptorSet(model, basePackage);
     const sources = await protocJava(set, generated.filter((f) => !mapped.has(f)));
 
@@ -130,6 +134,29 @@ export const javaCallerTarget: Target = {
     return files;
   },
 };
+
+/**
+ * `java_package` and `java_outer_classname` become folders and file names of
+ * the Java sources: refuse values that are not Java names (`../../etc`, `a/b`)
+ * before anything is generated, pointing at the option in the `.proto` file.
+ */
+function checkJavaFileOptions(model: ProtoModel, mapped: ReadonlySet<string>): void {
+  for (const file of model.descriptorSet.file) {
+    if (isWellKnown(file.name) || mapped.has(file.name)) continue;
+    const pkg = file.options?.javaPackage;
+    if (pkg !== undefined && pkg !== "" && !isJavaPackage(pkg)) {
+      throw new UserError(
+        `${fileOptionLocation(model, file, "java_package")}: option java_package ${JSON.stringify(pkg)} is not a Java package name (dot-separated Java identifiers, e.g. com.example.crawl)`,
+      );
+    }
+    const outer = file.options?.javaOuterClassname;
+    if (outer !== undefined && outer !== "" && !isJavaIdentifier(outer)) {
+      throw new UserError(
+        `${fileOptionLocation(model, file, "java_outer_classname")}: option java_outer_classname ${JSON.stringify(outer)} is not a Java class name (letters, digits, _ and $, not starting with a digit)`,
+      );
+    }
+  }
+}
 
 /**
  * The Maven project of one `--java-proto-dep` artifact (`proto-deps/<artifactId>/`):

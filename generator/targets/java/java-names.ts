@@ -119,3 +119,13 @@ export function javaClassName(desc: DescMessage | DescEnum, files: JavaFileTable
   const prefix = [facts.javaPackage, facts.multipleFiles ? "" : facts.outerClass].filter((p) => p !== "");
   return [...prefix, ...nested].join(".");
 }
+
+/** A Java identifier as protoc's output paths and javac take it (ASCII; `$` allowed), not a reserved word. */
+export function isJavaIdentifier(name: string): boolean {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) && !JAVA_RESERVED.has(name);
+}
+
+/** A Java package name: dot-separated Java identifiers (`com.example.crawl`). */
+export function isJavaPackage(name: string): boolean {
+  return name.split(".").every(isJavaIdentifier);
+}

@@ -31,13 +31,21 @@ export interface ProtoDepArtifact extends MavenCoordinates {
   readonly dependencies: readonly MavenCoordinates[];
 }
 
-/** Characters Maven accepts in a groupId, artifactId or version. */
-const COORDINATE = /^[A-Za-z0-9_.-]+$/;
+/**
+ * Characters Maven accepts in a groupId, artifactId or version, starting with
+ * a letter, digit or `_`: an artifactId names a folder (`proto-deps/<id>/`),
+ * so `.`, `..` and a leading `-` are refused.
+ */
+const COORDINATE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 /** `value` if it is a valid Maven coordinate part, else a `UserError` naming `what`. */
 export function mavenCoordinate(what: string, value: string): string {
   if (!COORDINATE.test(value)) {
-    throw new UserError(`invalid Java ${what} ${JSON.stringify(value)}: use letters, digits, "_", "-" and "."`);
+    throw new UserError(
+      /^[A-Za-z0-9_.-]+$/.test(value)
+        ? `invalid Java ${what} ${JSON.stringify(value)}: must start with a letter, digit or "_"`
+        : `invalid Java ${what} ${JSON.stringify(value)}: use letters, digits, "_", "-" and "."`,
+    );
   }
   return value;
 }

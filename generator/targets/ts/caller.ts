@@ -6,7 +6,7 @@
 import type { ProtoModel } from "../../model.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
-import { genImports, npmPackageName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
+import { genImports, chosenNpmName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
 import { RUNTIME_PACKAGE, tsRuntimeDependency } from "./runtime-dependency.js";
 import { generateTsCode } from "./ts-code.js";
 import { parseTsImports } from "./ts-import.js";
@@ -23,7 +23,7 @@ export const tsCallerTarget: Target = {
     const data = {
       version: options.generatorVersion,
       name: options.name,
-      npmName: options.npmName ?? npmPackageName(options.name, "caller"),
+      npmName: chosenNpmName(options.npmName, options.name, "caller"),
       sdkVersion: options.sdkVersion,
       runtimeVersion: options.runtimeVersion,
       runtimePackage: RUNTIME_PACKAGE,

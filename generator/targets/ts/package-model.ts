@@ -4,7 +4,9 @@
  */
 import type { ProtoModel, ServiceModel } from "../../model.js";
 import { methodMemberName, type ServiceNames, serviceNames } from "./service-plugin.js";
+import { isNpmName } from "./ts-import.js";
 import { zeroInitLiteral } from "./zero-init.js";
+import { UserError } from "../../user-error.js";
 
 /** `@bufbuild/protobuf` version generated packages depend on: the one msec-gen and its runtime are built with. */
 export const PROTOBUF_ES_VERSION = "2.13.0";
@@ -95,6 +97,17 @@ export function genImports(services: readonly TsServiceData[]): Array<{ alias: s
 /** npm package names are lower case and may not start with `.` or `_`. */
 export function npmPackageName(routingName: string, suffix: string): string {
   return `${routingName.toLowerCase().replace(/^[._]+/, "")}-${suffix}`;
+}
+
+/** `--npm-name` if given (checked), else the default from the routing name. */
+export function chosenNpmName(npmName: string | undefined, routingName: string, suffix: string): string {
+  if (npmName === undefined) return npmPackageName(routingName, suffix);
+  if (!isNpmName(npmName)) {
+    throw new UserError(
+      `--npm-name ${JSON.stringify(npmName)} is not an npm package name (lower-case letters, digits, ".", "_", "~" and "-", not starting with "." or "_", optionally @scope/, at most 214 characters; e.g. voa.crawl-caller)`,
+    );
+  }
+  return npmName;
 }
 
 /** `.proto` sources copied into packages, sorted by import path (well-known types excluded). */

@@ -7,7 +7,7 @@ import type { ProtoModel } from "../../model.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
-import { genImports, npmPackageName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
+import { genImports, chosenNpmName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
 import { RUNTIME_PACKAGE, tsRuntimeDependency } from "./runtime-dependency.js";
 import { generateTsCode } from "./ts-code.js";
 
@@ -28,7 +28,7 @@ export const tsServerTarget: Target = {
     const data = {
       version: options.generatorVersion,
       name: options.name,
-      npmName: options.npmName ?? npmPackageName(options.name, "server"),
+      npmName: chosenNpmName(options.npmName, options.name, "server"),
       sdkVersion: options.sdkVersion,
       runtimeVersion: options.runtimeVersion,
       runtimePackage: RUNTIME_PACKAGE,

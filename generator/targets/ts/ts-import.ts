@@ -11,8 +11,13 @@
 import type { ProtoModel } from "../../model.js";
 import { UserError } from "../../user-error.js";
 
-/** npm package names: optional scope, lower-case URL-safe characters. */
-const NPM_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
+/** npm package names: optional scope, lower-case URL-safe characters, at most 214 characters (npm's limit). */
+const NPM_NAME = /^(?=.{1,214}$)(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
+
+/** Is `name` a valid npm package name (`shop.billing-caller`, `@acme/crawl`)? */
+export function isNpmName(name: string): boolean {
+  return NPM_NAME.test(name);
+}
 
 export interface TsImport {
   /** Import path of the .proto file, e.g. `common/types.proto`. */
