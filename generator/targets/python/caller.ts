@@ -20,7 +20,7 @@ import { UserError } from "../../user-error.js";
 import { bundledRuntime, normalizedDist, pythonIdentity, RUNTIME_FOLDER, RUNTIME_PACKAGES } from "./identity.js";
 import { writePb2Module } from "./pb2-module.js";
 import { docstring, writePb2Stub } from "./pb2-stub.js";
-import { isPythonKeyword, PYTHON_KEYWORDS, pythonPackageName, safeMemberName, safeTopLevelName, snakeCase } from "./safe-identifier.js";
+import { isPythonKeyword, PYTHON_KEYWORDS, pythonClassPath, pythonPackageName, safeMemberName, safeTopLevelName, snakeCase } from "./safe-identifier.js";
 import { zeroInitKwargs } from "./zero-init.js";
 
 export const pythonCallerTarget: Target = {
@@ -112,9 +112,7 @@ function comment(lines: readonly string[]): string {
 /** Python expression of a message class, from a module that imported its `_pb2` module. */
 function messageExpr(ref: MethodModel["input"], imported: ImportMap): { expr: string; importLine: string } {
   const imp = pb2Import(ref.file, imported);
-  const pkg = ref.desc.file.proto.package;
-  const local = pkg === "" ? ref.typeName : ref.typeName.slice(pkg.length + 1);
-  return { expr: `${imp.alias}.${local}`, importLine: imp.line };
+  return { expr: `${imp.alias}.${pythonClassPath(ref.desc)}`, importLine: imp.line };
 }
 
 interface ClientMethod {
@@ -151,7 +149,6 @@ function clientClass(service: ServiceModel, imports: Set<string>, taken: Set<str
     imports.add(input.importLine);
     imports.add(output.importLine);
     const c = m.comments;
-    const pkg = m.input.desc.file.proto.package;
     return {
       member,
       wireName: m.wireName,
@@ -159,7 +156,7 @@ function clientClass(service: ServiceModel, imports: Set<string>, taken: Set<str
       output: output.expr,
       doc: c.leading ?? c.trailing ?? "",
       inputFile: m.input.file,
-      inputLocal: pkg === "" ? m.input.typeName : m.input.typeName.slice(pkg.length + 1),
+      inputLocal: pythonClassPath(m.input.desc),
       inputInit: zeroInitKwargs(m.input.desc),
     };
   });

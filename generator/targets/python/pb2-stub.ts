@@ -8,7 +8,7 @@
 import { getComments } from "../../protoplugin.js";
 import { ScalarType } from "@bufbuild/protobuf";
 import type { DescEnum, DescField, DescFile, DescMessage } from "@bufbuild/protobuf";
-import { isPythonKeyword, PROTOBUF_MESSAGE_MEMBERS } from "./safe-identifier.js";
+import { isPythonKeyword, PROTOBUF_MESSAGE_MEMBERS, pythonClassPath } from "./safe-identifier.js";
 
 /** How the stub refers to a message or enum declared in another `_pb2` module. */
 export interface StubImports {
@@ -84,6 +84,11 @@ export function docstring(text: string, indent: string): string[] {
   return [`${indent}"""${lines[0]}`, ...lines.slice(1).map((l) => (l === "" ? "" : `${indent}${l}`)), `${indent}"""`];
 }
 
+/** `b` of `a.b`, the name a class is declared under in its scope. */
+function lastPart(path: string): string {
+  return path.slice(path.lastIndexOf(".") + 1);
+}
+
 class StubWriter {
   readonly body: string[] = [];
   readonly importLines = new Set<string>();
@@ -95,8 +100,7 @@ class StubWriter {
 
   /** Python expression naming a message or enum class, relative to this module. */
   private ref(desc: DescMessage | DescEnum): string {
-    const pkg = desc.file.proto.package;
-    const local = pkg === "" ? desc.typeName : desc.typeName.slice(pkg.length + 1);
+    const local = pythonClassPath(desc);
     if (desc.file === this.file) return local;
     const m = this.imports.moduleOf(desc.file);
     this.importLines.add(m.line);
@@ -107,7 +111,7 @@ class StubWriter {
     // Annotations inside a class body resolve at module scope, so a nested enum is named in full (`Event.Kind`).
     const self = this.ref(e);
     this.body.push("");
-    this.body.push(`${indent}class ${e.name}(_builtins.int, metaclass=_enum_type_wrapper.EnumTypeWrapper):`);
+    this.body.push(`${indent}class ${lastPart(self)}(_builtins.int, metaclass=_enum_type_wrapper.EnumTypeWrapper):`);
     this.body.push(...docstring(getComments(e).leading ?? "", indent + "    "));
     this.body.push(`${indent}    __slots__ = ()`);
     for (const v of e.values) {
@@ -124,7 +128,7 @@ class StubWriter {
   messageClass(m: DescMessage, indent: string): void {
     const inner = indent + "    ";
     this.body.push("");
-    this.body.push(`${indent}class ${m.name}(_message.Message):`);
+    this.body.push(`${indent}class ${lastPart(pythonClassPath(m))}(_message.Message):`);
     this.body.push(...docstring(getComments(m).leading ?? "", inner));
     this.body.push(`${inner}__slots__ = ()`);
     for (const e of m.nestedEnums) this.enumClass(e, inner);
@@ -150,7 +154,11 @@ class StubWriter {
     // Keyword-named fields (`class`, `from`) are set with `Message(**{"class": …})`.
     const named = params.length === 0 ? [] : ["*", ...params];
     if (undeclared) named.push("**kwargs: _Any");
-    const sig = ["self", ...named].join(", ");
+    // The instance parameter must not be named like a field (`self` is a valid field name).
+    const fieldNames = new Set(m.fields.map((f) => f.name));
+    let instance = "self";
+    while (fieldNames.has(instance)) instance = `_${instance}`;
+    const sig = [instance, ...named].join(", ");
     this.body.push(`${inner}def __init__(${sig}) -> None: ...`);
   }
 
