@@ -4,6 +4,7 @@
  * scripts producing `dist/` with type declarations.
  */
 import type { ProtoModel } from "../../model.js";
+import { assertTsCompilable } from "./ts-refusals.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { genImports, npmPackageName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
@@ -16,6 +17,7 @@ export const tsCallerTarget: Target = {
   lang: "ts",
   description: "TypeScript caller library (npm package, typed clients)",
   generate(model: ProtoModel, options: TargetOptions): GeneratedFile[] {
+    assertTsCompilable(model);
     const imports = parseTsImports(options.tsImport, model);
     const code = generateTsCode(model, "caller", options.name, options.generatorVersion, imports);
     const protos = protoSources(model);

@@ -1,0 +1,17 @@
+/**
+ * Writes the identifier corpus (test/identifiers/corpus.ts) to
+ * fixtures/identifiers/corpus/. Run: node --import tsx scripts/identifier-corpus.ts
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { corpusFiles } from "../test/identifiers/corpus.js";
+
+const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/identifiers/corpus");
+rmSync(dir, { recursive: true, force: true });
+for (const f of corpusFiles()) {
+  const p = path.join(dir, f.path);
+  mkdirSync(path.dirname(p), { recursive: true });
+  writeFileSync(p, f.content);
+  process.stdout.write(`wrote fixtures/identifiers/corpus/${f.path}\n`);
+}
