@@ -10,11 +10,13 @@
  * Names no target can take are left out here and covered by the refusal
  * tests instead: message and enum names protoc's Java output cannot compile
  * (java-refusals.ts), top-level type names protoc-gen-es cannot escape
- * (ts-refusals.ts) and package segments that are C++ keywords (cpp-names.ts).
+ * (ts-refusals.ts), names protobuf-python cannot represent (python-refusals.ts)
+ * and package segments that are C++ keywords (cpp-names.ts).
  * Within one scope, words that protobuf or a target would merge (same name
  * but for case or `_`, e.g. `String`/`string`) appear once.
  */
 import { JAVA_KEYWORDS, JAVA_RESTRICTED_TYPE_NAMES } from "../../generator/targets/java/java-refusals.js";
+import { PROTOBUF_MESSAGE_MEMBERS } from "../../generator/targets/python/safe-identifier.js";
 import { TS_UNESCAPED_CONST_WORDS, TS_UNESCAPED_TYPE_WORDS } from "../../generator/targets/ts/ts-refusals.js";
 import { CPP_WORDS, GO_WORDS, JAVA_WORDS, PYTHON_WORDS, TS_WORDS } from "./words.js";
 
@@ -38,10 +40,19 @@ function distinct(words: readonly string[], taken: readonly string[] = []): stri
   return out;
 }
 
+/** Field, oneof and map names: what protoc-gen-go can compile (go-refusals.ts). */
+const FIELD_WORDS: readonly string[] = ALL_WORDS.filter((w) => w !== "ProtoReflect" && w !== "getClass");
+
 /** Message and enum names: what protoc's Java output can compile. */
 function typeNames(nested: boolean): string[] {
   return ALL_WORDS.filter(
-    (w) => !JAVA_KEYWORDS.has(w) && !JAVA_RESTRICTED_TYPE_NAMES.has(w) && !(nested && w === "Builder") && !(!nested && TS_UNESCAPED_TYPE_WORDS.has(w)),
+    (w) =>
+      !JAVA_KEYWORDS.has(w) &&
+      !JAVA_RESTRICTED_TYPE_NAMES.has(w) &&
+      !(nested && w === "Builder") &&
+      !(!nested && TS_UNESCAPED_TYPE_WORDS.has(w)) &&
+      w !== "DESCRIPTOR" &&
+      !(nested && PROTOBUF_MESSAGE_MEMBERS.has(w)),
   );
 }
 
@@ -67,7 +78,7 @@ function file(syntax: "proto2" | "proto3", pkg: string, services: readonly strin
 
   L.push("// Fields named by every word (scalars, messages, enums, repeated).");
   L.push("message Fields {");
-  distinct(ALL_WORDS).forEach((w, i) => {
+  distinct(FIELD_WORDS).forEach((w, i) => {
     const type = i % 4 === 0 ? "int32" : i % 4 === 1 ? "string" : i % 4 === 2 ? `.${pkg}.Req` : `.${pkg}.Kinds`;
     L.push(`  ${i % 7 === 6 ? "repeated " : opt}${type} ${w} = ${i + 1};`);
   });
@@ -85,7 +96,7 @@ function file(syntax: "proto2" | "proto3", pkg: string, services: readonly strin
   if (p2) {
     L.push("// Groups named by every word (a group's field is its lower-cased name).");
     L.push("message Groups {");
-    distinct(typeNames(true).map(upperFirst).filter((w) => /^[A-Z]/.test(w)), []).forEach((w, i) => {
+    distinct(typeNames(true).map(upperFirst).filter((w) => /^[A-Z]/.test(w) && !PROTOBUF_MESSAGE_MEMBERS.has(w) && w !== "Builder" && w !== "DESCRIPTOR"), []).forEach((w, i) => {
       L.push(`  optional group ${w} = ${i + 1} {`, `    optional int32 value = ${1000 + i};`, "  }");
     });
     L.push("}", "");
@@ -98,17 +109,17 @@ function file(syntax: "proto2" | "proto3", pkg: string, services: readonly strin
 
   L.push("// Oneofs named by every word.");
   L.push("message Oneofs {");
-  distinct(ALL_WORDS).forEach((w, i) => L.push(`  oneof ${w} {`, `    int32 ${w}_value = ${i + 1};`, "  }"));
+  distinct(FIELD_WORDS).forEach((w, i) => L.push(`  oneof ${w} {`, `    int32 ${w}_value = ${i + 1};`, "  }"));
   L.push("}", "");
 
   L.push("// Map fields named by every word.");
   L.push("message Maps {");
-  distinct(ALL_WORDS).forEach((w, i) => L.push(`  map<string, ${i % 2 === 0 ? "int32" : `.${pkg}.Req`}> ${w} = ${i + 1};`));
+  distinct(FIELD_WORDS).forEach((w, i) => L.push(`  map<string, ${i % 2 === 0 ? "int32" : `.${pkg}.Req`}> ${w} = ${i + 1};`));
   L.push("}", "");
 
   L.push("// Enum values named by every word.");
   L.push("message EnumValues {", "  enum Values {", "    VALUES_ZERO = 0;");
-  distinct(ALL_WORDS, ["Values", "VALUES_ZERO"]).forEach((w, i) => L.push(`    ${w} = ${i + 1};`));
+  distinct(ALL_WORDS.filter((w) => !PROTOBUF_MESSAGE_MEMBERS.has(w)), ["Values", "VALUES_ZERO"]).forEach((w, i) => L.push(`    ${w} = ${i + 1};`));
   L.push("  }", `  ${opt}Values value = 1;`, "}", "");
 
   L.push("// Enums named by every word.");

@@ -84,6 +84,28 @@ export function docstring(text: string, indent: string): string[] {
   return [`${indent}"""${lines[0]}`, ...lines.slice(1).map((l) => (l === "" ? "" : `${indent}${l}`)), `${indent}"""`];
 }
 
+/** Attributes of `int` and of protobuf's EnumTypeWrapper: an enum value of that name is not reachable as an attribute. */
+const INT_AND_WRAPPER_MEMBERS: ReadonlySet<string> = new Set([
+  "real", "imag", "numerator", "denominator", "conjugate", "bit_length", "bit_count", "to_bytes", "from_bytes",
+  "as_integer_ratio", "is_integer", "Name", "Value", "keys", "values", "items", "DESCRIPTOR",
+]);
+
+/** Names a module-level enum value cannot also declare in the stub (the module's own names). */
+function moduleScopeNames(file: DescFile): Set<string> {
+  return new Set(["DESCRIPTOR", ...file.messages.map((m) => pythonClassPath(m)), ...file.enums.map((e) => pythonClassPath(e))]);
+}
+
+/** Names a message-level enum value cannot also declare in the stub: the message's fields, nested classes and Message's members. */
+function messageScopeNames(m: DescMessage): Set<string> {
+  const names = new Set<string>(PROTOBUF_MESSAGE_MEMBERS);
+  for (const f of m.fields) {
+    names.add(f.name);
+    names.add(`${f.name.toUpperCase()}_FIELD_NUMBER`);
+  }
+  for (const n of [...m.nestedMessages, ...m.nestedEnums]) names.add(n.name).add(pythonClassPath(n).split(".").pop()!);
+  return names;
+}
+
 /** `b` of `a.b`, the name a class is declared under in its scope. */
 function lastPart(path: string): string {
   return path.slice(path.lastIndexOf(".") + 1);
@@ -115,12 +137,14 @@ class StubWriter {
     this.body.push(...docstring(getComments(e).leading ?? "", indent + "    "));
     this.body.push(`${indent}    __slots__ = ()`);
     for (const v of e.values) {
-      if (isPythonKeyword(v.name)) continue;
+      // int's own attributes (real, imag, …) and the wrapper's methods (keys, Value, …) win over values of that name
+      if (isPythonKeyword(v.name) || INT_AND_WRAPPER_MEMBERS.has(v.name)) continue;
       this.body.push(`${indent}    ${v.name}: _ClassVar[${self}]`);
     }
     // protobuf-python also puts the values beside the enum (module or enclosing message).
+    const beside = e.parent === undefined ? moduleScopeNames(e.file) : messageScopeNames(e.parent);
     for (const v of e.values) {
-      if (isPythonKeyword(v.name)) continue;
+      if (isPythonKeyword(v.name) || beside.has(v.name)) continue;
       this.body.push(indent === "" ? `${v.name}: ${self}` : `${indent}${v.name}: _ClassVar[${self}]`);
     }
   }
