@@ -16,6 +16,7 @@
  * but for case or `_`, e.g. `String`/`string`) appear once.
  */
 import { JAVA_KEYWORDS, JAVA_RESTRICTED_TYPE_NAMES } from "../../generator/targets/java/java-refusals.js";
+import { CPP_UNQUALIFIED_NAMES } from "../../generator/targets/cpp/cpp-refusals.js";
 import { PROTOBUF_MESSAGE_MEMBERS } from "../../generator/targets/python/safe-identifier.js";
 import { TS_UNESCAPED_CONST_WORDS, TS_UNESCAPED_TYPE_WORDS } from "../../generator/targets/ts/ts-refusals.js";
 import { CPP_WORDS, GO_WORDS, JAVA_WORDS, PYTHON_WORDS, TS_WORDS } from "./words.js";
@@ -47,6 +48,7 @@ const FIELD_WORDS: readonly string[] = ALL_WORDS.filter((w) => w !== "ProtoRefle
 function typeNames(nested: boolean): string[] {
   return ALL_WORDS.filter(
     (w) =>
+      !(!nested && CPP_UNQUALIFIED_NAMES.has(w)) &&
       !JAVA_KEYWORDS.has(w) &&
       !JAVA_RESTRICTED_TYPE_NAMES.has(w) &&
       !(nested && w === "Builder") &&
