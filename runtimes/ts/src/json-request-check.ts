@@ -66,17 +66,19 @@ function fieldForKey(desc: DescMessage, key: string): DescField | undefined {
  * plain JSON for `fromJson`. Throws `RequestFieldError` naming the field.
  */
 export function checkJsonRequest(desc: DescMessage, value: StrictJsonValue): JsonValue {
-  if (value === null || typeof value !== "object" || Array.isArray(value) || value instanceof BigIntegerLiteral) {
+  if (!isObject(value)) {
     throw new RequestFieldError(`${desc.typeName}: the request body must be a JSON object`);
   }
   return checkMessage(desc, value, desc.typeName);
 }
 
+function isObject(value: StrictJsonValue): value is { [key: string]: StrictJsonValue } {
+  return value !== null && typeof value === "object" && !Array.isArray(value) && !(value instanceof BigIntegerLiteral);
+}
+
 function checkMessage(desc: DescMessage, value: StrictJsonValue, path: string): JsonValue {
   if (specialJsonTypes.has(desc.typeName)) return checkSpecial(desc.typeName, value, path);
-  if (value === null || typeof value !== "object" || Array.isArray(value) || value instanceof BigIntegerLiteral) {
-    return plainJson(value); // fromJson reports the wrong type
-  }
+  if (!isObject(value)) throw new RequestFieldError(`${path}: expected a JSON object`);
   const seen = new Map<DescField, string>();
   const oneofMember = new Map<unknown, string>();
   for (const [key, item] of Object.entries(value)) {
@@ -108,7 +110,7 @@ function checkField(field: DescField, value: StrictJsonValue, path: string): Str
     case "message":
       return checkMessage(field.message, value, path);
     case "list":
-      if (!Array.isArray(value)) return plainJson(value);
+      if (!Array.isArray(value)) throw new RequestFieldError(`${path}: expected a JSON array`);
       return value.map((item, i) => {
         const itemPath = `${path}[${i}]`;
         if (item === null) throw new RequestFieldError(`${itemPath}: null is not allowed in a list`);
@@ -116,9 +118,7 @@ function checkField(field: DescField, value: StrictJsonValue, path: string): Str
         return field.listKind === "scalar" ? checkScalar(field.scalar, item, itemPath) : checkEnum(field.enum, item, itemPath);
       });
     case "map": {
-      if (value === null || typeof value !== "object" || Array.isArray(value) || value instanceof BigIntegerLiteral) {
-        return plainJson(value);
-      }
+      if (!isObject(value)) throw new RequestFieldError(`${path}: expected a JSON object`);
       for (const [key, item] of Object.entries(value)) {
         const itemPath = `${path}[${JSON.stringify(key)}]`;
         if (item === null) throw new RequestFieldError(`${itemPath}: null is not allowed as a map value`);
@@ -132,6 +132,7 @@ function checkField(field: DescField, value: StrictJsonValue, path: string): Str
 
 function checkScalar(type: ScalarType, value: StrictJsonValue, path: string): StrictJsonValue {
   if (value instanceof BigIntegerLiteral) return int64Types.has(type) ? value.text : Number(value.text);
+  if (typeof value === "boolean" && type !== ScalarType.BOOL) throw new RequestFieldError(`${path}: true/false is only for a bool field`);
   if (type === ScalarType.BYTES) {
     if (typeof value !== "string") throw new RequestFieldError(`${path}: expected a base64 string`);
     if (!isStrictBase64(value)) {
@@ -145,7 +146,7 @@ function checkScalar(type: ScalarType, value: StrictJsonValue, path: string): St
 function checkEnum(desc: DescEnum, value: StrictJsonValue, path: string): StrictJsonValue {
   const known = typeof value === "string"
     ? desc.values.some((v) => v.name === value)
-    : typeof value !== "number" || desc.open || desc.values.some((v) => v.number === value);
+    : typeof value === "number" && (desc.open || desc.values.some((v) => v.number === value));
   if (!known) throw new RequestFieldError(`${path}: ${JSON.stringify(value)} is not a value of enum ${desc.typeName}`);
   return plainJson(value);
 }

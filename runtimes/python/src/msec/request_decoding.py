@@ -163,7 +163,7 @@ def _check_message(desc: Any, value: Any, path: str) -> None:
             _check_bytes(value, path)
         return
     if not isinstance(value, dict):
-        return  # json_format reports the wrong type
+        raise RequestFieldError(f"{path}: expected a JSON object")
     seen: Dict[Any, str] = {}
     oneof_member: Dict[str, str] = {}
     fields = _fields_by_key(desc)
@@ -190,7 +190,7 @@ def _check_message(desc: Any, value: Any, path: str) -> None:
 def _check_field(field: Any, value: Any, path: str) -> None:
     if _is_map(field):
         if not isinstance(value, dict):
-            return
+            raise RequestFieldError(f"{path}: expected a JSON object")
         value_field = field.message_type.fields_by_name["value"]
         for key, item in value.items():
             item_path = f"{path}[{json.dumps(key, ensure_ascii=False)}]"
@@ -199,7 +199,7 @@ def _check_field(field: Any, value: Any, path: str) -> None:
             _check_single(value_field, item, item_path)
     elif field.is_repeated:
         if not isinstance(value, list):
-            return
+            raise RequestFieldError(f"{path}: expected a JSON array")
         for i, item in enumerate(value):
             item_path = f"{path}[{i}]"
             if item is None:
@@ -212,6 +212,8 @@ def _check_field(field: Any, value: Any, path: str) -> None:
 def _check_single(field: Any, value: Any, path: str) -> None:
     from google.protobuf.descriptor import FieldDescriptor
 
+    if isinstance(value, bool) and field.type not in (FieldDescriptor.TYPE_BOOL, FieldDescriptor.TYPE_MESSAGE):
+        raise RequestFieldError(f"{path}: true/false is only for a bool field")
     if field.type == FieldDescriptor.TYPE_BYTES:
         _check_bytes(value, path)
     elif field.type == FieldDescriptor.TYPE_ENUM:
@@ -232,7 +234,7 @@ def _check_enum(desc: Any, value: Any, path: str) -> None:
     if isinstance(value, str):
         known = value in desc.values_by_name
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        known = True  # json_format reports the wrong type
+        known = False
     else:
         known = not desc.is_closed or value in desc.values_by_number
     if not known:
