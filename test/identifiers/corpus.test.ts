@@ -7,16 +7,18 @@
  * * Python server: its pytest smoke test calls every method, mypy --strict;
  *   Python caller: imports, mypy --strict, and a call to the live TS server;
  * * Go caller: go build (the module as generated, its go.mod's requirements);
+ * * Java caller: protoc's message code, the clients and the bundled runtime's
+ *   sources compiled in one javac run against protobuf-java (from ~/.m2,
+ *   where Maven puts it for the other Java tests);
  * * C++ caller: not built here (see docs/generator.md, "Identifier escaping").
- * Java callers of the corpus are not compiled here either (javac needs a
- * minute for it); the Java refusals are in refusals.test.ts.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { buildTsServer, freePort, msecGen, REPO_ROOT, run, runOk, type ServerProcess, setListenPort, startTsServer } from "../interop/ts-server.js";
+import { PROTOBUF_JAR } from "../interop/java-toolchain.js";
 import { corpusFiles } from "./corpus.js";
 import { mypyStrict } from "./python-typing.js";
 
@@ -37,7 +39,7 @@ async function generated(args: readonly string[]): Promise<string> {
 }
 
 before(async () => {
-  [serverDir, callers] = await Promise.all([generated(["server", ...ARGS]), generated(["caller", ...ARGS, "--lang", "ts,python,go"])]);
+  [serverDir, callers] = await Promise.all([generated(["server", ...ARGS]), generated(["caller", ...ARGS, "--lang", "ts,python,go,java"])]);
   await buildTsServer(serverDir);
   port = await freePort();
   setListenPort(serverDir, port);
@@ -105,4 +107,13 @@ test("Go caller of the corpus builds (go build ./... with the module's own go.mo
   assert.ok(existsSync(path.join(dir, "go.mod")));
   const r = await run("go", ["build", "./..."], { cwd: dir, env: { ...process.env, GOFLAGS: "-mod=mod" } });
   assert.equal(r.code, 0, r.stdout + r.stderr);
+});
+
+test("Java caller of the corpus compiles (protoc's message code, clients and the bundled runtime in one javac run)", { skip: !existsSync(PROTOBUF_JAR) && "protobuf-java is not in ~/.m2 (run the Java interop tests once)" }, async () => {
+  const dir = path.join(callers, "java");
+  const sources = [path.join(dir, "src/main/java"), path.join(dir, "runtime/src/main/java")].flatMap((root) =>
+    readdirSync(root, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".java")).map((f) => path.join(root, f)),
+  );
+  const r = await run("javac", ["-nowarn", "-Xmaxerrs", "50", "-d", path.join(work, "java-classes"), "-cp", PROTOBUF_JAR, ...sources], { cwd: dir });
+  assert.equal(r.code, 0, (r.stdout + r.stderr).slice(0, 5000));
 });

@@ -44,6 +44,9 @@ function distinct(words: readonly string[], taken: readonly string[] = []): stri
 /** Field, oneof and map names: what protoc-gen-go can compile (go-refusals.ts). */
 const FIELD_WORDS: readonly string[] = ALL_WORDS.filter((w) => w !== "ProtoReflect" && w !== "getClass");
 
+/** Map field names: also not `mutable` (its Java getMutableMap() is the mutable accessor of the map field `Map`, java-refusals.ts). */
+const MAP_WORDS: readonly string[] = FIELD_WORDS.filter((w) => w !== "mutable");
+
 /** Message and enum names: what protoc's Java output can compile. */
 function typeNames(nested: boolean): string[] {
   return ALL_WORDS.filter(
@@ -51,7 +54,8 @@ function typeNames(nested: boolean): string[] {
       !(!nested && CPP_UNQUALIFIED_NAMES.has(w)) &&
       !JAVA_KEYWORDS.has(w) &&
       !JAVA_RESTRICTED_TYPE_NAMES.has(w) &&
-      !(nested && w === "Builder") &&
+      w !== "Builder" &&
+      w !== "RuntimeException" &&
       !(!nested && TS_UNESCAPED_TYPE_WORDS.has(w)) &&
       w !== "DESCRIPTOR" &&
       !(nested && PROTOBUF_MESSAGE_MEMBERS.has(w)),
@@ -98,14 +102,15 @@ function file(syntax: "proto2" | "proto3", pkg: string, services: readonly strin
   if (p2) {
     L.push("// Groups named by every word (a group's field is its lower-cased name).");
     L.push("message Groups {");
-    distinct(typeNames(true).map(upperFirst).filter((w) => /^[A-Z]/.test(w) && !PROTOBUF_MESSAGE_MEMBERS.has(w) && w !== "Builder" && w !== "DESCRIPTOR"), []).forEach((w, i) => {
+    distinct(typeNames(true).map(upperFirst).filter((w) => /^[A-Z]/.test(w) && !PROTOBUF_MESSAGE_MEMBERS.has(w) && !["Builder", "DESCRIPTOR", "Descriptor", "OrBuilder"].includes(w)), []).forEach((w, i) => {
       L.push(`  optional group ${w} = ${i + 1} {`, `    optional int32 value = ${1000 + i};`, "  }");
     });
     L.push("}", "");
     L.push("// Extensions named by every word.");
     L.push("message Extendee {", "  extensions 1 to max;", "}", "");
     L.push("extend Extendee {");
-    distinct(ALL_WORDS.filter((w) => !TS_UNESCAPED_CONST_WORDS.has(w)), [...FIXED_TOP, ...topMessages, ...services]).forEach((w, i) => L.push(`  optional int32 ${w} = ${i + 1};`));
+    // not the file's type names: Java reads them as the extension's static field (java-refusals.ts)
+    distinct(ALL_WORDS.filter((w) => !TS_UNESCAPED_CONST_WORDS.has(w) && !typeNames(true).includes(w.charAt(0).toLowerCase() + w.slice(1))), [...FIXED_TOP, ...topMessages, ...services]).forEach((w, i) => L.push(`  optional int32 ${w} = ${i + 1};`));
     L.push("}", "");
   }
 
@@ -116,7 +121,7 @@ function file(syntax: "proto2" | "proto3", pkg: string, services: readonly strin
 
   L.push("// Map fields named by every word.");
   L.push("message Maps {");
-  distinct(FIELD_WORDS).forEach((w, i) => L.push(`  map<string, ${i % 2 === 0 ? "int32" : `.${pkg}.Req`}> ${w} = ${i + 1};`));
+  distinct(MAP_WORDS).forEach((w, i) => L.push(`  map<string, ${i % 2 === 0 ? "int32" : `.${pkg}.Req`}> ${w} = ${i + 1};`));
   L.push("}", "");
 
   L.push("// Enum values named by every word.");
@@ -126,7 +131,7 @@ function file(syntax: "proto2" | "proto3", pkg: string, services: readonly strin
 
   L.push("// Enums named by every word.");
   L.push("message EnumNames {");
-  distinct(typeNames(true)).forEach((w, i) => L.push(`  enum ${w} {`, `    E${i}_ZERO = 0;`, "  }"));
+  distinct(typeNames(true).filter((w) => w !== "number")).forEach((w, i) => L.push(`  enum ${w} {`, `    E${i}_ZERO = 0;`, "  }"));
   L.push("}", "");
 
   L.push("enum Kinds {", "  KINDS_ZERO = 0;", "  KINDS_ONE = 1;", "}", "");
@@ -159,7 +164,7 @@ export function corpusFiles(): CorpusFile[] {
     ["Call", "None", "then"],
     ["self", "object", "string"],
     ["func", "Promise", "None"],
-    ["Builder", "Builder", "Req"],
+    ["Builder", "Promise", "Req"],
   ];
   const p2messages: Array<[string, string, string]> = [
     ["Call", "Nested.None", "Nested.self"],

@@ -47,6 +47,12 @@ const REFUSALS: ReadonlyArray<{ file: string; lang: string; kinds: ReadonlyArray
     message: `java_record.proto:6:9: message refused.java.record: "record" is not allowed as a Java type name; protoc's Java code uses it as a class name unescaped, which cannot compile — rename it or generate without --lang java`,
   },
   {
+    file: "java_accessors.proto",
+    lang: "java",
+    kinds: ["caller"],
+    message: `java_accessors.proto:8:22: field refused.javamap.M.mutable: protoc's Java code declares getMutableMap() for it and for map, which cannot compile — rename one of them or generate without --lang java`,
+  },
+  {
     file: "cpp_std.proto",
     lang: "cpp",
     kinds: ["caller"],
