@@ -10,7 +10,8 @@
  * * Java caller: protoc's message code, the clients and the bundled runtime's
  *   sources compiled in one javac run against protobuf-java (from ~/.m2,
  *   where Maven puts it for the other Java tests);
- * * C++ caller: not built here (see docs/generator.md, "Identifier escaping").
+ * * C++ caller: refused up front (the corpus holds C macros and keywords
+ *   protoc's C++ code does not escape; docs/generator.md, "Identifier escaping").
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -116,4 +117,12 @@ test("Java caller of the corpus compiles (protoc's message code, clients and the
   );
   const r = await run("javac", ["-nowarn", "-Xmaxerrs", "50", "-d", path.join(work, "java-classes"), "-cp", PROTOBUF_JAR, ...sources], { cwd: dir });
   assert.equal(r.code, 0, (r.stdout + r.stderr).slice(0, 5000));
+});
+
+test("C++ caller of the corpus is refused before anything is written (names protoc's C++ code cannot compile)", async () => {
+  const out = path.join(work, "cpp-refused");
+  const r = await msecGen(["caller", ...ARGS, "--lang", "cpp", "--dir", "-o", out, "-q"]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^msec-gen: error: proto2\/None\.proto:\d+:\d+: extension corpus2\.import\.None\.func\.yield\.assert: "assert" is a C\+\+ keyword or macro .* generate without --lang cpp\n$/);
+  assert.equal(existsSync(out), false);
 });

@@ -59,6 +59,12 @@ const REFUSALS: ReadonlyArray<{ file: string; lang: string; kinds: ReadonlyArray
     message: `cpp_std.proto:6:9: message refused.cpp.std: "std" in namespace refused::cpp hides the namespace std protoc's C++ code uses unqualified, which cannot compile — rename it or generate without --lang cpp`,
   },
   {
+    file: "cpp_macro.proto",
+    lang: "cpp",
+    kinds: ["caller"],
+    message: `cpp_macro.proto:7:9: field refused.cppmacro.M.EOF: "EOF" is a C++ keyword or macro that protoc's C++ code does not escape, which cannot compile — rename it or generate without --lang cpp`,
+  },
+  {
     file: "cpp_package.proto",
     lang: "cpp",
     kinds: ["caller"],

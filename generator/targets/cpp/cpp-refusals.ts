@@ -7,7 +7,7 @@
  * there under one of those names (`std`, `int32_t`, `size_t`, …) breaks every
  * use of them (measured with g++ on protoc 3.21 output for the corpus).
  */
-import type { DescEnum, DescEnumValue, DescMessage } from "@bufbuild/protobuf";
+import type { DescEnum, DescEnumValue, DescExtension, DescField, DescMessage, DescOneof } from "@bufbuild/protobuf";
 import type { ProtoModel } from "../../model.js";
 import { UserError } from "../../user-error.js";
 import { declarationSite } from "../declaration-site.js";
@@ -16,6 +16,18 @@ import { cppNamespace } from "./cpp-names.js";
 /** Names protoc's C++ code uses unqualified inside the package namespace. */
 export const CPP_UNQUALIFIED_NAMES: ReadonlySet<string> = new Set([
   "std", "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t", "size_t",
+]);
+
+/**
+ * Words protoc 3.21's C++ code uses unescaped as identifiers (class, accessor
+ * and enumerator names) although g++ cannot take them there: newer keywords
+ * (`char16_t`, `typeof`, `concept`, …) and macros of the C library and of
+ * GNU mode (`EOF`, `errno`, `assert`, `linux`, `unix`, …). Measured with g++
+ * on protoc's output for the corpus.
+ */
+export const CPP_UNESCAPED_WORDS: ReadonlySet<string> = new Set([
+  "char8_t", "char16_t", "char32_t", "typeof", "concept", "requires", "co_await", "co_return", "co_yield", "consteval", "constinit",
+  "EOF", "errno", "assert", "linux", "unix", "stdin", "stdout", "stderr",
 ]);
 
 /** Throws `UserError` (file:line:col, the name, the language) for the first declaration protoc's C++ output could not compile. */
@@ -30,6 +42,13 @@ export function assertCppCompilable(model: ProtoModel): void {
       if (e instanceof UserError) throw new UserError(`${declarationSite(file)}: ${e.message}`);
       throw e;
     }
+    for (const d of allDeclarations(file.messages, file.enums, file.extensions)) {
+      if (!CPP_UNESCAPED_WORDS.has(d.name)) continue;
+      throw new UserError(
+        `${declarationSite(d)}: ${d.kind.replace("_", " ")} ${d.kind === "enum_value" ? `${d.parent.typeName}.${d.name}` : d.kind === "field" || d.kind === "oneof" ? `${d.parent.typeName}.${d.name}` : d.typeName}: ` +
+          `${JSON.stringify(d.name)} is a C++ keyword or macro that protoc's C++ code does not escape, which cannot compile — rename it or generate without --lang cpp`,
+      );
+    }
     const atNamespaceScope: Array<DescMessage | DescEnum | DescEnumValue> = [...file.messages, ...file.enums, ...file.enums.flatMap((e) => e.values)];
     for (const d of atNamespaceScope) {
       if (!CPP_UNQUALIFIED_NAMES.has(d.name)) continue;
@@ -41,4 +60,19 @@ export function assertCppCompilable(model: ProtoModel): void {
       );
     }
   }
+}
+
+/** Every named declaration of a file below the package: types, fields, oneofs, enum values, extensions. */
+function allDeclarations(
+  messages: readonly DescMessage[],
+  enums: readonly DescEnum[],
+  extensions: readonly DescExtension[],
+): Array<DescMessage | DescEnum | DescEnumValue | DescField | DescOneof | DescExtension> {
+  const out: Array<DescMessage | DescEnum | DescEnumValue | DescField | DescOneof | DescExtension> = [...extensions];
+  for (const e of enums) out.push(e, ...e.values);
+  for (const m of messages) {
+    out.push(m, ...m.fields, ...m.oneofs);
+    out.push(...allDeclarations(m.nestedMessages, m.nestedEnums, m.nestedExtensions));
+  }
+  return out;
 }
