@@ -16,13 +16,24 @@
  * but for case or `_`, e.g. `String`/`string`) appear once.
  */
 import { JAVA_KEYWORDS, JAVA_RESTRICTED_TYPE_NAMES } from "../../generator/targets/java/java-refusals.js";
-import { CPP_UNQUALIFIED_NAMES } from "../../generator/targets/cpp/cpp-refusals.js";
+import { CPP_UNESCAPED_WORDS, CPP_UNQUALIFIED_NAMES } from "../../generator/targets/cpp/cpp-refusals.js";
 import { PROTOBUF_MESSAGE_MEMBERS } from "../../generator/targets/python/safe-identifier.js";
 import { TS_UNESCAPED_CONST_WORDS, TS_UNESCAPED_TYPE_WORDS } from "../../generator/targets/ts/ts-refusals.js";
 import { CPP_WORDS, GO_WORDS, JAVA_WORDS, PYTHON_WORDS, TS_WORDS } from "./words.js";
 
 /** Every word once, in list order (TS, Python, Go, Java, C++). */
 export const ALL_WORDS: readonly string[] = [...new Set([...TS_WORDS, ...PYTHON_WORDS, ...GO_WORDS, ...JAVA_WORDS, ...CPP_WORDS])];
+
+/**
+ * The words of the corpus being written: every word, or (the C++ variant,
+ * corpus-cpp/) without those the C++ target refuses anywhere (cpp-refusals.ts).
+ */
+let words: readonly string[] = ALL_WORDS;
+
+/** Words the C++ variant leaves out. */
+export function cppRefused(w: string): boolean {
+  return CPP_UNESCAPED_WORDS.has(w) || CPP_UNQUALIFIED_NAMES.has(w) || w === "descriptor" || w === "Descriptor";
+}
 
 /** Two names one scope cannot both hold (protobuf's JSON names, Go's CamelCase, Java's case-insensitive enum check). */
 function key(name: string): string {
@@ -42,14 +53,14 @@ function distinct(words: readonly string[], taken: readonly string[] = []): stri
 }
 
 /** Field, oneof and map names: what protoc-gen-go can compile (go-refusals.ts). */
-const FIELD_WORDS: readonly string[] = ALL_WORDS.filter((w) => w !== "ProtoReflect" && w !== "getClass");
+const fieldWords = (): string[] => words.filter((w) => w !== "ProtoReflect" && w !== "getClass");
 
 /** Map field names: also not `mutable` (its Java getMutableMap() is the mutable accessor of the map field `Map`, java-refusals.ts). */
-const MAP_WORDS: readonly string[] = FIELD_WORDS.filter((w) => w !== "mutable");
+const mapWords = (): string[] => fieldWords().filter((w) => w !== "mutable");
 
 /** Message and enum names: what protoc's Java output can compile. */
 function typeNames(nested: boolean): string[] {
-  return ALL_WORDS.filter(
+  return words.filter(
     (w) =>
       !(!nested && CPP_UNQUALIFIED_NAMES.has(w)) &&
       !JAVA_KEYWORDS.has(w) &&
@@ -84,7 +95,7 @@ function file(syntax: "proto2" | "proto3", pkg: string, services: readonly strin
 
   L.push("// Fields named by every word (scalars, messages, enums, repeated).");
   L.push("message Fields {");
-  distinct(FIELD_WORDS).forEach((w, i) => {
+  distinct(fieldWords()).forEach((w, i) => {
     const type = i % 4 === 0 ? "int32" : i % 4 === 1 ? "string" : i % 4 === 2 ? `.${pkg}.Req` : `.${pkg}.Kinds`;
     L.push(`  ${i % 7 === 6 ? "repeated " : opt}${type} ${w} = ${i + 1};`);
   });
@@ -110,23 +121,23 @@ function file(syntax: "proto2" | "proto3", pkg: string, services: readonly strin
     L.push("message Extendee {", "  extensions 1 to max;", "}", "");
     L.push("extend Extendee {");
     // not the file's type names: Java reads them as the extension's static field (java-refusals.ts)
-    distinct(ALL_WORDS.filter((w) => !TS_UNESCAPED_CONST_WORDS.has(w) && !typeNames(true).includes(w.charAt(0).toLowerCase() + w.slice(1))), [...FIXED_TOP, ...topMessages, ...services]).forEach((w, i) => L.push(`  optional int32 ${w} = ${i + 1};`));
+    distinct(words.filter((w) => !TS_UNESCAPED_CONST_WORDS.has(w) && !typeNames(true).includes(w.charAt(0).toLowerCase() + w.slice(1))), [...FIXED_TOP, ...topMessages, ...services]).forEach((w, i) => L.push(`  optional int32 ${w} = ${i + 1};`));
     L.push("}", "");
   }
 
   L.push("// Oneofs named by every word.");
   L.push("message Oneofs {");
-  distinct(FIELD_WORDS).forEach((w, i) => L.push(`  oneof ${w} {`, `    int32 ${w}_value = ${i + 1};`, "  }"));
+  distinct(fieldWords()).forEach((w, i) => L.push(`  oneof ${w} {`, `    int32 ${w}_value = ${i + 1};`, "  }"));
   L.push("}", "");
 
   L.push("// Map fields named by every word.");
   L.push("message Maps {");
-  distinct(MAP_WORDS).forEach((w, i) => L.push(`  map<string, ${i % 2 === 0 ? "int32" : `.${pkg}.Req`}> ${w} = ${i + 1};`));
+  distinct(mapWords()).forEach((w, i) => L.push(`  map<string, ${i % 2 === 0 ? "int32" : `.${pkg}.Req`}> ${w} = ${i + 1};`));
   L.push("}", "");
 
   L.push("// Enum values named by every word.");
   L.push("message EnumValues {", "  enum Values {", "    VALUES_ZERO = 0;");
-  distinct(ALL_WORDS.filter((w) => !PROTOBUF_MESSAGE_MEMBERS.has(w)), ["Values", "VALUES_ZERO"]).forEach((w, i) => L.push(`    ${w} = ${i + 1};`));
+  distinct(words.filter((w) => !PROTOBUF_MESSAGE_MEMBERS.has(w)), ["Values", "VALUES_ZERO"]).forEach((w, i) => L.push(`    ${w} = ${i + 1};`));
   L.push("  }", `  ${opt}Values value = 1;`, "}", "");
 
   L.push("// Enums named by every word.");
@@ -145,7 +156,7 @@ function file(syntax: "proto2" | "proto3", pkg: string, services: readonly strin
   const [first, ...others] = services;
   L.push("// Rpcs named by every word.");
   L.push(`service ${first} {`);
-  distinct(ALL_WORDS).forEach((w) => L.push(`  rpc ${w}(.${pkg}.Req) returns (.${pkg}.Resp);`));
+  distinct(words).forEach((w) => L.push(`  rpc ${w}(.${pkg}.Req) returns (.${pkg}.Resp);`));
   L.push("}", "");
   L.push("// Services named by words; rpcs taking and returning messages named by words.");
   for (const s of others) {
@@ -156,8 +167,21 @@ function file(syntax: "proto2" | "proto3", pkg: string, services: readonly strin
   return L.join("\n").replace(/\n+$/, "\n");
 }
 
-/** The corpus files, deterministic. */
-export function corpusFiles(): CorpusFile[] {
+/**
+ * The corpus files, deterministic: `all` (fixtures/identifiers/corpus/, every
+ * language but C++, which refuses it) or `cpp` (fixtures/identifiers/corpus-cpp/,
+ * the same without the words C++ refuses, for the C++ build).
+ */
+export function corpusFiles(variant: "all" | "cpp" = "all"): CorpusFile[] {
+  words = variant === "cpp" ? ALL_WORDS.filter((w) => !cppRefused(w)) : ALL_WORDS;
+  try {
+    return corpusOf();
+  } finally {
+    words = ALL_WORDS;
+  }
+}
+
+function corpusOf(): CorpusFile[] {
   const p3services = ["Error", "match", "interface", "require"];
   const top = distinct(typeNames(false), [...FIXED_TOP, ...p3services]);
   const p3messages: Array<[string, string, string]> = [
