@@ -52,8 +52,11 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-test("fixtures/identifiers/corpus is what scripts/identifier-corpus.ts writes", () => {
+test("fixtures/identifiers/corpus and corpus-cpp are what scripts/identifier-corpus.ts writes", () => {
   for (const f of corpusFiles()) assert.equal(readFileSync(path.join(REPO_ROOT, CORPUS, f.path), "utf8"), f.content, `${f.path} is stale: run scripts/identifier-corpus.ts`);
+  for (const f of corpusFiles("cpp")) {
+    assert.equal(readFileSync(path.join(REPO_ROOT, `${CORPUS}-cpp`, f.path), "utf8"), f.content, `corpus-cpp/${f.path} is stale: run scripts/identifier-corpus.ts`);
+  }
 });
 
 test("TS server of the corpus: compiles (tsc --strict) and its smoke test calls every method over SRPC and HTTP", async () => {
