@@ -16,7 +16,7 @@
  * but for case or `_`, e.g. `String`/`string`) appear once.
  */
 import { JAVA_KEYWORDS, JAVA_RESTRICTED_TYPE_NAMES } from "../../generator/targets/java/java-refusals.js";
-import { CPP_UNESCAPED_WORDS, CPP_UNQUALIFIED_NAMES } from "../../generator/targets/cpp/cpp-refusals.js";
+import { CPP_MESSAGE_MEMBERS, CPP_UNESCAPED_WORDS, CPP_UNQUALIFIED_NAMES } from "../../generator/targets/cpp/cpp-refusals.js";
 import { PROTOBUF_MESSAGE_MEMBERS } from "../../generator/targets/python/safe-identifier.js";
 import { TS_UNESCAPED_CONST_WORDS, TS_UNESCAPED_TYPE_WORDS } from "../../generator/targets/ts/ts-refusals.js";
 import { CPP_WORDS, GO_WORDS, JAVA_WORDS, PYTHON_WORDS, TS_WORDS } from "./words.js";
@@ -32,7 +32,7 @@ let words: readonly string[] = ALL_WORDS;
 
 /** Words the C++ variant leaves out. */
 export function cppRefused(w: string): boolean {
-  return CPP_UNESCAPED_WORDS.has(w) || CPP_UNQUALIFIED_NAMES.has(w) || w === "descriptor" || w === "Descriptor";
+  return CPP_UNESCAPED_WORDS.has(w) || CPP_UNQUALIFIED_NAMES.has(w) || CPP_MESSAGE_MEMBERS.has(w) || w.toLowerCase() === "descriptor";
 }
 
 /** Two names one scope cannot both hold (protobuf's JSON names, Go's CamelCase, Java's case-insensitive enum check). */

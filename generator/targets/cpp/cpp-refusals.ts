@@ -11,7 +11,7 @@ import type { DescEnum, DescEnumValue, DescExtension, DescField, DescMessage, De
 import type { ProtoModel } from "../../model.js";
 import { UserError } from "../../user-error.js";
 import { declarationSite } from "../declaration-site.js";
-import { cppNamespace } from "./cpp-names.js";
+import { cppNamespace, protocClassName } from "./cpp-names.js";
 
 /** Names protoc's C++ code uses unqualified inside the package namespace. */
 export const CPP_UNQUALIFIED_NAMES: ReadonlySet<string> = new Set([
@@ -28,6 +28,17 @@ export const CPP_UNQUALIFIED_NAMES: ReadonlySet<string> = new Set([
 export const CPP_UNESCAPED_WORDS: ReadonlySet<string> = new Set([
   "char8_t", "char16_t", "char32_t", "typeof", "concept", "requires", "co_await", "co_return", "co_yield", "consteval", "constinit",
   "EOF", "errno", "assert", "linux", "unix", "stdin", "stdout", "stderr",
+]);
+
+/**
+ * Member functions of every protoc message class: a message class of that
+ * name (`Clear`) declares a constructor that clashes with them. `from` is the
+ * parameter name of protoc's copy constructor and MergeFrom.
+ */
+export const CPP_MESSAGE_MEMBERS: ReadonlySet<string> = new Set([
+  "Clear", "New", "Swap", "UnsafeArenaSwap", "CopyFrom", "MergeFrom", "IsInitialized", "ByteSizeLong", "GetCachedSize",
+  "GetMetadata", "GetDescriptor", "GetReflection", "GetClassData", "InternalSwap", "SharedCtor", "SharedDtor", "SetCachedSize",
+  "MergeImpl", "descriptor", "default_instance", "internal_default_instance", "from",
 ]);
 
 /** Throws `UserError` (file:line:col, the name, the language) for the first declaration protoc's C++ output could not compile. */
@@ -48,6 +59,21 @@ export function assertCppCompilable(model: ProtoModel): void {
         `${declarationSite(d)}: ${d.kind.replace("_", " ")} ${d.kind === "enum_value" ? `${d.parent.typeName}.${d.name}` : d.kind === "field" || d.kind === "oneof" ? `${d.parent.typeName}.${d.name}` : d.typeName}: ` +
           `${JSON.stringify(d.name)} is a C++ keyword or macro that protoc's C++ code does not escape, which cannot compile — rename it or generate without --lang cpp`,
       );
+    }
+    for (const d of allDeclarations(file.messages, file.enums, file.extensions)) {
+      if (d.kind === "message" && CPP_MESSAGE_MEMBERS.has(protocClassName(d))) {
+        throw new UserError(
+          `${declarationSite(d)}: message ${d.typeName}: protoc's C++ class ${protocClassName(d)} would clash with ${d.name === "from" ? "the parameter from of its own copy constructor" : `the member function ${d.name}() every message class declares`}, ` +
+            `which cannot compile — rename it or generate without --lang cpp`,
+        );
+      }
+      // protoc's C++ accessors are the field's name lower-cased: descriptor() is also every message's static descriptor()
+      if (d.kind === "field" && d.name.toLowerCase() === "descriptor") {
+        throw new UserError(
+          `${declarationSite(d)}: field ${d.parent.typeName}.${d.name}: protoc's C++ accessor descriptor() would clash with the static descriptor() every message class declares, ` +
+            `which cannot compile — rename it or generate without --lang cpp`,
+        );
+      }
     }
     const atNamespaceScope: Array<DescMessage | DescEnum | DescEnumValue> = [...file.messages, ...file.enums, ...file.enums.flatMap((e) => e.values)];
     for (const d of atNamespaceScope) {
