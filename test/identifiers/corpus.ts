@@ -32,7 +32,7 @@ let words: readonly string[] = ALL_WORDS;
 
 /** Words the C++ variant leaves out. */
 export function cppRefused(w: string): boolean {
-  return CPP_UNESCAPED_WORDS.has(w) || CPP_UNQUALIFIED_NAMES.has(w) || CPP_MESSAGE_MEMBERS.has(w) || w.toLowerCase() === "descriptor";
+  return CPP_UNESCAPED_WORDS.has(w) || CPP_UNQUALIFIED_NAMES.has(w) || CPP_MESSAGE_MEMBERS.has(w) || w.toLowerCase() === "descriptor" || w === "clear"; // oneofs clear and case: clear_case()
 }
 
 /** Two names one scope cannot both hold (protobuf's JSON names, Go's CamelCase, Java's case-insensitive enum check). */

@@ -65,6 +65,12 @@ const REFUSALS: ReadonlyArray<{ file: string; lang: string; kinds: ReadonlyArray
     message: `cpp_macro.proto:7:9: field refused.cppmacro.M.EOF: "EOF" is a C++ keyword or macro that protoc's C++ code does not escape, which cannot compile — rename it or generate without --lang cpp`,
   },
   {
+    file: "cpp_accessors.proto",
+    lang: "cpp",
+    kinds: ["caller"],
+    message: `cpp_accessors.proto:10:9: oneof refused.cppacc.M.clear: protoc's C++ code declares clear_case() for it and for case, which cannot compile — rename one of them or generate without --lang cpp`,
+  },
+  {
     file: "cpp_package.proto",
     lang: "cpp",
     kinds: ["caller"],

@@ -75,6 +75,21 @@ export function assertCppCompilable(model: ProtoModel): void {
         );
       }
     }
+    for (const m of allDeclarations(file.messages, [], []).filter((d): d is DescMessage => d.kind === "message")) {
+      const owner = new Map<string, string>();
+      for (const d of [...m.fields, ...m.oneofs]) {
+        for (const a of cppAccessors(d)) {
+          const other = owner.get(a);
+          if (other !== undefined && other !== d.name) {
+            throw new UserError(
+              `${declarationSite(d)}: ${d.kind} ${m.typeName}.${d.name}: protoc's C++ code declares ${a}() for it and for ${other}, ` +
+                `which cannot compile — rename one of them or generate without --lang cpp`,
+            );
+          }
+        }
+        for (const a of cppAccessors(d)) owner.set(a, d.name);
+      }
+    }
     const atNamespaceScope: Array<DescMessage | DescEnum | DescEnumValue> = [...file.messages, ...file.enums, ...file.enums.flatMap((e) => e.values)];
     for (const d of atNamespaceScope) {
       if (!CPP_UNQUALIFIED_NAMES.has(d.name)) continue;
@@ -101,4 +116,14 @@ function allDeclarations(
     out.push(...allDeclarations(m.nestedMessages, m.nestedEnums, m.nestedExtensions));
   }
   return out;
+}
+
+/** The member functions protoc's C++ code declares for a field or oneof (its name lower-cased). */
+function cppAccessors(d: DescField | DescOneof): string[] {
+  const x = d.name.toLowerCase();
+  if (d.kind === "oneof") return [`${x}_case`, `clear_${x}`];
+  const names = [x, `clear_${x}`, `set_${x}`, `mutable_${x}`, `has_${x}`];
+  if (d.fieldKind === "list" || d.fieldKind === "map") names.push(`${x}_size`, `add_${x}`);
+  if (d.fieldKind === "message") names.push(`release_${x}`, `set_allocated_${x}`);
+  return names;
 }
