@@ -6,7 +6,8 @@
  *   HTTP); TS caller: tsc --strict;
  * * Python server: its pytest smoke test calls every method, mypy --strict;
  *   Python caller: imports, mypy --strict, and a call to the live TS server;
- * * Go caller: go build (the module as generated, its go.mod's requirements);
+ * * Go caller: go build (the module as generated, its go.mod's requirements),
+ *   and a program calling two rpcs of it against the live TS server;
  * * Java caller: protoc's message code, the clients and the bundled runtime's
  *   sources compiled in one javac run against protobuf-java (from ~/.m2,
  *   where Maven puts it for the other Java tests);
@@ -14,7 +15,7 @@
  *   protoc's C++ code does not escape; docs/generator.md, "Identifier escaping").
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -106,11 +107,45 @@ test("Python server of the corpus: its smoke test calls every method; mypy --str
   await mypyStrict(work, dir, ["id_corpus_server", "main.py", "build.py"], { ...env, MYPYPATH: path.join(dir, "runtime/src") });
 });
 
-test("Go caller of the corpus builds (go build ./... with the module's own go.mod)", async () => {
+test("Go caller of the corpus builds (go build ./... with the module's own go.mod) and calls the live TS server", async () => {
   const dir = path.join(callers, "go");
   assert.ok(existsSync(path.join(dir, "go.mod")));
-  const r = await run("go", ["build", "./..."], { cwd: dir, env: { ...process.env, GOFLAGS: "-mod=mod" } });
+  const env = { ...process.env, GOFLAGS: "-mod=mod" };
+  const r = await run("go", ["build", "./..."], { cwd: dir, env });
   assert.equal(r.code, 0, r.stdout + r.stderr);
+  mkdirSync(path.join(dir, "smokecall"));
+  writeFileSync(
+    path.join(dir, "smokecall/main.go"),
+    [
+      "package main",
+      "",
+      "import (",
+      '\t"context"',
+      '\t"fmt"',
+      '\t"os"',
+      "",
+      '\tp2 "example.com/msec/id/corpus/corpus2/import/none/func/yield"',
+      '\tp3 "example.com/msec/id/corpus/corpus3/then/lambda/chan/var"',
+      '\tmsec "github.com/msec-gen/msec-gen/runtimes/go"',
+      ")",
+      "",
+      "func main() {",
+      "\topts := msec.Options{Service: os.Args[1]}",
+      '\tr2, err := p2.NewErrorClient(opts).Class(context.Background(), &p2.Req{Text: new(string)})',
+      "\tif err != nil {",
+      "\t\tpanic(err)",
+      "\t}",
+      '\tr3, err := p3.NewErrorClient(opts).Then(context.Background(), &p3.Req{Text: "y"})',
+      "\tif err != nil {",
+      "\t\tpanic(err)",
+      "\t}",
+      '\tfmt.Println(r2.GetText() == "", r3.GetText() == "")',
+      "}",
+      "",
+    ].join("\n"),
+  );
+  const out = await runOk("go", ["run", "./smokecall", `127.0.0.1:${port}`], { cwd: dir, env });
+  assert.equal(out, "true true\n");
 });
 
 test("Java caller of the corpus compiles (protoc's message code, clients and the bundled runtime in one javac run)", { skip: !existsSync(PROTOBUF_JAR) && "protobuf-java is not in ~/.m2 (run the Java interop tests once)" }, async () => {
