@@ -29,6 +29,12 @@ const REFUSALS: ReadonlyArray<{ file: string; lang: string; kinds: ReadonlyArray
     message: 'ts_extension.proto:11:18: extension refused.tsext.await: "await" cannot name a constant of a TypeScript module; protoc-gen-es uses it unescaped, which cannot compile — rename it or generate without --lang ts',
   },
   {
+    file: "ts_rpc_case.proto",
+    lang: "ts",
+    kinds: ["server", "caller"],
+    message: "ts_rpc_case.proto:12:7: rpc refused.tsrpc.S.new: protoc-gen-es names it new, like New, which cannot compile — rename one of them or generate without --lang ts",
+  },
+  {
     file: "python_member.proto",
     lang: "python",
     kinds: ["server", "caller"],

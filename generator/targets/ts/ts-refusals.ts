@@ -35,6 +35,20 @@ export function assertTsCompilable(model: ProtoModel): void {
           `protoc-gen-es uses it as a type name unescaped, which cannot compile — rename it or generate without --lang ts`,
       );
     }
+    // protoc-gen-es's service descriptor type names each method by its lower-case-first name
+    for (const service of file.services) {
+      const seen = new Map<string, string>();
+      for (const method of service.methods) {
+        const local = method.name.charAt(0).toLowerCase() + method.name.slice(1);
+        const other = seen.get(local);
+        if (other !== undefined) {
+          throw new UserError(
+            `${declarationSite(method)}: rpc ${service.typeName}.${method.name}: protoc-gen-es names it ${local}, like ${other}, which cannot compile — rename one of them or generate without --lang ts`,
+          );
+        }
+        seen.set(local, method.name);
+      }
+    }
     for (const ext of file.extensions) {
       if (!TS_UNESCAPED_CONST_WORDS.has(ext.name)) continue;
       throw new UserError(
