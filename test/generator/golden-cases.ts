@@ -20,6 +20,7 @@ export interface GoldenCase {
 
 const voa = (f: string): string => `fixtures/voa/${f}`;
 const edge = (f: string): string => `fixtures/edge/${f}`;
+const ids = (f: string): string => `fixtures/identifiers/${f}`;
 
 export const GOLDEN_CASES: readonly GoldenCase[] = [
   { id: "voa-mainlogic-server", options: { kind: "server", protos: [voa("MainLogic.proto")], name: "VOA.MainLogic" } },
@@ -106,4 +107,9 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
       tsImport: ["common/types.proto=shop.billing-caller"],
     },
   },
+  // Hostile identifiers (issue 12): rpcs special as TS members, Python keyword messages and `self` fields, in every language.
+  { id: "ids-members-server", options: { kind: "server", protos: [ids("ts_members.proto")], name: "Id.Members" } },
+  { id: "ids-members-caller", options: { kind: "caller", protos: [ids("ts_members.proto")], name: "Id.Members", lang: "ts" } },
+  { id: "ids-pykw-server-python", options: { kind: "server", protos: [ids("python_keywords.proto")], name: "Id.Pykw", lang: "python" } },
+  { id: "ids-pykw-caller-all", options: { kind: "caller", protos: [ids("python_keywords.proto")], name: "Id.Pykw", lang: ["python", "go", "java", "cpp"] } },
 ];

@@ -22,6 +22,7 @@ import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
 import { CLIENT_SERVICE_MEMBER, CPP_RESERVED, cppMessageType, cppNamespace, cppStringLiteral, escapeCppIdentifier, namespaceNames } from "./cpp-names.js";
+import { assertCppCompilable } from "./cpp-refusals.js";
 import { zeroInitStatements } from "./zero-init.js";
 
 /** Template folder of this target, relative to `templates/`. */
@@ -83,6 +84,7 @@ export const cppCallerTarget: Target = {
   lang: "cpp",
   description: "C++ caller library (installable CMake package, protoc at build time, blocking clients)",
   generate(model: ProtoModel, options: TargetOptions): GeneratedFile[] {
+    assertCppCompilable(model);
     const cppPackage = options.cppPackage ?? defaultCppPackage(options.name);
     if (!CPP_PACKAGE_RE.test(cppPackage)) {
       throw new UserError(`--cpp-package ${JSON.stringify(cppPackage)}: expected a CMake package name of letters, digits and _ starting with a letter`);

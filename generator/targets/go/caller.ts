@@ -19,6 +19,7 @@ import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
 import { clientFile } from "./client-file.js";
+import { assertGoCompilable } from "./go-refusals.js";
 import { goCamelCase, goString, topLevelNames } from "./go-identifier.js";
 import {
   checkModulePath,
@@ -45,6 +46,7 @@ export const goCallerTarget: Target = {
   lang: "go",
   description: "Go caller library (Go module, protoc-gen-go messages, typed clients)",
   async generate(model: ProtoModel, options: TargetOptions): Promise<GeneratedFile[]> {
+    assertGoCompilable(model);
     return generateGoCaller(model, options, options.onProgress ?? (() => {}));
   },
 };

@@ -30,6 +30,7 @@ import {
   safeMethodName,
   underscoresToCamelCase,
 } from "./java-names.js";
+import { assertJavaCompilable } from "./java-refusals.js";
 import { type MavenCoordinates, mavenCoordinate, parseProtoDeps, planProtoDeps, type ProtoDepArtifact } from "./proto-deps.js";
 import { PROTOBUF_JAVA_VERSION, PROTOC_VERSION, protocJava } from "./protoc-java.js";
 
@@ -87,6 +88,7 @@ export const javaCallerTarget: Target = {
 
     checkJavaFileOptions(model, mapped);
     const { set, table, generated } = javaDescriptorSet(model, basePackage);
+    assertJavaCompilable(model, new Set(generated.filter((f) => !mapped.has(f))));
     const sources = await protocJava(set, generated.filter((f) => !mapped.has(f)));
 
     const services = javaServices(model, table);

@@ -12,6 +12,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { toBinary } from "@bufbuild/protobuf";
 import { type FileDescriptorSet, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { UserError } from "../../user-error.js";
 
 const run = promisify(execFile);
 
@@ -68,6 +69,10 @@ export async function protocJava(set: FileDescriptorSet, files: readonly string[
       });
     } catch (err) {
       const stderr = (err as { stderr?: string }).stderr ?? "";
+      // protoc refuses some valid .proto files for Java (e.g. enum values equal but for case): the input's problem, not ours.
+      if (stderr.trim() !== "" && (err as { code?: unknown }).code === 1) {
+        throw new UserError(`protoc's Java generator rejects this input: ${stderr.trim()} — fix it or generate without --lang java`);
+      }
       throw new Error(`protoc --java_out failed: ${stderr.trim() || (err as Error).message}`);
     }
     const sources: JavaSource[] = [];

@@ -19,8 +19,9 @@ import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
 import { bundledRuntime, normalizedDist, pythonIdentity, RUNTIME_FOLDER, RUNTIME_PACKAGES } from "./identity.js";
 import { writePb2Module } from "./pb2-module.js";
+import { assertPythonRepresentable } from "./python-refusals.js";
 import { docstring, writePb2Stub } from "./pb2-stub.js";
-import { isPythonKeyword, PYTHON_KEYWORDS, pythonPackageName, safeMemberName, safeTopLevelName, snakeCase } from "./safe-identifier.js";
+import { isPythonKeyword, PYTHON_KEYWORDS, pythonClassPath, pythonPackageName, safeMemberName, safeTopLevelName, snakeCase } from "./safe-identifier.js";
 import { zeroInitKwargs } from "./zero-init.js";
 
 export const pythonCallerTarget: Target = {
@@ -31,7 +32,11 @@ export const pythonCallerTarget: Target = {
 };
 
 /** Members of the generated client classes; rpc method names are escaped around them. */
-const CLIENT_MEMBERS: ReadonlySet<string> = new Set(["service", "timeout_ms", "close"]);
+const CLIENT_MEMBERS: ReadonlySet<string> = new Set([
+  "service", "timeout_ms", "close",
+  // names the class body refers to after the methods (annotations): a method of that name would shadow them
+  "str", "float", "object", "Optional", "Client", "AsyncClient", "DEFAULT_SERVICE",
+]);
 
 /** MSEC's Python functions (spec §5.5) re-exported at the package top, from the runtime's `msec_impl`. */
 const MSEC_FUNCTIONS = ["CallMethod", "call_method_async", "callmethod_tcp", "getroute", "srpc_check_pkg", "srpc_deserialize", "srpc_serialize"];
@@ -112,9 +117,7 @@ function comment(lines: readonly string[]): string {
 /** Python expression of a message class, from a module that imported its `_pb2` module. */
 function messageExpr(ref: MethodModel["input"], imported: ImportMap): { expr: string; importLine: string } {
   const imp = pb2Import(ref.file, imported);
-  const pkg = ref.desc.file.proto.package;
-  const local = pkg === "" ? ref.typeName : ref.typeName.slice(pkg.length + 1);
-  return { expr: `${imp.alias}.${local}`, importLine: imp.line };
+  return { expr: `${imp.alias}.${pythonClassPath(ref.desc)}`, importLine: imp.line };
 }
 
 interface ClientMethod {
@@ -151,7 +154,6 @@ function clientClass(service: ServiceModel, imports: Set<string>, taken: Set<str
     imports.add(input.importLine);
     imports.add(output.importLine);
     const c = m.comments;
-    const pkg = m.input.desc.file.proto.package;
     return {
       member,
       wireName: m.wireName,
@@ -159,7 +161,7 @@ function clientClass(service: ServiceModel, imports: Set<string>, taken: Set<str
       output: output.expr,
       doc: c.leading ?? c.trailing ?? "",
       inputFile: m.input.file,
-      inputLocal: pkg === "" ? m.input.typeName : m.input.typeName.slice(pkg.length + 1),
+      inputLocal: pythonClassPath(m.input.desc),
       inputInit: zeroInitKwargs(m.input.desc),
     };
   });
@@ -245,6 +247,7 @@ function packagedPb2Module(text: string, stem: string): string {
 
 /** The files of the Python package, paths relative to `python/`. */
 export function generatePythonCaller(model: ProtoModel, options: TargetOptions): GeneratedFile[] {
+  assertPythonRepresentable(model);
   const defaultPkg = pythonPackageName(options.name);
   const identity = pythonIdentity(options, {
     dist: normalizedDist(options.name),

@@ -9,7 +9,8 @@
  */
 import { clone, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import type { FileDescriptorProto } from "@bufbuild/protobuf/wkt";
+import type { DescriptorProto, FileDescriptorProto } from "@bufbuild/protobuf/wkt";
+import { pythonClassAttr, scopeNames } from "./safe-identifier.js";
 
 /** Maps a `.proto` path (as imported, e.g. `crawl/Crawl.proto`) to a Python module name. */
 export type PythonModuleNameOf = (protoPath: string) => string;
@@ -72,8 +73,34 @@ export function writePb2Module(input: Pb2ModuleInput): string {
   lines.push("_globals = globals()");
   lines.push("_builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)");
   lines.push(`_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, ${pyString(ownModule)}, _globals)`);
+  const aliases = keywordAliases(input.file);
+  if (aliases.length > 0) {
+    lines.push("# Classes named by a Python keyword, also bound as <name>_ (msec-gen's Python escaping).");
+    lines.push(...aliases);
+  }
   lines.push("# @@protoc_insertion_point(module_scope)");
   return lines.join("\n") + "\n";
+}
+
+/** `None_ = _globals['None']`, `Outer.class_ = getattr(Outer, 'class')` for keyword-named messages and enums, outermost first. */
+function keywordAliases(file: FileDescriptorProto): string[] {
+  const out: string[] = [];
+  const visit = (parentPath: string | undefined, scope: FileDescriptorProto | DescriptorProto): void => {
+    const siblings = scopeNames(scope);
+    const messages = "messageType" in scope ? scope.messageType : scope.nestedType;
+    for (const decl of [...messages, ...scope.enumType]) {
+      const attr = pythonClassAttr(decl.name, siblings);
+      if (attr !== decl.name) {
+        out.push(parentPath === undefined ? `${attr} = _globals[${pyString(decl.name)}]` : `${parentPath}.${attr} = getattr(${parentPath}, ${pyString(decl.name)})`);
+      }
+    }
+    for (const m of messages) {
+      const attr = pythonClassAttr(m.name, siblings);
+      visit(parentPath === undefined ? attr : `${parentPath}.${attr}`, m);
+    }
+  };
+  visit(undefined, file);
+  return out;
 }
 
 /**

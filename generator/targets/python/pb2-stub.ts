@@ -8,7 +8,7 @@
 import { getComments } from "../../protoplugin.js";
 import { ScalarType } from "@bufbuild/protobuf";
 import type { DescEnum, DescField, DescFile, DescMessage } from "@bufbuild/protobuf";
-import { isPythonKeyword, PROTOBUF_MESSAGE_MEMBERS } from "./safe-identifier.js";
+import { isPythonKeyword, PROTOBUF_MESSAGE_MEMBERS, pythonClassPath } from "./safe-identifier.js";
 
 /** How the stub refers to a message or enum declared in another `_pb2` module. */
 export interface StubImports {
@@ -84,6 +84,33 @@ export function docstring(text: string, indent: string): string[] {
   return [`${indent}"""${lines[0]}`, ...lines.slice(1).map((l) => (l === "" ? "" : `${indent}${l}`)), `${indent}"""`];
 }
 
+/** Attributes of `int` and of protobuf's EnumTypeWrapper: an enum value of that name is not reachable as an attribute. */
+const INT_AND_WRAPPER_MEMBERS: ReadonlySet<string> = new Set([
+  "real", "imag", "numerator", "denominator", "conjugate", "bit_length", "bit_count", "to_bytes", "from_bytes",
+  "as_integer_ratio", "is_integer", "Name", "Value", "keys", "values", "items", "DESCRIPTOR",
+]);
+
+/** Names a module-level enum value cannot also declare in the stub (the module's own names). */
+function moduleScopeNames(file: DescFile): Set<string> {
+  return new Set(["DESCRIPTOR", ...file.messages.map((m) => pythonClassPath(m)), ...file.enums.map((e) => pythonClassPath(e))]);
+}
+
+/** Names a message-level enum value cannot also declare in the stub: the message's fields, nested classes and Message's members. */
+function messageScopeNames(m: DescMessage): Set<string> {
+  const names = new Set<string>(PROTOBUF_MESSAGE_MEMBERS);
+  for (const f of m.fields) {
+    names.add(f.name);
+    names.add(`${f.name.toUpperCase()}_FIELD_NUMBER`);
+  }
+  for (const n of [...m.nestedMessages, ...m.nestedEnums]) names.add(n.name).add(pythonClassPath(n).split(".").pop()!);
+  return names;
+}
+
+/** `b` of `a.b`, the name a class is declared under in its scope. */
+function lastPart(path: string): string {
+  return path.slice(path.lastIndexOf(".") + 1);
+}
+
 class StubWriter {
   readonly body: string[] = [];
   readonly importLines = new Set<string>();
@@ -95,8 +122,7 @@ class StubWriter {
 
   /** Python expression naming a message or enum class, relative to this module. */
   private ref(desc: DescMessage | DescEnum): string {
-    const pkg = desc.file.proto.package;
-    const local = pkg === "" ? desc.typeName : desc.typeName.slice(pkg.length + 1);
+    const local = pythonClassPath(desc);
     if (desc.file === this.file) return local;
     const m = this.imports.moduleOf(desc.file);
     this.importLines.add(m.line);
@@ -107,16 +133,18 @@ class StubWriter {
     // Annotations inside a class body resolve at module scope, so a nested enum is named in full (`Event.Kind`).
     const self = this.ref(e);
     this.body.push("");
-    this.body.push(`${indent}class ${e.name}(_builtins.int, metaclass=_enum_type_wrapper.EnumTypeWrapper):`);
+    this.body.push(`${indent}class ${lastPart(self)}(_builtins.int, metaclass=_enum_type_wrapper.EnumTypeWrapper):`);
     this.body.push(...docstring(getComments(e).leading ?? "", indent + "    "));
     this.body.push(`${indent}    __slots__ = ()`);
     for (const v of e.values) {
-      if (isPythonKeyword(v.name)) continue;
+      // int's own attributes (real, imag, …) and the wrapper's methods (keys, Value, …) win over values of that name
+      if (isPythonKeyword(v.name) || INT_AND_WRAPPER_MEMBERS.has(v.name)) continue;
       this.body.push(`${indent}    ${v.name}: _ClassVar[${self}]`);
     }
     // protobuf-python also puts the values beside the enum (module or enclosing message).
+    const beside = e.parent === undefined ? moduleScopeNames(e.file) : messageScopeNames(e.parent);
     for (const v of e.values) {
-      if (isPythonKeyword(v.name)) continue;
+      if (isPythonKeyword(v.name) || beside.has(v.name)) continue;
       this.body.push(indent === "" ? `${v.name}: ${self}` : `${indent}${v.name}: _ClassVar[${self}]`);
     }
   }
@@ -124,7 +152,7 @@ class StubWriter {
   messageClass(m: DescMessage, indent: string): void {
     const inner = indent + "    ";
     this.body.push("");
-    this.body.push(`${indent}class ${m.name}(_message.Message):`);
+    this.body.push(`${indent}class ${lastPart(pythonClassPath(m))}(_message.Message):`);
     this.body.push(...docstring(getComments(m).leading ?? "", inner));
     this.body.push(`${inner}__slots__ = ()`);
     for (const e of m.nestedEnums) this.enumClass(e, inner);
@@ -150,7 +178,11 @@ class StubWriter {
     // Keyword-named fields (`class`, `from`) are set with `Message(**{"class": …})`.
     const named = params.length === 0 ? [] : ["*", ...params];
     if (undeclared) named.push("**kwargs: _Any");
-    const sig = ["self", ...named].join(", ");
+    // The instance parameter must not be named like a field (`self` is a valid field name).
+    const fieldNames = new Set(m.fields.map((f) => f.name));
+    let instance = "self";
+    while (fieldNames.has(instance)) instance = `_${instance}`;
+    const sig = [instance, ...named].join(", ");
     this.body.push(`${inner}def __init__(${sig}) -> None: ...`);
   }
 

@@ -8,6 +8,7 @@
  * one of the surrounding class's own members gets a trailing underscore
  * (`class` → `class_`, `service` → `service_`).
  */
+import type { DescEnum, DescMessage } from "@bufbuild/protobuf";
 
 /** `keyword.kwlist` of Python 3.9–3.13: never valid as identifiers. */
 export const PYTHON_KEYWORDS: ReadonlySet<string> = new Set([
@@ -113,4 +114,58 @@ export function pythonPackageName(routingName: string): string {
   let out = routingName.toLowerCase().replace(/[.-]/g, "_");
   if (/^[0-9]/.test(out)) out = `_${out}`;
   return safeMemberName(out);
+}
+
+/**
+ * The Python attribute name of a message or enum class in its `_pb2` module
+ * (or its enclosing message class). protobuf-python creates the class under
+ * its `.proto` name; when that name is a keyword (`None`, `class`, …) it can
+ * only be reached with `getattr`, so the module also binds it as `<name>_`
+ * (more `_` while a sibling has that name), and generated code, stubs and
+ * READMEs use that alias. Other names are returned unchanged.
+ */
+export function pythonClassAttr(name: string, siblings: ReadonlySet<string>): string {
+  if (!PYTHON_KEYWORDS.has(name)) return name;
+  let out = `${name}_`;
+  while (siblings.has(out)) out += "_";
+  return out;
+}
+
+/** Minimal descriptor shape shared by `DescriptorProto` and `FileDescriptorProto` for sibling names. */
+interface ScopeProto {
+  readonly nestedType?: ReadonlyArray<{ readonly name: string }>;
+  readonly messageType?: ReadonlyArray<{ readonly name: string }>;
+  readonly enumType: ReadonlyArray<{ readonly name: string; readonly value: ReadonlyArray<{ readonly name: string }> }>;
+  readonly field?: ReadonlyArray<{ readonly name: string }>;
+  readonly extension: ReadonlyArray<{ readonly name: string }>;
+}
+
+/** Every attribute name protobuf-python puts on a module or message class for this scope's declarations. */
+export function scopeNames(scope: ScopeProto): Set<string> {
+  const names = new Set<string>();
+  for (const m of scope.nestedType ?? scope.messageType ?? []) names.add(m.name);
+  for (const e of scope.enumType) {
+    names.add(e.name);
+    for (const v of e.value) names.add(v.name);
+  }
+  for (const f of [...(scope.field ?? []), ...scope.extension]) {
+    names.add(f.name);
+    names.add(`${f.name.toUpperCase()}_FIELD_NUMBER`);
+  }
+  return names;
+}
+
+/**
+ * The path of a message or enum class inside its `_pb2` module, each part
+ * escaped by {@link pythonClassAttr}: `Outer.None_` for `pkg.Outer.None`.
+ */
+export function pythonClassPath(desc: DescMessage | DescEnum): string {
+  const parts: string[] = [];
+  let d: DescMessage | DescEnum | undefined = desc;
+  while (d !== undefined) {
+    const scope: ScopeProto = d.parent === undefined ? d.file.proto : d.parent.proto;
+    parts.unshift(pythonClassAttr(d.name, scopeNames(scope)));
+    d = d.parent;
+  }
+  return parts.join(".");
 }

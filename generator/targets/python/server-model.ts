@@ -7,7 +7,7 @@
 import type { DescMessage } from "@bufbuild/protobuf";
 import type { ProtoModel, ServiceModel } from "../../model.js";
 import { defaultPythonModuleName } from "./pb2-module.js";
-import { isPythonKeyword, pythonPackageName, safeMemberName, safeTopLevelName, snakeCase } from "./safe-identifier.js";
+import { isPythonKeyword, pythonClassPath, pythonPackageName, safeMemberName, safeTopLevelName, snakeCase } from "./safe-identifier.js";
 import { zeroInitKwargs } from "./zero-init.js";
 import { UserError } from "../../user-error.js";
 
@@ -115,7 +115,10 @@ export function isWellKnown(protoPath: string): boolean {
 /** The absolute module of a `.proto` file: well-known types from the protobuf package, the rest under `<pkg>.gen`. */
 export function pb2ModuleName(pkg: string, protoPath: string): string {
   const base = defaultPythonModuleName(protoPath);
-  return isWellKnown(protoPath) ? base : `${pkg}.gen.${base}`;
+  if (isWellKnown(protoPath)) return base;
+  // a folder named by a keyword (`class/x.proto`) is a sub-package `class_` (the module itself ends in `_pb2`)
+  const parts = base.split(".");
+  return `${pkg}.gen.${parts.map((p, i) => (i < parts.length - 1 && isPythonKeyword(p) ? `${p}_` : p)).join(".")}`;
 }
 
 export function serverData(model: ProtoModel, pkg: string): PyServerData {
@@ -251,14 +254,9 @@ function serviceData(service: ServiceModel, naming: ServiceNaming): PyServiceDat
 
 /**
  * The class of a message as a Python expression: `alias.Outer.Inner`, with
- * `getattr(…, "None")` for a name that is a Python keyword.
+ * the `_pb2` module's `<name>_` alias for a name that is a Python keyword
+ * (`alias.None_`).
  */
 function classExpression(alias: string, desc: DescMessage): string {
-  const pkg = desc.file.proto.package;
-  const path = pkg === "" ? desc.typeName : desc.typeName.slice(pkg.length + 1);
-  let expr = alias;
-  for (const part of path.split(".")) {
-    expr = isPythonKeyword(part) ? `getattr(${expr}, ${JSON.stringify(part)})` : `${expr}.${part}`;
-  }
-  return expr;
+  return `${alias}.${pythonClassPath(desc)}`;
 }

@@ -13,6 +13,7 @@ import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
 import { protoSources } from "../ts/package-model.js";
 import { writePb2Module } from "./pb2-module.js";
+import { assertPythonRepresentable } from "./python-refusals.js";
 import { writePb2Stub } from "./pb2-stub.js";
 import { bundledRuntime, normalizedDist, pythonIdentity, RUNTIME_FOLDER } from "./identity.js";
 import { checkServerPackageName, pb2ModuleName, serverData, serverPackageName } from "./server-model.js";
@@ -34,6 +35,7 @@ export const pythonServerTarget: Target = {
   lang: "python",
   description: "Python server dev package (Python >= 3.9, protobuf >= 4.21, on the msec-gen-runtime distribution)",
   generate(model: ProtoModel, options: TargetOptions): GeneratedFile[] {
+    assertPythonRepresentable(model);
     if (model.services.length === 0) {
       throw new UserError(
         `${model.files.map((f) => f.name).join(", ")}: no service to serve; a server needs at least one "service" declaration`,

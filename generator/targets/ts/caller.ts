@@ -4,6 +4,7 @@
  * scripts producing `dist/` with type declarations.
  */
 import type { ProtoModel } from "../../model.js";
+import { assertTsCompilable } from "./ts-refusals.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { genImports, chosenNpmName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
@@ -16,6 +17,7 @@ export const tsCallerTarget: Target = {
   lang: "ts",
   description: "TypeScript caller library (npm package, typed clients)",
   generate(model: ProtoModel, options: TargetOptions): GeneratedFile[] {
+    assertTsCompilable(model);
     const imports = parseTsImports(options.tsImport, model);
     const code = generateTsCode(model, "caller", options.name, options.generatorVersion, imports);
     const protos = protoSources(model);
@@ -35,7 +37,7 @@ export const tsCallerTarget: Target = {
       protoFiles: model.files.map((f) => f.name),
       protos: protos.map((p) => p.path),
       hasProtos: protos.length > 0,
-      modules: code.map((f) => f.path.replace(/\.ts$/, ".js")),
+      modules: reExports(code),
       services: tsServices(model),
     };
     const t = (file: string): string => renderTemplate(`caller/ts/${file}.hbs`, data);
@@ -52,3 +54,35 @@ export const tsCallerTarget: Target = {
     return files;
   },
 };
+
+/**
+ * How src/index.ts re-exports each generated module: `export *` when no
+ * other module exports one of its names; otherwise (two .proto files that
+ * declare the same names, where `export *` of both does not compile) its
+ * unambiguous names one by one plus the whole module as a namespace named
+ * after its path (`proto2/None_pb.ts` → `proto2_None_pb`).
+ */
+function reExports(code: ReadonlyArray<{ path: string; content: string | Uint8Array }>): Array<{ module: string; star: boolean; values: string[]; types: string[]; namespace: string }> {
+  const exported = code.map((f) => {
+    const text = typeof f.content === "string" ? f.content : Buffer.from(f.content).toString("utf8");
+    const values: string[] = [];
+    const types: string[] = [];
+    for (const m of text.matchAll(/^export (?:declare )?(?:abstract )?(const|let|class|enum|function|type|interface) ([A-Za-z_$][A-Za-z0-9_$]*)/gm)) {
+      (m[1] === "type" || m[1] === "interface" ? types : values).push(m[2]!);
+    }
+    return { path: f.path, values, types };
+  });
+  const count = new Map<string, number>();
+  for (const e of exported) for (const n of new Set([...e.values, ...e.types])) count.set(n, (count.get(n) ?? 0) + 1);
+  return exported.map((e) => {
+    const unique = (n: string): boolean => count.get(n) === 1;
+    const star = [...e.values, ...e.types].every(unique);
+    return {
+      module: e.path.replace(/\.ts$/, ".js"),
+      star,
+      values: star ? [] : [...new Set(e.values.filter(unique))],
+      types: star ? [] : [...new Set(e.types.filter(unique))],
+      namespace: e.path.replace(/\.ts$/, "").replace(/[^A-Za-z0-9_$]/g, "_"),
+    };
+  });
+}

@@ -9,13 +9,15 @@
 import { safeIdentifier } from "../../protoplugin.js";
 
 /**
- * Member names that compile but break at run time or clash with what the
- * generated classes and objects rely on: `then` makes an object a thenable
+ * Member names that do not compile, break at run time or clash with what the
+ * generated classes and objects rely on: `new` in an interface declares a
+ * construct signature instead of a method (rpc `New` → `new`), `then` makes an object a thenable
  * (`await client` would call it), `constructor` and `__proto__` are special in
  * class bodies and object literals, `service` and `defaults` are the client's own fields, and
  * Object.prototype members would shadow inherited behaviour.
  */
 const RESERVED_MEMBERS = new Set([
+  "new",
   "then",
   "constructor",
   "__proto__",

@@ -4,6 +4,7 @@
  * test over real sockets, build/test/package scripts.
  */
 import type { ProtoModel } from "../../model.js";
+import { assertTsCompilable } from "./ts-refusals.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
@@ -21,6 +22,7 @@ export const tsServerTarget: Target = {
         `${model.files.map((f) => f.name).join(", ")}: no service to serve; a server needs at least one "service" declaration`,
       );
     }
+    assertTsCompilable(model);
     const services = tsServices(model);
     const runtime = tsRuntimeDependency(options);
     const imports = genImports(services);
