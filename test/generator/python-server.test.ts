@@ -217,7 +217,7 @@ describe("Python server dev package", () => {
         await post("GetUrlByTitle", '{"type": "special", "title": "Moon"}'),
         '{"ret":0, "errmsg":"", "resultObj": {"url": "u:Moon", "status": 0, "msg": "True"}}',
       );
-      assert.equal(await post("GetUrlByTitle", '{"type": "special", "title": "boom"}'), '{"ret":-19, "errmsg":"backend process failed, use GetErrText get more information" }');
+      assert.equal(await post("GetUrlByTitle", '{"type": "special", "title": "boom"}'), '{"ret":-19, "errmsg":"backend down" }'); // the method's own SrpcError text
       assert.equal(await post("DownloadMP3", '{"type": "special", "title": "x"}'), '{"ret":-18, "errmsg":"service implement failed" }');
     });
   });
