@@ -116,14 +116,9 @@ function signalGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-/** A loopback TCP port that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/**
+ * A port for a child started later, taken below the kernel's ephemeral range so that no
+ * outgoing connection made meanwhile can take it (shared with the tests: test/free-port.ts).
+ */
+import { freePort } from "../../test/free-port.js";
+export { freePort };

@@ -6,7 +6,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -15,18 +14,9 @@ export const ETCD_START_TIMEOUT_MS = 15_000;
 /** Pause between health polls. */
 export const HEALTH_POLL_MS = 50;
 
-/** A port the OS reports free on 127.0.0.1 (listen on 0, read it, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A port for a process started later (below the ephemeral range: test/free-port.ts). */
+import { freePort } from "../free-port.js";
+export { freePort };
 
 /** One etcd member. */
 export interface EtcdMember {

@@ -9,8 +9,8 @@
  * * Go caller: go build (the module as generated, its go.mod's requirements),
  *   and a program calling two rpcs of it against the live TS server;
  * * Java caller: protoc's message code, the clients and the bundled runtime's
- *   sources compiled in one javac run against protobuf-java (from ~/.m2,
- *   where Maven puts it for the other Java tests);
+ *   sources compiled in one javac run against protobuf-java (from ~/.m2;
+ *   fetched from Maven Central with `mvn dependency:get` when missing);
  * * C++ caller: refused up front (the corpus holds C macros and keywords
  *   protoc's C++ code does not escape; docs/generator.md, "Identifier escaping").
  */
@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { buildTsServer, freePort, msecGen, REPO_ROOT, run, runOk, type ServerProcess, setListenPort, startTsServer } from "../interop/ts-server.js";
+import { PROTOBUF_JAVA_VERSION } from "../../generator/targets/java/protoc-java.js";
 import { PROTOBUF_JAR } from "../interop/java-toolchain.js";
 import { corpusFiles } from "./corpus.js";
 import { mypyStrict } from "./python-typing.js";
@@ -148,7 +149,11 @@ test("Go caller of the corpus builds (go build ./... with the module's own go.mo
   assert.equal(out, "true true\n");
 });
 
-test("Java caller of the corpus compiles (protoc's message code, clients and the bundled runtime in one javac run)", { skip: !existsSync(PROTOBUF_JAR) && "protobuf-java is not in ~/.m2 (run the Java interop tests once)" }, async () => {
+test("Java caller of the corpus compiles (protoc's message code, clients and the bundled runtime in one javac run)", async () => {
+  if (!existsSync(PROTOBUF_JAR)) {
+    // A fresh machine: fetch protobuf-java from Maven Central as the generated pom would.
+    await runOk("mvn", ["-q", "-B", "dependency:get", `-Dartifact=com.google.protobuf:protobuf-java:${PROTOBUF_JAVA_VERSION}`]);
+  }
   const dir = path.join(callers, "java");
   const sources = [path.join(dir, "src/main/java"), path.join(dir, "runtime/src/main/java")].flatMap((root) =>
     readdirSync(root, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".java")).map((f) => path.join(root, f)),

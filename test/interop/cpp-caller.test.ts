@@ -19,16 +19,9 @@ import { after, before, describe, test } from "node:test";
 import { UserError } from "../../generator/user-error.js";
 import { generate } from "../../generator/generate.js";
 import { FrameDecoder, decodeFrame, encodeFrame, parseLiteral, parseRoutes } from "@msec-gen/runtime";
+import { freePort } from "../free-port.js";
 import { CPP_CACHE, type CppCaller, REPO_ROOT, buildConsumer, buildRuntime, generateCppCaller, run, runOk, toolEnv, writeIfChanged } from "./cpp-toolchain.js";
 
-/** A port nothing listens on right now (asked from the OS, then released). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Resolves once something accepts TCP connections on `port`. */
 async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {

@@ -46,17 +46,9 @@ export function msecGen(args: readonly string[]): Promise<RunResult> {
   return run(process.execPath, ["--import", TSX_LOADER, path.join(REPO_ROOT, "cli/main.ts"), ...args]);
 }
 
-/** A TCP port that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A port for a process started later (below the ephemeral range: test/free-port.ts). */
+import { freePort } from "../free-port.js";
+export { freePort };
 
 /**
  * Makes a generated TypeScript server package buildable offline and fast for
