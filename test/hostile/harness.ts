@@ -266,35 +266,43 @@ export function decodeAnswer(frame: Uint8Array): Answer {
   };
 }
 
-/** Reads `count` SRPC frames (rejects if the socket closes first or after `timeoutMs`). */
-export function readFrames(socket: Socket, count: number, timeoutMs: number): Promise<Answer[]> {
+/**
+ * Reads `count` items off a socket, `parse` turning each chunk into the items it completes
+ * (rejects if parsing throws, the socket closes first, or after `timeoutMs`).
+ */
+function readItems<T>(socket: Socket, count: number, timeoutMs: number, what: string, parse: (chunk: Buffer) => T[]): Promise<T[]> {
   return new Promise((resolve, reject) => {
-    const decoder = new FrameDecoder();
-    const answers: Answer[] = [];
-    const timer = setTimeout(() => finish(new Error(`timed out with ${answers.length}/${count} frames`)), timeoutMs);
+    const items: T[] = [];
+    const timer = setTimeout(() => finish(new Error(`timed out with ${items.length}/${count} ${what}`)), timeoutMs);
     const onData = (chunk: Buffer) => {
       try {
-        for (const f of decoder.push(chunk)) answers.push(decodeAnswer(f));
+        items.push(...parse(chunk));
       } catch (e) {
         finish(e as Error);
         return;
       }
-      if (answers.length >= count) finish();
+      if (items.length >= count) finish();
     };
-    const onClose = () => finish(new Error(`closed after ${answers.length}/${count} frames`));
+    const onClose = () => finish(new Error(`closed after ${items.length}/${count} ${what}`));
     function finish(err?: Error) {
       clearTimeout(timer);
       socket.off("data", onData);
       socket.off("close", onClose);
       socket.off("end", onClose);
       if (err) reject(err);
-      else resolve(answers);
+      else resolve(items);
     }
     socket.on("data", onData);
     socket.on("close", onClose);
     socket.on("end", onClose);
     socket.resume();
   });
+}
+
+/** Reads `count` SRPC frames (rejects if the socket closes first or after `timeoutMs`). */
+export function readFrames(socket: Socket, count: number, timeoutMs: number): Promise<Answer[]> {
+  const decoder = new FrameDecoder();
+  return readItems(socket, count, timeoutMs, "frames", (chunk) => decoder.push(chunk).map(decodeAnswer));
 }
 
 /** One SRPC call on its own connection; resolves with the answer. */
@@ -358,28 +366,8 @@ export class HttpResponseReader {
 
 /** Reads `count` HTTP responses off a socket. */
 export function readHttpResponses(socket: Socket, count: number, timeoutMs: number): Promise<HttpResponse[]> {
-  return new Promise((resolve, reject) => {
-    const reader = new HttpResponseReader();
-    const responses: HttpResponse[] = [];
-    const timer = setTimeout(() => finish(new Error(`timed out with ${responses.length}/${count} HTTP responses`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      responses.push(...reader.push(chunk));
-      if (responses.length >= count) finish();
-    };
-    const onClose = () => finish(new Error(`closed after ${responses.length}/${count} HTTP responses`));
-    function finish(err?: Error) {
-      clearTimeout(timer);
-      socket.off("data", onData);
-      socket.off("close", onClose);
-      socket.off("end", onClose);
-      if (err) reject(err);
-      else resolve(responses);
-    }
-    socket.on("data", onData);
-    socket.on("close", onClose);
-    socket.on("end", onClose);
-    socket.resume();
-  });
+  const reader = new HttpResponseReader();
+  return readItems(socket, count, timeoutMs, "HTTP responses", (chunk) => reader.push(chunk));
 }
 
 /** `GET /metrics` on a connection of its own. */
