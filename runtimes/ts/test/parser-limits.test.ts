@@ -5,20 +5,10 @@
  */
 import { test } from "node:test";
 import { strict as assert } from "node:assert";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { FrameDecoder, FrameStreamError, HttpParseError, HttpRequestParser } from "@msec-gen/runtime";
+import { memoryInUse } from "./memory.js";
 import { type FrameVector, hex, loadVector } from "./vectors.js";
 
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-
-function memoryInUse(): number {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 const MiB = 1024 * 1024;
 const v1 = hex(loadVector<FrameVector>("v1-python-client-request.json").frame_hex!);

@@ -7,27 +7,16 @@
 import { after, before, describe, test } from "node:test";
 import { strict as assert } from "node:assert";
 import type { Socket } from "node:net";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { createSocket } from "node:dgram";
 import { type MethodDefinition, type Server, createServer, decodeFrame, encodeFrame } from "@msec-gen/runtime";
 import { ECHO_METHOD, echoMethods } from "../../../examples/echo/echo-service.js";
+import { memoryInUse } from "./memory.js";
 import { type FrameVector, hex, loadVector } from "./vectors.js";
 import { delay, dial, memoryLogger, readBytes, readFrames, readUntilClosed } from "./net-helpers.js";
 
 const v1 = loadVector<FrameVector>("v1-python-client-request.json");
 const v1Frame = hex(v1.frame_hex!);
 
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-
-/** Heap plus buffer memory after a full collection, in bytes. */
-function memoryInUse(): number {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 /** A method that waits `ms` before echoing: an async handler. */
 function slowEcho(ms: number): MethodDefinition {
