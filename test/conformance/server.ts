@@ -45,6 +45,12 @@ export const conformanceService: ConformanceServiceHandler = {
 };
 `;
 
+/** Instances still running; SIGKILLed if the test process exits without stopping them. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 /** Generates and builds the server under `work`; returns the package folder. */
 export async function buildConformanceServer(work: string): Promise<string> {
   const r = await msecGen(["server", CONFORMANCE_PROTO, "--name", CONFORMANCE_SERVICE, "--dir", "-o", work, "-q"]);
@@ -97,8 +103,14 @@ export function startInstance(dir: string, home: string, id: string, port: numbe
   delete env["MSEC_ETCD_ENDPOINTS"];
   delete env["MSEC_ETCD_PREFIX"];
   const child = spawn(process.execPath, [path.join(dir, "dist/src/main.js")], { cwd: home, env, stdio: ["ignore", "pipe", "pipe"] });
+  running.add(child);
   let output = "";
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      running.delete(child);
+      resolve();
+    }),
+  );
   const alive = (): boolean => child.exitCode === null && child.signalCode === null;
   const instance: Instance = {
     id,
