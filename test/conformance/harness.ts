@@ -94,7 +94,7 @@ export class ConformanceEnv {
 
   /** Makes the environment match `needs`: restarts only what differs. */
   async prepare(needs: readonly string[]): Promise<void> {
-    await this.build();
+    if (instanceIds(needs).length > 0) await this.build();
     const key = needsKey(needs);
     if (key !== this.key) {
       await this.stop();
