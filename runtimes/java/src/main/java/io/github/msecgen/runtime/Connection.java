@@ -45,6 +45,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class Connection implements AutoCloseable {
     /** Largest reply frame accepted (16 MiB, the TypeScript client's default). */
     static final int MAX_REPLY_BYTES = 16 * 1024 * 1024;
+    /** Size of the reader's buffer between large replies. */
+    private static final int INITIAL_BUFFER_BYTES = 64 * 1024;
     /** Sequences of timed-out calls remembered so their late replies are dropped quietly. */
     static final int ABANDONED_SEQUENCES_KEPT = 1024;
 
@@ -209,7 +211,7 @@ final class Connection implements AutoCloseable {
 
     /** Reads reply frames until the connection closes. */
     private void readLoop() {
-        byte[] buf = new byte[64 * 1024];
+        byte[] buf = new byte[INITIAL_BUFFER_BYTES];
         int have = 0;
         try {
             InputStream in = socket.getInputStream();
@@ -234,6 +236,7 @@ final class Connection implements AutoCloseable {
                     System.arraycopy(buf, start, buf, 0, have - start);
                     have -= start;
                 }
+                if (have == 0 && buf.length > INITIAL_BUFFER_BYTES) buf = new byte[INITIAL_BUFFER_BYTES]; // after a large reply
                 if (have >= Frame.HEAD_OFFSET) {
                     long total = Frame.OVERHEAD + (long) Frame.getInt32(buf, 1) + Frame.getInt32(buf, 5);
                     if (total > MAX_REPLY_BYTES) {

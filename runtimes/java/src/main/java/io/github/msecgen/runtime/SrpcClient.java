@@ -36,9 +36,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Thread-safe. Generated clients use {@link #shared()} unless given another.
  */
 public final class SrpcClient implements AutoCloseable {
-    private static final class Shared {
-        static final SrpcClient INSTANCE = fromEnvironment();
-    }
+    private static SrpcClient shared;
 
     private final List<Resolver> resolvers;
     private final Balancer balancer;
@@ -95,9 +93,13 @@ public final class SrpcClient implements AutoCloseable {
         return client;
     }
 
-    /** The process-wide client, built by {@link #fromEnvironment()} on first use. */
-    public static SrpcClient shared() {
-        return Shared.INSTANCE;
+    /**
+     * The process-wide client, built by {@link #fromEnvironment()} on first use. Malformed etcd
+     * settings throw its {@link IllegalArgumentException} on every call until fixed.
+     */
+    public static synchronized SrpcClient shared() {
+        if (shared == null) shared = fromEnvironment();
+        return shared;
     }
 
     /** The balancer picking among routing names' instances (its {@link Balancer#weights} show the state). */

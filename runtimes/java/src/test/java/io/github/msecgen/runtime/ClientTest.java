@@ -222,6 +222,11 @@ class ClientTest {
             String text = new String(r.body(), StandardCharsets.UTF_8);
             if (text.equals("garbage")) {
                 ScriptedServer.write(r.out(), utf8("HTTP/1.1 400 Bad Request\r\n\r\n"));
+            } else if (text.equals("huge")) {
+                // A frame header announcing a 17 MiB body: refused before any of it is buffered.
+                ScriptedServer.write(r.out(), new byte[] {0x28, 0, 0, 0, 10, 0x01, 0x10, 0, 0});
+            } else if (text.equals("big")) {
+                ScriptedServer.write(r.out(), ScriptedServer.reply(r, new byte[3 * 1024 * 1024], null, null));
             } else {
                 RpcHead head = new RpcHead();
                 head.sequence = r.head().sequence + 1000;
@@ -234,6 +239,11 @@ class ClientTest {
         assertEquals(SrpcCode.INVALID_SEQUENCE, e.code());
         e = assertThrows(SrpcException.class, () -> client.callRaw(server.address(), "m.S.M", utf8("garbage"), CallOptions.DEFAULT.withTimeoutMs(2000)));
         assertEquals(SrpcCode.INVALID_PKG, e.code());
+        assertEquals(3 * 1024 * 1024, client.callRaw(server.address(), "m.S.M", utf8("big"), CallOptions.DEFAULT.withTimeoutMs(5000)).length,
+            "a 3 MiB reply on a fresh connection");
+        e = assertThrows(SrpcException.class, () -> client.callRaw(server.address(), "m.S.M", utf8("huge"), CallOptions.DEFAULT.withTimeoutMs(2000)));
+        assertEquals(SrpcCode.INVALID_PKG, e.code());
+        assertTrue(e.getMessage().endsWith("bytes from " + server.address() + " exceeds 16777216"), e.getMessage());
     }
 
     @Test
