@@ -7,20 +7,24 @@ import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
+import java.util.List;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One persistent TCP connection to an SRPC server carrying many calls at once.
- * Requests are written whole under a lock; a daemon reader thread reads reply
+ * Requests are queued and written in batches (see {@link #drain}); a daemon reader thread reads reply
  * frames and matches them to calls by the sequence the server echoes, in any
  * order. Each call's future completes with its reply frame, or fails with an
  * {@link SrpcException} (spec §2 codes):
@@ -57,6 +61,11 @@ final class Connection implements AutoCloseable {
     /** What a call sends besides the sequence; the head is completed when the request is written. */
     record Request(RpcHead head, byte[] body, long deadlineNanos) {}
 
+    private record Outgoing(Pending call, Request request) {}
+
+    /** A batch stops growing at this size (a larger single request is written alone). */
+    private static final int MAX_BATCH_BYTES = 256 * 1024;
+
     private static final int QUEUED = 0;
     private static final int WRITING = 1;
     private static final int WRITTEN = 2;
@@ -78,7 +87,12 @@ final class Connection implements AutoCloseable {
     private final ScheduledExecutorService timers;
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     private final LinkedHashSet<Long> abandoned = new LinkedHashSet<>();
-    private final Object writeLock = new Object();
+    /** Requests waiting to be written, in the order they were sent. */
+    private final ConcurrentLinkedQueue<Outgoing> outbox = new ConcurrentLinkedQueue<>();
+    /** Held by the thread writing a batch (see {@link #drain}). */
+    private final ReentrantLock writer = new ReentrantLock();
+    /** The writer's reusable batch buffer (guarded by {@link #writer}). */
+    private byte[] batchBuffer = new byte[INITIAL_BUFFER_BYTES];
     private volatile boolean closed;
     private volatile String closeReason;
     /** Sequence of the frame the reader is receiving (-1: none or not known yet). */
@@ -152,23 +166,56 @@ final class Connection implements AutoCloseable {
             fail(call, lost(call, closeReason));
             return call.future;
         }
-        synchronized (writeLock) {
-            if (!call.state.compareAndSet(QUEUED, WRITING)) return call.future; // expired while waiting to write
-            long remainingMs = (request.deadlineNanos() - System.nanoTime() + 999_999) / 1_000_000;
-            RpcHead head = request.head();
-            head.sequence = sequence;
-            head.timeoutMs = (int) Math.max(1, Math.min(remainingMs, Integer.MAX_VALUE));
-            if (head.flowId == null && head.colorId != null) head.flowId = head.colorId ^ sequence;
+        outbox.add(new Outgoing(call, request));
+        drain();
+        return call.future;
+    }
+
+    /**
+     * Writes queued requests. Whichever sending thread gets the writer lock writes everything
+     * queued by then in one batch (one syscall for many concurrent calls, as a pipelining client
+     * would); the others return at once. A thread finding the lock taken leaves its request to
+     * the writer, which looks at the queue again after releasing the lock.
+     */
+    private void drain() {
+        while (!outbox.isEmpty() && writer.tryLock()) {
             try {
-                out.write(Frame.encode(head.encode(), request.body()));
-                out.flush();
-                call.state.set(WRITTEN);
-            } catch (IOException e) {
-                call.state.set(WRITTEN);
-                shutdown("write failed: " + e.getMessage());
+                if (closed) {
+                    outbox.clear(); // shutdown() failed their calls
+                    return;
+                }
+                byte[] batch = batchBuffer;
+                int len = 0;
+                List<Pending> written = new ArrayList<>();
+                Outgoing o;
+                while (len < MAX_BATCH_BYTES && (o = outbox.poll()) != null) {
+                    if (!o.call().state.compareAndSet(QUEUED, WRITING)) continue; // expired while queued
+                    Request request = o.request();
+                    long remainingMs = (request.deadlineNanos() - System.nanoTime() + 999_999) / 1_000_000;
+                    RpcHead head = request.head();
+                    head.sequence = o.call().sequence;
+                    head.timeoutMs = (int) Math.max(1, Math.min(remainingMs, Integer.MAX_VALUE));
+                    if (head.flowId == null && head.colorId != null) head.flowId = head.colorId ^ head.sequence;
+                    byte[] frame = Frame.encode(head.encode(), request.body());
+                    if (len + frame.length > batch.length) batch = Arrays.copyOf(batch, Math.max(batch.length * 2, len + frame.length));
+                    System.arraycopy(frame, 0, batch, len, frame.length);
+                    len += frame.length;
+                    written.add(o.call());
+                }
+                if (batch.length <= MAX_BATCH_BYTES) batchBuffer = batch;
+                if (len == 0) continue;
+                try {
+                    out.write(batch, 0, len);
+                    out.flush();
+                    for (Pending p : written) p.state.set(WRITTEN);
+                } catch (IOException e) {
+                    for (Pending p : written) p.state.set(WRITTEN);
+                    shutdown("write failed: " + e.getMessage());
+                }
+            } finally {
+                writer.unlock();
             }
         }
-        return call.future;
     }
 
     private void expire(Pending call) {

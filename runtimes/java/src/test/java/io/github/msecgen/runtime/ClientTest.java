@@ -180,6 +180,36 @@ class ClientTest {
     }
 
     @Test
+    void fiveHundredConcurrentCallsFromEightThreadsOnOneConnectionEachGetTheirOwnReply(@TempDir Path dir) throws Exception {
+        ScriptedServer server = server();
+        server.onRequest = (r, s) -> ScriptedServer.write(r.out(), ScriptedServer.reply(r, r.body(), null, null));
+        SrpcClient client = client(dir.resolve("none.conf"));
+        List<CompletableFuture<byte[]>> calls = new CopyOnWriteArrayList<>();
+        List<Thread> senders = new ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+            int from = t;
+            Thread sender = new Thread(() -> {
+                for (int i = from; i < 500; i += 8) {
+                    calls.add(client.callRawAsync(server.address(), "m.S.M", utf8("n" + i), CallOptions.DEFAULT.withTimeoutMs(10_000))
+                        .thenApply(body -> utf8(new String(body, StandardCharsets.UTF_8) + "@" + from)));
+                }
+            });
+            sender.start();
+            senders.add(sender);
+        }
+        for (Thread sender : senders) sender.join();
+        List<String> replies = new ArrayList<>();
+        for (CompletableFuture<byte[]> f : calls) replies.add(new String(f.get(20, TimeUnit.SECONDS), StandardCharsets.UTF_8));
+        replies.sort(null);
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 500; i++) expected.add("n" + i + "@" + (i % 8));
+        expected.sort(null);
+        assertEquals(expected, replies);
+        assertEquals(500, server.requests.size());
+        assertEquals(1, server.sockets.size());
+    }
+
+    @Test
     void serverErrorsTimeoutsPartialRepliesAndLateRepliesHaveTheirCodes(@TempDir Path dir) throws Exception {
         ScriptedServer server = server();
         server.onRequest = (r, s) -> {
