@@ -37,7 +37,7 @@ func startFakeServer(t *testing.T, reply func(conn net.Conn, request []byte) []b
 			go func() {
 				defer conn.Close()
 				for {
-					request, _, err := readFrame(conn)
+					request, err := readFrame(conn)
 					if err != nil {
 						return
 					}
@@ -49,6 +49,24 @@ func startFakeServer(t *testing.T, reply func(conn net.Conn, request []byte) []b
 		}
 	}()
 	return s
+}
+
+// readFrame reads one request frame from conn (the fake server's side).
+func readFrame(conn net.Conn) ([]byte, error) {
+	var buf []byte
+	chunk := make([]byte, 4096)
+	for {
+		if size := CheckFrame(buf); size > 0 {
+			return buf[:size], nil
+		} else if size < 0 && len(buf) > 0 {
+			return nil, errors.New("malformed frame")
+		}
+		n, err := conn.Read(chunk)
+		buf = append(buf, chunk[:n]...)
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 func (s *fakeServer) address() string {
@@ -94,7 +112,8 @@ func TestRequestHeadCarriesMSECFields(t *testing.T) {
 	}
 	h := <-heads
 	if h.MethodName != "crawl.CrawlService.GetMP3List" || *h.Caller != "VOA.MainLogic" || *h.Coloring != 1 ||
-		*h.ColorID != 1829285648 || *h.FlowID != 1829285648^h.Sequence || h.Sequence == 0 || h.Err != nil {
+		*h.ColorID != 1829285648 || *h.FlowID != 1829285648^h.Sequence || h.Sequence == 0 || h.Err != nil ||
+		h.TimeoutMs == nil || *h.TimeoutMs < 1 || *h.TimeoutMs > 800 {
 		t.Fatalf("head %+v", h)
 	}
 }
