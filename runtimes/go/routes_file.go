@@ -199,4 +199,3 @@ func (r *routesFile) reload(path string) {
 	}
 	r.routes, r.failure = ParseRoutes(string(text), path)
 }
-
