@@ -36,8 +36,9 @@ func startFakeServer(t *testing.T, reply func(conn net.Conn, request []byte) []b
 			s.accepted.Add(1)
 			go func() {
 				defer conn.Close()
+				frames := &frameReader{conn: conn}
 				for {
-					request, err := readFrame(conn)
+					request, err := frames.next()
 					if err != nil {
 						return
 					}
@@ -51,18 +52,25 @@ func startFakeServer(t *testing.T, reply func(conn net.Conn, request []byte) []b
 	return s
 }
 
-// readFrame reads one request frame from conn (the fake server's side).
-func readFrame(conn net.Conn) ([]byte, error) {
-	var buf []byte
+// frameReader reads request frames from one connection (the fake server's
+// side), keeping bytes that arrived after a frame for the next one.
+type frameReader struct {
+	conn net.Conn
+	buf  []byte
+}
+
+func (r *frameReader) next() ([]byte, error) {
 	chunk := make([]byte, 4096)
 	for {
-		if size := CheckFrame(buf); size > 0 {
-			return buf[:size], nil
-		} else if size < 0 && len(buf) > 0 {
+		if size := CheckFrame(r.buf); size > 0 {
+			frame := r.buf[:size:size]
+			r.buf = append([]byte(nil), r.buf[size:]...)
+			return frame, nil
+		} else if size < 0 && len(r.buf) > 0 {
 			return nil, errors.New("malformed frame")
 		}
-		n, err := conn.Read(chunk)
-		buf = append(buf, chunk[:n]...)
+		n, err := r.conn.Read(chunk)
+		r.buf = append(r.buf, chunk[:n]...)
 		if err != nil {
 			return nil, err
 		}

@@ -226,8 +226,8 @@ func (c *muxConn) dial() {
 	conn, err := net.DialTimeout("tcp", c.address, dialTimeout)
 	if err != nil {
 		c.dialErr = err
-		close(c.ready)
 		c.close(&Error{Code: CodeSendRecvFailed, Detail: fmt.Sprintf("cannot connect to %s (%s)", c.address, describeNetError(err))})
+		close(c.ready)
 		return
 	}
 	if tcp, ok := conn.(*net.TCPConn); ok {
