@@ -497,3 +497,14 @@ func configuredEtcd() Resolver {
 	}
 	return configured.resolver
 }
+
+// resetConfiguredEtcd closes the configured resolver and forgets the
+// settings, so the next lookup reads them again (tests change them).
+func resetConfiguredEtcd() {
+	configured.mu.Lock()
+	defer configured.mu.Unlock()
+	if old, isEtcd := configured.resolver.(*EtcdResolver); isEtcd {
+		old.Close()
+	}
+	configured.checkedAt, configured.key, configured.resolver = time.Time{}, "", nil
+}
