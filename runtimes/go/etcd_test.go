@@ -182,7 +182,9 @@ func TestEtcdResolverFollowsTheKeyLayoutAndTheWatch(t *testing.T) {
 	})
 	etcd.del(t, prefix+"/services/VOA.Crawl/[::1]:7964")
 	etcd.del(t, prefix+"/services/VOA.Jsoup/10.0.0.3:9000")
-	eventually(t, "removal", func() bool { return resolve("VOA.Crawl") == "10.0.0.1:7963@tcp=300 10.0.0.5:7963@tcp=50" && resolve("VOA.Jsoup") == "" })
+	eventually(t, "removal", func() bool {
+		return resolve("VOA.Crawl") == "10.0.0.1:7963@tcp=300 10.0.0.5:7963@tcp=50" && resolve("VOA.Jsoup") == ""
+	})
 	snapshot := r.Snapshot()
 	if len(snapshot) != 1 || instanceList(snapshot["VOA.Crawl"]) != "10.0.0.1:7963@tcp=300 10.0.0.5:7963@tcp=50" {
 		t.Fatalf("snapshot %v", snapshot)
