@@ -144,7 +144,7 @@ describe("Go caller against a generated TypeScript server", () => {
   test("an unknown routing name fails with -15 before anything is sent", async () => {
     const r = await call({ op: "crawl", service: "VOA.Nowhere", type: "x" });
     assert.equal(r.code, -15);
-    assert.equal(r.error, `srpc -15 get route failed: no route for VOA.Nowhere in routes file ${routesFile}`);
+    assert.equal(r.error, `srpc -15 get route failed: no route for VOA.Nowhere (looked in: routes file ${routesFile})`);
     assert.equal(r.request_sent, undefined);
   });
 
