@@ -279,6 +279,11 @@ func (c *muxConn) call(ctx context.Context, build func(sequence uint32) []byte) 
 	c.mu.Unlock()
 
 	frame := build(sequence)
+	// From here on the request may reach the server (a failed write may have
+	// sent part of it), so a failure is never reported as "not sent".
+	c.mu.Lock()
+	p.written = true
+	c.mu.Unlock()
 	c.writeMu.Lock()
 	deadline, _ := ctx.Deadline()
 	c.conn.SetWriteDeadline(deadline)
@@ -296,10 +301,6 @@ func (c *muxConn) call(ctx context.Context, build func(sequence uint32) []byte) 
 		r := <-p.done
 		return nil, nil, r.err
 	}
-	c.mu.Lock()
-	p.written = true
-	c.mu.Unlock()
-
 	select {
 	case r := <-p.done:
 		return r.head, r.body, r.err
