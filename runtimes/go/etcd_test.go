@@ -23,6 +23,7 @@ import (
 
 type etcdProcess struct {
 	endpoint string
+	args     []string
 	cmd      *exec.Cmd
 	client   *clientv3.Client
 }
@@ -45,19 +46,31 @@ func startEtcd(t *testing.T) *etcdProcess {
 	}
 	client := fmt.Sprintf("http://127.0.0.1:%d", loopbackPort(t))
 	peer := fmt.Sprintf("http://127.0.0.1:%d", loopbackPort(t))
-	cmd := exec.Command(binary,
+	p := &etcdProcess{endpoint: client, args: []string{binary,
 		"--name", "go-test", "--data-dir", filepath.Join(t.TempDir(), "etcd"),
 		"--listen-client-urls", client, "--advertise-client-urls", client,
 		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-		"--initial-cluster", "go-test="+peer, "--log-level", "error", "--logger", "zap")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
+		"--initial-cluster", "go-test=" + peer, "--log-level", "error", "--logger", "zap"}}
+	t.Cleanup(p.kill)
+	p.start(t)
+	p.client, err = clientv3.New(clientv3.Config{Endpoints: []string{client}, Logger: zap.NewNop()})
+	if err != nil {
 		t.Fatal(err)
 	}
-	p := &etcdProcess{endpoint: client, cmd: cmd}
-	t.Cleanup(p.kill)
+	t.Cleanup(func() { p.client.Close() })
+	return p
+}
+
+// start runs etcd (again, on the same ports and data) and waits until it is healthy.
+func (p *etcdProcess) start(t *testing.T) {
+	t.Helper()
+	p.cmd = exec.Command(p.args[0], p.args[1:]...)
+	p.cmd.Stderr = os.Stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
 	for deadline := time.Now().Add(20 * time.Second); ; {
-		resp, err := http.Get(client + "/health")
+		resp, err := http.Get(p.endpoint + "/health")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -65,16 +78,10 @@ func startEtcd(t *testing.T) *etcdProcess {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("etcd at %s not healthy after 20 s: %v", client, err)
+			t.Fatalf("etcd at %s not healthy after 20 s: %v", p.endpoint, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	p.client, err = clientv3.New(clientv3.Config{Endpoints: []string{client}, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.client.Close() })
-	return p
 }
 
 func (p *etcdProcess) kill() {
@@ -248,6 +255,21 @@ func TestCallsRouteThroughEtcdConfiguredByEnvironmentOrConfigAndSurviveEtcdDown(
 	prefix := "srpc -15 get route failed: no route for Test.Unknown (looked in: etcd " + etcd.endpoint + " prefix /go-env (unreachable: "
 	if CodeOf(last) != CodeGetRouteFailed || !strings.HasPrefix(last.Error(), prefix) || !strings.HasSuffix(last.Error(), "; serving cached routes), routes file etc/routes.conf (missing))") {
 		t.Fatalf("uncached name with etcd down: %v", last)
+	}
+
+	// 4. etcd back (same data): the resolver follows it again — a service registered now is called.
+	etcd.start(t)
+	etcd.put(t, "/go-env/services/Test.Later/"+server.address(), fmt.Sprintf(`{"ip":%q,"port":%s}`, host, port))
+	later := NewClient(Options{Service: "Test.Later", Timeout: time.Second})
+	var err2 error
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var reply []byte
+		if reply, err2 = later.CallRaw(context.Background(), "x.Y.Z", []byte("later")); err2 == nil && string(reply) == "later" {
+			break
+		}
+	}
+	if err2 != nil {
+		t.Fatalf("after etcd came back: %v", err2)
 	}
 }
 
