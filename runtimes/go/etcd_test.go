@@ -3,11 +3,13 @@ package msec
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,14 +30,42 @@ type etcdProcess struct {
 	client   *clientv3.Client
 }
 
+var (
+	portsMu     sync.Mutex
+	portsHanded = map[int]bool{}
+)
+
+// loopbackPort is a free TCP port on 127.0.0.1 for a process started later,
+// below the kernel's ephemeral range (as test/free-port.ts picks them): an
+// OS-assigned port could meanwhile become the local port of an outgoing
+// connection (the tests make many) and the process would fail to bind it.
 func loopbackPort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	low := 32768
+	if text, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if fields := strings.Fields(string(text)); len(fields) > 0 {
+			if n, err := strconv.Atoi(fields[0]); err == nil && n > 11000 {
+				low = n
+			}
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 500 {
+		port := 10000 + rand.IntN(low-10000)
+		if portsHanded[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		portsHanded[port] = true
+		return port
+	}
+	t.Fatal("no free port below the ephemeral range")
+	return 0
 }
 
 func startEtcd(t *testing.T) *etcdProcess {
