@@ -151,8 +151,14 @@ func TestLateReplyOfATimedOutCallIsDroppedAndTheOtherCallGetsItsOwn(t *testing.T
 	release := make(chan struct{})
 	s := batchServer(t, 2, func(conn net.Conn, requests [][]byte) {
 		<-release // the first call has timed out by now
-		conn.Write(replyTo(requests[0], "late:"))
-		conn.Write(replyTo(requests[1], "ok:"))
+		// Answer "first" (late) before "second", whichever order they arrived in.
+		for _, body := range []string{"first", "second"} {
+			for _, r := range requests {
+				if _, b, _ := DecodeFrame(r); string(b) == body {
+					conn.Write(replyTo(r, map[string]string{"first": "late:", "second": "ok:"}[body]))
+				}
+			}
+		}
 	})
 	var logged bytes.Buffer
 	if err := ConfigureClient(ClientConfig{Logger: slog.New(slog.NewTextHandler(&logged, nil))}); err != nil {
@@ -167,7 +173,6 @@ func TestLateReplyOfATimedOutCallIsDroppedAndTheOtherCallGetsItsOwn(t *testing.T
 		_, err := client.CallRaw(ctx, "x.Y.Z", []byte("first"))
 		first <- err
 	}()
-	time.Sleep(50 * time.Millisecond) // the first request is written first
 	second := make(chan string, 1)
 	go func() {
 		reply, err := client.CallRaw(context.Background(), "x.Y.Z", []byte("second"))
@@ -357,7 +362,7 @@ func TestOutcomesFeedTheBalancerAndARefusedServerIsHeldOut(t *testing.T) {
 	failing := startFakeServer(t, func(net.Conn, []byte) []byte { return nil })
 	dead := refusedAddress(t)
 	routesFor(t, "Test.Feedback", good.address(), failing.address(), dead)
-	client := NewClient(Options{Service: "Test.Feedback", Timeout: 150 * time.Millisecond})
+	client := NewClient(Options{Service: "Test.Feedback", Timeout: 300 * time.Millisecond})
 	codes := map[int32]int{}
 	for i := 0; i < 30; i++ {
 		_, err := client.CallRaw(context.Background(), "x.Y.Z", nil)
