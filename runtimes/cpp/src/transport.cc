@@ -120,14 +120,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
    * One call. `*stale` is set (and nothing sent) when the connection had
    * already closed after being open: the caller takes a new one.
    */
-  Status Call(srpc::CRpcHead& head, const std::string& body, Deadline deadline, Reply* reply, bool* stale) {
+  Status Call(srpc::CRpcHead& head, const std::string& body, Deadline deadline, int timeout_ms, Reply* reply, bool* stale) {
+    const std::string within = std::to_string(timeout_ms) + " ms";
     *stale = false;
     const std::uint64_t sequence = head.sequence();
     std::future<Reply> future;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       if (!state_changed_.wait_until(lock, deadline, [this] { return state_ != State::kConnecting; })) {
-        return Status(kTimeout, "cannot connect to " + address_ + " within the call's timeout").SetCall(address_, false);
+        return Status(kTimeout, "cannot connect to " + address_ + " within " + within).SetCall(address_, false);
       }
       if (state_ == State::kClosed) {
         if (was_open_) {
@@ -148,7 +149,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return Status(packed, "").SetCall(address_, false);
     }
     bool partly = false;
-    Status written = Write(frame, deadline, &partly);
+    Status written = Write(frame, deadline, within, &partly);
     if (!written.ok()) {
       Forget(sequence, written.code() == kTimeout);
       // A partly written frame would corrupt the stream for every later call.
@@ -159,9 +160,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       bool receiving = false;
       if (Forget(sequence, true, &receiving)) {
         if (receiving) {
-          return Status(kRecvTimeout, "reply from " + address_ + " incomplete at the timeout").SetCall(address_, true);
+          return Status(kRecvTimeout, "reply from " + address_ + " incomplete after " + within).SetCall(address_, true);
         }
-        return Status(kTimeout, "no reply from " + address_ + " within the call's timeout").SetCall(address_, true);
+        return Status(kTimeout, "no reply from " + address_ + " within " + within).SetCall(address_, true);
       }
       // The reader took it meanwhile: the reply (or failure) is set.
     }
@@ -197,10 +198,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return true;
   }
 
-  Status Write(const std::string& frame, Deadline deadline, bool* partly) {
+  Status Write(const std::string& frame, Deadline deadline, const std::string& within, bool* partly) {
     std::unique_lock<std::timed_mutex> lock(write_mutex_, std::defer_lock);
     if (!lock.try_lock_until(deadline)) {
-      return Status(kTimeout, "request to " + address_ + " not sent within the call's timeout");
+      return Status(kTimeout, "request to " + address_ + " not sent within " + within);
     }
     std::size_t sent = 0;
     while (sent < frame.size()) {
@@ -215,7 +216,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         pollfd p{fd_, POLLOUT, 0};
         const int ready = ::poll(&p, 1, RemainingMs(deadline));
-        if (ready == 0) return Status(kTimeout, "request to " + address_ + " not sent within the call's timeout");
+        if (ready == 0) return Status(kTimeout, "request to " + address_ + " not sent within " + within);
         continue;
       }
       return Status(kSendRecvFailed, "connection to " + address_ + " lost (" + ErrnoText(errno) + ")");
@@ -428,14 +429,14 @@ std::shared_ptr<Connection> ConnectionFor(const Route& route, const std::string&
   return slot;
 }
 
-Status ExchangeTcp(const Route& route, srpc::CRpcHead& head, const std::string& body, Deadline deadline, srpc::CRpcHead* reply_head,
-                   std::string* reply_body) {
+Status ExchangeTcp(const Route& route, srpc::CRpcHead& head, const std::string& body, Deadline deadline, int timeout_ms,
+                   srpc::CRpcHead* reply_head, std::string* reply_body) {
   const std::string address = route.Address();
   for (int attempt = 0;; ++attempt) {
     std::shared_ptr<Connection> connection = ConnectionFor(route, address, deadline);
     Reply reply;
     bool stale = false;
-    Status status = connection->Call(head, body, deadline, &reply, &stale);
+    Status status = connection->Call(head, body, deadline, timeout_ms, &reply, &stale);
     if (stale && attempt < 3) continue;
     if (stale) return Status(kSendRecvFailed, "connection to " + address + " keeps closing").SetCall(address, false);
     if (!status.ok()) return status;
@@ -445,8 +446,8 @@ Status ExchangeTcp(const Route& route, srpc::CRpcHead& head, const std::string& 
   }
 }
 
-Status ExchangeUdp(const Route& route, srpc::CRpcHead& head, const std::string& body, Deadline deadline, srpc::CRpcHead* reply_head,
-                   std::string* reply_body) {
+Status ExchangeUdp(const Route& route, srpc::CRpcHead& head, const std::string& body, Deadline deadline, int timeout_ms,
+                   srpc::CRpcHead* reply_head, std::string* reply_body) {
   const std::string address = route.Address();
   const std::string label = address + "@udp";
   head.set_timeout_ms(BudgetMs(deadline));
@@ -500,20 +501,20 @@ Status ExchangeUdp(const Route& route, srpc::CRpcHead& head, const std::string& 
     const int ready = ::poll(&p, 1, RemainingMs(deadline));
     if (ready == 0) {
       ::close(fd);
-      return Status(kTimeout, "no reply from " + label + " within the call's timeout").SetCall(address, true);
+      return Status(kTimeout, "no reply from " + label + " within " + std::to_string(timeout_ms) + " ms").SetCall(address, true);
     }
   }
 }
 
 }  // namespace
 
-Status Exchange(const Route& route, srpc::CRpcHead head, const std::string& body, Deadline deadline, srpc::CRpcHead* reply_head,
-                std::string* reply_body) {
+Status Exchange(const Route& route, srpc::CRpcHead head, const std::string& body, Deadline deadline, int timeout_ms,
+                srpc::CRpcHead* reply_head, std::string* reply_body) {
   if (Clock::now() >= deadline) {
     return Status(kTimeout, "no time left to call " + route.Address() + " before the deadline").SetCall(route.Address(), false);
   }
-  return route.transport == Transport::kUdp ? ExchangeUdp(route, head, body, deadline, reply_head, reply_body)
-                                            : ExchangeTcp(route, head, body, deadline, reply_head, reply_body);
+  return route.transport == Transport::kUdp ? ExchangeUdp(route, head, body, deadline, timeout_ms, reply_head, reply_body)
+                                            : ExchangeTcp(route, head, body, deadline, timeout_ms, reply_head, reply_body);
 }
 
 void CloseConnections() {

@@ -46,7 +46,8 @@ using Deadline = std::chrono::steady_clock::time_point;
 
 /**
  * Sends one request (`head` must carry the sequence and method) to `route`
- * and waits for its reply until `deadline`. Writes `head.timeout_ms` (field
+ * and waits for its reply until `deadline` (`timeout_ms` is the call's whole
+ * timeout, named in messages). Writes `head.timeout_ms` (field
  * 70) = the remaining budget in ms (≥ 1) as the request is encoded. On
  * success `*reply_head` and `*reply_body` hold the decoded reply (its `err` is
  * the caller's to check). Codes: -10, -12, -13, -16, -3, -4 (see above), -14
@@ -54,8 +55,8 @@ using Deadline = std::chrono::steady_clock::time_point;
  * kMaxUdpFrameBytes, -7 for a head missing required fields. The status carries
  * address() and request_sent(). Thread-safe.
  */
-Status Exchange(const Route& route, srpc::CRpcHead head, const std::string& body, Deadline deadline, srpc::CRpcHead* reply_head,
-                std::string* reply_body);
+Status Exchange(const Route& route, srpc::CRpcHead head, const std::string& body, Deadline deadline, int timeout_ms,
+                srpc::CRpcHead* reply_head, std::string* reply_body);
 
 /** Closes every pooled connection; calls in flight on them fail with -13. */
 void CloseConnections();
