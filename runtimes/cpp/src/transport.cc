@@ -109,6 +109,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
     std::lock_guard<std::mutex> state_lock(mutex_);
     shutdown_requested_ = true;
+    // New calls take a new connection at once; the reader fails the calls in flight.
+    if (state_ == State::kOpen) state_ = State::kClosed;
+  }
+
+  /** True when no call is waiting for a reply. */
+  bool Idle() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return pending_.empty();
   }
 
   ConnectionInfo Info() {
@@ -160,6 +168,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       bool receiving = false;
       if (Forget(sequence, true, &receiving)) {
         if (receiving) {
+          // The stream stopped mid-frame. With no other call waiting, close it rather than let the
+          // rest of that frame (or its absence) garble the next call's reply; the next call reconnects.
+          if (Idle()) Shutdown();
           return Status(kRecvTimeout, "reply from " + address_ + " incomplete after " + within).SetCall(address_, true);
         }
         return Status(kTimeout, "no reply from " + address_ + " within " + within).SetCall(address_, true);

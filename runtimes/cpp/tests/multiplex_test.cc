@@ -235,6 +235,10 @@ TEST(partial_reply_at_the_timeout_is_minus_12) {
   std::string reply;
   msec::Status status = Call(server.Address(), "x", &reply, 300);
   CHECK_EQ(status.code(), msec::kRecvTimeout);
+  CHECK_EQ(status.message(), "recevice timeout: reply from " + server.Address() + " incomplete after 300 ms");
+  // No other call was waiting: the connection stuck mid-frame is closed; the next call gets a new one.
+  CHECK_EQ(Call(server.Address(), "y", &reply, 300).code(), msec::kRecvTimeout);
+  CHECK_EQ(server.connections(), 2);
   msec::CloseConnections();
 }
 

@@ -7,7 +7,9 @@
 // sequence it carries, in whatever order they come back. Each call waits on
 // its own future until its deadline. Failure mapping (spec §2 codes), as the
 // TypeScript runtime:
-//  * timeout → -10, or -12 when part of that call's reply had arrived;
+//  * timeout → -10, or -12 when part of that call's reply had arrived (the
+//    connection is then closed if no other call is waiting on it: the stream
+//    stopped mid-frame);
 //  * connection refused → -13 with request_sent() false; reset or closed → -13
 //    for every call in flight; the next call opens a new connection;
 //  * a reply whose sequence matches no call in flight: dropped quietly if it
