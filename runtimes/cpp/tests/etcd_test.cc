@@ -14,6 +14,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,16 +28,31 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/**
+ * A free loopback port for a process started later, picked below the kernel's
+ * ephemeral range (as test/free-port.ts does): a port from that range could be
+ * taken as the local port of an outgoing connection before etcd binds it.
+ */
 std::uint16_t FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  static std::mt19937 random{std::random_device{}()};
+  static std::set<int> handed_out;
+  int high = 32768;
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  if (range) range >> high;
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    const int port = 10000 + static_cast<int>(random() % static_cast<unsigned>(high - 10000));
+    if (!handed_out.insert(port).second) continue;
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (free) return static_cast<std::uint16_t>(port);
+  }
+  std::cerr << "no free TCP port below the ephemeral range\n";
+  std::exit(1);
 }
 
 /** One etcd member on loopback with its own data folder. */
