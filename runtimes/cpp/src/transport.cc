@@ -105,7 +105,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   /** Shuts the socket down: the reader fails every call in flight with -13 and exits. */
   void Shutdown() {
-    std::lock_guard<std::timed_mutex> lock(write_mutex_);
+    WriteTurn turn(this);
     if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
     std::lock_guard<std::mutex> state_lock(mutex_);
     shutdown_requested_ = true;
@@ -185,6 +185,38 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   enum class State { kConnecting, kOpen, kClosed };
 
+  /** Holds the connection's write turn for its lifetime (see turn_mutex_). */
+  class WriteTurn {
+   public:
+    /** Waits for the turn until `deadline` (default: as long as it takes); check held(). */
+    explicit WriteTurn(Connection* c, Deadline deadline = Deadline::max()) : c_(c) {
+      std::unique_lock<std::mutex> lock(c_->turn_mutex_);
+      const auto free = [this] { return !c_->turn_taken_; };
+      if (deadline == Deadline::max()) {
+        c_->turn_free_.wait(lock, free);
+        held_ = true;
+      } else {
+        held_ = c_->turn_free_.wait_until(lock, deadline, free);
+      }
+      if (held_) c_->turn_taken_ = true;
+    }
+    ~WriteTurn() {
+      if (!held_) return;
+      {
+        std::lock_guard<std::mutex> lock(c_->turn_mutex_);
+        c_->turn_taken_ = false;
+      }
+      c_->turn_free_.notify_one();
+    }
+    WriteTurn(const WriteTurn&) = delete;
+    WriteTurn& operator=(const WriteTurn&) = delete;
+    bool held() const { return held_; }
+
+   private:
+    Connection* c_;
+    bool held_ = false;
+  };
+
   /**
    * Removes a call that gives up; true when it was still waiting. A timed-out
    * call's sequence is remembered so its late reply is dropped quietly.
@@ -210,8 +242,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   Status Write(const std::string& frame, Deadline deadline, const std::string& within, bool* partly) {
-    std::unique_lock<std::timed_mutex> lock(write_mutex_, std::defer_lock);
-    if (!lock.try_lock_until(deadline)) {
+    WriteTurn turn(this, deadline);
+    if (!turn.held()) {
       return Status(kTimeout, "request to " + address_ + " not sent within " + within);
     }
     std::size_t sent = 0;
@@ -250,14 +282,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     state_changed_.notify_all();
     if (connected.ok() && !was_open_) {  // closed by Shutdown() while connecting
-      std::lock_guard<std::timed_mutex> lock(write_mutex_);
+      WriteTurn turn(this);
       ::close(fd_);
       fd_ = -1;
     }
     if (!was_open_) return;
     Status end = ReadLoop();
     FailAll(end);
-    std::lock_guard<std::timed_mutex> lock(write_mutex_);
+    WriteTurn turn(this);
     ::close(fd_);
     fd_ = -1;
   }
@@ -307,7 +339,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         local_text = "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
       }
     }
-    std::lock_guard<std::timed_mutex> write_lock(write_mutex_);
+    WriteTurn turn(this);
     fd_ = fd;
     std::lock_guard<std::mutex> lock(mutex_);
     local_address_ = local_text;
@@ -403,7 +435,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   const Route route_;
   const std::string address_;
-  std::timed_mutex write_mutex_;  // guards fd_ changes and writes
+  // The turn to write (or to change fd_): one holder at a time, waited for with a deadline.
+  // (A mutex + condition variable rather than std::timed_mutex, whose timed lock
+  // ThreadSanitizer cannot follow.)
+  std::mutex turn_mutex_;
+  std::condition_variable turn_free_;
+  bool turn_taken_ = false;
   int fd_ = -1;
   std::mutex mutex_;  // guards everything below
   std::condition_variable state_changed_;

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <set>
 #include <string>
@@ -174,12 +175,18 @@ TEST(resolver_against_a_real_etcd_watch_cache_and_outage) {
   etcd.Put(prefix + "/services/Etcd.Echo/127.0.0.1:7001", kInstanceA);
   etcd.Put(prefix + "/services/Etcd.Echo/127.0.0.1:7002", kInstanceB);
   etcd.Put("/other/services/Etcd.Echo/127.0.0.1:7009", kInstanceA);  // another prefix: not seen
-  std::vector<std::string> invalid;
+  std::mutex invalid_mutex;  // the handler runs on the watch thread
+  std::vector<std::string> invalid_values;
+  const auto invalid = [&] {
+    std::lock_guard<std::mutex> lock(invalid_mutex);
+    return invalid_values;
+  };
   msec::EtcdSettings settings;
   settings.endpoints = {etcd.url()};
   settings.prefix = prefix;
   auto resolver = msec::EtcdResolver::Start(settings, [&](const std::string& key, const std::string& reason) {
-    invalid.push_back(key + ": " + reason);
+    std::lock_guard<std::mutex> lock(invalid_mutex);
+    invalid_values.push_back(key + ": " + reason);
   });
   CHECK(resolver->WaitReady(5000));
   CHECK_EQ(ResolveText(*resolver, "Etcd.Echo"), "127.0.0.1:7001=100 127.0.0.1:7002=250");
@@ -195,9 +202,10 @@ TEST(resolver_against_a_real_etcd_watch_cache_and_outage) {
   etcd.Delete(prefix + "/services/Etcd.Echo/127.0.0.1:7001");
   CHECK_EQ(WaitFor(*resolver, "Etcd.Echo", "127.0.0.1:7002=250 [::1]:7003@udp=100", 3000), "127.0.0.1:7002=250 [::1]:7003@udp=100");
   etcd.Put(prefix + "/services/Etcd.Bad/127.0.0.1:1", R"({"ip":"127.0.0.1","port":70000})");
-  for (int i = 0; i < 300 && invalid.empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  CHECK_EQ(invalid.size(), 1u);
-  if (!invalid.empty()) CHECK_EQ(invalid[0], prefix + "/services/Etcd.Bad/127.0.0.1:1: invalid parameter: port must be 1..65535");
+  for (int i = 0; i < 300 && invalid().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const std::vector<std::string> seen = invalid();
+  CHECK_EQ(seen.size(), 1u);
+  if (!seen.empty()) CHECK_EQ(seen[0], prefix + "/services/Etcd.Bad/127.0.0.1:1: invalid parameter: port must be 1..65535");
   CHECK_EQ(ResolveText(*resolver, "Etcd.Bad"), "");
 
   // Configured as users configure it: the environment, consulted before the routes file.
