@@ -7,7 +7,7 @@ namespace Msec\Route;
 /** A line of a routes file that cannot be used; the message starts with `file:line:`. */
 final class RoutesFileError extends \RuntimeException
 {
-    public function __construct(public readonly string $file, public readonly int $lineNumber, string $detail)
+    public function __construct(public readonly string $routesFile, public readonly int $lineNumber, string $detail)
     {
         parent::__construct("$file:$lineNumber: $detail");
     }
