@@ -9,6 +9,6 @@ final class RoutesFileError extends \RuntimeException
 {
     public function __construct(public readonly string $routesFile, public readonly int $lineNumber, string $detail)
     {
-        parent::__construct("$file:$lineNumber: $detail");
+        parent::__construct("$routesFile:$lineNumber: $detail");
     }
 }
