@@ -9,7 +9,7 @@ declare(strict_types=1);
  * it answers after sleep_ms (other requests are served meanwhile, so replies
  * come back out of order), with `err`/`err_msg` in the head when err ≠ 0,
  * else a JSON body `{"text", "instance", "peer", "timeout_ms", "caller", "flow_ok"}`.
- * `close` drops the connection without answering.
+ * `close` drops the connection without answering. Exits when stdin closes (the test ended).
  *
  * Usage: php srpc_server.php <port> <instance id>
  */
@@ -63,7 +63,7 @@ $answer = static function (string $frame, string $peer, ?int $connId, string $to
 };
 
 while (true) {
-    $r = [$tcp, $udp];
+    $r = [$tcp, $udp, STDIN];
     foreach ($conns as $c) {
         $r[] = $c['s'];
     }
@@ -75,7 +75,11 @@ while (true) {
     }
     @stream_select($r, $w, $e, 0, $wait);
     foreach ($r as $s) {
-        if ($s === $tcp) {
+        if ($s === STDIN) {
+            if (fread(STDIN, 1024) === '' && feof(STDIN)) {
+                exit(0); // the test process is gone: so is its server
+            }
+        } elseif ($s === $tcp) {
             $c = stream_socket_accept($tcp, 0, $peer);
             if ($c !== false) {
                 $conns[(int) $c] = ['s' => $c, 'buf' => '', 'peer' => (string) $peer];
