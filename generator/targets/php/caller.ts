@@ -13,7 +13,8 @@ import { runtimeFiles } from "../../runtime-artefact.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
-import { composerName, freeName, phpNamespace, phpString } from "./php-names.js";
+import { composerName, freeName, PHP_RESERVED, phpNamespace, phpString } from "./php-names.js";
+import { assertPhpRepresentable } from "./php-refusals.js";
 import { messageClasses, protocPhp } from "./protoc-php.js";
 
 export const phpCallerTarget: Target = {
@@ -30,7 +31,12 @@ const RUNTIME_PACKAGE = "msec-gen/runtime";
 /** Versions of google/protobuf the message code loads on (3.21 with the runtime's aliases, 4.x natively). */
 const PROTOBUF_CONSTRAINT = "^3.21 || ^4.0";
 /** Members of every client class; rpc method names are escaped around them. */
-const CLIENT_MEMBERS = ["__construct", "callMany", "DEFAULT_SERVICE", "service", "timeoutMs", "client"];
+const CLIENT_MEMBERS = [
+  "__construct", "callMany", "DEFAULT_SERVICE", "service", "timeoutMs", "client",
+  // PHP magic methods: an rpc of that name would change what the class does
+  "__destruct", "__call", "__callStatic", "__get", "__set", "__isset", "__unset", "__sleep", "__wakeup",
+  "__serialize", "__unserialize", "__toString", "__invoke", "__set_state", "__clone", "__debugInfo",
+];
 
 interface ClientMethod {
   readonly member: string;
@@ -55,6 +61,13 @@ function docBlock(text: string, indent: string): string[] {
   return [`${indent}/**`, ...lines.map((l) => (l.trim() === "" ? `${indent} *` : `${indent} * ${l.trimEnd()}`)), `${indent} */`];
 }
 
+/** The google/protobuf package's class of a well-known type (`google.protobuf.Empty` → `\\Google\\Protobuf\\GPBEmpty`). */
+function wellKnownClass(typeName: string): string | undefined {
+  if (!typeName.startsWith("google.protobuf.")) return undefined;
+  const parts = typeName.slice("google.protobuf.".length).split(".");
+  return "\\Google\\Protobuf\\" + parts.map((p) => (PHP_RESERVED.has(p.toLowerCase()) ? `GPB${p}` : p)).join("\\");
+}
+
 function lcfirst(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
 }
@@ -67,7 +80,7 @@ function clientClass(service: ServiceModel, model: ProtoModel, classes: Readonly
   const name = freeName(`${service.name}Client`, siblings);
   const members = new Set(CLIENT_MEMBERS.map((m) => m.toLowerCase()));
   const classOf = (typeName: string): string => {
-    const c = classes.get(typeName);
+    const c = classes.get(typeName) ?? wellKnownClass(typeName);
     if (c === undefined) throw new Error(`protoc wrote no PHP class for ${typeName}`);
     return c;
   };
@@ -140,6 +153,7 @@ function clientFile(c: ClientClass, routingName: string, head: string): string {
 /** The files of the Composer package, paths relative to `php/`. */
 export async function generatePhpCaller(model: ProtoModel, options: TargetOptions): Promise<GeneratedFile[]> {
   if (model.services.length === 0) throw new UserError("the PHP caller needs at least one service in the requested files");
+  assertPhpRepresentable(model);
   const version = options.generatorVersion;
   const protoNames = model.descriptorSet.file.map((f) => f.name).filter((n) => !n.startsWith("google/protobuf/"));
   const sources = await protocPhp(model.descriptorSet, protoNames);

@@ -4,19 +4,38 @@
  * Java. protoc reads the descriptor set msec-gen compiled
  * (`--descriptor_set_in`).
  *
- * protoc's PHP generator refuses `required` fields. On the wire a required
- * field is an optional one that senders must set, so the descriptors given to
- * protoc have `required` relabelled `optional`: the PHP classes keep proto2
- * presence (`hasX()`, a set field is written even when it is 0 or ''), and
- * the server still checks that required fields arrived.
+ * protoc's PHP generator refuses proto2 files' `required` fields and closed
+ * enums. The descriptors given to protoc therefore say what a PHP caller
+ * needs in edition 2023 terms, with the same wire format: a proto2 file
+ * becomes `edition = "2023"` with explicit field presence (the PHP classes
+ * keep `hasX()`, a set field is written even when it is 0 or ''), expanded
+ * repeated fields (`[packed = true]` fields stay packed), no UTF-8
+ * validation and open enums; `required` becomes optional (the server still
+ * checks that required fields arrived). Groups and closed enums whose first
+ * value is not 0 are refused before (php-refusals.ts).
  */
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { clone, toBinary } from "@bufbuild/protobuf";
-import { type DescriptorProto, FieldDescriptorProto_Label, type FileDescriptorSet, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { clearField, clone, create, isFieldSet, toBinary } from "@bufbuild/protobuf";
+import {
+  type DescriptorProto,
+  Edition,
+  FeatureSet_EnumType,
+  FeatureSet_FieldPresence,
+  FeatureSet_JsonFormat,
+  FeatureSet_RepeatedFieldEncoding,
+  FeatureSet_Utf8Validation,
+  FeatureSetSchema,
+  FieldDescriptorProto_Label,
+  FieldOptionsSchema,
+  type FileDescriptorProto,
+  type FileDescriptorSet,
+  FileDescriptorSetSchema,
+  FileOptionsSchema,
+} from "@bufbuild/protobuf/wkt";
 import { UserError } from "../../user-error.js";
 import { protocBinary } from "../java/protoc-java.js";
 
@@ -29,11 +48,34 @@ export interface PhpSource {
   readonly content: string;
 }
 
-function relabelRequired(message: DescriptorProto): void {
+function proto2FieldsAsEdition(message: DescriptorProto): void {
   for (const field of message.field) {
     if (field.label === FieldDescriptorProto_Label.REQUIRED) field.label = FieldDescriptorProto_Label.OPTIONAL;
+    const options = field.options;
+    if (options !== undefined && isFieldSet(options, FieldOptionsSchema.field.packed)) {
+      if (options.packed) options.features = create(FeatureSetSchema, { repeatedFieldEncoding: FeatureSet_RepeatedFieldEncoding.PACKED });
+      clearField(options, FieldOptionsSchema.field.packed);
+    }
   }
-  message.nestedType.forEach(relabelRequired);
+  message.nestedType.forEach(proto2FieldsAsEdition);
+}
+
+/** A proto2 file as the equivalent edition 2023 file (same wire format), with open enums and no required fields. */
+function proto2AsEdition(file: FileDescriptorProto): void {
+  file.syntax = "editions";
+  file.edition = Edition.EDITION_2023;
+  file.options ??= create(FileOptionsSchema);
+  file.options.features = create(FeatureSetSchema, {
+    fieldPresence: FeatureSet_FieldPresence.EXPLICIT,
+    enumType: FeatureSet_EnumType.OPEN,
+    repeatedFieldEncoding: FeatureSet_RepeatedFieldEncoding.EXPANDED,
+    utf8Validation: FeatureSet_Utf8Validation.NONE,
+    jsonFormat: FeatureSet_JsonFormat.LEGACY_BEST_EFFORT,
+  });
+  file.messageType.forEach(proto2FieldsAsEdition);
+  for (const ext of file.extension) {
+    if (ext.label === FieldDescriptorProto_Label.REQUIRED) ext.label = FieldDescriptorProto_Label.OPTIONAL;
+  }
 }
 
 /** Runs `protoc --php_out` for `files` of `set`; returns the sources sorted by path. */
@@ -42,7 +84,7 @@ export async function protocPhp(set: FileDescriptorSet, files: readonly string[]
   const relabelled = clone(FileDescriptorSetSchema, set);
   for (const file of relabelled.file) {
     file.sourceCodeInfo = undefined;
-    file.messageType.forEach(relabelRequired);
+    if (file.syntax === "" || file.syntax === "proto2") proto2AsEdition(file);
   }
   const work = await mkdtemp(path.join(tmpdir(), "msec-gen-php-"));
   try {
