@@ -2,7 +2,7 @@ import { after, before, test } from "node:test";
 import { strict as assert } from "node:assert";
 import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { type AddressInfo, type Server as NetServer, type Socket, createServer as createNetServer } from "node:net";
+import { type AddressInfo, type Server as NetServer, Socket, createServer as createNetServer } from "node:net";
 import { once } from "node:events";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
@@ -94,6 +94,32 @@ test("many concurrent calls are multiplexed on one connection and each gets its 
   const replies = await Promise.all(Array.from({ length: 500 }, (_, i) => callMethodRaw(serverAddr, ECHO_METHOD, echoBody(`m${i}`), { timeoutMs: 5000 })));
   assert.deepEqual(replies.map(echoText), Array.from({ length: 500 }, (_, i) => `m${i}`));
   assert.equal(openConnections().get(serverAddr), 1);
+});
+
+test("calls issued in the same tick leave in one write: the socket is corked until the next tick", async () => {
+  await callMethodRaw(serverAddr, ECHO_METHOD, echoBody("warm-up")); // the connection is open
+  const port = Number(serverAddr.slice(serverAddr.lastIndexOf(":") + 1));
+  type WriteFn = (this: Socket, ...args: unknown[]) => unknown;
+  const proto = Socket.prototype as unknown as { _write: WriteFn; _writev: WriteFn };
+  const { _write: write, _writev: writev } = proto;
+  /** Frames per write the client's socket handed to the kernel. */
+  const writes: number[] = [];
+  proto._write = function (this: Socket, ...args: unknown[]) {
+    if (this.remotePort === port) writes.push(1);
+    return write.apply(this, args);
+  };
+  proto._writev = function (this: Socket, ...args: unknown[]) {
+    if (this.remotePort === port) writes.push((args[0] as unknown[]).length);
+    return writev.apply(this, args);
+  };
+  try {
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => callMethodRaw(serverAddr, ECHO_METHOD, echoBody(`t${i}`))));
+    assert.deepEqual(replies.map(echoText), Array.from({ length: 20 }, (_, i) => `t${i}`));
+  } finally {
+    proto._write = write;
+    proto._writev = writev;
+  }
+  assert.deepEqual(writes, [20]);
 });
 
 test("typed callMethod finds the schemas registered by method name", async () => {
