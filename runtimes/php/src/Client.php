@@ -42,6 +42,15 @@ final class Client
 
     /** @var array<string, Connection> pooled TCP connections by `ip:port` */
     private array $pool = [];
+    /** Ticket of the next call: unique per client, so calls of interleaved batches (a suspended stream()) never mix. */
+    private int $nextTicket = 1;
+    /**
+     * Outcomes read while another batch was waiting (a suspended stream() and a call made
+     * meanwhile share a connection), kept for the batch that owns the ticket.
+     *
+     * @var array<int, array{head: RpcHead|null, body: string, conn: Connection, error: SrpcError|null}>
+     */
+    private array $parked = [];
     private Router $router;
     private string $caller;
 
@@ -110,30 +119,97 @@ final class Client
      */
     public function callMany(array $calls): array
     {
-        $start = self::nowMs();
         /** @var array<int, Message|string|SrpcError> $results */
         $results = [];
         /** @var array<int, array{call: Call, deadline: float, conn: Connection, seq: int, sentAt: float}> $inflight */
         $inflight = [];
-        foreach (array_values($calls) as $i => $call) {
-            $timeout = $call->timeoutMs ?? $this->defaultTimeoutMs;
-            if ($timeout <= 0) {
-                $results[$i] = new SrpcError(ErrorCode::PARA_ERROR, "timeout must be > 0 ms, got $timeout", '', false);
-                continue;
+        $start = self::nowMs();
+        $tickets = [];
+        foreach (array_values($calls) as $call) {
+            $tickets[] = $ticket = $this->nextTicket++;
+            $this->begin($ticket, $call, $start, $inflight, $results);
+        }
+        $this->wait($inflight, $results, false);
+        return array_map(static fn (int $t) => $results[$t], $tickets);
+    }
+
+    /**
+     * Runs `$calls` keeping up to `$window` in flight (a new one starts as
+     * soon as one finishes; calls to one address share its connection) and
+     * yields each outcome as it arrives: key = the call's position in
+     * `$calls`, value = the reply (Message, or bytes without a reply class)
+     * or its SrpcError. Each call's budget starts when it is issued. `$calls`
+     * is read lazily, so it may be an endless generator the consumer stops.
+     *
+     * @param iterable<Call> $calls
+     * @return \Generator<int, Message|string|SrpcError>
+     */
+    public function stream(iterable $calls, int $window = 64): \Generator
+    {
+        if ($window < 1) {
+            throw new \InvalidArgumentException("window must be >= 1, got $window");
+        }
+        $source = (static fn (iterable $c): \Generator => yield from $c)($calls);
+        /** @var array<int, Message|string|SrpcError> $results */
+        $results = [];
+        /** @var array<int, array{call: Call, deadline: float, conn: Connection, seq: int, sentAt: float}> $inflight */
+        $inflight = [];
+        $index = 0;
+        /** @var array<int, int> $indexOf ticket → position in $calls */
+        $indexOf = [];
+        try {
+            while (true) {
+                while (count($inflight) < $window && $results === [] && $source->valid()) {
+                    $ticket = $this->nextTicket++;
+                    $indexOf[$ticket] = $index++;
+                    $this->begin($ticket, $source->current(), self::nowMs(), $inflight, $results);
+                    $source->next();
+                }
+                if ($results === []) {
+                    if ($inflight === []) {
+                        return;
+                    }
+                    $this->wait($inflight, $results, true);
+                }
+                foreach ($results as $t => $r) {
+                    unset($results[$t]);
+                    $i = $indexOf[$t];
+                    unset($indexOf[$t]);
+                    yield $i => $r;
+                }
             }
-            $deadline = $start + $timeout;
-            try {
-                $body = $call->request instanceof Message ? $call->request->serializeToString() : $call->request;
-                [$conn, $seq] = $this->send($call, $body, $deadline);
-                $inflight[$i] = ['call' => $call, 'deadline' => $deadline, 'conn' => $conn, 'seq' => $seq, 'sentAt' => self::nowMs()];
-                $conn->pending[$seq] = $i;
-            } catch (SrpcError $e) {
-                $results[$i] = $e;
+        } finally {
+            // The consumer stopped early: calls still in flight are abandoned; their replies will be dropped.
+            foreach ($inflight as $t => $f) {
+                $f['conn']->expire($f['seq']);
+                unset($this->parked[$t]);
             }
         }
-        $this->wait($inflight, $results);
-        ksort($results);
-        return array_values($results);
+    }
+
+    /**
+     * Routes, connects and queues the call with ticket `$i` (its budget
+     * counted from `$start`), or records its failure in `$results`.
+     *
+     * @param array<int, array{call: Call, deadline: float, conn: Connection, seq: int, sentAt: float}> $inflight
+     * @param array<int, Message|string|SrpcError> $results
+     */
+    private function begin(int $i, Call $call, float $start, array &$inflight, array &$results): void
+    {
+        $timeout = $call->timeoutMs ?? $this->defaultTimeoutMs;
+        if ($timeout <= 0) {
+            $results[$i] = new SrpcError(ErrorCode::PARA_ERROR, "timeout must be > 0 ms, got $timeout", '', false);
+            return;
+        }
+        $deadline = $start + $timeout;
+        try {
+            $body = $call->request instanceof Message ? $call->request->serializeToString() : $call->request;
+            [$conn, $seq] = $this->send($call, $body, $deadline);
+            $inflight[$i] = ['call' => $call, 'deadline' => $deadline, 'conn' => $conn, 'seq' => $seq, 'sentAt' => self::nowMs()];
+            $conn->pending[$seq] = $i;
+        } catch (SrpcError $e) {
+            $results[$i] = $e;
+        }
     }
 
     /** Closes every pooled connection. */
@@ -242,14 +318,31 @@ final class Client
 
     /**
      * Writes queued frames and reads replies until every in-flight call has
-     * its reply, failed, or passed its deadline.
+     * its reply, failed, or passed its deadline — or, with `$any`, until at
+     * least one has.
      *
      * @param array<int, array{call: Call, deadline: float, conn: Connection, seq: int, sentAt: float}> $inflight
      * @param array<int, Message|string|SrpcError> $results
      */
-    private function wait(array &$inflight, array &$results): void
+    private function wait(array &$inflight, array &$results, bool $any): void
     {
-        while ($inflight !== []) {
+        while ($inflight !== [] && !($any && $results !== [])) {
+            foreach ($inflight as $t => $f) {
+                if (isset($this->parked[$t])) {
+                    $p = $this->parked[$t];
+                    unset($this->parked[$t]);
+                    if ($p['error'] !== null) {
+                        $this->router->update($f['call']->service, $p['conn']->address, 1, 0);
+                        $results[$t] = $p['error'];
+                        unset($inflight[$t]);
+                    } else {
+                        $this->deliver($t, $p['head'], $p['body'], $p['conn'], $inflight, $results);
+                    }
+                }
+            }
+            if ($inflight === [] || ($any && $results !== [])) {
+                return;
+            }
             $now = self::nowMs();
             $nearest = INF;
             foreach ($inflight as $i => $f) {
@@ -269,7 +362,7 @@ final class Client
                     $nearest = min($nearest, $f['deadline']);
                 }
             }
-            if ($inflight === []) {
+            if ($inflight === [] || ($any && $results !== [])) {
                 return;
             }
             $reads = [];
@@ -345,7 +438,7 @@ final class Client
                 [$head, $body] = Frame::unpack($frame);
             } catch (SrpcError $e) {
                 if (count($conn->pending) === 1) {
-                    $this->finish($conn, (int) array_key_first($conn->pending), $inflight, $results, $e);
+                    $this->finish($conn, (int) reset($conn->pending), $inflight, $results, $e);
                 }
                 continue;
             }
@@ -354,30 +447,17 @@ final class Client
                 if (isset($conn->expired[$seq])) {
                     unset($conn->expired[$seq]);
                 } elseif (count($conn->pending) === 1) {
-                    $this->finish($conn, (int) array_key_first($conn->pending), $inflight, $results, new SrpcError(ErrorCode::INVALID_SEQUENCE, sprintf('reply sequence %u from %s matches no call', $seq, $conn->address), $conn->address));
+                    $this->finish($conn, (int) reset($conn->pending), $inflight, $results, new SrpcError(ErrorCode::INVALID_SEQUENCE, sprintf('reply sequence %u from %s matches no call', $seq, $conn->address), $conn->address));
                 }
                 continue;
             }
-            $i = $conn->pending[$seq];
-            $call = $inflight[$i]['call'];
-            $this->router->update($call->service, $conn->address, 0, self::nowMs() - $inflight[$i]['sentAt']);
-            if (($head->err ?? 0) !== 0) {
-                $result = new SrpcError($head->err, (string) $head->errMsg, $conn->address, true, true);
-            } elseif ($call->replyClass !== null) {
-                try {
-                    /** @var Message $reply */
-                    $reply = new ($call->replyClass)();
-                    $reply->mergeFromString($body);
-                    $result = $reply;
-                } catch (\Throwable $e) {
-                    $result = new SrpcError(ErrorCode::INVALID_PKG_BODY, "reply does not decode as {$call->replyClass}: {$e->getMessage()}", $conn->address);
-                }
-            } else {
-                $result = $body;
-            }
+            $t = $conn->pending[$seq];
             unset($conn->pending[$seq]);
-            $results[$i] = $result;
-            unset($inflight[$i]);
+            if (isset($inflight[$t])) {
+                $this->deliver($t, $head, $body, $conn, $inflight, $results);
+            } else {
+                $this->parked[$t] = ['head' => $head, 'body' => $body, 'conn' => $conn, 'error' => null];
+            }
             if ($conn->udp) {
                 $conn->close();
             }
@@ -385,15 +465,51 @@ final class Client
     }
 
     /**
+     * Turns the reply of in-flight call `$t` into its result and reports the
+     * outcome to the balancer (a server answer is a success, even with `err`).
+     *
      * @param array<int, array{call: Call, deadline: float, conn: Connection, seq: int, sentAt: float}> $inflight
      * @param array<int, Message|string|SrpcError> $results
      */
-    private function finish(Connection $conn, int $i, array &$inflight, array &$results, SrpcError $error): void
+    private function deliver(int $t, RpcHead $head, string $body, Connection $conn, array &$inflight, array &$results): void
     {
-        unset($conn->pending[$inflight[$i]['seq']]);
-        $this->router->update($inflight[$i]['call']->service, $conn->address, 1, 0);
-        $results[$i] = $error;
-        unset($inflight[$i]);
+        $call = $inflight[$t]['call'];
+        $this->router->update($call->service, $conn->address, 0, self::nowMs() - $inflight[$t]['sentAt']);
+        if (($head->err ?? 0) !== 0) {
+            $result = new SrpcError($head->err, (string) $head->errMsg, $conn->address, true, true);
+        } elseif ($call->replyClass !== null) {
+            try {
+                /** @var Message $reply */
+                $reply = new ($call->replyClass)();
+                $reply->mergeFromString($body);
+                $result = $reply;
+            } catch (\Throwable $e) {
+                $result = new SrpcError(ErrorCode::INVALID_PKG_BODY, "reply does not decode as {$call->replyClass}: {$e->getMessage()}", $conn->address);
+            }
+        } else {
+            $result = $body;
+        }
+        $results[$t] = $result;
+        unset($inflight[$t]);
+    }
+
+    /**
+     * @param array<int, array{call: Call, deadline: float, conn: Connection, seq: int, sentAt: float}> $inflight
+     * @param array<int, Message|string|SrpcError> $results
+     */
+    private function finish(Connection $conn, int $t, array &$inflight, array &$results, SrpcError $error): void
+    {
+        $seq = array_search($t, $conn->pending, true);
+        if ($seq !== false) {
+            unset($conn->pending[$seq]);
+        }
+        if (!isset($inflight[$t])) {
+            $this->parked[$t] = ['head' => null, 'body' => '', 'conn' => $conn, 'error' => $error];
+            return;
+        }
+        $this->router->update($inflight[$t]['call']->service, $conn->address, 1, 0);
+        $results[$t] = $error;
+        unset($inflight[$t]);
     }
 
     /**
@@ -404,10 +520,8 @@ final class Client
      */
     private function failConnection(Connection $conn, array &$inflight, array &$results, int $code, string $detail): void
     {
-        foreach ($conn->pending as $i) {
-            if (isset($inflight[$i])) {
-                $this->finish($conn, $i, $inflight, $results, new SrpcError($code, $detail, $conn->address));
-            }
+        foreach ($conn->pending as $t) {
+            $this->finish($conn, $t, $inflight, $results, new SrpcError($code, $detail, $conn->address));
         }
         $conn->pending = [];
         $conn->close();

@@ -53,6 +53,50 @@ eq(['slow', 'mid', 'fast'], array_map(static fn ($x) => $dec($x)['text'], $many)
 eq([$peer, $peer, $peer], array_map(static fn ($x) => $dec($x)['peer'], $many), 'all three on the pooled connection');
 check($elapsed < 1500, "the calls overlapped (took $elapsed ms for sleeps 600+300+0)");
 
+// stream(): a window of 2 in flight; outcomes as they arrive, keyed by position; lazy endless source.
+$order = [];
+foreach ($client->stream((static function () use ($addrA, $req): Generator {
+    foreach ([400, 0, 0, 0] as $i => $sleep) {
+        yield new Call($addrA, 'echo.EchoService.Echo', $req(['text' => "s$i", 'sleep_ms' => $sleep]), null, 3000);
+    }
+})(), 2) as $i => $r) {
+    $order[] = [$i, json_decode($r, true)['text'], json_decode($r, true)['peer']];
+}
+eq([[1, 's1', $peer], [2, 's2', $peer], [3, 's3', $peer], [0, 's0', $peer]], $order, 'stream: the slow call keeps one slot while the others pass through the other, all on the pooled connection');
+$n = 0;
+foreach ($client->stream((static function () use ($addrA, $req): Generator {
+    while (true) {
+        yield new Call($addrA, 'echo.EchoService.Echo', $req(['text' => 'loop']), null, 3000);
+    }
+})(), 8) as $r) {
+    eq('loop', json_decode($r, true)['text'], 'stream from an endless source');
+    if (++$n === 50) {
+        break;
+    }
+}
+eq(50, $n, 'the consumer stops an endless stream');
+usleep(100_000);
+$r = $dec($client->callRaw($addrA, 'echo.EchoService.Echo', $req(['text' => 'after stream']), 1000));
+eq('after stream', $r['text'], 'replies of calls left in flight by a stopped stream are dropped quietly');
+
+// A call made while a stream is suspended shares the connection; each batch gets its own replies.
+$seen = [];
+foreach ($client->stream([
+    new Call($addrA, 'echo.EchoService.Echo', $req(['text' => 'x0', 'sleep_ms' => 0]), null, 3000),
+    new Call($addrA, 'echo.EchoService.Echo', $req(['text' => 'x1', 'sleep_ms' => 300]), null, 3000),
+], 2) as $i => $r) {
+    $seen[] = json_decode($r, true)['text'];
+    if ($i === 0) {
+        // x1 is in flight on the same connection; its reply arrives while this call waits and is kept for the stream.
+        $seen[] = $dec($client->callRaw($addrA, 'echo.EchoService.Echo', $req(['text' => 'inner', 'sleep_ms' => 500]), 3000))['text'];
+    }
+}
+eq(['x0', 'inner', 'x1'], $seen, 'interleaved batches on one connection get their own replies');
+
+// A reply with a sequence matching no call: -16; a reply head without method_name: -4.
+eq(-16, srpcError(static fn () => $client->callRaw($addrA, 'echo.EchoService.Echo', $req(['bad_seq' => true]), 1000), 'bad seq')->getCode(), 'wrong sequence: -16');
+eq(-4, srpcError(static fn () => $client->callRaw($addrA, 'echo.EchoService.Echo', $req(['bad_head' => true]), 1000), 'bad head')->getCode(), 'bad reply head: -4');
+
 // Timeout: -10; the late reply is dropped and the connection serves the next call.
 $e = srpcError(static fn () => $client->callRaw($addrA, 'echo.EchoService.Echo', $req(['sleep_ms' => 400]), 100), 'timeout');
 eq(-10, $e->getCode(), 'timeout code');

@@ -9,7 +9,8 @@ declare(strict_types=1);
  * it answers after sleep_ms (other requests are served meanwhile, so replies
  * come back out of order), with `err`/`err_msg` in the head when err ≠ 0,
  * else a JSON body `{"text", "instance", "peer", "timeout_ms", "caller", "flow_ok"}`.
- * `close` drops the connection without answering. Exits when stdin closes (the test ended).
+ * `close` drops the connection without answering; `bad_seq` answers with sequence + 1000,
+ * `bad_head` with a head lacking method_name. Exits when stdin closes (the test ended).
  *
  * Usage: php srpc_server.php <port> <instance id>
  */
@@ -43,8 +44,8 @@ $answer = static function (string $frame, string $peer, ?int $connId, string $to
         return;
     }
     $reply = new RpcHead();
-    $reply->sequence = $head->sequence;
-    $reply->methodName = $head->methodName;
+    $reply->sequence = ($req['bad_seq'] ?? false) === true ? $head->sequence + 1000 : $head->sequence;
+    $reply->methodName = ($req['bad_head'] ?? false) === true ? null : $head->methodName;
     $replyBody = '';
     if (($req['err'] ?? 0) !== 0) {
         $reply->err = (int) $req['err'];
