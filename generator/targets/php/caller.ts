@@ -32,7 +32,7 @@ const RUNTIME_PACKAGE = "msec-gen/runtime";
 const PROTOBUF_CONSTRAINT = "^3.21 || ^4.0";
 /** Members of every client class; rpc method names are escaped around them. */
 const CLIENT_MEMBERS = [
-  "__construct", "callMany", "DEFAULT_SERVICE", "service", "timeoutMs", "client",
+  "__construct", "callMany", "stream", "DEFAULT_SERVICE", "service", "timeoutMs", "client",
   // PHP magic methods: an rpc of that name would change what the class does
   "__destruct", "__call", "__callStatic", "__get", "__set", "__isset", "__unset", "__sleep", "__wakeup",
   "__serialize", "__unserialize", "__toString", "__invoke", "__set_state", "__clone", "__debugInfo",
@@ -145,6 +145,12 @@ function clientFile(c: ClientClass, routingName: string, head: string): string {
   out.push("    public function callMany(array $calls): array");
   out.push("    {");
   out.push("        return $this->client->callMany($calls);");
+  out.push("    }");
+  out.push("");
+  out.push(...docBlock("Runs `$calls` with up to `$window` in flight, yielding each outcome as it arrives (key: the call's position).\n\n@param iterable<\\Msec\\Call> $calls\n@return \\Generator<int, \\Google\\Protobuf\\Internal\\Message|string|\\Msec\\SrpcError>", "    "));
+  out.push("    public function stream(iterable $calls, int $window = 64): \\Generator");
+  out.push("    {");
+  out.push("        return $this->client->stream($calls, $window);");
   out.push("    }");
   out.push("}");
   return out.join("\n") + "\n";

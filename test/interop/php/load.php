@@ -33,7 +33,7 @@ foreach (array_slice($argv, 1) as $src) {
             new $class('127.0.0.1:1');
             $methods = array_values(array_filter(
                 array_map(static fn (ReflectionMethod $x) => $x->getName(), $r->getMethods(ReflectionMethod::IS_PUBLIC)),
-                static fn (string $n) => $n !== '__construct' && $n !== 'callMany' && !str_ends_with($n, 'Call'),
+                static fn (string $n) => !in_array($n, ['__construct', 'callMany', 'stream'], true) && !str_ends_with($n, 'Call'),
             ));
             $out['clients'][$class] = $methods;
         }

@@ -14,7 +14,8 @@ declare(strict_types=1);
  * $MSEC_ROUTES and, when set, $MSEC_ETCD_ENDPOINTS / $MSEC_ETCD_PREFIX.
  * Concurrency: PHP has no threads; `parallel` issues its calls at once with
  * callMany() (one connection per address, replies matched by sequence), and
- * `repeat` / `load` keep `concurrency` calls in flight in batches of callMany().
+ * `repeat` runs batches of `concurrency` calls with callMany(); `load` keeps
+ * `concurrency` calls in flight continuously with Client::stream().
  */
 
 require __DIR__ . '/vendor/autoload.php'; // the application folder; the working directory is the scenario's
@@ -139,22 +140,26 @@ foreach ($scenario['steps'] as $i => $step) {
             write(['step' => $i, ...tally($results)]);
             break;
         case 'load':
-            $started = hrtime(true) / 1e9;
-            $end = $started + $step['seconds'];
+            // `concurrency` calls in flight at all times (Client::stream), for `seconds`.
+            $started = hrtime(true);
+            $end = $started + (int) ($step['seconds'] * 1e9);
+            $issuedAt = [];
+            $source = (static function () use ($client, $step, $end, &$issuedAt): Generator {
+                while (hrtime(true) < $end) {
+                    $issuedAt[] = hrtime(true);
+                    yield callOf($client, $step['call']);
+                }
+            })();
             $latencies = [];
             $errors = 0;
-            while (hrtime(true) / 1e9 < $end) {
-                $t = hrtime(true);
-                $batch = many($client, array_fill(0, $step['concurrency'], $step['call']));
-                $ms = (hrtime(true) - $t) / 1e6;
-                foreach ($batch as $r) {
-                    $latencies[] = $ms;
-                    $errors += $r['code'] === 0 ? 0 : 1;
-                }
+            foreach ($client->stream($source, $step["concurrency"]) as $k => $r) {
+                $latencies[] = (hrtime(true) - $issuedAt[$k]) / 1e6;
+                unset($issuedAt[$k]);
+                $errors += $r instanceof SrpcError ? 1 : 0;
             }
             sort($latencies);
             $at = static fn (float $q): float => $latencies === [] ? 0.0 : $latencies[min(count($latencies) - 1, (int) ($q * count($latencies)))];
-            write(['step' => $i, 'calls' => count($latencies), 'errors' => $errors, 'seconds' => hrtime(true) / 1e9 - $started, 'p50_ms' => $at(0.5), 'p99_ms' => $at(0.99)]);
+            write(['step' => $i, 'calls' => count($latencies), 'errors' => $errors, 'seconds' => (hrtime(true) - $started) / 1e9, 'p50_ms' => $at(0.5), 'p99_ms' => $at(0.99)]);
             break;
         case 'balancer':
             write(['step' => $i, ...balancer($step)]);
