@@ -58,6 +58,12 @@ test("every class of callers for hostile and varied inputs loads on protobuf 3.2
   });
 });
 
+test("the runtime's composer.json carries msec-gen's version (generated callers require exactly that version)", () => {
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
+  const runtime = JSON.parse(readFileSync(path.join(REPO_ROOT, "runtimes/php/composer.json"), "utf8")) as { version: string; name: string };
+  assert.deepEqual([runtime.name, runtime.version], ["msec-gen/runtime", pkg.version]);
+});
+
 test("inputs protobuf-php cannot represent are refused with file:line:col", async () => {
   const dir = path.join(work, "refused");
   mkdirSync(dir);
