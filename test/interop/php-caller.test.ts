@@ -10,7 +10,7 @@
  * (success and -6 for an unknown method).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -69,7 +69,6 @@ before(async () => {
   // Install as the README says (its offline variant), in a fresh application folder.
   const caller = path.join(await generated(["caller", "fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "--lang", "php"]), "php");
   readme = readFileSync(path.join(caller, "README.md"), "utf8");
-  const { mkdirSync } = await import("node:fs");
   mkdirSync(app);
   writeFileSync(path.join(app, "composer.json"), JSON.stringify({ name: "test/app", require: {} }, null, 2));
   const env = { ...process.env, COMPOSER_HOME: path.join(work, ".composer"), CALLER: caller };
