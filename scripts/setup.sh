@@ -14,6 +14,8 @@ set -euo pipefail
 #   python3 -m venv      Python caller tests install the generated package into a fresh venv
 #   etcd etcdctl         routing tests (test/etcd) start a real etcd v3 on loopback
 #   mariadbd mariadb     the VOA example (test/e2e/voa-example.test.ts) starts MariaDB on loopback
+#   php composer         the PHP runtime (runtimes/php/test.sh) and PHP caller tests install packages
+#                        offline with Composer; google/protobuf is Debian's php-google-protobuf (3.21)
 apt_needs=(
   curl:curl
   cmake:cmake
@@ -27,6 +29,9 @@ apt_needs=(
   etcdctl:etcd-client
   mariadbd:mariadb-server
   mariadb:mariadb-client
+  php:php-cli
+  /usr/share/php/Google/Protobuf/Internal/Message.php:php-google-protobuf
+  composer:composer
 )
 missing=()
 for pair in "${apt_needs[@]}"; do
