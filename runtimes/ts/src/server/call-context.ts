@@ -17,8 +17,6 @@ export const MSEC_JSON_WRITE_OPTIONS: Readonly<Partial<JsonWriteOptions>> = Obje
 export const CANONICAL_JSON_WRITE_OPTIONS: Readonly<Partial<JsonWriteOptions>> = Object.freeze({});
 
 export class ServerCallContext implements CallContext {
-  /** SRPC carries no deadline; a call runs until it finishes or the connection goes away. */
-  readonly deadline = Infinity;
   private childLog: Logger | undefined;
 
   constructor(
@@ -31,6 +29,8 @@ export class ServerCallContext implements CallContext {
     readonly signal: AbortSignal,
     readonly jsonWriteOptions: Partial<JsonWriteOptions>,
     private readonly serverLog: Logger,
+    /** From `timeout_ms` / `X-Msec-Timeout-Ms` (spec §14); Infinity when the caller sent none. */
+    readonly deadline: number = Infinity,
   ) {}
 
   get log(): Logger {
