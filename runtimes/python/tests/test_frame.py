@@ -5,7 +5,14 @@ from conftest import vector
 from msec import FrameDecoder, RpcHead, SrpcError, check_frame, color_id, decode_head, encode_frame, encode_head, split_frame
 from msec.errors import errmsg
 
-HEAD_VECTORS = ["v1-python-client-request.json", "v2-minimal-request.json", "v3-unknown-method-response.json", "v4-java-client-request.json", "v5-csrpcproxy-request.json"]
+HEAD_VECTORS = [
+    "v1-python-client-request.json",
+    "v2-minimal-request.json",
+    "v3-unknown-method-response.json",
+    "v4-java-client-request.json",
+    "v5-csrpcproxy-request.json",
+    "v9-deadline-request.json",
+]
 
 
 def head_from_json(h: dict) -> RpcHead:
@@ -23,6 +30,7 @@ def head_from_json(h: dict) -> RpcHead:
         err_msg=b("err_msg"),
         caller=b("caller"),
         caller_stack=[s.encode("utf-8") for s in h.get("caller_stack", [])],
+        timeout_ms=h.get("timeout_ms"),
     )
 
 
@@ -46,6 +54,24 @@ def test_frame_encodes_and_splits_as_the_vector(name):
     assert frame.hex() == v["frame_hex"]
     assert len(frame) == v["frame_length"]
     assert split_frame(frame) == (head, body)
+
+
+def test_v9_timeout_ms_is_written_last_and_leaves_the_msec_bytes_as_v1():
+    v = vector("v9-deadline-request.json")
+    assert v["head_hex"] == v["msec_head_hex"] + "b004ac02"
+    assert encode_head(head_from_json(v["head"]).with_fields(timeout_ms=None)).hex() == v["msec_head_hex"]
+    for h in v["heads"]:
+        assert encode_head(head_from_json(h["head"])).hex() == h["head_hex"], h["name"]
+        assert decode_head(bytes.fromhex(h["head_hex"])) == head_from_json(h["head"]), h["name"]
+    # An error answer: err inserted at its place, field 70 echoed after method_name.
+    raw, _ = split_frame(bytes.fromhex(v["unknown_method"]["request_frame_hex"]))
+    answer = encode_frame(encode_head(decode_head(raw).with_fields(err=-6)))
+    assert answer.hex() == v["unknown_method"]["response_frame_hex"]
+
+
+def test_timeout_ms_keeps_the_low_32_bits_of_a_long_varint():
+    v2 = bytes.fromhex(vector("v2-minimal-request.json")["head_hex"])
+    assert decode_head(v2 + bytes.fromhex("b0048580808010")).timeout_ms == 5
 
 
 def test_java_server_response_head_round_trips():

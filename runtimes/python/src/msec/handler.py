@@ -20,6 +20,8 @@ exception answers -18 (service implement failed) and is logged.
 """
 import inspect
 import math
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping, TypeVar, Union
 
@@ -49,12 +51,28 @@ class CallContext:
     flow_id: int = 0
     #: ``CRpcHead.coloring``: 1 forces logging at every level along the call chain.
     coloring: int = 0
-    #: Absolute deadline, ``time.time()`` scale; ``math.inf`` when none.
+    #: Absolute deadline, ``time.time()`` scale: the arrival of the request's first byte plus the
+    #: caller's ``timeout_ms`` (SRPC head field 70) or ``X-Msec-Timeout-Ms`` header; ``math.inf``
+    #: when the caller sent none. Clients called inside the handler get at most the time left.
     deadline: float = math.inf
     #: Remote peer ``ip:port``.
     peer: str = ""
     #: Logger; every line also carries the flow id, method and caller of this call.
     log: Logger = field(default_factory=Logger)
+    #: Set when the call is given up: its deadline passed (it was answered -10), its client went
+    #: away, or shutdown ran out of time. An ``async def`` handler is cancelled then; a plain
+    #: ``def`` handler, whose thread cannot be stopped, checks :attr:`cancelled` or waits on this
+    #: event (``ctx.cancel_event.wait(seconds)`` is a sleep that ends early).
+    cancel_event: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the call was given up (see :attr:`cancel_event`); its result would be dropped."""
+        return self.cancel_event.is_set()
+
+    def remaining_s(self) -> float:
+        """Seconds left to :attr:`deadline` (``math.inf`` when none; negative once passed)."""
+        return self.deadline - time.time()
 
 
 M = TypeVar("M")
