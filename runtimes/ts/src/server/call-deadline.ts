@@ -43,15 +43,20 @@ export function allowManyCallListeners(signal: AbortSignal): void {
   setMaxListeners(0, signal);
 }
 
-/** One call's deadline: its abort signal and the timer that fires it. */
+/**
+ * One call's deadline: the timer that expires it and its abort signal. Every
+ * call from an msec-gen caller has one, so the hot path is one object and one
+ * timer: the abort controller is made only when the handler reads `signal`.
+ */
 export class CallDeadline {
-  /** Absolute deadline, `Date.now()` scale (what `CallContext.deadline` says). */
-  readonly deadline: number;
-  private readonly controller = new AbortController();
+  private controller: AbortController | undefined;
+  private listening = false;
+  private fired = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
   /** Deadline on the `performance.now()` clock, which does not jump with the wall clock. */
   private readonly due: number;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly onParentAbort = () => this.controller.abort(this.parent.reason);
+  private readonly onParentAbort = () => this.controller!.abort(this.parent.reason);
 
   /**
    * @param timeoutMs the caller's budget (> 0)
@@ -66,11 +71,26 @@ export class CallDeadline {
     private readonly onExpire: () => void,
   ) {
     this.due = arrivedAt + timeoutMs;
-    this.deadline = Date.now() + (this.due - performance.now());
+  }
+
+  /** Absolute deadline, `Date.now()` scale (what `CallContext.deadline` says). */
+  get deadline(): number {
+    return Date.now() + (this.due - performance.now());
   }
 
   /** The signal handlers see: aborted at the deadline, or when the connection's signal aborts. */
   get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.fired) {
+        this.controller.abort(new DeadlineExceededError(this.timeoutMs));
+      } else if (this.parent.aborted) {
+        this.controller.abort(this.parent.reason);
+      } else if (!this.stopped) {
+        this.parent.addEventListener("abort", this.onParentAbort, { once: true });
+        this.listening = true;
+      }
+    }
     return this.controller.signal;
   }
 
@@ -79,17 +99,20 @@ export class CallDeadline {
     return performance.now() >= this.due;
   }
 
-  /** Arms the timer and follows the connection's signal; `stop()` undoes both. */
+  /** Arms the timer; `stop()` disarms it. */
   start(): void {
-    if (this.parent.aborted) this.controller.abort(this.parent.reason);
-    else this.parent.addEventListener("abort", this.onParentAbort, { once: true });
     this.arm();
   }
 
+  /** The call is over: no timer, no listener on the connection's signal. */
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.parent.removeEventListener("abort", this.onParentAbort);
+    if (this.listening) {
+      this.parent.removeEventListener("abort", this.onParentAbort);
+      this.listening = false;
+    }
   }
 
   private arm(): void {
@@ -101,13 +124,16 @@ export class CallDeadline {
   /** The timer fired: re-arm if it was cut short, else expire. */
   fire(): void {
     this.timer = undefined;
+    if (this.stopped) return;
     if (!this.expired) {
       this.arm();
       return;
     }
-    this.stop();
+    this.fired = true;
     this.onExpire();
-    this.controller.abort(new DeadlineExceededError(this.timeoutMs));
+    const controller = this.controller;
+    this.stop();
+    controller?.abort(new DeadlineExceededError(this.timeoutMs));
   }
 }
 

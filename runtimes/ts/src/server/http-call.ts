@@ -135,10 +135,10 @@ function startJsonCall(core: ServerCore, req: HttpRequest, slot: number, sink: H
     newSequence(),
     0,
     sink.peer,
-    deadline?.signal ?? sink.signal,
+    sink.signal,
     core.jsonWriteOptions,
     core.logger,
-    deadline?.deadline ?? Infinity,
+    deadline,
   );
   core.stats.inFlight++;
   // Answered once, whatever the handler does; the place is given back once answered and the handler is done.

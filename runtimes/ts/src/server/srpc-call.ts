@@ -97,10 +97,10 @@ export function handleFrame(core: ServerCore, frame: Uint8Array, sink: FrameSink
     flowId,
     head.coloring ?? 0,
     sink.peer,
-    deadline?.signal ?? sink.signal,
+    sink.signal,
     core.jsonWriteOptions,
     core.logger,
-    deadline?.deadline ?? Infinity,
+    deadline,
   );
   const call = new SrpcCall(core, sink, responseHead, ctx, deadline);
   core.stats.inFlight++;
