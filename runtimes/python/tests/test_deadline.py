@@ -409,7 +409,7 @@ def _run_chain(serve: Any, chain: Chain, b_methods: Dict[str, Any]) -> None:
         if chain.running == 0 and len(chain.stopped_after) == 2:
             break
         time.sleep(0.02)
-    assert chain.running == 0, "a handler is still running"
+    assert chain.running == 0, f"a handler is still running: {vars(chain)}"
     assert chain.finished == 0, "a handler ran to its end past the deadline"
     assert all(0.25 <= t < 2.0 for t in chain.stopped_after), chain.stopped_after  # at the 300 ms deadline
     assert 0.2 < chain.b_left <= 0.3, chain.b_left

@@ -557,9 +557,9 @@ class AsyncClient:
             raise SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {exc}") from None
         remaining = deadline - loop.time()
         try:
-            return await asyncio.wait_for(fut, max(remaining, 0))
-        except asyncio.TimeoutError:
-            raise _expired(conn.receiving(sequence), address) from None
+            if not await _settled(fut, remaining):
+                raise _expired(conn.receiving(sequence), address)
+            return fut.result()
         finally:
             conn.pending.pop(sequence, None)
 
@@ -579,9 +579,18 @@ class AsyncClient:
         transport, _ = await loop.create_datagram_endpoint(_Receiver, remote_addr=(address.ip, address.port))
         try:
             transport.sendto(_frame_now(frame, deadline, loop.time()))
-            try:
-                return await asyncio.wait_for(answer, max(deadline - loop.time(), 0))
-            except asyncio.TimeoutError:
-                raise _expired(False, address) from None
+            if not await _settled(answer, deadline - loop.time()):
+                raise _expired(False, address)
+            return answer.result()
         finally:
             transport.close()
+
+
+async def _settled(fut: "asyncio.Future[bytes]", timeout_s: float) -> bool:
+    """Waits up to ``timeout_s`` for ``fut``; whether it is done.
+
+    Not ``asyncio.wait_for``: before Python 3.12 it drops a cancellation of the waiting task
+    when the future completes at the same moment, and a handler cancelled at its deadline
+    (spec §14) must not miss that because a reply arrived then."""
+    done, _ = await asyncio.wait({fut}, timeout=max(timeout_s, 0))
+    return bool(done)

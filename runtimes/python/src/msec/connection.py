@@ -23,12 +23,12 @@ An :class:`asyncio.Protocol`, so every limit is applied where the bytes arrive:
 * deadlines (spec §14): each request is stamped with the arrival time of its
   first byte, which a caller's ``timeout_ms`` counts from (backlog wait
   included); a call answered -10 at its deadline keeps its in-flight place
-  until its handler task has ended.
+  until its handler has ended.
 """
 import asyncio
 import socket
 from collections import deque
-from typing import TYPE_CHECKING, Any, Deque, List, Optional, Set, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, Deque, Optional, Set, Tuple, Union, cast
 
 from .envelope import envelope_response
 from .errors import ERR_SERVICE_IMPL_FAILED, SrpcError
@@ -386,11 +386,11 @@ class Connection(asyncio.Protocol):
     # ------------------------------------------------------------ answers
 
     async def _answer_frame(self, frame: bytes, arrived_at: float) -> None:
-        stragglers: List["asyncio.Task[Any]"] = []
         try:
-            response = await self.server.answer_frame(frame, self.peer, arrived_at, stragglers)
-            self._write(response)
-            await _outlived(stragglers)
+            # A -10 at the deadline is written at once (self._write); the call ends with its handler.
+            response = await self.server.answer_frame(frame, self.peer, arrived_at, self._write)
+            if response is not None:
+                self._write(response)
         except SrpcError:  # unparsable head: there is nothing to echo; answer the rest, then close
             self.server.stats.malformed("tcp")
             self._last_request = True
@@ -398,11 +398,14 @@ class Connection(asyncio.Protocol):
             self._call_done()
 
     async def _answer_http(self, request: HttpRequest, slot: _HttpSlot, arrived_at: float) -> None:
-        stragglers: List["asyncio.Task[Any]"] = []
-        try:
-            slot.data = await self.server.answer_http(request, self.peer, arrived_at, stragglers)
+        def early(data: bytes) -> None:  # a -10 at the deadline: written in its turn at once
+            slot.data = data
             self._flush_http()
-            await _outlived(stragglers)
+
+        try:
+            data = await self.server.answer_http(request, self.peer, arrived_at, early)
+            if data is not None:
+                slot.data = data
         except Exception as exc:  # answer_http handles handler errors; this is a last resort
             log_error(f"http request failed: {type(exc).__name__}: {exc}")
             if slot.data is None:
@@ -425,9 +428,3 @@ class Connection(asyncio.Protocol):
                 self.close()
                 return
 
-
-async def _outlived(stragglers: "List[asyncio.Task[Any]]") -> None:
-    """Waits for handler tasks that outlived their call's -10 deadline answer (they were cancelled),
-    so the call holds its in-flight place until its handler has really ended."""
-    if stragglers:
-        await asyncio.wait(stragglers)

@@ -34,7 +34,9 @@ Behaviour shared with the TypeScript server:
   runs on, see ``ctx.cancelled``); what the handler returns then is dropped. A
   request whose deadline passed while it waited for a free place is answered
   so without running. The call holds its in-flight place until its handler
-  task has ended, so the per-connection limits still bound running handlers.
+  has ended, so the per-connection limits still bound running handlers. The
+  deadline costs one loop timer per call: the handler runs in the call's own
+  task, which the timer cancels.
 """
 import asyncio
 import concurrent.futures
@@ -49,7 +51,7 @@ import socket
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple, cast
+from typing import Any, Awaitable, Callable, Dict, Optional, Set, Tuple, cast
 from urllib.parse import unquote, urlsplit
 
 from .accept import Acceptor, LISTEN_BACKLOG, RejectLog, effective_max_connections, fd_soft_limit
@@ -101,9 +103,9 @@ TIMEOUT_HEADER = "x-msec-timeout-ms"
 _MAX_UINT32 = 0xFFFFFFFF
 _DECIMAL = re.compile(r"[0-9]{1,10}")
 
-#: Handler tasks that outlived their answer (deadline passed), collected by the caller of
-#: :meth:`Server.answer_frame` / :meth:`Server.answer_http` to hold the call's place until they end.
-Stragglers = List["asyncio.Task[Any]"]
+#: Writes a call's answer before :meth:`Server.answer_frame` / :meth:`Server.answer_http`
+#: returns: used for the -10 answer at a deadline, while the handler is still being stopped.
+EarlyAnswer = Callable[[bytes], None]
 
 
 def deadline_exceeded_message(timeout_ms: int) -> str:
@@ -391,13 +393,14 @@ class Server:
         ctx: CallContext,
         timeout_ms: int = 0,
         due: Optional[float] = None,
-        stragglers: Optional[Stragglers] = None,
+        on_expire: Optional[Callable[[int, str], None]] = None,
     ) -> Tuple[int, Any]:
         """Runs one method; returns (0, response), or (code, message) where message is the text of an
         ``SrpcError`` the method raised when it is not the code's standard text, else None.
-        With a deadline (``due``, loop time) the answer is -10 once it passes; the handler task, then
-        cancelled, is added to ``stragglers`` when it has not ended yet.
-        Never raises, except when cancelled by us."""
+
+        With a deadline (``due``, loop time): when it passes first, ``on_expire(-10, message)``
+        runs at once (to answer now), the handler is cancelled, and once it has ended the result
+        is (-10, message) whatever it returned. Never raises, except when cancelled by us."""
         self.monitor.add(f"frm.rpc caller [{self._callers.label(ctx.caller)}]")
         handler = self.methods.get(method)
         if handler is None:
@@ -405,24 +408,39 @@ class Server:
             return ERR_INVALID_METHOD_NAME, None
         if due is None:
             return await self._run(method, handler, body, ctx)
-        left = due - asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        left = due - loop.time()
         if left <= 0:  # it waited for a free place past its deadline: not worth starting
             ctx.cancel_event.set()
             return self._deadline_exceeded(method, timeout_ms)
-        task = self.spawn(self._run(method, handler, body, ctx))
-        try:
-            done, _ = await asyncio.wait({task}, timeout=left)
-        except asyncio.CancelledError:  # the client left or shutdown: the handler goes too
+        task = asyncio.current_task()
+        assert task is not None
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
             ctx.cancel_event.set()
+            code, message = self._deadline_exceeded(method, timeout_ms)
+            if on_expire is not None:
+                on_expire(code, message)
             self.cancel_call(task)
-            raise
-        if task in done:
-            return cast(Tuple[int, Any], task.result())
-        ctx.cancel_event.set()
-        self.cancel_call(task)
-        if stragglers is not None:
-            stragglers.append(task)
-        return self._deadline_exceeded(method, timeout_ms)
+
+        timer = loop.call_later(left, expire)
+        try:
+            outcome = await self._run(method, handler, body, ctx)
+        except asyncio.CancelledError:
+            if not expired:
+                raise  # the client left or shutdown
+            uncancel = getattr(task, "uncancel", None)  # Python >= 3.11 counts cancellations
+            if uncancel is not None:
+                uncancel()
+            return ERR_TIMEOUT, deadline_exceeded_message(timeout_ms)
+        finally:
+            timer.cancel()
+        if expired:  # the handler swallowed its cancellation: what it returned is dropped
+            return ERR_TIMEOUT, deadline_exceeded_message(timeout_ms)
+        return outcome
 
     def _deadline_exceeded(self, method: str, timeout_ms: int) -> Tuple[int, Any]:
         self.stats.deadline_exceeded(method)
@@ -454,12 +472,13 @@ class Server:
         self.monitor.add(f"frm.rpc request [{method}] fail:{errmsg(ERR_SERVICE_IMPL_FAILED)}")
 
     async def answer_frame(
-        self, frame: bytes, peer: str, arrived_at: Optional[float] = None, stragglers: Optional[Stragglers] = None
-    ) -> bytes:
+        self, frame: bytes, peer: str, arrived_at: Optional[float] = None, early: Optional[EarlyAnswer] = None
+    ) -> Optional[bytes]:
         """The response frame for one complete request frame (raises ``SrpcError`` -3/-4 if unanswerable).
 
         ``arrived_at``: loop time of the frame's first byte (default now), the start of its deadline.
-        ``stragglers``: receives the handler task when it outlives a -10 deadline answer.
+        ``early``: when given, the -10 answer of a passed deadline is handed to it at once and
+        ``None`` is returned once the handler has ended (without it, the -10 frame is returned then).
         """
         raw_head, body = split_frame(frame)
         head = decode_head(raw_head)
@@ -477,7 +496,17 @@ class Server:
             peer=peer,
             log=self.log,
         )
-        code, result = await self._call(method, body, ctx, timeout_ms, due, stragglers)
+        answered_early = False
+
+        def expired(code: int, message: str) -> None:
+            nonlocal answered_early
+            if early is not None:
+                answered_early = True
+                early(encode_frame(encode_head(head.with_fields(err=code, err_msg=message.encode("utf-8")))))
+
+        code, result = await self._call(method, body, ctx, timeout_ms, due, expired)
+        if answered_early:
+            return None
         if code == 0:
             if isinstance(result, (bytes, bytearray, memoryview)):
                 payload = bytes(result)
@@ -496,10 +525,10 @@ class Server:
         return encode_frame(out_head, payload)
 
     async def answer_http(
-        self, request: HttpRequest, peer: str, arrived_at: Optional[float] = None, stragglers: Optional[Stragglers] = None
-    ) -> bytes:
+        self, request: HttpRequest, peer: str, arrived_at: Optional[float] = None, early: Optional[EarlyAnswer] = None
+    ) -> Optional[bytes]:
         """The response bytes for one HTTP request (JSON envelope, health, metrics, 404/405);
-        ``arrived_at`` and ``stragglers`` as for :meth:`answer_frame`."""
+        ``arrived_at`` and ``early`` as for :meth:`answer_frame`."""
         parts = urlsplit(request.target)
         if request.method == "POST":
             method = method_name_of(request.target) or ""
@@ -526,7 +555,17 @@ class Server:
                 peer=peer,
                 log=self.log,
             )
-            code, result = await self._call(method, text, ctx, timeout_ms, due, stragglers)
+            answered_early = False
+
+            def expired(code: int, message: str) -> None:
+                nonlocal answered_early
+                if early is not None:
+                    answered_early = True
+                    early(envelope_response(code, message=message))
+
+            code, result = await self._call(method, text, ctx, timeout_ms, due, expired)
+            if answered_early:
+                return None
             if code != 0:
                 return envelope_response(code, message=result if isinstance(result, str) else None)
             if isinstance(result, (bytes, bytearray)):
@@ -579,19 +618,19 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         self.server.spawn(self._answer(data, addr, arrived_at))
 
     async def _answer(self, data: bytes, addr: Tuple[str, int], arrived_at: float) -> None:
-        stragglers: Stragglers = []
-        try:
-            try:
-                response = await self.server.answer_frame(data, f"{addr[0]}:{addr[1]}", arrived_at, stragglers)
-            except SrpcError:
-                self.server.stats.malformed("udp")
-                return
+        def send(response: bytes) -> None:
             if self.transport is not None and not self.transport.is_closing():
                 self.transport.sendto(response, addr)
-            if stragglers:  # the place is held until a handler that outlived its deadline ends
-                await asyncio.wait(stragglers)
+
+        try:
+            response = await self.server.answer_frame(data, f"{addr[0]}:{addr[1]}", arrived_at, send)
+        except SrpcError:
+            self.server.stats.malformed("udp")
+            return
         finally:
-            self.in_flight -= 1
+            self.in_flight -= 1  # after the handler ended, even when the deadline answered earlier
+        if response is not None:
+            send(response)
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
