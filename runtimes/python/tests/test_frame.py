@@ -154,3 +154,48 @@ def test_error_texts_are_the_originals():
     assert errmsg(-6) == "invalid method name"
     assert errmsg(-99) == "unkown error"
     assert str(SrpcError(-13)) == "[-13] network sendrecv failed"
+
+
+def _msec_rpc_head_class():
+    """``srpc.CRpcHead`` exactly as MSEC ships it (spec §1.5: proto2, fields 10–60, no field 70),
+    built with libprotobuf's own descriptors, as an MSEC Python peer parses heads."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    F = descriptor_pb2.FieldDescriptorProto
+    fields = [
+        ("sequence", 10, F.TYPE_UINT64, F.LABEL_REQUIRED),
+        ("coloring", 20, F.TYPE_UINT32, F.LABEL_OPTIONAL),
+        ("color_id", 21, F.TYPE_UINT64, F.LABEL_OPTIONAL),
+        ("flow_id", 30, F.TYPE_UINT64, F.LABEL_OPTIONAL),
+        ("err", 40, F.TYPE_INT32, F.LABEL_OPTIONAL),
+        ("result", 41, F.TYPE_INT32, F.LABEL_OPTIONAL),
+        ("err_msg", 42, F.TYPE_BYTES, F.LABEL_OPTIONAL),
+        ("caller", 50, F.TYPE_BYTES, F.LABEL_OPTIONAL),
+        ("method_name", 51, F.TYPE_BYTES, F.LABEL_REQUIRED),
+        ("caller_stack", 60, F.TYPE_BYTES, F.LABEL_REPEATED),
+    ]
+    file = descriptor_pb2.FileDescriptorProto(name="msec_srpc_test.proto", package="srpc", syntax="proto2")
+    msg = file.message_type.add(name="CRpcHead")
+    for name, number, kind, label in fields:
+        msg.field.add(name=name, number=number, type=kind, label=label)
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("srpc.CRpcHead"))
+
+
+def test_an_msec_peer_parses_a_head_with_timeout_ms_ignores_the_field_and_echoes_it_byte_identically():
+    v9 = vector("v9-deadline-request.json")
+    CRpcHead = _msec_rpc_head_class()
+    head = CRpcHead.FromString(bytes.fromhex(v9["head_hex"]))
+    # Every MSEC field reads as V1's; field 70 is not one of them.
+    v1 = CRpcHead.FromString(bytes.fromhex(v9["msec_head_hex"]))
+    for name in ("sequence", "coloring", "color_id", "flow_id", "caller", "method_name"):
+        assert getattr(head, name) == getattr(v1, name), name
+    assert [f.name for f, _ in head.ListFields()] == [f.name for f, _ in v1.ListFields()]
+    # proto2 keeps the unknown field and writes it back after the known ones: the echo is V9's head.
+    assert head.SerializeToString().hex() == v9["head_hex"]
+    # An MSEC server amending the head (err = -6) keeps it too, where msec-gen's encoders put it.
+    request, _ = split_frame(bytes.fromhex(v9["unknown_method"]["request_frame_hex"]))
+    answer = CRpcHead.FromString(request)
+    answer.err = -6
+    assert encode_frame(answer.SerializeToString()).hex() == v9["unknown_method"]["response_frame_hex"]
