@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { strict as assert } from "node:assert";
 import {
   type CallContext,
+  DeadlineExceededError,
   type MethodDefinition,
   type RpcHead,
   type Server,
@@ -51,12 +52,13 @@ interface Seen {
   started: number;
   /** Handlers that ran to their end without being stopped. */
   finished: number;
-  /** Abort reasons seen. */
+  /** Abort reasons seen (their messages, and the values). */
   aborted: string[];
+  reasons: unknown[];
 }
 
 function newSeen(): Seen {
-  return { leftAtStart: [], started: 0, finished: 0, aborted: [] };
+  return { leftAtStart: [], started: 0, finished: 0, aborted: [], reasons: [] };
 }
 
 function frame(method: string, extra: Partial<RpcHead> = {}, sequence = 1n): Uint8Array {
@@ -100,6 +102,7 @@ describe("server deadlines", () => {
             await sleep(5000, ctx.signal);
           } catch (e) {
             seen.aborted.push((e as Error).message);
+            seen.reasons.push(e);
             throw e;
           }
           seen.finished++;
@@ -154,6 +157,7 @@ describe("server deadlines", () => {
     const left = seen.leftAtStart[before.leftAtStart.length]!;
     assert.ok(left > 0 && left <= 200, `ctx.deadline was ${left} ms ahead at the handler's start`);
     assert.deepEqual(seen.aborted.slice(before.aborted.length), ["deadline exceeded (timeout_ms=200)"]);
+    assert.ok(seen.reasons.at(-1) instanceof DeadlineExceededError, "ctx.signal's reason is a DeadlineExceededError");
     assert.equal(seen.finished, before.finished);
     assert.equal(metric(server, /^msec_server_deadline_exceeded_total\{method="dl\.Svc\.Wait"\}/), 'msec_server_deadline_exceeded_total{method="dl.Svc.Wait"} 1');
     assert.equal(metric(server, /^msec_server_requests_total\{method="dl\.Svc\.Wait",transport="tcp",code="-10"\}/), 'msec_server_requests_total{method="dl.Svc.Wait",transport="tcp",code="-10"} 1');
