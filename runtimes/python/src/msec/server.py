@@ -427,20 +427,23 @@ class Server:
             self.cancel_call(task)
 
         timer = loop.call_later(left, expire)
+        outcome: Optional[Tuple[int, Any]] = None
         try:
             outcome = await self._run(method, handler, body, ctx)
         except asyncio.CancelledError:
             if not expired:
                 raise  # the client left or shutdown
-            uncancel = getattr(task, "uncancel", None)  # Python >= 3.11 counts cancellations
-            if uncancel is not None:
-                uncancel()
-            return ERR_TIMEOUT, deadline_exceeded_message(timeout_ms)
         finally:
             timer.cancel()
-        if expired:  # the handler swallowed its cancellation: what it returned is dropped
-            return ERR_TIMEOUT, deadline_exceeded_message(timeout_ms)
-        return outcome
+        if not expired:
+            assert outcome is not None
+            return outcome
+        # Our own cancellation ends here (the handler raised it, or swallowed it and returned: then
+        # what it returned is dropped); Python >= 3.11 counts cancellations, so take ours back.
+        uncancel = getattr(task, "uncancel", None)
+        if uncancel is not None:
+            uncancel()
+        return ERR_TIMEOUT, deadline_exceeded_message(timeout_ms)
 
     def _deadline_exceeded(self, method: str, timeout_ms: int) -> Tuple[int, Any]:
         self.stats.deadline_exceeded(method)
