@@ -29,7 +29,7 @@ Behaviour shared with the TypeScript server:
   ``X-Msec-Timeout-Ms`` header gives ``ctx.deadline`` = arrival of the
   request's first byte + that many ms. When it passes first, the call is
   answered -10 "deadline exceeded (timeout_ms=N)", counted in
-  ``msec_server_deadline_exceeded_total{method}``, ``ctx.cancel_event`` is set
+  ``msec_server_deadline_exceeded_total{method}``, ``ctx.cancelled`` is set
   and an ``async def`` handler is cancelled (a plain ``def`` handler's thread
   runs on, see ``ctx.cancelled``); what the handler returns then is dropped. A
   request whose deadline passed while it waited for a free place is answered
@@ -411,7 +411,7 @@ class Server:
         loop = asyncio.get_running_loop()
         left = due - loop.time()
         if left <= 0:  # it waited for a free place past its deadline: not worth starting
-            ctx.cancel_event.set()
+            ctx.cancellation.set()
             return self._deadline_exceeded(method, timeout_ms)
         task = asyncio.current_task()
         assert task is not None
@@ -420,7 +420,7 @@ class Server:
         def expire() -> None:
             nonlocal expired
             expired = True
-            ctx.cancel_event.set()
+            ctx.cancellation.set()
             code, message = self._deadline_exceeded(method, timeout_ms)
             if on_expire is not None:
                 on_expire(code, message)
@@ -459,7 +459,7 @@ class Server:
             return exc.code, (exc.message if exc.message != errmsg(exc.code) else None)
         except asyncio.CancelledError as exc:
             if asyncio.current_task() in self._cancelled:
-                ctx.cancel_event.set()
+                ctx.cancellation.set()
                 raise  # the server cancelled this call (deadline, client gone, shutdown): nobody waits for it
             self._handler_failed(method, ctx, exc)
             return ERR_SERVICE_IMPL_FAILED, None
