@@ -40,9 +40,5 @@ export const language: Language = {
     return undefined;
   },
   unsupported: {},
-  expectedFailures: {
-    // until h13-deadline (ctx.deadline in the TS server) is merged; the C++ caller already writes
-    // CRpcHead.timeout_ms (runtimes/cpp/tests/multiplex_test.cc checks it on the wire)
-    "deadline-propagation": "the TS conformance server's ctx.deadline is Infinity until helper h13-deadline's server change is merged (issue 13)",
-  },
+  expectedFailures: {},
 };

@@ -30,8 +30,5 @@ export const language: Language = {
     return r.code === 0 ? undefined : `go not available: ${r.stderr.trim()}`;
   },
   unsupported: {},
-  expectedFailures: {
-    // The Go caller sends CRpcHead.timeout_ms; the TS conformance server reports it once h13-deadline is merged.
-    "deadline-propagation": "the TS server's ctx.deadline is Infinity until helper h13-deadline's branch is merged (the Go caller already sends CRpcHead.timeout_ms: runtimes/go/mux_test.go TestTimeoutMsCarriesTheRemainingBudget)",
-  },
+  expectedFailures: {},
 };

@@ -36,9 +36,5 @@ export const language: Language = {
     return undefined;
   },
   unsupported: {},
-  expectedFailures: {
-    // The Java caller writes CRpcHead.timeout_ms on every call (runtimes/java ClientTest checks the bytes);
-    // the TS conformance server reports deadline_ms 0 until h13-deadline gives it ctx.deadline.
-    "deadline-propagation": "the TS server's ctx.deadline is Infinity until h13-deadline is merged (the Java caller already sends CRpcHead.timeout_ms)",
-  },
+  expectedFailures: {},
 };

@@ -39,8 +39,5 @@ export const language: Language = {
     return undefined;
   },
   unsupported: {},
-  expectedFailures: {
-    // until h13-deadline (ctx.deadline in the TS server) is merged; the PHP caller sends CRpcHead.timeout_ms
-    "deadline-propagation": "the TS server's ctx.deadline is Infinity until h13-deadline is merged (the PHP caller sends CRpcHead.timeout_ms)",
-  },
+  expectedFailures: {},
 };

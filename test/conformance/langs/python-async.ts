@@ -10,6 +10,5 @@ export const language: Language = {
   expectedFailures: {
     "refused-retried-when-asked": python.expectedFailures["refused-retried-when-asked"]!,
     "etcd-failover": python.expectedFailures["etcd-failover"]!,
-    "deadline-propagation": python.expectedFailures["deadline-propagation"]!,
   },
 };

@@ -46,7 +46,5 @@ export const language: Language = {
     "refused-retried-when-asked": NO_RETRIES,
     "etcd-failover": NO_RETRIES,
     "multiplexed-out-of-order": "the blocking Client runs one call at a time per pooled connection: concurrent calls open more connections (different peers)",
-    // until h13-deadline (CRpcHead.timeout_ms in the Python clients, ctx.deadline in the TS server) is merged
-    "deadline-propagation": "the Python clients do not send CRpcHead.timeout_ms yet and the TS server's ctx.deadline is Infinity (issue 13, helper h13-deadline)",
   },
 };

@@ -30,8 +30,5 @@ export const language: Language = {
     return { command: process.execPath, args: [path.join(app, "dist/runner.js")] };
   },
   unsupported: {},
-  expectedFailures: {
-    // until h13-deadline (CRpcHead.timeout_ms and ctx.deadline in the TS runtime) is merged
-    "deadline-propagation": "the TS caller does not send CRpcHead.timeout_ms yet and the TS server's ctx.deadline is Infinity (issue 13, helper h13-deadline)",
-  },
+  expectedFailures: {},
 };
