@@ -65,7 +65,7 @@ describe("Java caller on etcd routes: failover", () => {
     const victim = servers[0]!;
     const victimAddress = `127.0.0.1:${victim.port}`;
     // The working directory has no etc/: no routes file, no config.ini — etcd is the only source.
-    const env = { ...process.env, MSEC_ETCD_ENDPOINTS: etcd.endpoints.join(","), MSEC_ETCD_PREFIX: prefix };
+    const env: NodeJS.ProcessEnv = { ...process.env, MSEC_ETCD_ENDPOINTS: etcd.endpoints.join(","), MSEC_ETCD_PREFIX: prefix };
     delete env.MSEC_ROUTES;
     const java = spawn(
       "java",
