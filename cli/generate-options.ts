@@ -5,9 +5,11 @@
  * new language's row in `LANGUAGE_OPTIONS` — is a config key without further
  * work. Per-language rows come from generator/language-options.ts.
  */
+import type { GenerateOptions } from "../generator/generate.js";
 import { LANGUAGE_OPTIONS } from "../generator/language-options.js";
+import type { RuntimeMode } from "../generator/runtime-artefact.js";
 import { generatorVersion } from "../generator/package-root.js";
-import type { TargetKind } from "../generator/target.js";
+import type { LanguageSettings, TargetKind } from "../generator/target.js";
 
 export interface GenerateOption {
   /** commander flag with short alias and value placeholder, e.g. `-I, --include <dir>`. */
@@ -132,4 +134,28 @@ export function longName(option: GenerateOption): string {
 /** The `msec-gen.yaml` entry key of an option, or `null` when the option is not per entry. */
 export function configKey(option: GenerateOption): string | null {
   return option.configKey === undefined ? longName(option) : option.configKey;
+}
+
+/**
+ * `GenerateOptions` from option values keyed by commander attribute name
+ * (command-line flags, or a `msec-gen.yaml` entry's keys mapped the same way).
+ */
+export function toGenerateOptions(kind: TargetKind, protos: readonly string[], values: Readonly<Record<string, unknown>>): GenerateOptions {
+  const settings: Record<string, unknown> = {};
+  for (const row of LANGUAGE_OPTIONS) {
+    const value = values[row.key];
+    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
+    settings[row.key] = value;
+  }
+  return {
+    kind,
+    protos,
+    includes: values.include as string[] | undefined,
+    descriptorSetIn: values.descriptorSetIn as string | undefined,
+    lang: values.lang as string | string[] | undefined,
+    name: values.name as string | undefined,
+    runtime: values.runtime as RuntimeMode | undefined,
+    sdkVersion: values.version as string | undefined,
+    ...(settings as LanguageSettings),
+  };
 }

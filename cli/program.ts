@@ -4,24 +4,21 @@
  * generator library; `main.ts` is the executable entry.
  */
 import path from "node:path";
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { generate, type GenerateOptions } from "../generator/generate.js";
 import { writeOutput } from "../generator/output.js";
 import { generatorVersion } from "../generator/package-root.js";
 import { targetLanguages } from "../generator/target-registry.js";
-import { LANGUAGE_OPTIONS } from "../generator/language-options.js";
 import { packageLanguages, packageName } from "../generator/managed-output.js";
-import type { RuntimeMode } from "../generator/runtime-artefact.js";
-import type { LanguageSettings, TargetKind } from "../generator/target.js";
-import { CompileError, UserError } from "../generator/user-error.js";
+import type { TargetKind } from "../generator/target.js";
+import { UserError } from "../generator/user-error.js";
 import { addRoutesCommand } from "./routes-command.js";
-import { generateOptions } from "./generate-options.js";
-import { elapsed, newDirectory, newResult } from "./result-document.js";
+import { addGenerateConfigCommand } from "./generate-command.js";
+import { EXIT_OK, report } from "./report-error.js";
 
-/** Exit codes, documented in docs/cli.md. */
-export const EXIT_OK = 0;
-export const EXIT_USER_ERROR = 1;
-export const EXIT_INTERNAL_ERROR = 2;
+export { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_USER_ERROR, report } from "./report-error.js";
+import { generateOptions, toGenerateOptions } from "./generate-options.js";
+import { elapsed, errorText, newDirectory, newResult } from "./result-document.js";
 
 interface CommandOptions {
   output: string;
@@ -52,30 +49,6 @@ function addGenerateCommand(program: Command, kind: TargetKind, summary: string,
     .action(async (protos: string[], opts: CommandOptions) => {
       await run(kind, protos, opts);
     });
-}
-
-/**
- * `GenerateOptions` from option values keyed by commander attribute name
- * (command-line flags, or a `msec-gen.yaml` entry's keys mapped the same way).
- */
-export function toGenerateOptions(kind: TargetKind, protos: readonly string[], values: Readonly<Record<string, unknown>>): GenerateOptions {
-  const settings: Record<string, unknown> = {};
-  for (const row of LANGUAGE_OPTIONS) {
-    const value = values[row.key];
-    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
-    settings[row.key] = value;
-  }
-  return {
-    kind,
-    protos,
-    includes: values.include as string[] | undefined,
-    descriptorSetIn: values.descriptorSetIn as string | undefined,
-    lang: values.lang as string | string[] | undefined,
-    name: values.name as string | undefined,
-    runtime: values.runtime as RuntimeMode | undefined,
-    sdkVersion: values.version as string | undefined,
-    ...(settings as LanguageSettings),
-  };
 }
 
 async function run(kind: TargetKind, protos: string[], opts: CommandOptions): Promise<void> {
@@ -168,6 +141,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     "  msec-gen caller Crawl.proto --name VOA.Crawl                     # ./VOA.Crawl-caller.tgz (ts/)\n" +
       "  msec-gen caller Crawl.proto --name VOA.Crawl --lang ts --dir -o out\n",
   );
+  addGenerateConfigCommand(program);
   addRoutesCommand(program);
   program.commands.forEach((c) => c.exitOverride());
   try {
@@ -178,27 +152,3 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** The text of an error as `report` prints it, without the `msec-gen: error: ` prefix (for `--json`). */
-export function errorText(e: unknown): string {
-  if (e instanceof UserError) return e.message;
-  return `internal error: ${e instanceof Error ? e.message : String(e)}`;
-}
-
-/** Print an error the way users should see it and return the exit code. */
-export function report(e: unknown, write: (text: string) => void = (t) => process.stderr.write(t)): number {
-  if (e instanceof CommanderError) {
-    // commander already printed the message (or the help / version text)
-    return e.exitCode === 0 ? EXIT_OK : EXIT_USER_ERROR;
-  }
-  if (e instanceof CompileError) {
-    write(`${e.message}\n`);
-    return EXIT_USER_ERROR;
-  }
-  if (e instanceof UserError) {
-    write(`msec-gen: error: ${e.message}\n`);
-    return EXIT_USER_ERROR;
-  }
-  const stack = e instanceof Error ? (e.stack ?? e.message) : String(e);
-  write(`msec-gen: internal error (a bug in msec-gen; please report it with the command line):\n${stack}\n`);
-  return EXIT_INTERNAL_ERROR;
-}

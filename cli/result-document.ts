@@ -5,6 +5,7 @@
  */
 import { generatorVersion } from "../generator/package-root.js";
 import type { TargetKind } from "../generator/target.js";
+import { UserError } from "../generator/user-error.js";
 
 /** Identifies the document's shape; bumped when a field changes meaning or goes away. */
 export const RESULT_SCHEMA = "msec-gen.result.v1";
@@ -86,4 +87,10 @@ export function newDirectory(dir: string, manifest: string | null): DirectoryRes
 /** Milliseconds rounded to 0.1. */
 export function elapsed(since: number): number {
   return Math.round((performance.now() - since) * 10) / 10;
+}
+
+/** The text of an error as `report` prints it, without the `msec-gen: error: ` prefix (for `--json`). */
+export function errorText(e: unknown): string {
+  if (e instanceof UserError) return e.message;
+  return `internal error: ${e instanceof Error ? e.message : String(e)}`;
 }

@@ -384,6 +384,7 @@ export async function checkOutput(dir: string, packages: readonly ManagedPackage
     });
   }
 
+  for (const list of [report.changed, report.missing, report.stale]) list.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const known = new Set([...produced, ...Object.keys(previous?.files ?? {}), MANIFEST_FILE]);
   report.stray.push(...(await strays(dir, known)));
   return report;
