@@ -14,6 +14,7 @@ import type { TargetKind } from "../generator/target.js";
 import { UserError } from "../generator/user-error.js";
 import { addRoutesCommand } from "./routes-command.js";
 import { addGenerateConfigCommand } from "./generate-command.js";
+import { addInitCommand } from "./init-command.js";
 import { EXIT_OK, report } from "./report-error.js";
 
 export { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_USER_ERROR, report } from "./report-error.js";
@@ -142,6 +143,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       "  msec-gen caller Crawl.proto --name VOA.Crawl --lang ts --dir -o out\n",
   );
   addGenerateConfigCommand(program);
+  addInitCommand(program);
   addRoutesCommand(program);
   program.commands.forEach((c) => c.exitOverride());
   try {
