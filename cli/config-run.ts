@@ -275,7 +275,9 @@ function printCheck(doc: ResultDocument, opts: GenerateCommandOptions): void {
   }
   const folders = `${doc.directories.length} output folder${doc.directories.length === 1 ? "" : "s"}`;
   if (doc.ok) {
-    process.stderr.write(`msec-gen: up to date: ${doc.outputs.length} outputs in ${folders}${strays > 0 ? ` (${strays} stray paths ignored)` : ""}\n`);
+    const outputs = `${doc.outputs.length} output${doc.outputs.length === 1 ? "" : "s"}`;
+    const ignored = strays > 0 ? ` (${strays} stray path${strays === 1 ? "" : "s"} ignored)` : "";
+    process.stderr.write(`msec-gen: up to date: ${outputs} in ${folders}${ignored}\n`);
   } else {
     const why = problems > 0 ? `${problems} generated file${problems === 1 ? "" : "s"} changed, missing or stale` : "";
     const strict = opts.strict === true && strays > 0 ? `${strays} stray path${strays === 1 ? "" : "s"} (--strict)` : "";

@@ -10,6 +10,7 @@ import { UserError } from "../generator/user-error.js";
 import { type Config, DEFAULT_CONFIG_FILE, loadConfig } from "./config-file.js";
 import { type GenerateCommandOptions, printJson, runConfig } from "./config-run.js";
 import { type ResultDocument, elapsed, errorText, newResult } from "./result-document.js";
+import { ExitWith } from "./report-error.js";
 import { watchConfig } from "./watch.js";
 
 /** Exit code of `--check` when the tree is not what generating would write. */
@@ -48,7 +49,7 @@ export function addGenerateConfigCommand(program: Command): void {
       }
       const config = await loadConfigForRun(opts);
       const result = await runConfig(config, config.entries, opts);
-      if (!result.ok) process.exitCode = EXIT_CHECK_FAILED;
+      if (!result.ok) throw new ExitWith(EXIT_CHECK_FAILED);
     });
 }
 

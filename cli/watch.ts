@@ -74,11 +74,15 @@ export async function watchConfig(opts: GenerateCommandOptions): Promise<void> {
 
   const rewatch = (): void => {
     for (const w of watchers) w.close();
-    const folders = topFolders([...config.entries.flatMap(entryFolders), path.dirname(config.file)]);
     watchers = [];
-    for (const folder of folders) {
+    // .proto folders recursively; the config file's folder alone (not a whole project tree) unless covered
+    const folders = topFolders(config.entries.flatMap(entryFolders));
+    const configFolder = path.dirname(config.file);
+    const watched = folders.map((folder) => ({ folder, recursive: true }));
+    if (!folders.some((f) => isInside(configFolder, f))) watched.push({ folder: configFolder, recursive: false });
+    for (const { folder, recursive } of watched) {
       try {
-        const w = watch(folder, { recursive: true }, (_event, name) => {
+        const w = watch(folder, { recursive }, (_event, name) => {
           if (name === null) return;
           onChange(path.join(folder, name.toString()));
         });
@@ -88,7 +92,7 @@ export async function watchConfig(opts: GenerateCommandOptions): Promise<void> {
         process.stderr.write(`msec-gen: warning: cannot watch ${shown(folder)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
       }
     }
-    process.stderr.write(`msec-gen: watching ${folders.map(shown).join(", ")} for .proto changes (Ctrl-C stops)\n`);
+    process.stderr.write(`msec-gen: watching ${folders.map(shown).join(", ")} for .proto changes and ${shown(config.file)} (Ctrl-C stops)\n`);
   };
 
   const onChange = (file: string): void => {
@@ -124,8 +128,8 @@ export async function watchConfig(opts: GenerateCommandOptions): Promise<void> {
     if (entries.length > 0) await generateSome(entries, `${files.map(shown).join(", ")} changed`);
   };
 
-  await generateSome(config.entries, "start");
   rewatch();
+  await generateSome(config.entries, "start");
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       clearTimeout(timer);
