@@ -162,7 +162,7 @@ describe("msec-gen generate", () => {
     assert.equal(lines[0], "protos/bad.proto:2:11: encountered unmatched `{` delimiter");
     assert.deepEqual(lines.slice(1), [
       "msec-gen: error: msec-gen.yaml:10:5: generate[1] (server): the .proto input above does not compile",
-      'msec-gen: error: msec-gen.yaml:17:5: generate[2] (server): invalid --name "VOA": expected two levels "Group.Service", each 1-32 characters: a letter, then letters, digits, "_" or "-" (e.g. VOA.MainLogic)',
+      'msec-gen: error: msec-gen.yaml:16:5: generate[2] (server): invalid --name "VOA": expected two levels "Group.Service", each 1-32 characters: a letter, then letters, digits, "_" or "-" (e.g. VOA.MainLogic)',
       "msec-gen: error: nothing was written (2 of 3 outputs failed)",
       "",
     ]);
