@@ -221,7 +221,11 @@ function checkDistinctRoots(packagesByDir: ReadonlyMap<string, ReadonlyArray<{ p
 }
 
 function fillCheck(directory: DirectoryResult, report: CheckReport, withDiff: boolean): void {
-  const item = (f: Finding): PathReason => ({ path: f.path, reason: f.reason, ...(withDiff ? { diff: unifiedDiff(f) } : {}) });
+  const item = (f: Finding): PathReason => ({
+    path: f.path,
+    reason: f.reason,
+    ...(withDiff ? { diff: unifiedDiff(f, shown(path.join(directory.path, f.path))) } : {}),
+  });
   directory.changed = report.changed.map(item);
   directory.missing = report.missing.map(item);
   directory.stale = report.stale.map(item);
@@ -241,12 +245,16 @@ function asText(bytes: Uint8Array | undefined): string | undefined {
   }
 }
 
-/** A git-style unified diff from what is on disk (a/) to what generating would write (b/). */
-export function unifiedDiff(f: Finding): string {
+/**
+ * A git-style unified diff from what is on disk (a/) to what generating would
+ * write (b/), with `shownPath` (relative to the current directory) after the
+ * prefixes, so `git apply` / `patch -p1` run there apply it.
+ */
+export function unifiedDiff(f: Finding, shownPath: string): string {
   const before = asText(f.actual);
   const after = asText(f.expected);
-  const a = f.actual === undefined ? "/dev/null" : `a/${f.path}`;
-  const b = f.expected === undefined ? "/dev/null" : `b/${f.path}`;
+  const a = f.actual === undefined ? "/dev/null" : `a/${shownPath}`;
+  const b = f.expected === undefined ? "/dev/null" : `b/${shownPath}`;
   if (before === undefined || after === undefined) return `Binary files ${a} and ${b} differ\n`;
   const patch = createTwoFilesPatch(a, b, before, after, undefined, undefined, { context: 3 });
   // the library's header starts with a line of '=' (an `Index:`-less patch); git and patch(1) start at `---`
