@@ -15,6 +15,7 @@ import { UserError } from "../generator/user-error.js";
 import { addRoutesCommand } from "./routes-command.js";
 import { addGenerateConfigCommand } from "./generate-command.js";
 import { addInitCommand } from "./init-command.js";
+import { addBreakingCommand } from "./breaking-command.js";
 import { EXIT_OK, report } from "./report-error.js";
 
 export { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_USER_ERROR, report } from "./report-error.js";
@@ -144,6 +145,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   );
   addGenerateConfigCommand(program);
   addInitCommand(program);
+  addBreakingCommand(program);
   addRoutesCommand(program);
   program.commands.forEach((c) => c.exitOverride());
   try {
