@@ -143,7 +143,7 @@ async function resolveRevision(dir: string, ref: string): Promise<{ repo: string
     const commit = (await run("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { cwd: repo })).stdout.trim();
     return { repo, commit };
   } catch {
-    throw new UserError(`--against ${ref}: neither a file nor a git revision of ${shown(repo)}`);
+    throw new UserError(`--against ${ref}: neither a file nor a git revision of ${repo}`);
   }
 }
 
