@@ -23,10 +23,11 @@ import { report } from "./report-error.js";
 /** Quiet period after the last file event before regenerating. */
 export const DEBOUNCE_MS = 150;
 
-/** Folders whose `.proto` files an entry reads. */
+/** Folders whose `.proto` files (or descriptor set) an entry reads. */
 function entryFolders(entry: ConfigEntry): string[] {
   const folders = [...((entry.options.include as string[] | undefined) ?? [])];
   if (entry.options.descriptorSetIn === undefined) folders.push(...entry.protos.map((p) => path.dirname(p)));
+  else folders.push(path.dirname(entry.options.descriptorSetIn as string));
   return folders;
 }
 
