@@ -124,9 +124,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText(
       "after",
-      "\nExit codes: 0 ok, 1 user error (bad input or options), 2 internal error (a bug).\n\nExamples:\n" +
+      "\nExit codes: 0 ok, 1 user error (bad input or options), 2 internal error (a bug).\n" +
+        "generate --check and breaking also exit 1 when they find a difference or a break.\n\nExamples:\n" +
         "  msec-gen server fixtures/voa/MainLogic.proto --name VOA.MainLogic\n" +
-        "  msec-gen caller fixtures/voa/Crawl.proto --name VOA.Crawl --lang ts -o out --dir\n",
+        "  msec-gen caller fixtures/voa/Crawl.proto --name VOA.Crawl --lang ts -o out --dir\n" +
+        "  msec-gen init && msec-gen generate      # outputs listed in msec-gen.yaml\n" +
+        "  npx msec-gen generate --check           # in CI: is the checked-in SDK current?\n",
     );
   addGenerateCommand(
     program,
