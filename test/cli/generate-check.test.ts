@@ -150,6 +150,12 @@ missing  sdk/Shop.Billing-caller/ts/.gitignore  (missing)
     assert.deepEqual([sOut.format, sOut.path, sOut.name, sOut.languages], ["tgz", path.join(dir, "tgz/Shop.Billing-server-ts.tgz"), "Shop.Billing", ["ts"]]);
     assert.deepEqual((s.directories as Dir[])[0]!.written, ["Shop.Billing-server-ts.tgz"]);
 
+    const missing = await runCli(["server", "nope.proto", "--json"], { cwd: dir });
+    assert.equal(missing.code, 1);
+    const m = parse(missing.stdout);
+    assert.deepEqual([m.command, m.ok, m.errors, m.outputs], ["server", false, ["file not found: nope.proto"], []]);
+    assert.equal(missing.stderr, "msec-gen: compiling 1 .proto file with buf\nmsec-gen: error: file not found: nope.proto\n", "human messages on stderr");
+
     const caller = await runCli(["caller", "protos/billing.proto", "-I", "protos", "--lang", "ts", "-o", "cdir", "--dir", "--json", "--runtime", "registry"], { cwd: dir });
     assert.equal(caller.code, 0, caller.stderr);
     const c = parse(caller.stdout);
