@@ -8,6 +8,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { LANGUAGE_OPTIONS, optionName } from "../../generator/language-options.js";
+import { MANIFEST_FILE } from "../../generator/managed-output.js";
 import { REPO_ROOT } from "../generator/golden-cases.js";
 import { CLI, runCli } from "../generator/run-cli.js";
 import { BILLING_NO_IMPORT, BILLING_WITH_IMPORT, CALLER, CALLER_ENTRY, TYPES, config, exists, gen, project, read, write } from "./project.js";
@@ -56,10 +57,12 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 }
 
 describe("msec-gen generate --watch", () => {
-  test("regenerates after a real .proto change, prints a compile error without exiting, recovers, stops on SIGINT", async (t) => {
+  test("regenerates the affected output after a real .proto change, prints a compile error without exiting, recovers, stops on SIGINT", async (t) => {
     const dir = await project({
       "protos/billing.proto": BILLING_NO_IMPORT,
-      "msec-gen.yaml": config(CALLER_ENTRY("ts")),
+      "other/ping.proto": 'syntax = "proto3";\npackage ping;\nservice PingService { rpc Ping(P) returns (P); }\nmessage P {}\n',
+      // a second output whose input does not change: not regenerated
+      "msec-gen.yaml": config(CALLER_ENTRY("ts") + "  - kind: caller\n    protos: [other/ping.proto]\n    lang: ts\n    runtime: registry\n    out: sdk2\n"),
     });
     const child = spawn(process.execPath, ["--import", path.join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), CLI, "generate", "--watch"], {
       cwd: dir,
@@ -71,8 +74,11 @@ describe("msec-gen generate --watch", () => {
     const count = (re: RegExp): number => stderr.split("\n").filter((l) => re.test(l)).length;
     const clientFile = path.join(dir, CALLER, "ts/src/gen/billing_msec.ts");
     try {
-      await until(() => count(/^msec-gen: watching protos for \.proto changes and msec-gen\.yaml \(Ctrl-C stops\)$/) === 1 && count(/^msec-gen: done in \d+ ms; watching$/) === 1, "the first run", () => stderr);
+      await until(() => count(/^msec-gen: watching other, protos for \.proto changes and msec-gen\.yaml \(Ctrl-C stops\)$/) === 1 && count(/^msec-gen: done in \d+ ms; watching$/) === 1, "the first run", () => stderr);
+      assert.equal(count(/^msec-gen: start: generating 2 outputs$/), 1, stderr);
       assert.doesNotMatch(await fs.readFile(clientFile, "utf8"), /refund/i);
+      const otherManifest = path.join(dir, "sdk2", MANIFEST_FILE);
+      const otherBefore = (await fs.stat(otherManifest)).mtimeMs;
 
       const changedAt = Date.now();
       await write(dir, "protos/billing.proto", BILLING_NO_IMPORT.replace("}\nmessage", "  // Refunds.\n  rpc Refund(ChargeReply) returns (ChargeReply);\n}\nmessage"));
@@ -80,6 +86,8 @@ describe("msec-gen generate --watch", () => {
       t.diagnostic(`regenerated ${Date.now() - changedAt} ms after the write`);
       await until(() => count(/^msec-gen: done in \d+ ms; watching$/) === 2, "the second run's end", () => stderr);
       assert.equal(count(/^msec-gen: protos\/billing\.proto changed: generating 1 output$/), 1, stderr);
+      assert.equal(count(/^msec-gen: writing sdk2$/), 1, "the other output was written once, at the start");
+      assert.equal((await fs.stat(otherManifest)).mtimeMs, otherBefore);
 
       await write(dir, "protos/billing.proto", 'syntax = "proto3";\nmessage Broken {\n');
       await until(() => count(/^msec-gen: watching \(fix the error and save\)$/) === 1, "the compile error", () => stderr);
