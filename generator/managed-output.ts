@@ -295,6 +295,7 @@ async function sync(dir: string, packages: readonly ManagedPackage[], version: s
     else toRemove.push(p);
   }
 
+  await preflight(dir, toWrite);
   // Stage every new file first: an error here leaves the tree as it was.
   const staging = path.join(dir, `${STAGING_PREFIX}${process.pid}-${randomBytes(4).toString("hex")}`);
   try {
@@ -324,6 +325,33 @@ async function sync(dir: string, packages: readonly ManagedPackage[], version: s
   report.orphaned.sort((a, b) => (a.path < b.path ? -1 : 1));
   report.replaced.sort((a, b) => (a.path < b.path ? -1 : 1));
   return report;
+}
+
+/**
+ * Refuse, before anything changes, a write the rename step could not do: a
+ * file or link where a folder of a generated path must be, or a folder where
+ * a generated file goes.
+ */
+async function preflight(dir: string, toWrite: readonly GeneratedFile[]): Promise<void> {
+  const checked = new Set<string>();
+  for (const f of toWrite) {
+    const parts = f.path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const folder = parts.slice(0, i).join("/");
+      if (checked.has(folder)) continue;
+      checked.add(folder);
+      const state = await onDisk(path.join(dir, folder), false);
+      if (state === undefined) break; // created with its subfolders
+      if (state.kind === "file" || state.what !== "a folder") {
+        const what = state.kind === "file" ? "a file" : state.what;
+        throw new UserError(`cannot write ${path.join(dir, f.path)}: ${path.join(dir, folder)} is ${what}, not a folder; move it away and generate again (nothing was changed)`);
+      }
+    }
+    const target = await onDisk(path.join(dir, f.path), false);
+    if (target?.kind === "other" && target.what === "a folder") {
+      throw new UserError(`cannot write ${path.join(dir, f.path)}: a folder is in its place; move it away and generate again (nothing was changed)`);
+    }
+  }
 }
 
 async function writeFile(file: string, bytes: Uint8Array, executable: boolean): Promise<void> {
