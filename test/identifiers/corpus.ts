@@ -205,3 +205,30 @@ function corpusOf(): CorpusFile[] {
     },
   ];
 }
+
+/** One rpc of the corpus: its full wire name and whether its messages carry `value` (int32) instead of `text`. */
+export interface CorpusMethod {
+  readonly wire: string;
+  readonly field: "text" | "value";
+}
+
+/**
+ * Every rpc of a corpus variant, read from the .proto text (not from any
+ * generator), in file order: the list a caller must be able to call in full.
+ * The rpcs taking nested messages (`Nested.X`) carry `int32 value`; all
+ * others `string text`.
+ */
+export function corpusMethods(variant: "all" | "cpp" = "all"): CorpusMethod[] {
+  const out: CorpusMethod[] = [];
+  for (const f of corpusFiles(variant)) {
+    const pkg = /^package ([\w.]+);$/m.exec(f.content)![1]!;
+    let service = "";
+    for (const line of f.content.split("\n")) {
+      const s = /^service (\w+) \{$/.exec(line);
+      if (s !== null) service = s[1]!;
+      const r = /^ {2}rpc (\w+)\(\.[\w.]+?\.(Nested\.)?\w+\) returns/.exec(line);
+      if (r !== null) out.push({ wire: `${pkg}.${service}.${r[1]}`, field: r[2] === undefined ? "text" : "value" });
+    }
+  }
+  return out;
+}
