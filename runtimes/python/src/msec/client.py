@@ -1,8 +1,9 @@
 """SRPC clients: a blocking :class:`Client` and an asyncio :class:`AsyncClient`.
 
 Both route a service name (literal ``ip:port[@tcp|@udp]`` or ``Group.Service``),
-keep persistent TCP connections per address, check that the response's
-sequence matches the request's and raise :class:`SrpcError` with MSEC codes:
+keep one persistent TCP connection per address on which concurrent calls (threads
+or tasks) are multiplexed by sequence, check that the response's sequence matches
+the request's and raise :class:`SrpcError` with MSEC codes:
 
 * -15 no route for the name,
 * -10 the deadline passed with no reply (connect, send, or waiting),
@@ -11,6 +12,11 @@ sequence matches the request's and raise :class:`SrpcError` with MSEC codes:
 * -16 the response carries another sequence,
 * -3/-4 the response frame or head is malformed,
 * the server's ``err`` when it is non-zero (e.g. -6 unknown method).
+
+``retries`` (per client or per call, default 0): after a refused connection only
+(the request never reached a server) the call picks again within the same budget;
+never for literal addresses. A refused server is held out of the balancer's picks
+for ``REFUSED_HOLD_S`` (:meth:`Router.report_refused`).
 
 Outgoing heads follow the MSEC Python client (spec §1.6): ``coloring``,
 djb2 ``color_id``, ``flow_id`` = ``color_id XOR sequence`` — except inside a
@@ -35,6 +41,7 @@ import socket
 import threading
 import time
 import math
+import os
 from typing import Any, Callable, Dict, List, Optional, Tuple, Type, TypeVar, Union
 
 from .color import color_id
@@ -268,6 +275,8 @@ class _TcpConnection:
         self.sock = sock
         self.address = address
         self.closed = False
+        #: The process that opened it: after ``os.fork`` a child has no reader thread for it.
+        self.pid = os.getpid()
         self.pending: Dict[int, _Waiter] = {}
         self._abandoned: "collections.OrderedDict[int, None]" = collections.OrderedDict()
         self._lock = threading.Lock()
@@ -523,7 +532,7 @@ class Client:
 
         def usable() -> Optional[_TcpConnection]:
             with self._lock:
-                listed = [c for c in self._conns.get(where, []) if not c.closed]
+                listed = [c for c in self._conns.get(where, []) if not c.closed and c.pid == os.getpid()]
                 self._conns[where] = listed
             for c in listed:
                 if not c.has_pending(key):
