@@ -339,7 +339,7 @@ describe("generated Python caller", () => {
     const files = await pythonCaller(["fixtures/edge/modern_proto3.proto"], "Modern.Events");
     const client = String(files.find((f) => f.path.endsWith("modern_events/modern_proto3_msec.py"))!.content);
     assert.match(client, /class EventServiceClient:\n {4}"""Block comment on the service\.\n/);
-    assert.match(client, /def put\(self, request: _modern_proto3_pb2\.Event, timeout_ms: Optional\[float\] = None\) -> _google_protobuf_empty_pb2\.Empty:\n {8}"""Stores an event\.\n\n {8}Calls `modern\.v1\.EventService\.Put`\.\n {8}"""/);
+    assert.match(client, /def put\(self, request: _modern_proto3_pb2\.Event, timeout_ms: Optional\[float\] = None, retries: Optional\[int\] = None\) -> _google_protobuf_empty_pb2\.Empty:\n {8}"""Stores an event\.\n\n {8}Calls `modern\.v1\.EventService\.Put`\.\n {8}"""/);
     assert.match(client, /class AdminServiceClient:\n {4}"""A second service in the same file\.\n/);
   });
 

@@ -33,7 +33,7 @@ export const pythonCallerTarget: Target = {
 
 /** Members of the generated client classes; rpc method names are escaped around them. */
 const CLIENT_MEMBERS: ReadonlySet<string> = new Set([
-  "service", "timeout_ms", "close",
+  "service", "timeout_ms", "retries", "close",
   // names the class body refers to after the methods (annotations): a method of that name would shadow them
   "str", "float", "object", "Optional", "Client", "AsyncClient", "DEFAULT_SERVICE",
 ]);
@@ -189,29 +189,32 @@ function clientModule(classes: readonly ClientClass[], imports: ReadonlySet<stri
       const runtime = isAsync ? "AsyncClient" : "Client";
       const aw = isAsync ? "await " : "";
       const ad = isAsync ? "async " : "";
-      const classDoc = `${c.doc === "" ? "" : c.doc.trim() + "\n\n"}${isAsync ? "asyncio" : "Blocking"} client of ${c.sync.replace(/Client_*$/, "")}.\n\n\`service\` is a routing name (\`Group.Service\`, resolved through the routes file) or a literal\naddress \`ip:port[@tcp|@udp]\`. \`client\` shares a runtime ${runtime} (its connections) between\nclients; by default each client owns one. \`timeout_ms\` is the default per-call timeout\n(None or <= 0: 5000 ms).`;
+      const classDoc = `${c.doc === "" ? "" : c.doc.trim() + "\n\n"}${isAsync ? "asyncio" : "Blocking"} client of ${c.sync.replace(/Client_*$/, "")}.\n\n\`service\` is a routing name (\`Group.Service\`, resolved through the routes file) or a literal\naddress \`ip:port[@tcp|@udp]\`. \`client\` shares a runtime ${runtime} (its connections) between\nclients; by default each client owns one. \`timeout_ms\` is the default per-call timeout\n(None or <= 0: 5000 ms); \`retries\` the default number of extra picks after a refused connection\n(routing names only; None: the runtime ${runtime}'s, default 0).`;
       py.push("", "");
       py.push(`class ${name}:`);
       py.push(...docstring(classDoc, "    "), "");
-      py.push(`    def __init__(self, service: str = DEFAULT_SERVICE, *, client: Optional[${runtime}] = None, timeout_ms: Optional[float] = None) -> None:`);
+      py.push(`    def __init__(self, service: str = DEFAULT_SERVICE, *, client: Optional[${runtime}] = None, timeout_ms: Optional[float] = None, retries: Optional[int] = None) -> None:`);
       py.push("        self.service = service");
       py.push("        self.timeout_ms = timeout_ms");
+      py.push("        self.retries = retries");
       py.push(`        self._owns_client = client is None`);
       py.push(`        self._client = client if client is not None else ${runtime}()`);
       pyi.push("", "");
       pyi.push(`class ${name}:`);
       pyi.push("    service: str");
       pyi.push("    timeout_ms: Optional[float]");
-      pyi.push(`    def __init__(self, service: str = ..., *, client: Optional[${runtime}] = ..., timeout_ms: Optional[float] = ...) -> None: ...`);
+      pyi.push("    retries: Optional[int]");
+      pyi.push(`    def __init__(self, service: str = ..., *, client: Optional[${runtime}] = ..., timeout_ms: Optional[float] = ..., retries: Optional[int] = ...) -> None: ...`);
       for (const m of c.methods) {
         py.push("");
-        py.push(`    ${ad}def ${m.member}(self, request: ${m.input}, timeout_ms: Optional[float] = None) -> ${m.output}:`);
+        py.push(`    ${ad}def ${m.member}(self, request: ${m.input}, timeout_ms: Optional[float] = None, retries: Optional[int] = None) -> ${m.output}:`);
         py.push(...docstring(`${m.doc === "" ? "" : m.doc.trim() + "\n\n"}Calls \`${m.wireName}\`.`, "        "));
         py.push(`        return ${aw}self._client.call_message(`);
         py.push(`            self.service, ${JSON.stringify(m.wireName)}, request, ${m.output},`);
         py.push("            timeout_ms if timeout_ms is not None else self.timeout_ms,");
+        py.push("            retries=retries if retries is not None else self.retries,");
         py.push("        )");
-        pyi.push(`    ${ad}def ${m.member}(self, request: ${m.input}, timeout_ms: Optional[float] = ...) -> ${m.output}: ...`);
+        pyi.push(`    ${ad}def ${m.member}(self, request: ${m.input}, timeout_ms: Optional[float] = ..., retries: Optional[int] = ...) -> ${m.output}: ...`);
       }
       py.push("");
       py.push(`    ${ad}def close(self) -> None:`);

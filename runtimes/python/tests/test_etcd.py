@@ -9,12 +9,12 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from typing import Callable, Iterator, List
+from typing import Any, Callable, Iterator, List
 
 import pytest
 
 from msec.etcd import EtcdGateway, EtcdRegistration, EtcdResolver, instance_key, parse_endpoints
-from msec.route import Address, Instance, Router, StaticResolver
+from msec.route import Address, Balancer, ConfiguredEtcdResolver, Instance, Router, StaticResolver
 from conftest import ECHO_SERVER
 
 
@@ -172,6 +172,55 @@ def test_start_server_registers_and_deregisters_on_sigterm(etcd: Etcd, closing: 
         for stream in (child.stdout, child.stderr):
             if stream:
                 stream.close()
+
+
+def test_a_plain_caller_routes_through_etcd_from_the_environment(etcd: Etcd, tmp_path: Any, monkeypatch: Any) -> None:
+    """No code: a default Router (as default_router is built) reads $MSEC_ETCD_ENDPOINTS / $MSEC_ETCD_PREFIX
+    and resolves through etcd before the routes file, which still answers names etcd does not know."""
+    routes = tmp_path / "routes.conf"
+    routes.write_text("VOA.Plain 10.9.9.9:1\nVOA.FileOnly 10.8.8.8:2\n")
+    monkeypatch.setenv("MSEC_ROUTES", str(routes))
+    monkeypatch.setenv("MSEC_CONFIG", str(tmp_path / "no-config.ini"))
+    monkeypatch.setenv("MSEC_ETCD_ENDPOINTS", etcd.url)
+    monkeypatch.setenv("MSEC_ETCD_PREFIX", "/py-plain-env")
+    reg = EtcdRegistration([etcd.url], "VOA.Plain", "10.0.0.7", 7000, ttl_s=5, prefix="/py-plain-env")
+    router = Router()
+    configured = router.resolvers[0]
+    assert isinstance(configured, ConfiguredEtcdResolver)
+    try:
+        until("etcd route seen", 3.0, lambda: router.route("VOA.Plain") == Address("10.0.0.7", 7000, "tcp"))
+        assert router.route("VOA.FileOnly") == Address("10.8.8.8", 2, "tcp")
+        reg.close()
+        # the key is gone from etcd: the routes file answers again
+        until("deregistration seen", 3.0, lambda: router.route("VOA.Plain") == Address("10.9.9.9", 1, "tcp"))
+    finally:
+        configured.close()
+
+
+def test_a_plain_caller_reads_route_etcd_from_the_config_file(etcd: Etcd, tmp_path: Any, monkeypatch: Any) -> None:
+    config = tmp_path / "config.ini"
+    config.write_text(f"[ROUTE]\netcd = {etcd.url}\netcd_prefix = /py-plain-ini\n")
+    monkeypatch.setenv("MSEC_CONFIG", str(config))
+    monkeypatch.setenv("MSEC_ROUTES", str(tmp_path / "none.conf"))
+    monkeypatch.delenv("MSEC_ETCD_ENDPOINTS", raising=False)
+    monkeypatch.delenv("MSEC_ETCD_PREFIX", raising=False)
+    reg = EtcdRegistration([etcd.url], "VOA.Ini", "10.0.0.8", 8000, ttl_s=5, prefix="/py-plain-ini")
+    configured = ConfiguredEtcdResolver()
+    try:
+        router = Router([configured], Balancer())
+        until("etcd route seen", 3.0, lambda: router.route("VOA.Ini") == Address("10.0.0.8", 8000, "tcp"))
+    finally:
+        reg.close()
+        configured.close()
+
+
+def test_plain_caller_etcd_settings_errors_name_their_source(tmp_path: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("MSEC_CONFIG", str(tmp_path / "no-config.ini"))
+    monkeypatch.setenv("MSEC_ETCD_ENDPOINTS", "localhost:2379")
+    with pytest.raises(ValueError, match=r'\$MSEC_ETCD_ENDPOINTS: invalid etcd endpoint "localhost:2379"'):
+        ConfiguredEtcdResolver().resolve("VOA.Any")
+    monkeypatch.delenv("MSEC_ETCD_ENDPOINTS")
+    assert ConfiguredEtcdResolver().resolve("VOA.Any") is None  # not configured: nothing started
 
 
 def test_etcd_down_cached_routes_serve_and_errors_say_why(etcd: Etcd, closing: List[object]) -> None:

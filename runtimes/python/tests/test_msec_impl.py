@@ -44,8 +44,11 @@ def routes(tmp_path, monkeypatch):
 
         os.utime(path, (time.time() + 5, time.time() + 5))
         from msec import default_router
+        from msec.route import RoutesFileResolver
 
-        default_router.resolvers[0]._checked_at = -10.0  # skip the 1 s re-check delay
+        for r in default_router.resolvers:
+            if isinstance(r, RoutesFileResolver):
+                r._checked_at = -10.0  # skip the 1 s re-check delay
 
     return write
 

@@ -35,16 +35,10 @@ export async function pythonUnavailable(): Promise<string | undefined> {
   return r.code === 0 ? undefined : `python3 -m venv not available: ${r.stderr.trim()}`;
 }
 
-const NO_RETRIES = "the Python runtime's clients have no retries option (issue 13 asks for retries of refused connections in every runtime)";
-
 export const language: Language = {
   name: "python",
   build: (work) => buildPythonRunner(work, []),
   unavailable: pythonUnavailable,
   unsupported: {},
-  expectedFailures: {
-    "refused-retried-when-asked": NO_RETRIES,
-    "etcd-failover": NO_RETRIES,
-    "multiplexed-out-of-order": "the blocking Client runs one call at a time per pooled connection: concurrent calls open more connections (different peers)",
-  },
+  expectedFailures: {},
 };

@@ -1,8 +1,9 @@
 """SRPC clients: a blocking :class:`Client` and an asyncio :class:`AsyncClient`.
 
 Both route a service name (literal ``ip:port[@tcp|@udp]`` or ``Group.Service``),
-keep persistent TCP connections per address, check that the response's
-sequence matches the request's and raise :class:`SrpcError` with MSEC codes:
+keep one persistent TCP connection per address on which concurrent calls (threads
+or tasks) are multiplexed by sequence, check that the response's sequence matches
+the request's and raise :class:`SrpcError` with MSEC codes:
 
 * -15 no route for the name,
 * -10 the deadline passed with no reply (connect, send, or waiting),
@@ -11,6 +12,11 @@ sequence matches the request's and raise :class:`SrpcError` with MSEC codes:
 * -16 the response carries another sequence,
 * -3/-4 the response frame or head is malformed,
 * the server's ``err`` when it is non-zero (e.g. -6 unknown method).
+
+``retries`` (per client or per call, default 0): after a refused connection only
+(the request never reached a server) the call picks again within the same budget;
+never for literal addresses. A refused server is held out of the balancer's picks
+for ``REFUSED_HOLD_S`` (:meth:`Router.report_refused`).
 
 Outgoing heads follow the MSEC Python client (spec §1.6): ``coloring``,
 djb2 ``color_id``, ``flow_id`` = ``color_id XOR sequence`` — except inside a
@@ -26,13 +32,16 @@ the field; ``send_timeout=False`` (per client or per call) leaves it out, so
 the head is byte-identical to the MSEC Python client's.
 """
 import asyncio
+import collections
 import itertools
+import logging
 import random
 import select
 import socket
 import threading
 import time
 import math
+import os
 from typing import Any, Callable, Dict, List, Optional, Tuple, Type, TypeVar, Union
 
 from .color import color_id
@@ -51,7 +60,7 @@ from .errors import (
     errmsg,
 )
 from .frame import MAX_FRAME_SIZE, UDP_MAX_DATAGRAM, FrameDecoder, RpcHead, decode_frame, encode_frame, encode_head
-from .route import UDP, Address, Router, default_router
+from .route import UDP, Address, Router, default_router, parse_address
 
 #: Timeout used when a caller passes ``timeout_ms <= 0`` (the Python original's 5000 ms).
 DEFAULT_TIMEOUT_MS = 5000
@@ -202,8 +211,209 @@ def _is_network_failure(code: int) -> bool:
     return code in (ERR_TIMEOUT, ERR_RECV_TIMEOUT, ERR_SEND_RECV_FAILED)
 
 
+class _Refused(SrpcError):
+    """-13 because the connection could not be opened (refused): the request certainly never
+    reached a server, so it may be retried elsewhere (``retries``) and the server is held out of
+    the balancer's picks (:meth:`Router.report_refused`)."""
+
+
+def _refused(address: Address, exc: OSError) -> _Refused:
+    return _Refused(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {address}: connection refused ({exc})")
+
+
+def _check_retries(retries: int) -> int:
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be an integer >= 0 (got {retries!r})")
+    return retries
+
+
+def _may_retry(service: str, attempt: int, retries: int, deadline: float, now: float) -> bool:
+    """Whether a refused attempt is followed by another pick: routing names only, within budget."""
+    return attempt < retries and now < deadline and parse_address(service) is None
+
+
+class _Gone(SrpcError):
+    """The pooled connection closed before the request was registered on it (nothing was sent)."""
+
+
+#: Timed-out sequences remembered per connection, so their late replies are dropped quietly.
+ABANDONED_REMEMBERED = 1024
+
+_log = logging.getLogger("msec.client")
+
+
+class _Waiter:
+    """One call waiting on a :class:`_TcpConnection` for its reply frame (or its failure)."""
+
+    __slots__ = ("done", "frame", "error")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.frame: Optional[bytes] = None
+        self.error: Optional[SrpcError] = None
+
+
+def _wait_fd(sock: socket.socket, events: int, timeout_s: Optional[float]) -> bool:
+    """Waits until ``sock`` is ready for ``events`` (poll flags); ``False`` at the timeout."""
+    poller = select.poll()
+    poller.register(sock, events)
+    return bool(poller.poll(None if timeout_s is None else max(0, int(math.ceil(timeout_s * 1000)))))
+
+
+class _TcpConnection:
+    """One TCP connection shared by many threads: requests are written whole under a lock, a
+    reader thread matches replies to waiting calls by sequence, in any order.
+
+    A reply with an unknown sequence (docs/runtime-client.md): dropped quietly when it answers a
+    call that timed out (the last ``ABANDONED_REMEMBERED`` are remembered); else, with exactly one
+    call in flight, handed to that call (which then fails with -16, or gets it unchecked from
+    :meth:`Client.exchange`); else dropped and logged. A malformed stream (-3), a reset or the
+    peer closing fails every call in flight on the connection.
+    """
+
+    def __init__(self, sock: socket.socket, address: Address, max_frame_size: int) -> None:
+        self.sock = sock
+        self.address = address
+        self.closed = False
+        #: The process that opened it: after ``os.fork`` a child has no reader thread for it.
+        self.pid = os.getpid()
+        self.pending: Dict[int, _Waiter] = {}
+        self._abandoned: "collections.OrderedDict[int, None]" = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._decoder = FrameDecoder(max_frame_size)
+        sock.setblocking(False)
+        self._thread = threading.Thread(target=self._read_loop, name=f"msec-client-{address}", daemon=True)
+        self._thread.start()
+
+    def _read_loop(self) -> None:
+        failure = SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {self.address} closed the connection")
+        try:
+            while not self.closed:
+                try:
+                    chunk = self.sock.recv(_RECV_CHUNK)
+                except BlockingIOError:
+                    _wait_fd(self.sock, select.POLLIN, None)
+                    continue
+                if not chunk:
+                    break
+                with self._lock:
+                    frames = self._decoder.feed(chunk)
+                for frame in frames:
+                    self._deliver(frame)
+        except SrpcError as exc:
+            failure = exc
+        except OSError as exc:
+            failure = SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {self.address}: {exc}")
+        finally:
+            self.close(failure)
+            self.sock.close()  # only this thread closes the descriptor: no reuse under a poll
+
+    def _deliver(self, frame: bytes) -> None:
+        try:
+            sequence: Optional[int] = decode_frame(frame)[0].sequence
+        except SrpcError:
+            sequence = None  # a head that does not parse: attributed like an unknown sequence
+        with self._lock:
+            waiter = self.pending.pop(sequence, None) if sequence is not None else None
+            if waiter is None:
+                if sequence is not None and sequence in self._abandoned:
+                    return
+                if len(self.pending) != 1:
+                    _log.warning("reply from %s with sequence %s matches none of %d calls in flight: dropped",
+                                 self.address, sequence, len(self.pending))
+                    return
+                _, waiter = self.pending.popitem()
+            waiter.frame = frame
+            waiter.done.set()
+
+    def receiving(self, sequence: int) -> bool:
+        """Whether part of the reply to ``sequence`` has arrived (for -12 vs -10); call under the lock."""
+        partial = self._decoder.partial()
+        if not partial:
+            return False
+        seq = _partial_sequence(partial)
+        return seq == sequence if seq is not None else len(self.pending) <= 1
+
+    def has_pending(self, key: int) -> bool:
+        with self._lock:
+            return key in self.pending
+
+    def exchange(self, frame: FrameSource, key: int, deadline: float) -> bytes:
+        """Writes one request whose reply carries sequence ``key``; waits for that reply until ``deadline``."""
+        waiter = _Waiter()
+        with self._lock:
+            if self.closed:
+                raise _Gone(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {self.address} closed the connection")
+            self.pending[key] = waiter
+        try:
+            self._write(frame, deadline)
+        except SrpcError:
+            with self._lock:
+                self.pending.pop(key, None)
+            raise
+        waiter.done.wait(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            if not waiter.done.is_set():
+                self.pending.pop(key, None)
+                self._abandoned[key] = None
+                while len(self._abandoned) > ABANDONED_REMEMBERED:
+                    self._abandoned.popitem(last=False)
+                raise _expired(self.receiving(key), self.address)
+        if waiter.error is not None:
+            raise waiter.error
+        assert waiter.frame is not None
+        return waiter.frame
+
+    def _write(self, frame: FrameSource, deadline: float) -> None:
+        if not self._write_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise SrpcError(ERR_TIMEOUT, f"timeout sending to {self.address}")
+        try:
+            data = memoryview(_frame_now(frame, deadline, time.monotonic()))
+            sent = 0
+            while sent < len(data):
+                try:
+                    sent += self.sock.send(data[sent:])
+                    continue
+                except BlockingIOError:
+                    pass
+                except OSError as exc:
+                    failure = SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {self.address}: {exc}")
+                    self.close(failure)
+                    raise failure from None
+                left = deadline - time.monotonic()
+                if left <= 0 or not _wait_fd(self.sock, select.POLLOUT, left):
+                    if sent:  # half a request on the wire: the connection cannot carry more
+                        self.close(SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {self.address}: a request was cut short by its timeout"))
+                    raise SrpcError(ERR_TIMEOUT, f"timeout sending to {self.address}")
+        finally:
+            self._write_lock.release()
+
+    def close(self, failure: SrpcError) -> None:
+        """Fails every call in flight with ``failure`` and wakes the reader, which closes the socket."""
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            waiters = list(self.pending.values())
+            self.pending.clear()
+        for waiter in waiters:
+            waiter.error = SrpcError(failure.code, failure.message)
+            waiter.done.set()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 class Client:
-    """Blocking SRPC client, safe to share between threads."""
+    """Blocking SRPC client, safe to share between threads.
+
+    Calls from many threads to one address are multiplexed on one TCP connection by sequence
+    (a reader thread per connection hands each reply to its caller, in any order); a second
+    connection opens only when a raw :meth:`exchange` reuses a sequence already in flight.
+    ``retries`` (default 0): extra picks after a refused connection, see :meth:`call`.
+    """
 
     def __init__(
         self,
@@ -213,14 +423,19 @@ class Client:
         max_frame_size: int = MAX_FRAME_SIZE,
         max_idle_per_address: int = MAX_IDLE_PER_ADDRESS,
         send_timeout: bool = True,
+        retries: int = 0,
     ) -> None:
         self.router = router or default_router
         self.caller = caller
         self.max_frame_size = max_frame_size
+        #: Connections kept open per address (more only open while sequences collide).
         self.max_idle_per_address = max_idle_per_address
         #: Whether request heads carry ``timeout_ms`` (see the module doc); a call may override it.
         self.send_timeout = send_timeout
-        self._idle: Dict[Tuple[str, int], List[socket.socket]] = {}
+        #: Default extra picks after a refused connection (routing names only); a call may override it.
+        self.retries = _check_retries(retries)
+        self._conns: Dict[Tuple[str, int], List[_TcpConnection]] = {}
+        self._connecting: Dict[Tuple[str, int], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def call(
@@ -233,56 +448,77 @@ class Client:
         flow_id: Optional[int] = None,
         coloring: Optional[int] = None,
         send_timeout: Optional[bool] = None,
+        retries: Optional[int] = None,
     ) -> bytes:
-        """Sends ``body`` to ``method`` of ``service``; returns the response body bytes."""
+        """Sends ``body`` to ``method`` of ``service``; returns the response body bytes.
+
+        ``retries`` (default: the client's): after a **refused connection** only — the request
+        certainly never reached a server — pick again, up to that many times, within the same
+        budget; never for literal addresses. Timeouts, resets and server errors are not retried.
+        """
         sequence = new_sequence()
         head = request_head(method, sequence, caller=self.caller, flow_id=flow_id, coloring=coloring)
         send = self.send_timeout if send_timeout is None else send_timeout
-        address, reply, cost_ms = self._send(service, _frame_builder(head, bytes(body), send), timeout_ms)
+        tries = self.retries if retries is None else _check_retries(retries)
+        address, reply, cost_ms = self._send(service, _frame_builder(head, bytes(body), send), sequence, timeout_ms, tries)
         return _checked(self.router, service, address, reply, sequence, cost_ms)
 
     def call_message(self, service: str, method: str, request: Any, response_type: Type[M], timeout_ms: Optional[float] = None, **head: Any) -> M:
         """Typed call: serializes ``request``, parses the reply as ``response_type`` (-5 if it cannot)."""
         return _parse_reply(response_type, self.call(service, method, _serialize(request), timeout_ms, **head))
 
-    def exchange(self, service: str, frame: bytes, timeout_ms: Optional[float] = None) -> bytes:
+    def exchange(self, service: str, frame: bytes, timeout_ms: Optional[float] = None, *, retries: int = 0) -> bytes:
         """Sends one request frame to a routed service and returns the response frame, unchecked.
 
-        Raises ``SrpcError`` -15/-10/-12/-13 (see the module doc); reports the
-        outcome to the balancer.
+        The reply is the one carrying the request head's sequence (or, when the frame's head does
+        not parse, the next reply while it is the connection's only call). Raises ``SrpcError``
+        -15/-10/-12/-13 (see the module doc); reports the outcome to the balancer.
         """
-        address, reply, cost_ms = self._send(service, frame, timeout_ms)
+        try:
+            key = decode_frame(frame)[0].sequence
+        except SrpcError:
+            key = -new_sequence()  # never a wire sequence: matched only as the only call in flight
+        address, reply, cost_ms = self._send(service, frame, key, timeout_ms, _check_retries(retries))
         self.router.update(service, address, 0, cost_ms)
         return reply
 
-    def _send(self, service: str, frame: FrameSource, timeout_ms: Optional[float]) -> Tuple[Address, bytes, int]:
-        """Routes and exchanges one frame: (address, reply frame, cost in ms); transport failures are reported."""
+    def _send(self, service: str, frame: FrameSource, key: int, timeout_ms: Optional[float], retries: int) -> Tuple[Address, bytes, int]:
+        """Routes and exchanges one frame: (address, reply frame, cost in ms); transport failures
+        are reported; refused connections are picked again up to ``retries`` times in the budget."""
         budget_ms = call_budget_ms(timeout_ms)
         deadline = time.monotonic() + budget_ms / 1000.0
-        address = self.router.route(service)
-        if address is None:
-            raise SrpcError(ERR_GET_ROUTE_FAILED, f"get route failed: {service}")
-        if budget_ms <= 0:
-            raise _no_time_left(service)
-        started = time.monotonic()
-        try:
-            if address.type == UDP:
-                reply = self._exchange_udp(address, frame, deadline)
-            else:
-                reply = self._exchange_tcp(address, frame, deadline)
-        except SrpcError as exc:
-            if _is_network_failure(exc.code):
-                self.router.update(service, address, 1, 0)
-            raise
-        return address, reply, int((time.monotonic() - started) * 1000)
+        attempt = 0
+        while True:
+            address = self.router.route(service)
+            if address is None:
+                raise SrpcError(ERR_GET_ROUTE_FAILED, f"get route failed: {service}")
+            if budget_ms <= 0:
+                raise _no_time_left(service)
+            started = time.monotonic()
+            try:
+                if address.type == UDP:
+                    reply = self._exchange_udp(address, frame, deadline)
+                else:
+                    reply = self._exchange_tcp(address, frame, key, deadline)
+            except _Refused:
+                self.router.report_refused(service, address)
+                if not _may_retry(service, attempt, retries, deadline, time.monotonic()):
+                    raise
+                attempt += 1
+                continue
+            except SrpcError as exc:
+                if _is_network_failure(exc.code):
+                    self.router.update(service, address, 1, 0)
+                raise
+            return address, reply, int((time.monotonic() - started) * 1000)
 
     def close(self) -> None:
-        """Closes the idle pooled connections."""
+        """Closes the pooled connections (calls in flight on them fail with -13)."""
         with self._lock:
-            idle, self._idle = self._idle, {}
-        for socks in idle.values():
-            for s in socks:
-                s.close()
+            conns, self._conns = self._conns, {}
+        for listed in conns.values():
+            for conn in listed:
+                conn.close(SrpcError(ERR_SEND_RECV_FAILED, "network sendrecv failed: client closed"))
 
     def __enter__(self) -> "Client":
         return self
@@ -290,75 +526,61 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _take(self, address: Address) -> Optional[socket.socket]:
-        key = (address.ip, address.port)
-        while True:
+    def _connection(self, address: Address, key: int, deadline: float) -> _TcpConnection:
+        """An open connection to ``address`` without ``key`` in flight; opens one when there is none."""
+        where = (address.ip, address.port)
+
+        def usable() -> Optional[_TcpConnection]:
             with self._lock:
-                socks = self._idle.get(key)
-                if not socks:
-                    return None
-                sock = socks.pop()
-            # A pooled connection with something to read was closed (or spoiled) by the peer.
-            readable, _, _ = select.select([sock], [], [], 0)
-            if not readable:
-                return sock
-            sock.close()
+                listed = [c for c in self._conns.get(where, []) if not c.closed and c.pid == os.getpid()]
+                self._conns[where] = listed
+            for c in listed:
+                if not c.has_pending(key):
+                    return c
+            return None
 
-    def _give_back(self, address: Address, sock: socket.socket) -> None:
+        conn = usable()
+        if conn is not None:
+            return conn
         with self._lock:
-            socks = self._idle.setdefault((address.ip, address.port), [])
-            if len(socks) < self.max_idle_per_address:
-                socks.append(sock)
-                return
-        sock.close()
-
-    def _exchange_tcp(self, address: Address, frame: FrameSource, deadline: float) -> bytes:
-        sock = self._take(address)
-        if sock is None:
+            opening = self._connecting.setdefault(where, threading.Lock())
+        # One thread connects; the others wait for its connection rather than open their own.
+        if not opening.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise SrpcError(ERR_TIMEOUT, f"timeout connecting to {address}")
+        try:
+            conn = usable()
+            if conn is not None:
+                return conn
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise SrpcError(ERR_TIMEOUT)
+                raise SrpcError(ERR_TIMEOUT, f"timeout connecting to {address}")
             try:
                 sock = socket.create_connection((address.ip, address.port), timeout=remaining)
             except socket.timeout:
                 raise SrpcError(ERR_TIMEOUT, f"timeout connecting to {address}") from None
             except OSError as exc:
-                raise SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {address}: {exc}") from None
+                raise _refused(address, exc) from None
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        try:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise SrpcError(ERR_TIMEOUT)
-            sock.settimeout(remaining)
+            conn = _TcpConnection(sock, address, self.max_frame_size)
+            with self._lock:
+                listed = self._conns.setdefault(where, [])
+                listed.append(conn)
+                while len(listed) > max(1, self.max_idle_per_address):
+                    extra = next((c for c in listed if not c.pending), None)
+                    if extra is None:
+                        break
+                    listed.remove(extra)
+                    extra.close(SrpcError(ERR_SEND_RECV_FAILED, "network sendrecv failed: connection no longer pooled"))
+            return conn
+        finally:
+            opening.release()
+
+    def _exchange_tcp(self, address: Address, frame: FrameSource, key: int, deadline: float) -> bytes:
+        while True:
             try:
-                sock.sendall(_frame_now(frame, deadline, time.monotonic()))
-            except socket.timeout:
-                raise SrpcError(ERR_TIMEOUT, f"timeout sending to {address}") from None
-            decoder = FrameDecoder(self.max_frame_size)
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _expired(decoder.buffered > 0, address)
-                sock.settimeout(remaining)
-                try:
-                    chunk = sock.recv(_RECV_CHUNK)
-                except socket.timeout:
-                    raise _expired(decoder.buffered > 0, address) from None
-                if not chunk:
-                    raise SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {address} closed the connection")
-                frames = decoder.feed(chunk)
-                if frames:
-                    if len(frames) == 1 and decoder.buffered == 0:
-                        self._give_back(address, sock)
-                    else:
-                        sock.close()
-                    return frames[0]
-        except SrpcError:
-            sock.close()
-            raise
-        except OSError as exc:
-            sock.close()
-            raise SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {address}: {exc}") from None
+                return self._connection(address, key, deadline).exchange(frame, key, deadline)
+            except _Gone:
+                continue  # closed by the peer before this request was written: take another one
 
     def _exchange_udp(self, address: Address, frame: FrameSource, deadline: float) -> bytes:
         family = socket.AF_INET6 if ":" in address.ip else socket.AF_INET
@@ -441,12 +663,15 @@ class AsyncClient:
         caller: Optional[str] = None,
         max_frame_size: int = MAX_FRAME_SIZE,
         send_timeout: bool = True,
+        retries: int = 0,
     ) -> None:
         self.router = router or default_router
         self.caller = caller
         self.max_frame_size = max_frame_size
         #: Whether request heads carry ``timeout_ms`` (see the module doc); a call may override it.
         self.send_timeout = send_timeout
+        #: Default extra picks after a refused connection (routing names only); a call may override it.
+        self.retries = _check_retries(retries)
         self._conns: Dict[Tuple[str, int], _AsyncConnection] = {}
         self._connecting: Dict[Tuple[str, int], "asyncio.Future[_AsyncConnection]"] = {}
 
@@ -460,31 +685,44 @@ class AsyncClient:
         flow_id: Optional[int] = None,
         coloring: Optional[int] = None,
         send_timeout: Optional[bool] = None,
+        retries: Optional[int] = None,
     ) -> bytes:
-        """Sends ``body`` to ``method`` of ``service``; returns the response body bytes."""
+        """Sends ``body`` to ``method`` of ``service``; returns the response body bytes.
+
+        ``retries`` as in :meth:`Client.call`: extra picks after a refused connection only.
+        """
         loop = asyncio.get_running_loop()
+        tries = self.retries if retries is None else _check_retries(retries)
         budget_ms = call_budget_ms(timeout_ms)
         deadline = loop.time() + budget_ms / 1000.0
-        address = self.router.route(service)
-        if address is None:
-            raise SrpcError(ERR_GET_ROUTE_FAILED, f"get route failed: {service}")
-        if budget_ms <= 0:
-            raise _no_time_left(service)
         sequence = new_sequence()
         head = request_head(method, sequence, caller=self.caller, flow_id=flow_id, coloring=coloring)
         send = self.send_timeout if send_timeout is None else send_timeout
         frame = _frame_builder(head, bytes(body), send)
-        started = loop.time()
-        try:
-            if address.type == UDP:
-                reply = await self._exchange_udp(address, frame, deadline)
-            else:
-                reply = await self._exchange_tcp(address, frame, sequence, deadline)
-        except SrpcError as exc:
-            if _is_network_failure(exc.code):
-                self.router.update(service, address, 1, 0)
-            raise
-        return _checked(self.router, service, address, reply, sequence, int((loop.time() - started) * 1000))
+        attempt = 0
+        while True:
+            address = self.router.route(service)
+            if address is None:
+                raise SrpcError(ERR_GET_ROUTE_FAILED, f"get route failed: {service}")
+            if budget_ms <= 0:
+                raise _no_time_left(service)
+            started = loop.time()
+            try:
+                if address.type == UDP:
+                    reply = await self._exchange_udp(address, frame, deadline)
+                else:
+                    reply = await self._exchange_tcp(address, frame, sequence, deadline)
+            except _Refused:
+                self.router.report_refused(service, address)
+                if not _may_retry(service, attempt, tries, deadline, loop.time()):
+                    raise
+                attempt += 1
+                continue
+            except SrpcError as exc:
+                if _is_network_failure(exc.code):
+                    self.router.update(service, address, 1, 0)
+                raise
+            return _checked(self.router, service, address, reply, sequence, int((loop.time() - started) * 1000))
 
     async def call_message(self, service: str, method: str, request: Any, response_type: Type[M], timeout_ms: Optional[float] = None, **head: Any) -> M:
         """Typed call: serializes ``request``, parses the reply as ``response_type`` (-5 if it cannot)."""
@@ -525,7 +763,7 @@ class AsyncClient:
                 except asyncio.TimeoutError:
                     raise SrpcError(ERR_TIMEOUT, f"timeout connecting to {address}") from None
                 except OSError as exc:
-                    raise SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {address}: {exc}") from None
+                    raise _refused(address, exc) from None
                 sock = writer.get_extra_info("socket")
                 if sock is not None:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

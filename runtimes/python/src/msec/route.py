@@ -37,6 +37,11 @@ DEAD_RATIO = 0.00001
 #: NLB API results of ``updateroute`` (``nlbapi.h``).
 NLB_NO_ROUTEDATA = -4
 NLB_NO_SERVER = -9
+#: After a refused connection (nothing listens: the process is gone) a server is dead at once
+#: and gets no picks at all — not even dead-server probes — for this long (seconds); afterwards
+#: it is probed like any dead server. msec-gen addition, the TypeScript ``REFUSED_HOLD_MS``:
+#: NLB alone only learns of a crash at its next weight adjustment.
+REFUSED_HOLD_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,79 @@ class RoutesFileResolver:
         return self.routes().get(service)
 
 
+class ConfiguredEtcdResolver:
+    """Routes through etcd when the environment or the config says so — a plain caller needs no code.
+
+    Settings, re-read at most every ``ROUTES_RECHECK_S``: endpoints from ``$MSEC_ETCD_ENDPOINTS``,
+    else ``[ROUTE] etcd`` of the config (``$MSEC_CONFIG`` or ``etc/config.ini``); prefix from
+    ``$MSEC_ETCD_PREFIX``, else ``[ROUTE] etcd_prefix``, else ``/msec``. Unset ⇒ resolves nothing
+    (the routes file answers). The first lookup starts an :class:`msec.etcd.EtcdResolver` (a watch
+    thread); when the settings change it is closed and another started. Malformed endpoints raise
+    ``ValueError`` naming where they came from. :func:`msec.start.start` replaces this resolver
+    with its own (the server's config file wins).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._checked_at: Optional[float] = None
+        self._key: Optional[Tuple[Tuple[str, ...], str]] = None
+        self._resolver: Optional["_EtcdLike"] = None
+        self._error: Optional[str] = None
+
+    def current(self) -> Optional["_EtcdLike"]:
+        """The etcd resolver for the current settings (started on demand), ``None`` when etcd is not configured."""
+        from .etcd import DEFAULT_PREFIX, ENDPOINTS_ENV, PREFIX_ENV, EtcdResolver, parse_endpoints
+
+        with self._lock:
+            now = self._clock()
+            if self._checked_at is not None and now - self._checked_at < ROUTES_RECHECK_S:
+                if self._error is not None:
+                    raise ValueError(self._error)
+                return self._resolver
+            self._checked_at = now
+            text, where = os.environ.get(ENDPOINTS_ENV), f"${ENDPOINTS_ENV}"
+            if not text:
+                text, where = get_config("ROUTE", "etcd"), "[ROUTE] etcd of the config"
+            key: Optional[Tuple[Tuple[str, ...], str]] = None
+            self._error = None
+            if text and text.strip():
+                try:
+                    endpoints = parse_endpoints(text)
+                except ValueError as e:
+                    self._error = f"{where}: {e}"
+                else:
+                    prefix = os.environ.get(PREFIX_ENV) or get_config("ROUTE", "etcd_prefix") or DEFAULT_PREFIX
+                    key = (tuple(endpoints), prefix)
+            if key != self._key:
+                if self._resolver is not None:
+                    self._resolver.close()
+                self._resolver = EtcdResolver(list(key[0]), key[1]) if key is not None else None
+                self._key = key
+            if self._error is not None:
+                raise ValueError(self._error)
+            return self._resolver
+
+    def resolve(self, service: str) -> Optional[List[Instance]]:
+        etcd = self.current()
+        return etcd.resolve(service) if etcd is not None else None
+
+    def close(self) -> None:
+        """Stops the watch, if one runs (a later lookup starts it again)."""
+        with self._lock:
+            if self._resolver is not None:
+                self._resolver.close()
+            self._resolver, self._key, self._checked_at = None, None, None
+
+
+class _EtcdLike(Protocol):
+    def resolve(self, service: str) -> Optional[List[Instance]]:
+        ...
+
+    def close(self) -> None:
+        ...
+
+
 class StaticResolver:
     """Resolves from a fixed table (tests, or routes assembled in code)."""
 
@@ -198,6 +276,8 @@ class _Server:
     success: int = 0
     failed: int = 0
     cost_ms: int = 0
+    #: No picks before this clock time (see ``REFUSED_HOLD_S``); 0 = none.
+    held_until: float = 0.0
 
 
 @dataclass
@@ -229,6 +309,10 @@ class Balancer:
       ratio, 0.98), no decreases). Servers with fewer than
       ``shaping_request_min`` requests keep their counters for the next period
       (the original's intended rule, see spec §7.4).
+    * :meth:`mark_refused`: a refused connection makes a server dead at once
+      and holds it out of every pick (dead probes included) for
+      ``REFUSED_HOLD_S``; while held servers exist, picks draw from the others
+      only (all held ⇒ from all), as the TypeScript ``markRefused``.
 
     ``clock`` (seconds) and ``rng`` (``rng(n)`` → int in ``[0, n)``) are
     injectable for tests.
@@ -269,11 +353,14 @@ class Balancer:
         with self._lock:
             svc = self._service(name, instances)
             self._maybe_adjust(svc)
-            alive = [s for s in svc.servers if not s.dead]
-            dead = [s for s in svc.servers if s.dead]
+            now = self._clock()
+            unheld = [s for s in svc.servers if s.held_until <= now]
+            candidates = unheld or svc.servers
+            alive = [s for s in candidates if not s.dead]
+            dead = [s for s in candidates if s.dead]
             alive_weight = sum(s.dynamic for s in alive)
             if not alive or alive_weight <= 0:
-                return svc.servers[self._rng(len(svc.servers))].address
+                return candidates[self._rng(len(candidates))].address
             total = alive_weight + (int(alive_weight * DEAD_RETRY_RATIO + 1) if dead else 0)
             if self._rng(total) >= alive_weight and svc.dead_retry_left > 0:
                 svc.dead_retry_left -= 1
@@ -287,8 +374,25 @@ class Balancer:
                 r -= s.dynamic
             requests = chosen.success + chosen.failed
             if requests >= self.shaping_request_min and requests > 0 and chosen.success / requests < SUCCESS_RATIO_MIN:
-                chosen = svc.servers[self._rng(len(svc.servers))]
+                chosen = candidates[self._rng(len(candidates))]
             return chosen.address
+
+    def mark_refused(self, name: str, address: Address) -> bool:
+        """A connection to ``address`` was refused: the server is dead now (one failure counted)
+        and held out of picks for ``REFUSED_HOLD_S``. ``False`` when the service or address is unknown."""
+        with self._lock:
+            svc = self._services.get(name)
+            if svc is None:
+                return False
+            for s in svc.servers:
+                if s.address.ip == address.ip and s.address.port == address.port:
+                    now = self._clock()
+                    s.failed += 1
+                    s.dead, s.dynamic, s.dead_since = True, 0, now
+                    s.held_until = now + REFUSED_HOLD_S
+                    svc.servers = [x for x in svc.servers if not x.dead] + [x for x in svc.servers if x.dead]
+                    return True
+            return False
 
     def update(self, name: str, address: Address, failed: int, cost_ms: int, instances: Optional[List[Instance]] = None) -> bool:
         """Reports a call's outcome (``failed`` ≥ 1 failures, 0 = success taking ``cost_ms``).
@@ -360,7 +464,9 @@ class Router:
     """Turns a service name into an address: literal, else resolvers + balancer."""
 
     def __init__(self, resolvers: Optional[List[Resolver]] = None, balancer: Optional[Balancer] = None) -> None:
-        self.resolvers: List[Resolver] = resolvers if resolvers is not None else [RoutesFileResolver()]
+        #: Consulted in order, the first that knows a name wins. Default: etcd when configured
+        #: (:class:`ConfiguredEtcdResolver`), then the routes file.
+        self.resolvers: List[Resolver] = resolvers if resolvers is not None else [ConfiguredEtcdResolver(), RoutesFileResolver()]
         self.balancer = balancer or Balancer()
 
     def instances(self, service: str) -> Optional[List[Instance]]:
@@ -389,6 +495,12 @@ class Router:
         if not found:
             return NLB_NO_ROUTEDATA
         return 0 if self.balancer.update(service, address, failed, cost_ms, found) else NLB_NO_SERVER
+
+    def report_refused(self, service: str, address: Address) -> None:
+        """A connection to ``address`` (picked for ``service``) was refused: the balancer stops
+        picking it at once (:meth:`Balancer.mark_refused`). Literal addresses are not tracked."""
+        if parse_address(service) is None:
+            self.balancer.mark_refused(service, address)
 
 
 #: The process-wide router used by the clients and the MSEC functions.

@@ -34,7 +34,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from .config import CONFIG_ENV, read_config
 from .etcd import DEFAULT_PREFIX, DEFAULT_TTL_S, DEFAULT_WEIGHT, PREFIX_ENV, EtcdRegistration, EtcdResolver, endpoints_from_env
 from .handler import MethodTable
-from .route import default_router
+from .route import ConfiguredEtcdResolver, default_router
 from .server import DEFAULT_PORT, Server, ServerOptions, run_server
 
 _LISTEN_ENTRY = re.compile(r"(?:(.*):)?(\d+)/(tcp|udp)")
@@ -161,10 +161,15 @@ def start_server(
     prefix = os.environ.get(PREFIX_ENV) or route.get("etcd_prefix") or DEFAULT_PREFIX
     resolver: Optional[EtcdResolver] = None
     registration: List[EtcdRegistration] = []
+    replaced: List[ConfiguredEtcdResolver] = []
     if endpoints is not None:
         # Outgoing calls resolve through etcd first, then the routes file.
+        # It stands in for the plain callers' ConfiguredEtcdResolver (same settings, this config file).
         resolver = EtcdResolver(endpoints, prefix)
-        default_router.resolvers.insert(0, resolver)
+        replaced = [r for r in default_router.resolvers if isinstance(r, ConfiguredEtcdResolver)]
+        for configured in replaced:
+            configured.close()
+        default_router.resolvers = [resolver] + [r for r in default_router.resolvers if not isinstance(r, ConfiguredEtcdResolver)]
 
     def started(server: Server) -> None:
         print(f"listening on {options.host}:{server.port} ({'tcp+udp' if options.udp else 'tcp'})", flush=True)
@@ -188,3 +193,4 @@ def start_server(
         if resolver is not None:
             resolver.close()
             default_router.resolvers.remove(resolver)
+            default_router.resolvers[0:0] = list(replaced)

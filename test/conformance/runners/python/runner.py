@@ -9,13 +9,12 @@ harness compares.
                               concurrent calls run on threads)
 ``python runner.py --async``  the asyncio ``AsyncConformanceServiceClient`` (one shared ``AsyncClient``)
 
-Routing is configured as a user's program does it: the routes file from
-``$MSEC_ROUTES`` (read by the runtime), and, when ``$MSEC_ETCD_ENDPOINTS`` is set,
-an ``EtcdResolver`` put in front of the default router's resolvers.
+Routing is configured as a user's program does it — not at all: the runtime reads
+the routes file from ``$MSEC_ROUTES`` and, when ``$MSEC_ETCD_ENDPOINTS`` is set,
+resolves through etcd first (``msec.route.ConfiguredEtcdResolver``).
 """
 import asyncio
 import json
-import os
 import sys
 import threading
 import time
@@ -24,8 +23,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from conformance_echo import AsyncConformanceServiceClient, ConformanceServiceClient, EchoReply, EchoRequest, SrpcError
 from msec import AsyncClient, Client
-from msec.etcd import DEFAULT_PREFIX, PREFIX_ENV, EtcdResolver, endpoints_from_env
-from msec.route import Balancer, Instance, default_router, parse_address
+from msec.route import Balancer, Instance, parse_address
 
 Observation = Dict[str, Any]
 
@@ -36,12 +34,6 @@ def request_of(call: Dict[str, Any]) -> EchoRequest:
 
 def observed(reply: EchoReply) -> Observation:
     return {"code": 0, "reply": {"text": reply.text, "instance": reply.instance, "peer": reply.peer, "deadline_ms": reply.deadline_ms}}
-
-
-def check_retries(call: Dict[str, Any]) -> None:
-    """The Python clients have no retries option: a step asking for retries cannot be run faithfully."""
-    if call["retries"] != 0:
-        raise RuntimeError(f"retries={call['retries']} asked, but the Python runtime's clients have no retries option")
 
 
 def write(observation: Observation) -> None:
@@ -101,15 +93,14 @@ class SyncRunner:
         self.client = Client()
 
     def call(self, call: Dict[str, Any]) -> Observation:
-        check_retries(call)
         try:
             if "method" in call:
-                body = self.client.call(call["service"], call["method"], request_of(call).SerializeToString(), call["timeout_ms"])
+                body = self.client.call(call["service"], call["method"], request_of(call).SerializeToString(), call["timeout_ms"], retries=call["retries"])
                 reply = EchoReply()
                 reply.ParseFromString(body)
                 return observed(reply)
             stub = ConformanceServiceClient(call["service"], client=self.client)
-            return observed(stub.echo(request_of(call), timeout_ms=call["timeout_ms"]))
+            return observed(stub.echo(request_of(call), timeout_ms=call["timeout_ms"], retries=call["retries"]))
         except SrpcError as e:
             return {"code": e.code, "message": e.message}
 
@@ -155,15 +146,14 @@ class AsyncRunner:
         self.client = AsyncClient()
 
     async def call(self, call: Dict[str, Any]) -> Observation:
-        check_retries(call)
         try:
             if "method" in call:
-                body = await self.client.call(call["service"], call["method"], request_of(call).SerializeToString(), call["timeout_ms"])
+                body = await self.client.call(call["service"], call["method"], request_of(call).SerializeToString(), call["timeout_ms"], retries=call["retries"])
                 reply = EchoReply()
                 reply.ParseFromString(body)
                 return observed(reply)
             stub = AsyncConformanceServiceClient(call["service"], client=self.client)
-            return observed(await stub.echo(request_of(call), timeout_ms=call["timeout_ms"]))
+            return observed(await stub.echo(request_of(call), timeout_ms=call["timeout_ms"], retries=call["retries"]))
         except SrpcError as e:
             return {"code": e.code, "message": e.message}
 
@@ -230,18 +220,10 @@ def main() -> None:
         if not sys.stdin.readline():
             raise RuntimeError("stdin closed while waiting for a notify ack")
 
-    etcd: Optional[EtcdResolver] = None
-    endpoints = endpoints_from_env()
-    if endpoints is not None:
-        etcd = EtcdResolver(endpoints, os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX)
-        default_router.resolvers.insert(0, etcd)
-
     if "--async" in sys.argv[1:]:
         asyncio.run(run_async(scenario["steps"], wait_ack))
     else:
         run_sync(scenario["steps"], wait_ack)
-    if etcd is not None:
-        etcd.close()
 
 
 def run_sync(steps: List[Dict[str, Any]], wait_ack: Callable[[], None]) -> None:
