@@ -12,6 +12,7 @@ import type { FileDescriptorProto, FileDescriptorSet } from "@bufbuild/protobuf/
 import { createFileRegistry } from "@bufbuild/protobuf";
 import { getComments } from "./protoplugin.js";
 import { UserError } from "./user-error.js";
+import { rememberDisplayPaths } from "./display-paths.js";
 
 /** Comments attached to a declaration in the `.proto` source (without `//` markers). */
 export interface Comments {
@@ -109,6 +110,8 @@ export interface ModelInput {
 /** Build the model. Throws `UserError` for inputs MSEC cannot serve (streaming rpcs). */
 export function buildModel(input: ModelInput): ProtoModel {
   const registry = createFileRegistry(input.descriptorSet);
+  const displayPaths = input.displayPaths ?? new Map<string, string>();
+  rememberDisplayPaths(registry, displayPaths);
   const files: ProtoFileModel[] = [];
   for (const name of input.requested) {
     const desc = registry.getFile(name);
@@ -124,7 +127,7 @@ export function buildModel(input: ModelInput): ProtoModel {
     registry,
     descriptorSet: input.descriptorSet,
     sources: input.sources,
-    displayPaths: input.displayPaths ?? new Map(),
+    displayPaths,
   };
 }
 

@@ -1,9 +1,11 @@
 /**
  * Where a `.proto` declaration is: `file.proto:line:col` of its name, from
  * the descriptor's source info (1-based, as compilers print it), for
- * messages that refuse an input because of an identifier.
+ * messages that refuse an input because of an identifier. The file is named
+ * as the user gave it (`display-paths.ts`), else by its import path.
  */
 import type { DescEnum, DescEnumValue, DescExtension, DescField, DescFile, DescMessage, DescMethod, DescOneof, DescService } from "@bufbuild/protobuf";
+import { displayPath } from "../display-paths.js";
 import { getComments } from "../protoplugin.js";
 
 export type NamedDesc = DescMessage | DescEnum | DescEnumValue | DescField | DescExtension | DescOneof | DescService | DescMethod;
@@ -20,8 +22,9 @@ export function declarationSite(desc: NamedDesc | DescFile): string {
   const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((n, i) => n === b[i]);
   const named = desc.kind === "file" ? path : [...path, NAME_FIELD];
   const loc = locations.find((l: { path: number[] }) => same(l.path, named)) ?? locations.find((l: { path: number[] }) => same(l.path, path));
-  if (loc === undefined || loc.span.length < 2) return file.proto.name;
-  return `${file.proto.name}:${loc.span[0]! + 1}:${loc.span[1]! + 1}`;
+  const shown = displayPath(file);
+  if (loc === undefined || loc.span.length < 2) return shown;
+  return `${shown}:${loc.span[0]! + 1}:${loc.span[1]! + 1}`;
 }
 
 function fileOf(desc: NamedDesc | DescFile): DescFile {

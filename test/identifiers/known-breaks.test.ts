@@ -72,7 +72,7 @@ test("Java: a nested enum named enum is refused with file:line:col and the langu
   assert.equal(r.code, 1, r.stderr);
   assert.equal(
     r.stderr,
-    "msec-gen: error: java_refused.proto:7:8: enum jrefused.Holder.enum: \"enum\" is a Java keyword; protoc's Java code uses it as a class name unescaped, which cannot compile — rename it or generate without --lang java\n",
+    "msec-gen: error: fixtures/identifiers/java_refused.proto:7:8: enum jrefused.Holder.enum: \"enum\" is a Java keyword; protoc's Java code uses it as a class name unescaped, which cannot compile — rename it or generate without --lang java\n",
   );
   assert.equal(existsSync(out), false);
 });
@@ -83,7 +83,7 @@ test("Java from the default language set: skipped with the same message as a war
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stderr,
-    /^msec-gen: warning: skipping the java caller: java_refused\.proto:7:8: enum jrefused\.Holder\.enum: "enum" is a Java keyword; .* \(name languages with --lang\)$/m,
+    /^msec-gen: warning: skipping the java caller: fixtures\/identifiers\/java_refused\.proto:7:8: enum jrefused\.Holder\.enum: "enum" is a Java keyword; .* \(name languages with --lang\)$/m,
   );
   const langs = readdirSync(path.join(out, "Id.Refused-caller")).filter((f) => f !== "README.md").sort();
   assert.ok(!langs.includes("java"), langs.join(","));
