@@ -221,6 +221,6 @@ test("C++ caller of the corpus is refused before anything is written (names prot
   const out = path.join(work, "cpp-refused");
   const r = await msecGen(["caller", ...ARGS, "--lang", "cpp", "--dir", "-o", out, "-q"]);
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^msec-gen: error: proto2\/None\.proto:\d+:\d+: extension corpus2\.import\.None\.func\.yield\.assert: "assert" is a C\+\+ keyword or macro .* generate without --lang cpp\n$/);
+  assert.match(r.stderr, /^msec-gen: error: fixtures\/identifiers\/corpus\/proto2\/None\.proto:\d+:\d+: extension corpus2\.import\.None\.func\.yield\.assert: "assert" is a C\+\+ keyword or macro .* generate without --lang cpp\n$/);
   assert.equal(existsSync(out), false);
 });
