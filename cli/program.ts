@@ -13,6 +13,7 @@ import { LANGUAGE_OPTIONS } from "../generator/language-options.js";
 import type { RuntimeMode } from "../generator/runtime-artefact.js";
 import type { LanguageSettings, TargetKind } from "../generator/target.js";
 import { CompileError, UserError } from "../generator/user-error.js";
+import { addOpenApiCommand } from "./openapi-command.js";
 import { addRoutesCommand } from "./routes-command.js";
 
 /** Exit codes, documented in docs/cli.md. */
@@ -138,6 +139,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       "  msec-gen caller Crawl.proto --name VOA.Crawl --lang ts --dir -o out\n",
   );
   addRoutesCommand(program);
+  addOpenApiCommand(program);
   program.commands.forEach((c) => c.exitOverride());
   try {
     await program.parseAsync([...argv], { from: "user" });
