@@ -251,7 +251,7 @@ def test_health_metrics_404_and_405(serve):
         assert read_http(c) == b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 10\r\n\r\nnot found\n"
         c.sendall(b"PUT /health HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
         assert read_http(c) == (
-            b"HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain; charset=utf-8\r\nAllow: GET, POST\r\n"
+            b"HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain; charset=utf-8\r\nAllow: GET, HEAD, POST\r\n"
             b"Content-Length: 19\r\n\r\nmethod not allowed\n"
         )
 

@@ -193,7 +193,7 @@ describe("HTTP/JSON on the SRPC port", () => {
     const s = await open();
     s.write("GET /nope HTTP/1.1\r\nHost: t\r\n\r\nDELETE /x HTTP/1.1\r\nHost: t\r\n\r\nGET /health HTTP/1.1\r\n\r\n");
     const text = (await readBytes(s, 300)).toString("latin1");
-    assert.match(text, /^HTTP\/1\.1 404 Not Found\r\n[\s\S]*HTTP\/1\.1 405 Method Not Allowed\r\n[\s\S]*Allow: GET, POST\r\n[\s\S]*HTTP\/1\.1 200 OK\r\n[\s\S]*ok\n$/);
+    assert.match(text, /^HTTP\/1\.1 404 Not Found\r\n[\s\S]*HTTP\/1\.1 405 Method Not Allowed\r\n[\s\S]*Allow: GET, HEAD, POST\r\n[\s\S]*HTTP\/1\.1 200 OK\r\n[\s\S]*ok\n$/);
   });
 
   test("malformed HTTP is answered 400 and closes only that connection", async () => {
