@@ -17,7 +17,7 @@ export type OpenApiDoc = { components: { schemas: Record<string, unknown> }; pat
 /** Asserts the document is valid OpenAPI 3.1 and every schema compiles; returns a schema compiler. */
 export async function assertValidOpenApi(doc: unknown): Promise<(schema: unknown) => ValidateFunction> {
   const validator = new Validator();
-  const result = await validator.validate(structuredClone(doc) as object);
+  const result = await validator.validate(structuredClone(doc) as Parameters<Validator["validate"]>[0]);
   assert.deepEqual(result.errors ?? [], [], "OpenAPI 3.1 schema errors");
   assert.equal(result.valid, true);
   assert.equal(validator.version, "3.1");
