@@ -135,7 +135,7 @@ function operation(
   op.requestBody = {
     description: `\`${input.typeName}\` as ProtoJSON. An empty body is the empty message.`,
     required: false,
-    content: { "application/json": { schema: ref(input.typeName), example: exampleOf(input, 0, new Set()) } },
+    content: { "application/json": { schema: ref(input.typeName), example: jsonExample(input) } },
   };
   op.responses = {
     "200": {
@@ -411,6 +411,11 @@ function addEnum(desc: DescEnum, schemas: Map<string, JsonObject>): void {
 }
 
 // ------------------------------------------------------------------ examples
+
+/** The example the document gives for `message`: ProtoJSON the servers accept (and the mock may answer). */
+export function jsonExample(message: DescMessage): JsonValue {
+  return exampleOf(message, 0, new Set());
+}
 
 /** A request example the server accepts: every field once (the first member of each oneof), nested to a small depth. */
 function exampleOf(message: DescMessage, depth: number, visiting: Set<string>): JsonValue {

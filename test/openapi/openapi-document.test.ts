@@ -12,8 +12,12 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import { REPO_ROOT } from "../generator/golden-cases.js";
 import { runCli } from "../generator/run-cli.js";
-import { generate } from "../../generator/generate.js";
-import { assertValidOpenApi, type OpenApiDoc } from "./validate.js";
+import { create, fromJson, toJson } from "@bufbuild/protobuf";
+import { generate, loadModel } from "../../generator/generate.js";
+import { jsonExample, openApiDocument } from "../../generator/openapi.js";
+import { decodeRequest } from "../../runtimes/ts/src/request-decoding.js";
+import { MSEC_JSON_WRITE_OPTIONS } from "../../runtimes/ts/src/server/call-context.js";
+import { assertValidOpenApi, type OpenApiDoc, schemaCompiler } from "./validate.js";
 
 const work = mkdtempSync(path.join(tmpdir(), "openapi-doc-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -120,6 +124,46 @@ describe("msec-gen openapi", () => {
       assert.ok(Object.keys(doc.paths).length > 0, args[0]);
       for (const [p, item] of Object.entries(doc.paths)) assert.equal(item.post.operationId, p.slice(1));
     }
+  });
+
+  test("for every fixture method, the request example passes the schema and the runtime's strict decoding, and what the server writes passes the response schemas", async () => {
+    const fixtures = [
+      ["fixtures/echo/echo.proto"],
+      ["fixtures/voa/MainLogic.proto", "fixtures/voa/Crawl.proto"],
+      ["fixtures/edge/legacy_proto2.proto"],
+      ["fixtures/edge/modern_proto3.proto"],
+      ["fixtures/edge/orders.proto", "fixtures/edge/users.proto"],
+      ["fixtures/edge/reserved_words.proto"],
+    ];
+    let methods = 0;
+    for (const protos of fixtures) {
+      const model = await loadModel({ kind: "server", protos, includes: ["fixtures/edge/include", ...protos.map((p) => path.dirname(p))], cwd: REPO_ROOT });
+      const doc = openApiDocument(model, { name: "T.T", version: "0.1.0", generatorVersion: "0" }) as OpenApiDoc;
+      const compile = schemaCompiler(doc);
+      for (const service of model.services) {
+        for (const method of service.methods) {
+          const op = doc.paths[`/${method.wireName}`].post;
+          const media = op.requestBody.content["application/json"];
+          const validateRequest = compile(media.schema);
+          assert.equal(validateRequest(media.example), true, `${method.wireName}: ${JSON.stringify(validateRequest.errors)}`);
+          // A non-object request (a WKT such as Timestamp) cannot be sent over HTTP at all (request-decoding.md).
+          if (typeof media.example === "object" && media.example !== null && !Array.isArray(media.example)) {
+            decodeRequest(method.input.desc, { format: "json", text: JSON.stringify(media.example) });
+          }
+          // What the server writes by default for a full response, and for an empty one.
+          const validateReply = compile(op.responses["200"].content["application/json"].schema);
+          // (An empty response only where no field is required: protobuf-es refuses to write it otherwise.)
+          const hasRequired = method.output.desc.fields.some((f) => f.presence === 3);
+          const responses = [fromJson(method.output.desc, jsonExample(method.output.desc)), ...(hasRequired ? [] : [create(method.output.desc)])];
+          for (const response of responses) {
+            const envelope = { ret: 0, errmsg: "", resultObj: toJson(method.output.desc, response, MSEC_JSON_WRITE_OPTIONS) };
+            assert.equal(validateReply(envelope), true, `${method.wireName}: ${JSON.stringify(envelope)} ${JSON.stringify(validateReply.errors)}`);
+          }
+          methods++;
+        }
+      }
+    }
+    assert.ok(methods >= 12, `${methods} methods checked`);
   });
 
   test("the output is byte-identical across runs; -o writes the same bytes to a file", async () => {
