@@ -5,11 +5,15 @@
  *
  * Parameters (comma-separated `key=value`): `kind=server|caller` (default
  * server), `name=Group.Service`, `lang=ts` (repeat for several caller
- * languages), `runtime_spec=<npm spec>`, `go_module=<path>`,
- * `handlers=write|skip` (default write; `skip` leaves out every user-owned
- * file — handler skeletons and the server's etc/ config — because protoc and
- * buf overwrite existing files).
+ * languages), `runtime=registry|bundled` (default registry), `version=…`,
+ * every per-language option of LANGUAGE_OPTIONS in snake case
+ * (`go_module=<path>`, …), `handlers=write|skip` (default write; `skip`
+ * leaves out every user-owned file — handler skeletons and the server's etc/
+ * config — because protoc and buf overwrite existing files).
  * Packages contain no `proto/` folder: plugins do not receive source text.
+ * For the same reason the C++ caller (which compiles the .proto sources with
+ * protoc when the package is built) cannot be made here; see
+ * PLUGIN_UNSUPPORTED.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
@@ -25,6 +29,17 @@ import { LANGUAGE_OPTIONS, pluginKey } from "../generator/language-options.js";
 import { RUNTIME_MODES, type RuntimeMode } from "../generator/runtime-artefact.js";
 import type { TargetKind } from "../generator/target.js";
 import { UserError } from "../generator/user-error.js";
+
+/**
+ * Languages plugin mode cannot generate, with the reason. Every other
+ * registered language gives the same files as `msec-gen server|caller --dir`
+ * without the `proto/` folder (test/cli/plugin-parity.test.ts).
+ */
+export const PLUGIN_UNSUPPORTED: Readonly<Record<string, string>> = {
+  cpp:
+    "the C++ caller compiles the .proto sources with protoc when the package is built, and a protoc/buf plugin receives descriptors only, not the source text; " +
+    "generate it with msec-gen caller --lang cpp or msec-gen generate",
+};
 
 interface PluginParameters {
   kind: TargetKind;
@@ -101,6 +116,10 @@ export async function runPlugin(requestBytes: Uint8Array): Promise<Uint8Array> {
   });
   try {
     const params = parsePluginParameters(request.parameter ?? "");
+    for (const lang of params.kind === "caller" ? params.langs : []) {
+      const reason = PLUGIN_UNSUPPORTED[lang];
+      if (reason !== undefined) throw new UserError(`lang=${lang} is not available in plugin mode: ${reason}`);
+    }
     const model = buildModel({
       descriptorSet: create(FileDescriptorSetSchema, { file: request.protoFile }),
       requested: request.fileToGenerate,

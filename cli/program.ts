@@ -4,34 +4,31 @@
  * generator library; `main.ts` is the executable entry.
  */
 import path from "node:path";
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { generate, type GenerateOptions } from "../generator/generate.js";
 import { writeOutput } from "../generator/output.js";
 import { generatorVersion } from "../generator/package-root.js";
 import { targetLanguages } from "../generator/target-registry.js";
-import { LANGUAGE_OPTIONS } from "../generator/language-options.js";
-import type { RuntimeMode } from "../generator/runtime-artefact.js";
-import type { LanguageSettings, TargetKind } from "../generator/target.js";
-import { CompileError, UserError } from "../generator/user-error.js";
+import { packageLanguages, packageName } from "../generator/managed-output.js";
+import type { TargetKind } from "../generator/target.js";
+import { UserError } from "../generator/user-error.js";
 import { addOpenApiCommand } from "./openapi-command.js";
 import { addRoutesCommand } from "./routes-command.js";
+import { addGenerateConfigCommand } from "./generate-command.js";
+import { addInitCommand } from "./init-command.js";
+import { addBreakingCommand } from "./breaking-command.js";
+import { EXIT_OK, report } from "./report-error.js";
 
-/** Exit codes, documented in docs/cli.md. */
-export const EXIT_OK = 0;
-export const EXIT_USER_ERROR = 1;
-export const EXIT_INTERNAL_ERROR = 2;
+export { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_USER_ERROR, report } from "./report-error.js";
+import { generateOptions, toGenerateOptions } from "./generate-options.js";
+import { elapsed, errorText, newDirectory, newResult } from "./result-document.js";
 
 interface CommandOptions {
-  name?: string;
-  include: string[];
   output: string;
   dir?: boolean;
-  lang?: string;
-  descriptorSetIn?: string;
-  runtime?: string;
-  version?: string;
   quiet?: boolean;
-  [languageOption: string]: unknown;
+  json?: boolean;
+  [option: string]: unknown;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -43,28 +40,12 @@ function addGenerateCommand(program: Command, kind: TargetKind, summary: string,
     .command(kind)
     .summary(summary)
     .description(summary)
-    .argument("[protos...]", ".proto files (or, with --descriptor-set-in, import paths of files in the set)")
-    .option("-n, --name <Group.Service>", "MSEC routing name: two levels, each 1-32 characters, a letter then [A-Za-z0-9_-] (default: <last package segment>.<first service without \"Service\">)")
-    .option("-I, --include <dir>", "include directory for imports (repeatable; default: each file's own directory)", collect, [])
-    .option("-o, --output <dir>", "output directory", ".")
-    .option("--dir", "write the unpacked tree instead of a .tgz (regenerating keeps existing handler files)")
-    .option(
-      "--lang <langs>",
-      kind === "server"
-        ? "target language (default: ts)"
-        : "comma-separated target languages (default: all; a language this machine or input cannot produce is skipped with a warning)",
-    )
-    .option("--descriptor-set-in <file>", "read a binary FileDescriptorSet instead of compiling .proto files")
-    .option("--version <version>", "version of the generated package(s), MAJOR.MINOR.PATCH[-pre] (default: 2.0.0 for a proto package ending in .v2, else 0.1.0)")
-    .option(
-      "--runtime <mode>",
-      `how packages reference the msec-gen runtime of their language: bundled (a copy of the runtime ${generatorVersion()} artefact in runtime/, installs before anything is published) or registry (plain registry references)`,
-      "bundled",
-    )
-    .option("-q, --quiet", "no progress lines on stderr");
-  for (const row of LANGUAGE_OPTIONS.filter((o) => o.kinds.includes(kind))) {
-    if (row.repeatable === true) command.option(row.flag, `${row.description} (repeatable)`, collect);
-    else command.option(row.flag, row.description);
+    .argument("[protos...]", ".proto files (or, with --descriptor-set-in, import paths of files in the set)");
+  for (const option of generateOptions(kind)) {
+    const description = option.description(kind);
+    if (option.repeatable === true) command.option(option.flag, description, collect, option.defaultValue as string[] | undefined);
+    else if (option.defaultValue !== undefined) command.option(option.flag, description, option.defaultValue);
+    else command.option(option.flag, description);
   }
   command
     .addHelpText("after", `\nLanguages: ${targetLanguages(kind).join(", ")}\n\nExamples:\n${examples}`)
@@ -73,40 +54,65 @@ function addGenerateCommand(program: Command, kind: TargetKind, summary: string,
     });
 }
 
-/** The per-language options given on the command line (commander's camelCase keys are the table keys). */
-function languageSettings(opts: CommandOptions): LanguageSettings {
-  const settings: Record<string, unknown> = {};
-  for (const row of LANGUAGE_OPTIONS) {
-    const value = opts[row.key];
-    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
-    settings[row.key] = value;
-  }
-  return settings as LanguageSettings;
-}
-
 async function run(kind: TargetKind, protos: string[], opts: CommandOptions): Promise<void> {
+  const started = performance.now();
+  const json = opts.json === true ? newResult(kind, null) : undefined;
   const progress = opts.quiet === true ? undefined : (m: string) => process.stderr.write(`msec-gen: ${m}\n`);
-  if (protos.length === 0 && opts.descriptorSetIn === undefined) {
-    throw new UserError(`no .proto file given (usage: msec-gen ${kind} X.proto [options]; see msec-gen ${kind} --help)`);
+  try {
+    if (protos.length === 0 && opts.descriptorSetIn === undefined) {
+      throw new UserError(`no .proto file given (usage: msec-gen ${kind} X.proto [options]; see msec-gen ${kind} --help)`);
+    }
+    const options: GenerateOptions = {
+      ...toGenerateOptions(kind, protos, opts),
+      onProgress: progress,
+      onWarning: (m: string) => {
+        json?.warnings.push(m);
+        process.stderr.write(`msec-gen: warning: ${m}\n`);
+      },
+    };
+    const generateStarted = performance.now();
+    const files = await generate(options);
+    const generateMs = elapsed(generateStarted);
+    progress?.(`writing ${files.length} files${opts.dir === true ? "" : " as a .tgz"}`);
+    const writeStarted = performance.now();
+    const outDir = path.resolve(opts.output);
+    const result = await writeOutput(files, outDir, opts.dir === true);
+    for (const kept of result.kept) process.stderr.write(`msec-gen: kept ${kept} (yours; not overwritten)\n`);
+    if (json === undefined) {
+      process.stdout.write(`${result.path}\n`);
+      return;
+    }
+    const root = path.basename(result.path);
+    const keptSet = new Set(result.kept);
+    const directory = newDirectory(outDir, null);
+    if (opts.dir === true) {
+      const top = root;
+      directory.kept = result.kept.map((k) => `${top}/${k}`).sort();
+      directory.written = files.map((f) => f.path).filter((p) => !keptSet.has(p.slice(top.length + 1))).sort();
+    } else directory.written = [root];
+    json.directories.push(directory);
+    json.outputs.push({
+      entry: null,
+      kind,
+      name: packageName(kind, files[0]!.path.split("/")[0]!),
+      languages: packageLanguages(kind, files),
+      path: result.path,
+      format: opts.dir === true ? "dir" : "tgz",
+      directory: outDir,
+      files: files.length,
+      generateMs,
+    });
+    json.timings = { totalMs: elapsed(started), generateMs, writeMs: elapsed(writeStarted) };
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  } catch (e) {
+    if (json !== undefined) {
+      json.ok = false;
+      json.errors.push(errorText(e));
+      json.timings.totalMs = elapsed(started);
+      process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    }
+    throw e;
   }
-  const options: GenerateOptions = {
-    kind,
-    protos,
-    includes: opts.include,
-    descriptorSetIn: opts.descriptorSetIn,
-    lang: opts.lang,
-    name: opts.name,
-    runtime: opts.runtime as RuntimeMode | undefined,
-    sdkVersion: opts.version,
-    ...languageSettings(opts),
-    onProgress: progress,
-    onWarning: (m: string) => process.stderr.write(`msec-gen: warning: ${m}\n`),
-  };
-  const files = await generate(options);
-  progress?.(`writing ${files.length} files${opts.dir === true ? "" : " as a .tgz"}`);
-  const result = await writeOutput(files, path.resolve(opts.output), opts.dir === true);
-  for (const kept of result.kept) process.stderr.write(`msec-gen: kept ${kept} (yours; not overwritten)\n`);
-  process.stdout.write(`${result.path}\n`);
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -119,9 +125,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText(
       "after",
-      "\nExit codes: 0 ok, 1 user error (bad input or options), 2 internal error (a bug).\n\nExamples:\n" +
+      "\nExit codes: 0 ok, 1 user error (bad input or options), 2 internal error (a bug).\n" +
+        "generate --check and breaking also exit 1 when they find a difference or a break.\n\nExamples:\n" +
         "  msec-gen server fixtures/voa/MainLogic.proto --name VOA.MainLogic\n" +
-        "  msec-gen caller fixtures/voa/Crawl.proto --name VOA.Crawl --lang ts -o out --dir\n",
+        "  msec-gen caller fixtures/voa/Crawl.proto --name VOA.Crawl --lang ts -o out --dir\n" +
+        "  msec-gen init && msec-gen generate      # outputs listed in msec-gen.yaml\n" +
+        "  npx msec-gen generate --check           # in CI: is the checked-in SDK current?\n",
     );
   addGenerateCommand(
     program,
@@ -138,6 +147,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     "  msec-gen caller Crawl.proto --name VOA.Crawl                     # ./VOA.Crawl-caller.tgz (ts/)\n" +
       "  msec-gen caller Crawl.proto --name VOA.Crawl --lang ts --dir -o out\n",
   );
+  addGenerateConfigCommand(program);
+  addInitCommand(program);
+  addBreakingCommand(program);
   addRoutesCommand(program);
   addOpenApiCommand(program);
   program.commands.forEach((c) => c.exitOverride());
@@ -149,21 +161,3 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** Print an error the way users should see it and return the exit code. */
-export function report(e: unknown, write: (text: string) => void = (t) => process.stderr.write(t)): number {
-  if (e instanceof CommanderError) {
-    // commander already printed the message (or the help / version text)
-    return e.exitCode === 0 ? EXIT_OK : EXIT_USER_ERROR;
-  }
-  if (e instanceof CompileError) {
-    write(`${e.message}\n`);
-    return EXIT_USER_ERROR;
-  }
-  if (e instanceof UserError) {
-    write(`msec-gen: error: ${e.message}\n`);
-    return EXIT_USER_ERROR;
-  }
-  const stack = e instanceof Error ? (e.stack ?? e.message) : String(e);
-  write(`msec-gen: internal error (a bug in msec-gen; please report it with the command line):\n${stack}\n`);
-  return EXIT_INTERNAL_ERROR;
-}

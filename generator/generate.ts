@@ -51,6 +51,7 @@ const LANGUAGE_TITLES: Record<string, string> = {
   go: "Go",
   java: "Java",
   cpp: "C++",
+  php: "PHP (Composer package)",
 };
 
 /**

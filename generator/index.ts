@@ -11,6 +11,20 @@
 export { generate, generateFromModel, loadModel, type GenerateOptions } from "./generate.js";
 export { writeOutput, type WriteResult } from "./output.js";
 export { createTarball } from "./tarball.js";
+export {
+  MANIFEST_FILE,
+  checkOutput,
+  formatManifest,
+  managedPackage,
+  manifestFor,
+  readManifest,
+  syncOutput,
+  type CheckReport,
+  type ManagedPackage,
+  type Manifest,
+  type SyncReport,
+} from "./managed-output.js";
+export { bumpFor, compareDescriptorSets, nextVersion, type Break, type Bump, type Comparison } from "./breaking.js";
 export { compileProtos, readDescriptorSet, type CompileInput } from "./front-end.js";
 export { buildModel } from "./model.js";
 export type { Comments, MessageRef, MethodModel, ModelInput, ProtoFileModel, ProtoModel, ServiceModel } from "./model.js";

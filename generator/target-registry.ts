@@ -5,13 +5,14 @@
 import type { Target, TargetKind } from "./target.js";
 import { cppCallerTarget } from "./targets/cpp/index.js";
 import { javaCallerTarget } from "./targets/java/index.js";
+import { phpCallerTarget } from "./targets/php/index.js";
 import { goCallerTarget } from "./targets/go/index.js";
 import { pythonServerTarget } from "./targets/python/server.js";
 import { pythonCallerTarget } from "./targets/python/index.js";
 import { tsCallerTarget, tsServerTarget } from "./targets/ts/index.js";
 import { UserError } from "./user-error.js";
 
-const TARGETS: readonly Target[] = [tsServerTarget, tsCallerTarget, cppCallerTarget, javaCallerTarget, goCallerTarget, pythonCallerTarget, pythonServerTarget];
+const TARGETS: readonly Target[] = [tsServerTarget, tsCallerTarget, cppCallerTarget, javaCallerTarget, goCallerTarget, pythonCallerTarget, pythonServerTarget, phpCallerTarget];
 
 /** Languages available for `kind`, in registry order. */
 export function targetLanguages(kind: TargetKind): string[] {

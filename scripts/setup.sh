@@ -14,6 +14,8 @@ set -euo pipefail
 #   python3 -m venv      Python caller tests install the generated package into a fresh venv
 #   etcd etcdctl         routing tests (test/etcd) start a real etcd v3 on loopback
 #   mariadbd mariadb     the VOA example (test/e2e/voa-example.test.ts) starts MariaDB on loopback
+#   php composer         the PHP runtime (runtimes/php/test.sh) and PHP caller tests install packages
+#                        offline with Composer; google/protobuf is Debian's php-google-protobuf (3.21)
 apt_needs=(
   curl:curl
   cmake:cmake
@@ -27,6 +29,9 @@ apt_needs=(
   etcdctl:etcd-client
   mariadbd:mariadb-server
   mariadb:mariadb-client
+  php:php-cli
+  /usr/share/php/Google/Protobuf/Internal/Message.php:php-google-protobuf
+  composer:composer
 )
 missing=()
 for pair in "${apt_needs[@]}"; do
@@ -71,14 +76,14 @@ if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
 fi
 
-# Go caller tests (test/interop/go*.test.ts) need Go >= 1.23 (what google.golang.org/protobuf
-# v1.36.12 declares). This kind of machine ships a current Go; Debian's golang-go is too old.
+# Go caller tests (test/interop/go*.test.ts) and runtimes/go need Go >= 1.26 (what the runtime's
+# etcd client, go.etcd.io/etcd/client/v3 v3.7.3, declares). This kind of machine ships a current Go; Debian's golang-go is too old.
 # protoc-gen-go and google.golang.org/protobuf come from the Go module proxy on first use.
 go_version=$(go env GOVERSION 2>/dev/null || true)
 go_version=${go_version#go}
 go_minor=$(echo "$go_version" | cut -d. -f2)
-if [ -z "$go_version" ] || [ "${go_version%%.*}" -lt 1 ] || { [ "${go_version%%.*}" -eq 1 ] && [ "${go_minor:-0}" -lt 23 ]; }; then
-  echo "setup: Go >= 1.23 is needed for the Go caller tests (found: ${go_version:-none})." >&2
+if [ -z "$go_version" ] || [ "${go_version%%.*}" -lt 1 ] || { [ "${go_version%%.*}" -eq 1 ] && [ "${go_minor:-0}" -lt 26 ]; }; then
+  echo "setup: Go >= 1.26 is needed for the Go runtime and caller tests (found: ${go_version:-none})." >&2
   echo "setup: install it (e.g. with GOTOOLCHAIN=go1.26.0 from an existing Go >= 1.21) and rerun." >&2
   exit 1
 fi

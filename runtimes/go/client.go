@@ -2,10 +2,9 @@ package msec
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
+	"math"
 	"net"
 	"os"
 	"time"
@@ -40,6 +39,12 @@ type Options struct {
 	// Coloring is CRpcHead.coloring (1 = log this call chain at every level);
 	// when 0, the context's WithColoring value applies.
 	Coloring uint32
+	// Retries is the number of extra picks after a refused connection
+	// (default 0, as MSEC). Routing names only: a refused connection is the
+	// one failure where the request certainly never reached a server, so it
+	// cannot run twice; never for literal addresses or other failures. All
+	// attempts share the call's deadline.
+	Retries int
 }
 
 // Client calls the methods of one service. It is safe for concurrent use.
@@ -73,6 +78,12 @@ func (c *Client) Options() Options {
 // bytes, -12 timeout with part of the reply, -13 connection refused or
 // lost, -3/-4 malformed reply, -16 sequence mismatch, -5 undecodable reply
 // body, or the code the server put into CRpcHead.err.
+//
+// The context's deadline (else Options.Timeout from now) is the whole
+// call's budget; the request carries what is left of it as
+// CRpcHead.timeout_ms, so the server and its downstream calls stop when
+// this caller has given up. Cancelling the context ends the call with -10
+// "call aborted". Calls share pooled connections, multiplexed by sequence.
 func (c *Client) Call(ctx context.Context, method string, request, response proto.Message) error {
 	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(request)
 	if err != nil {
@@ -90,174 +101,150 @@ func (c *Client) Call(ctx context.Context, method string, request, response prot
 
 // CallRaw is Call with an already encoded request body; it returns the reply body.
 func (c *Client) CallRaw(ctx context.Context, method string, body []byte) ([]byte, error) {
-	route, err := ResolveRoute(c.opts.Service)
-	if err != nil {
-		return nil, err
-	}
-	address := route.Address()
-	if err := ctx.Err(); err != nil {
-		return nil, &Error{Code: CodeTimeout, Detail: "call aborted: " + err.Error(), Address: address}
+	if c.opts.Retries < 0 {
+		return nil, &Error{Code: CodeParaError, Detail: fmt.Sprintf("Options.Retries must be ≥ 0 (got %d)", c.opts.Retries), Address: c.opts.Service}
 	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(c.opts.Timeout)
 	}
-	sequence := NewSequence()
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	_, literal := ParseLiteral(c.opts.Service)
+	for attempt := 0; ; attempt++ {
+		reply, err := c.callOnce(ctx, method, body, deadline)
+		if err == nil {
+			return reply, nil
+		}
+		// Only a refused connection is retried: the request certainly never
+		// reached a server, so it cannot run twice.
+		e := err.(*Error)
+		refused := e.Code == CodeSendRecvFailed && !e.RequestSent && !e.FromServer
+		if !refused || literal || attempt >= c.opts.Retries || ctx.Err() != nil {
+			return nil, err
+		}
+	}
+}
+
+// callOnce is one attempt: route, send, wait for the reply, report the
+// outcome to the balancer. Every error is an *Error.
+func (c *Client) callOnce(ctx context.Context, method string, body []byte, deadline time.Time) ([]byte, error) {
+	service := c.opts.Service
+	if err := ctx.Err(); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil, &Error{Code: CodeTimeout, Detail: "call aborted: " + err.Error(), Address: service}
+		}
+		return nil, &Error{Code: CodeTimeout, Detail: "no time left to call " + service + " before the deadline", Address: service}
+	}
+	route, err := resolveRoute(ctx, service)
+	if err != nil {
+		return nil, err
+	}
+	address := route.Address()
 	colorID := ColorID(method)
 	flowID := chainFlowID(ctx)
-	if flowID == 0 {
-		flowID = colorID ^ sequence
-	}
 	coloring := c.opts.Coloring
 	if coloring == 0 {
 		coloring = chainColoring(ctx)
 	}
 	caller := c.opts.Caller
-	head := EncodeRpcHead(&RpcHead{
-		Sequence:   sequence,
-		Coloring:   &coloring,
-		ColorID:    &colorID,
-		FlowID:     &flowID,
-		Caller:     &caller,
-		MethodName: method,
-	})
-	frame := EncodeFrame(head, body)
-	var reply []byte
+	build := func(sequence uint32) []byte {
+		flow := flowID
+		if flow == 0 {
+			flow = colorID ^ uint64(sequence)
+		}
+		timeoutMs := uint32(min(max(1, (time.Until(deadline)+time.Millisecond-1)/time.Millisecond), math.MaxUint32))
+		head := EncodeRpcHead(&RpcHead{
+			Sequence:   uint64(sequence),
+			Coloring:   &coloring,
+			ColorID:    &colorID,
+			FlowID:     &flow,
+			Caller:     &caller,
+			MethodName: method,
+			TimeoutMs:  &timeoutMs,
+		})
+		return EncodeFrame(head, body)
+	}
+	started := time.Now()
+	var replyHead *RpcHead
+	var replyBody []byte
+	var callErr *Error
 	if route.Network == "udp" {
-		reply, err = exchangeUDP(ctx, address, frame, deadline)
+		replyHead, replyBody, callErr = exchangeUDP(ctx, address, build)
 	} else {
-		reply, err = exchangeTCP(ctx, address, frame, deadline)
+		replyHead, replyBody, callErr = defaultPool.get(address).call(ctx, build)
 	}
-	if err != nil {
-		return nil, err
-	}
-	replyHead, replyBody, err := DecodeFrame(reply)
-	if err != nil {
-		e := err.(*Error)
-		e.Address, e.RequestSent = address, true
-		return nil, e
-	}
-	if replyHead.Sequence != sequence {
-		return nil, &Error{Code: CodeInvalidSequence, Detail: fmt.Sprintf("reply carries sequence %d, expected %d", replyHead.Sequence, sequence), Address: address, RequestSent: true}
-	}
-	if replyHead.Err != nil && *replyHead.Err != 0 {
+	if callErr == nil && replyHead.Err != nil && *replyHead.Err != 0 {
 		detail := ""
 		if replyHead.ErrMsg != nil {
 			detail = *replyHead.ErrMsg
 		}
-		return nil, &Error{Code: *replyHead.Err, Detail: detail, Address: address, RequestSent: true, FromServer: true}
+		callErr = &Error{Code: *replyHead.Err, Detail: detail, Address: address, RequestSent: true, FromServer: true}
+	}
+	if _, literal := ParseLiteral(service); !literal {
+		// What the balancer hears: a reply, even one with err ≠ 0, is a
+		// success with its latency; a refused connection takes the server out
+		// at once; a cancelled call is not reported; anything else is a failure.
+		switch {
+		case callErr == nil || callErr.FromServer:
+			CurrentBalancer().Update(service, address, 0, time.Since(started).Milliseconds())
+		case callErr.Code == CodeSendRecvFailed && !callErr.RequestSent && route.Network == "tcp":
+			CurrentBalancer().MarkRefused(service, address)
+		case errors.Is(ctx.Err(), context.Canceled):
+		default:
+			CurrentBalancer().Update(service, address, 1, 0)
+		}
+	}
+	if callErr != nil {
+		return nil, callErr
 	}
 	return replyBody, nil
 }
 
-// exchangeTCP sends one frame on a pooled connection to address and reads
-// one reply frame. The connection goes back to the pool only after a clean
-// exchange.
-func exchangeTCP(ctx context.Context, address string, frame []byte, deadline time.Time) ([]byte, error) {
-	conn := defaultPool.take(address)
-	if conn == nil {
-		dialCtx, cancel := context.WithDeadline(ctx, deadline)
-		var dialer net.Dialer
-		var err error
-		conn, err = dialer.DialContext(dialCtx, "tcp", address)
-		cancel()
-		if err != nil {
-			return nil, netError(ctx, err, address, false, 0)
-		}
-	}
-	if err := conn.SetDeadline(deadline); err != nil {
-		conn.Close()
-		return nil, &Error{Code: CodeSendRecvFailed, Detail: err.Error(), Address: address}
-	}
-	// A cancelled context interrupts blocked reads and writes at once.
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	if _, err := conn.Write(frame); err != nil {
-		conn.Close()
-		return nil, netError(ctx, err, address, true, 0)
-	}
-	reply, clean, err := readFrame(conn)
-	if err != nil {
-		conn.Close()
-		return nil, netError(ctx, err, address, true, len(reply))
-	}
-	if !stop() || !clean || conn.SetDeadline(time.Time{}) != nil {
-		conn.Close()
-	} else {
-		defaultPool.put(address, conn)
-	}
-	return reply, nil
-}
-
-// readFrame reads until one complete frame is buffered. clean is false when
-// bytes beyond the frame arrived (the connection is then not reused). On an
-// error, the partial reply is returned with it.
-func readFrame(conn net.Conn) (frame []byte, clean bool, err error) {
-	buf := make([]byte, 0, 4096)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, make([]byte, cap(buf))...)[:len(buf)]
-		}
-		n, err := conn.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if n > 0 {
-			if size := CheckFrame(buf); size < 0 {
-				return buf, false, &Error{Code: CodeInvalidPkg, Detail: "malformed reply frame"}
-			} else if size > 0 {
-				return buf[:size], size == len(buf), nil
-			}
-			if len(buf) >= FrameHeadOffset {
-				total := FrameOverhead + int64(int32(binary.BigEndian.Uint32(buf[1:5]))) + int64(int32(binary.BigEndian.Uint32(buf[5:9])))
-				if total > MaxFrameBytes {
-					return buf, false, &Error{Code: CodeInvalidPkg, Detail: fmt.Sprintf("reply frame of %d bytes exceeds %d", total, MaxFrameBytes)}
-				}
-				if total > int64(cap(buf)) {
-					grown := make([]byte, len(buf), total)
-					copy(grown, buf)
-					buf = grown
-				}
-			}
-		}
-		if err != nil {
-			if err == io.EOF {
-				err = errors.New("connection closed by the server")
-			}
-			return buf, false, err
-		}
-	}
-}
-
-// exchangeUDP sends one frame in one datagram and reads one reply datagram.
-func exchangeUDP(ctx context.Context, address string, frame []byte, deadline time.Time) ([]byte, error) {
+// exchangeUDP sends one frame in one datagram from a fresh socket and reads
+// one reply datagram, which must echo the request's sequence.
+func exchangeUDP(ctx context.Context, address string, build func(sequence uint32) []byte) (*RpcHead, []byte, *Error) {
+	sequence := uint32(NewSequence())
+	frame := build(sequence)
 	if len(frame) > MaxUDPFrameBytes {
-		return nil, &Error{Code: CodeParaError, Detail: fmt.Sprintf("request frame of %d bytes exceeds the UDP limit of %d", len(frame), MaxUDPFrameBytes), Address: address}
+		return nil, nil, &Error{Code: CodeParaError, Detail: fmt.Sprintf("request frame of %d bytes exceeds the UDP limit of %d", len(frame), MaxUDPFrameBytes), Address: address}
 	}
 	conn, err := net.Dial("udp", address)
 	if err != nil {
-		return nil, netError(ctx, err, address, false, 0)
+		return nil, nil, netError(ctx, err, address, false, 0)
 	}
 	defer conn.Close()
+	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if _, err := conn.Write(frame); err != nil {
-		return nil, netError(ctx, err, address, false, 0)
+		return nil, nil, netError(ctx, err, address, false, 0)
 	}
 	buf := make([]byte, 65536)
 	n, err := conn.Read(buf)
 	if err != nil {
-		return nil, netError(ctx, err, address, true, 0)
+		return nil, nil, netError(ctx, err, address, true, 0)
 	}
 	if CheckFrame(buf[:n]) != n {
-		return nil, &Error{Code: CodeInvalidPkg, Detail: "reply datagram is not one complete frame", Address: address, RequestSent: true}
+		return nil, nil, &Error{Code: CodeInvalidPkg, Detail: "reply datagram is not one complete frame", Address: address, RequestSent: true}
 	}
-	return buf[:n], nil
+	head, body, err := DecodeFrame(buf[:n])
+	if err != nil {
+		e := err.(*Error)
+		e.Address, e.RequestSent = address, true
+		return nil, nil, e
+	}
+	if head.Sequence != uint64(sequence) {
+		return nil, nil, &Error{Code: CodeInvalidSequence, Detail: fmt.Sprintf("reply carries sequence %d, expected %d", head.Sequence, sequence), Address: address, RequestSent: true}
+	}
+	return head, body, nil
 }
 
 // netError maps a network failure to an SRPC error: a cancelled context is
 // -10 "call aborted"; an expired deadline is -12 when part of the reply had
 // arrived, else -10; anything else (refused, reset, closed) is -13.
-func netError(ctx context.Context, err error, address string, sent bool, received int) error {
+func netError(ctx context.Context, err error, address string, sent bool, received int) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		e.Address, e.RequestSent = address, sent

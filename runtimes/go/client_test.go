@@ -36,8 +36,9 @@ func startFakeServer(t *testing.T, reply func(conn net.Conn, request []byte) []b
 			s.accepted.Add(1)
 			go func() {
 				defer conn.Close()
+				frames := &frameReader{conn: conn}
 				for {
-					request, _, err := readFrame(conn)
+					request, err := frames.next()
 					if err != nil {
 						return
 					}
@@ -49,6 +50,31 @@ func startFakeServer(t *testing.T, reply func(conn net.Conn, request []byte) []b
 		}
 	}()
 	return s
+}
+
+// frameReader reads request frames from one connection (the fake server's
+// side), keeping bytes that arrived after a frame for the next one.
+type frameReader struct {
+	conn net.Conn
+	buf  []byte
+}
+
+func (r *frameReader) next() ([]byte, error) {
+	chunk := make([]byte, 4096)
+	for {
+		if size := CheckFrame(r.buf); size > 0 {
+			frame := r.buf[:size:size]
+			r.buf = append([]byte(nil), r.buf[size:]...)
+			return frame, nil
+		} else if size < 0 && len(r.buf) > 0 {
+			return nil, errors.New("malformed frame")
+		}
+		n, err := r.conn.Read(chunk)
+		r.buf = append(r.buf, chunk[:n]...)
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 func (s *fakeServer) address() string {
@@ -94,7 +120,8 @@ func TestRequestHeadCarriesMSECFields(t *testing.T) {
 	}
 	h := <-heads
 	if h.MethodName != "crawl.CrawlService.GetMP3List" || *h.Caller != "VOA.MainLogic" || *h.Coloring != 1 ||
-		*h.ColorID != 1829285648 || *h.FlowID != 1829285648^h.Sequence || h.Sequence == 0 || h.Err != nil {
+		*h.ColorID != 1829285648 || *h.FlowID != 1829285648^h.Sequence || h.Sequence == 0 || h.Err != nil ||
+		h.TimeoutMs == nil || *h.TimeoutMs < 1 || *h.TimeoutMs > 800 {
 		t.Fatalf("head %+v", h)
 	}
 }

@@ -73,12 +73,12 @@ func TestResolveRouteUsesTheRoutesFileNamedByTheEnvironment(t *testing.T) {
 		t.Fatalf("ResolveRoute = %+v, %v", route, err)
 	}
 	_, err = ResolveRoute("VOA.Other")
-	if CodeOf(err) != CodeGetRouteFailed || err.Error() != "srpc -15 get route failed: no route for VOA.Other in routes file "+file {
+	if CodeOf(err) != CodeGetRouteFailed || err.Error() != "srpc -15 get route failed: no route for VOA.Other (looked in: routes file "+file+")" {
 		t.Fatalf("unknown name: %v", err)
 	}
 	t.Setenv(RoutesEnv, filepath.Join(dir, "absent.conf"))
 	_, err = ResolveRoute("VOA.Crawl")
-	if CodeOf(err) != CodeGetRouteFailed || err.Error() != "srpc -15 get route failed: no route for VOA.Crawl in routes file "+filepath.Join(dir, "absent.conf")+" (missing)" {
+	if CodeOf(err) != CodeGetRouteFailed || err.Error() != "srpc -15 get route failed: no route for VOA.Crawl (looked in: routes file "+filepath.Join(dir, "absent.conf")+" (missing))" {
 		t.Fatalf("missing file: %v", err)
 	}
 }

@@ -3,7 +3,6 @@ package msec
 import (
 	"bufio"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"regexp"
 	"strconv"
@@ -199,38 +198,4 @@ func (r *routesFile) reload(path string) {
 		return
 	}
 	r.routes, r.failure = ParseRoutes(string(text), path)
-}
-
-// ResolveRoute turns a service name into the route of one call: a literal
-// address as written, else an instance of the routing name from the routes
-// file, drawn at random in proportion to the weights. Failures are an
-// *Error with CodeGetRouteFailed.
-func ResolveRoute(service string) (Route, error) {
-	if route, ok := ParseLiteral(service); ok {
-		return route, nil
-	}
-	list, where, err := defaultRoutes.instances(service)
-	if err != nil {
-		return Route{}, &Error{Code: CodeGetRouteFailed, Detail: err.Error(), Address: service}
-	}
-	if len(list) == 0 {
-		return Route{}, &Error{Code: CodeGetRouteFailed, Detail: fmt.Sprintf("no route for %s in %s", service, where), Address: service}
-	}
-	return pickWeighted(list), nil
-}
-
-// pickWeighted draws one instance with probability weight/total.
-func pickWeighted(list []RouteInstance) Route {
-	var total int64
-	for _, i := range list {
-		total += i.Weight
-	}
-	n := rand.Int64N(total)
-	for _, i := range list {
-		if n < i.Weight {
-			return i.Route
-		}
-		n -= i.Weight
-	}
-	return list[len(list)-1].Route
 }

@@ -19,6 +19,10 @@ type RpcHead struct {
 	Caller      *string
 	MethodName  string // field 51, required
 	CallerStack []string
+	// TimeoutMs (field 70, an msec-gen addition) is the caller's remaining
+	// budget in milliseconds when the request was written; absent or 0 = no
+	// deadline. MSEC peers skip it as an unknown field.
+	TimeoutMs *uint32
 }
 
 // CRpcHead field numbers.
@@ -33,6 +37,7 @@ const (
 	fieldCaller      = 50
 	fieldMethodName  = 51
 	fieldCallerStack = 60
+	fieldTimeoutMs   = 70
 )
 
 // Protobuf wire types used by CRpcHead and skipped in unknown fields.
@@ -72,6 +77,9 @@ func EncodeRpcHead(h *RpcHead) []byte {
 	b = appendBytesField(b, fieldMethodName, h.MethodName)
 	for _, s := range h.CallerStack {
 		b = appendBytesField(b, fieldCallerStack, s)
+	}
+	if h.TimeoutMs != nil {
+		b = appendVarintField(b, fieldTimeoutMs, uint64(*h.TimeoutMs))
 	}
 	return b
 }
@@ -116,6 +124,9 @@ func DecodeRpcHead(data []byte) (*RpcHead, error) {
 			case fieldResult:
 				r := int32(v)
 				h.Result = &r
+			case fieldTimeoutMs:
+				t := uint32(v)
+				h.TimeoutMs = &t
 			}
 		case wireBytes:
 			l, n := binary.Uvarint(data[i:])

@@ -373,7 +373,7 @@ describe("msec-gen command line", () => {
     const r = await runCli(["caller", "fixtures/voa/Crawl.proto", "--name", "VOA.Crawl", "-o", out, "--dir", "--quiet"]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, "");
-    assert.deepEqual((await fs.readdir(path.join(out, "VOA.Crawl-caller"))).sort(), ["README.md", "cpp", "go", "java", "python", "ts"]);
+    assert.deepEqual((await fs.readdir(path.join(out, "VOA.Crawl-caller"))).sort(), ["README.md", "cpp", "go", "java", "php", "python", "ts"]);
   });
 
   test("caller without --lang skips a language the input cannot give, with a warning; naming that language fails", async () => {
@@ -391,7 +391,7 @@ describe("msec-gen command line", () => {
         "but this input has no source for it (a descriptor set?); generate from the .proto files or without --lang cpp (name languages with --lang)\n",
     );
     const top = path.join(out, "VOA.Crawl-caller");
-    assert.deepEqual((await fs.readdir(top)).sort(), ["README.md", "go", "java", "python", "ts"]);
+    assert.deepEqual((await fs.readdir(top)).sort(), ["README.md", "go", "java", "php", "python", "ts"]);
     assert.doesNotMatch(await fs.readFile(path.join(top, "README.md"), "utf8"), /cpp\//);
     const explicit = await runCli(["caller", "--descriptor-set-in", set, "--name", "VOA.Crawl", "--lang", "ts,cpp", "-o", await outDir(), "--quiet"]);
     assert.equal(explicit.code, 1);

@@ -36,6 +36,7 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
   { id: "edge-reserved-caller", options: { kind: "caller", protos: [edge("reserved_words.proto")], name: "Reserved.Words", lang: "ts" } },
   { id: "voa-crawl-caller-python", options: { kind: "caller", protos: [voa("Crawl.proto")], name: "VOA.Crawl", lang: "python" } },
   { id: "voa-crawl-caller-go", options: { kind: "caller", protos: [voa("Crawl.proto")], name: "VOA.Crawl", lang: "go" } },
+  { id: "voa-crawl-caller-php", options: { kind: "caller", protos: [voa("Crawl.proto")], name: "VOA.Crawl", lang: "php" } },
   {
     id: "shared-billing-caller-go",
     options: { kind: "caller", protos: ["fixtures/shared/billing/billing.proto"], includes: ["fixtures/shared"], name: "Shop.Billing", lang: "go" },

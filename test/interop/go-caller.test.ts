@@ -31,27 +31,47 @@ describe("Go caller for the VOA protos", () => {
     dir = await generate("voa", ["fixtures/voa/Crawl.proto", "fixtures/voa/MainLogic.proto", "--name", "VOA.Crawl"]);
   });
 
-  test("has the module layout: go.mod, go.sum, one package per proto package, the runtime module in runtime/", () => {
+  test("has the module layout: go.mod, go.sum, one package per proto package, the runtime module in runtime/", async () => {
     const files = (d: string) => readdirSync(path.join(dir, d)).sort();
     assert.deepEqual(files("."), ["README.md", "crawl", "go.mod", "go.sum", "mainlogic", "runtime"]);
     assert.deepEqual(files("crawl"), ["Crawl.pb.go", "Crawl_msec.go"]);
     assert.deepEqual(files("mainlogic"), ["MainLogic.pb.go", "MainLogic_msec.go"]);
+    // The runtime's go directive and its requirements (the etcd client's module graph) as `// indirect`.
+    const runtimeMod = readFileSync(path.join(REPO_ROOT, "runtimes/go/go.mod"), "utf8");
+    const indirect = [...runtimeMod.matchAll(/^\t(\S+) (v\S+)/gm)]
+      .filter((m) => m[1] !== "google.golang.org/protobuf")
+      .map((m) => `\t${m[1]} ${m[2]} // indirect`)
+      .sort();
+    assert.ok(indirect.some((l) => l.startsWith("\tgo.etcd.io/etcd/client/v3 ")));
+    const goMod = readFileSync(path.join(dir, "go.mod"), "utf8");
     assert.equal(
-      readFileSync(path.join(dir, "go.mod"), "utf8"),
+      goMod,
       [
         "module example.com/msec/voa/crawl",
         "",
-        "go 1.23",
+        "go 1.26.0",
         "",
         "require (",
         "\tgithub.com/msec-gen/msec-gen/runtimes/go v0.1.0",
         "\tgoogle.golang.org/protobuf v1.36.12",
         ")",
         "",
+        "require (",
+        ...indirect,
+        ")",
+        "",
         "replace github.com/msec-gen/msec-gen/runtimes/go => ./runtime",
         "",
       ].join("\n"),
     );
+    assert.match(runtimeMod, /^go 1\.26\.0$/m);
+    // Complete as generated: go mod tidy changes neither go.mod nor go.sum.
+    const goSum = readFileSync(path.join(dir, "go.sum"), "utf8");
+    const copy = path.join(work, "voa-tidy");
+    await runOk("cp", ["-r", dir, copy]);
+    await runOk("go", ["mod", "tidy"], { cwd: copy });
+    assert.equal(readFileSync(path.join(copy, "go.mod"), "utf8"), goMod);
+    assert.equal(readFileSync(path.join(copy, "go.sum"), "utf8"), goSum);
     assert.match(readFileSync(path.join(dir, "crawl/Crawl.pb.go"), "utf8"), /^\/\/ \tprotoc-gen-go v1\.36\.12$/m);
   });
 
@@ -199,7 +219,7 @@ describe("Go caller runtime modes and imported protos", () => {
     for (const name of ["go.mod", "go.sum", "types.pb.go"]) {
       assert.ok(readFileSync(path.join(billing, common, name)).equals(readFileSync(path.join(catalog, common, name))), name);
     }
-    assert.equal(readFileSync(path.join(billing, common, "go.mod"), "utf8"), "module example.com/msec/proto/shop/common\n\ngo 1.23\n\nrequire google.golang.org/protobuf v1.36.12\n");
+    assert.equal(readFileSync(path.join(billing, common, "go.mod"), "utf8"), "module example.com/msec/proto/shop/common\n\ngo 1.26.0\n\nrequire google.golang.org/protobuf v1.36.12\n");
     assert.match(readFileSync(path.join(billing, "shop/billing/billing.pb.go"), "utf8"), /^\tcommon "example\.com\/msec\/proto\/shop\/common"$/m);
     await runOk("go", ["vet", "./..."], { cwd: billing });
   });

@@ -36,8 +36,25 @@ import {
 } from "./go-package.js";
 import { locateProtocGenGo, PROTOC_GEN_GO_VERSION, runProtocGenGo } from "./protoc-gen-go.js";
 
-/** `go` directive of the generated go.mod: google.golang.org/protobuf v1.36.12 declares go 1.23. */
-export const GO_VERSION = "1.23";
+/**
+ * The runtime module's go.mod (runtimes/go/go.mod): its `go` directive and
+ * its requirements. Every generated go.mod takes that `go` version (Go
+ * refuses a main module older than a dependency; the runtime's etcd client
+ * go.etcd.io/etcd/client/v3 v3.7.3 declares go 1.26.0) and lists the
+ * runtime's requirements as `// indirect` (Go ≥ 1.17 main modules list
+ * every module their build uses), exactly what `go mod tidy` would add.
+ */
+function runtimeGoMod(): { goVersion: string; requires: { path: string; version: string }[] } {
+  const text = readFileSync(path.join(runtimeDir("go"), "go.mod"), "utf8");
+  const goVersion = /^go (\S+)$/m.exec(text)?.[1];
+  if (goVersion === undefined) throw new Error("runtimes/go/go.mod has no go directive");
+  const requires: { path: string; version: string }[] = [];
+  for (const m of text.matchAll(/^(?:require )?\t?([a-z0-9.-]+\.[a-z]+\/\S+) (v\S+)/gm)) requires.push({ path: m[1]!, version: m[2]! });
+  return { goVersion, requires };
+}
+const RUNTIME_GO_MOD = runtimeGoMod();
+/** `go` directive of every generated go.mod: the runtime module's. */
+export const GO_VERSION = RUNTIME_GO_MOD.goVersion;
 /** The protobuf module every generated module requires. */
 const PROTOBUF_MODULE = "google.golang.org/protobuf";
 
@@ -154,6 +171,7 @@ export async function generateGoCaller(model: ProtoModel, options: TargetOptions
     { path: RUNTIME_MODULE, version: runtimeVersion },
     { path: PROTOBUF_MODULE, version: PROTOC_GEN_GO_VERSION },
   ].sort((a, b) => compare(a.path, b.path));
+  const indirect = RUNTIME_GO_MOD.requires.filter((r) => r.path !== PROTOBUF_MODULE).sort((a, b) => compare(a.path, b.path));
   const replaces = [
     ...shared.map((p) => ({ path: p.importPath, dir: `./${p.dir}` })),
     ...(bundled ? [{ path: RUNTIME_MODULE, dir: `./${RUNTIME_DIR}` }] : []),
@@ -187,7 +205,7 @@ export async function generateGoCaller(model: ProtoModel, options: TargetOptions
     example: exampleData(model, packages),
   };
   files.push(
-    { path: "go.mod", content: goMod(modulePath, requires, replaces) },
+    { path: "go.mod", content: goMod(modulePath, requires, replaces, indirect) },
     { path: "go.sum", content: goSum },
     { path: "README.md", content: renderTemplate("caller/go/README.md.hbs", data) },
   );
@@ -200,10 +218,16 @@ function compare(a: string, b: string): number {
 }
 
 /** A go.mod as `go mod edit -fmt` writes it. */
-function goMod(module: string, requires: readonly { path: string; version: string }[], replaces: readonly { path: string; dir: string }[]): string {
+function goMod(
+  module: string,
+  requires: readonly { path: string; version: string }[],
+  replaces: readonly { path: string; dir: string }[],
+  indirect: readonly { path: string; version: string }[] = [],
+): string {
   const lines = [`module ${module}`, "", `go ${GO_VERSION}`, ""];
   if (requires.length === 1) lines.push(`require ${requires[0]!.path} ${requires[0]!.version}`);
   else lines.push("require (", ...requires.map((r) => `\t${r.path} ${r.version}`), ")");
+  if (indirect.length > 0) lines.push("", "require (", ...indirect.map((r) => `\t${r.path} ${r.version} // indirect`), ")");
   if (replaces.length === 1) lines.push("", `replace ${replaces[0]!.path} => ${replaces[0]!.dir}`);
   else if (replaces.length > 1) lines.push("", "replace (", ...replaces.map((r) => `\t${r.path} => ${r.dir}`), ")");
   return `${lines.join("\n")}\n`;

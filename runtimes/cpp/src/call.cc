@@ -1,6 +1,7 @@
 #include "msec/call.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <random>
 
@@ -28,11 +29,15 @@ std::uint64_t NewSequence() {
   }
 }
 
-Status CallRaw(std::string_view service, std::string_view method, const std::string& request_body, std::string* response_body,
-               const CallOptions& options) {
+namespace {
+
+/** One attempt: route, send, wait for the reply, report the outcome. */
+Status CallOnce(std::string_view service, std::string_view method, const std::string& request_body, std::string* response_body,
+                const CallOptions& options, Deadline deadline) {
   Route route;
   Status status = GetRoute(service, &route);
-  if (!status.ok()) return status;
+  if (!status.ok()) return status.SetCall("", false);
+  const std::string address = route.Address();
 
   const std::uint64_t sequence = NewSequence();
   srpc::CRpcHead head;
@@ -42,24 +47,39 @@ Status CallRaw(std::string_view service, std::string_view method, const std::str
   head.set_flow_id(options.flow_id != 0 ? options.flow_id : DefaultFlowId(method, sequence));
   head.set_caller(CallerName(options));
   head.set_method_name(std::string(method));
-  std::string request_frame;
-  const int packed = EncodeFrame(head, request_body, &request_frame);
-  if (packed != kSuccess) return Status(packed, "");
 
-  std::string reply_frame;
-  status = Exchange(route, request_frame, options.timeout_ms, &reply_frame);
-  if (!status.ok()) return status;
-
+  const auto started = std::chrono::steady_clock::now();
   srpc::CRpcHead reply_head;
-  const int decoded = DecodeFrame(reinterpret_cast<const std::uint8_t*>(reply_frame.data()), reply_frame.size(), &reply_head,
-                                  response_body);
-  if (decoded != kSuccess) return Status(decoded, "reply from " + route.Address());
-  if (reply_head.sequence() != sequence) {
-    return Status(kInvalidSequence, "reply carries sequence " + std::to_string(reply_head.sequence()) + ", expected " +
-                                        std::to_string(sequence) + " (" + route.Address() + ")");
+  status = Exchange(route, head, request_body, deadline, options.timeout_ms, &reply_head, response_body);
+  const auto cost_ms =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+  if (!status.ok()) {
+    if (status.code() == kSendRecvFailed && !status.request_sent() && route.transport == Transport::kTcp) {
+      ReportRefused(service, address);  // nothing listens there: stop picking it now
+    } else {
+      UpdateRoute(service, address, 1, 0);
+    }
+    return status;
   }
-  if (reply_head.err() != kSuccess) return Status::FromServer(reply_head.err(), reply_head.err_msg());
-  return Status();
+  // The server answered: a success for the balancer, whatever its err.
+  UpdateRoute(service, address, 0, cost_ms);
+  if (reply_head.err() != kSuccess) return Status::FromServer(reply_head.err(), reply_head.err_msg()).SetCall(address, true);
+  return Status().SetCall(address, true);
+}
+
+}  // namespace
+
+Status CallRaw(std::string_view service, std::string_view method, const std::string& request_body, std::string* response_body,
+               const CallOptions& options) {
+  if (options.timeout_ms <= 0) return Status(kParaError, "timeout_ms must be > 0, got " + std::to_string(options.timeout_ms));
+  if (options.retries < 0) return Status(kParaError, "retries must be >= 0, got " + std::to_string(options.retries));
+  const Deadline deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.timeout_ms);
+  const bool literal = ParseLiteral(service).has_value();
+  for (int attempt = 0;; ++attempt) {
+    Status status = CallOnce(service, method, request_body, response_body, options, deadline);
+    const bool refused = status.code() == kSendRecvFailed && !status.request_sent() && !status.from_server();
+    if (!refused || literal || attempt >= options.retries || std::chrono::steady_clock::now() >= deadline) return status;
+  }
 }
 
 Status CallMethod(std::string_view service, std::string_view method, const google::protobuf::Message& request,

@@ -1,12 +1,15 @@
 #include "msec/route.h"
 
+#include "msec/balancer.h"
+#include "msec/etcd.h"
+
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
-#include <random>
 #include <sstream>
 
 namespace msec {
@@ -55,7 +58,8 @@ bool IsServiceName(std::string_view name) {
   return dot;
 }
 
-/** `[section] key` of an INI file with MSEC get_config semantics; empty when absent. */
+}  // namespace
+
 std::string ConfigValue(const std::string& path, std::string_view section, std::string_view key) {
   std::ifstream in(path);
   if (!in) return "";
@@ -76,6 +80,8 @@ std::string ConfigValue(const std::string& path, std::string_view section, std::
   return value;
 }
 
+namespace {
+
 /** The routes file as last read, shared by all threads. */
 struct RoutesCache {
   std::mutex mutex;
@@ -85,13 +91,7 @@ struct RoutesCache {
   bool loaded = false;
   RouteTable table;
   Status failure;
-  std::mt19937_64 random{std::random_device{}()};
 };
-
-RoutesCache& Cache() {
-  static RoutesCache cache;
-  return cache;
-}
 
 /** Re-reads the file when the path, its mtime or its size changed (at most once per kRoutesRecheckMs). */
 void Refresh(RoutesCache& cache) {
@@ -202,32 +202,123 @@ std::string DefaultRoutesPath() {
   return kDefaultRoutesFile;
 }
 
+namespace {
+
+/** The routes file (path from DefaultRoutesPath, re-checked at most once per kRoutesRecheckMs). */
+class RoutesFileResolver : public Resolver {
+ public:
+  Status Resolve(std::string_view service, std::vector<RouteInstance>* instances) override {
+    std::lock_guard<std::mutex> lock(cache_.mutex);
+    Refresh(cache_);
+    if (!cache_.failure.ok()) return cache_.failure;
+    const auto found = cache_.table.find(service);
+    if (found != cache_.table.end()) *instances = found->second;
+    return Status();
+  }
+  std::string Describe() override {
+    std::lock_guard<std::mutex> lock(cache_.mutex);
+    Refresh(cache_);
+    return "routes file " + cache_.path + (cache_.stamp == "missing" ? " (missing)" : "");
+  }
+
+ private:
+  RoutesCache cache_;
+};
+
+class StaticResolver : public Resolver {
+ public:
+  explicit StaticResolver(RouteTable table) : table_(std::move(table)) {}
+  Status Resolve(std::string_view service, std::vector<RouteInstance>* instances) override {
+    const auto found = table_.find(service);
+    if (found != table_.end()) *instances = found->second;
+    return Status();
+  }
+  std::string Describe() override { return "static table (" + std::to_string(table_.size()) + " services)"; }
+
+ private:
+  const RouteTable table_;
+};
+
+struct Resolvers {
+  std::mutex mutex;
+  std::vector<std::shared_ptr<Resolver>> registered;
+  std::shared_ptr<Resolver> routes_file = std::make_shared<RoutesFileResolver>();
+};
+
+/** Never destroyed: calls may run on threads that outlive static destruction. */
+Resolvers& TheResolvers() {
+  static Resolvers* resolvers = new Resolvers;
+  return *resolvers;
+}
+
+/** Registered resolvers, then etcd (when configured), then the routes file. */
+std::vector<std::shared_ptr<Resolver>> ResolverChain() {
+  Resolvers& r = TheResolvers();
+  std::vector<std::shared_ptr<Resolver>> chain;
+  {
+    std::lock_guard<std::mutex> lock(r.mutex);
+    chain = r.registered;
+  }
+  if (std::shared_ptr<Resolver> etcd = ConfiguredEtcdResolver()) chain.push_back(std::move(etcd));
+  chain.push_back(r.routes_file);
+  return chain;
+}
+
+}  // namespace
+
+std::shared_ptr<Resolver> MakeStaticResolver(RouteTable table) { return std::make_shared<StaticResolver>(std::move(table)); }
+
+void RegisterResolver(std::shared_ptr<Resolver> resolver) {
+  Resolvers& r = TheResolvers();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.registered.push_back(std::move(resolver));
+}
+
+void UnregisterResolver(const std::shared_ptr<Resolver>& resolver) {
+  Resolvers& r = TheResolvers();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  const auto found = std::find(r.registered.begin(), r.registered.end(), resolver);
+  if (found != r.registered.end()) r.registered.erase(found);
+}
+
+Status ResolveInstances(std::string_view name, std::vector<RouteInstance>* instances) {
+  instances->clear();
+  const std::vector<std::shared_ptr<Resolver>> chain = ResolverChain();
+  for (const auto& resolver : chain) {
+    Status status = resolver->Resolve(name, instances);
+    if (!status.ok()) {
+      instances->clear();
+      return status;
+    }
+    if (!instances->empty()) return Status();
+  }
+  std::string looked;
+  for (const auto& resolver : chain) looked += (looked.empty() ? "" : ", ") + resolver->Describe();
+  return Status(kGetRouteFailed, "no route for " + std::string(name) + " (looked in: " + looked + ")");
+}
+
 Status GetRoute(std::string_view name, Route* route) {
   if (std::optional<Route> literal = ParseLiteral(name)) {
     *route = *literal;
     return Status();
   }
-  RoutesCache& cache = Cache();
-  std::lock_guard<std::mutex> lock(cache.mutex);
-  Refresh(cache);
-  if (!cache.failure.ok()) return cache.failure;
-  const auto found = cache.table.find(name);
-  if (found == cache.table.end() || found->second.empty()) {
-    return Status(kGetRouteFailed, "no route for " + std::string(name) + " (looked in: routes file " + cache.path +
-                                       (cache.stamp == "missing" ? " (missing)" : "") + ")");
-  }
-  std::uint64_t total = 0;
-  for (const RouteInstance& instance : found->second) total += instance.weight;
-  std::uint64_t pick = std::uniform_int_distribution<std::uint64_t>(0, total - 1)(cache.random);
-  for (const RouteInstance& instance : found->second) {
-    if (pick < instance.weight) {
-      *route = instance.route;
-      return Status();
-    }
-    pick -= instance.weight;
-  }
-  *route = found->second.back().route;
+  std::vector<RouteInstance> instances;
+  Status status = ResolveInstances(name, &instances);
+  if (!status.ok()) return status;
+  std::optional<Route> picked = CurrentBalancer()->Pick(name, instances);
+  if (!picked) return Status(kGetRouteFailed, "no route for " + std::string(name));
+  *route = *picked;
   return Status();
+}
+
+void UpdateRoute(std::string_view name, std::string_view address, std::uint64_t failed, std::uint64_t cost_ms) {
+  if (ParseLiteral(name)) return;
+  CurrentBalancer()->Update(name, address, failed, cost_ms);
+}
+
+void ReportRefused(std::string_view name, std::string_view address) {
+  if (ParseLiteral(name)) return;
+  CurrentBalancer()->MarkRefused(name, address);
 }
 
 }  // namespace msec

@@ -5,7 +5,14 @@ from conftest import vector
 from msec import FrameDecoder, RpcHead, SrpcError, check_frame, color_id, decode_head, encode_frame, encode_head, split_frame
 from msec.errors import errmsg
 
-HEAD_VECTORS = ["v1-python-client-request.json", "v2-minimal-request.json", "v3-unknown-method-response.json", "v4-java-client-request.json", "v5-csrpcproxy-request.json"]
+HEAD_VECTORS = [
+    "v1-python-client-request.json",
+    "v2-minimal-request.json",
+    "v3-unknown-method-response.json",
+    "v4-java-client-request.json",
+    "v5-csrpcproxy-request.json",
+    "v9-deadline-request.json",
+]
 
 
 def head_from_json(h: dict) -> RpcHead:
@@ -23,6 +30,7 @@ def head_from_json(h: dict) -> RpcHead:
         err_msg=b("err_msg"),
         caller=b("caller"),
         caller_stack=[s.encode("utf-8") for s in h.get("caller_stack", [])],
+        timeout_ms=h.get("timeout_ms"),
     )
 
 
@@ -46,6 +54,24 @@ def test_frame_encodes_and_splits_as_the_vector(name):
     assert frame.hex() == v["frame_hex"]
     assert len(frame) == v["frame_length"]
     assert split_frame(frame) == (head, body)
+
+
+def test_v9_timeout_ms_is_written_last_and_leaves_the_msec_bytes_as_v1():
+    v = vector("v9-deadline-request.json")
+    assert v["head_hex"] == v["msec_head_hex"] + "b004ac02"
+    assert encode_head(head_from_json(v["head"]).with_fields(timeout_ms=None)).hex() == v["msec_head_hex"]
+    for h in v["heads"]:
+        assert encode_head(head_from_json(h["head"])).hex() == h["head_hex"], h["name"]
+        assert decode_head(bytes.fromhex(h["head_hex"])) == head_from_json(h["head"]), h["name"]
+    # An error answer: err inserted at its place, field 70 echoed after method_name.
+    raw, _ = split_frame(bytes.fromhex(v["unknown_method"]["request_frame_hex"]))
+    answer = encode_frame(encode_head(decode_head(raw).with_fields(err=-6)))
+    assert answer.hex() == v["unknown_method"]["response_frame_hex"]
+
+
+def test_timeout_ms_keeps_the_low_32_bits_of_a_long_varint():
+    v2 = bytes.fromhex(vector("v2-minimal-request.json")["head_hex"])
+    assert decode_head(v2 + bytes.fromhex("b0048580808010")).timeout_ms == 5
 
 
 def test_java_server_response_head_round_trips():
@@ -128,3 +154,48 @@ def test_error_texts_are_the_originals():
     assert errmsg(-6) == "invalid method name"
     assert errmsg(-99) == "unkown error"
     assert str(SrpcError(-13)) == "[-13] network sendrecv failed"
+
+
+def _msec_rpc_head_class():
+    """``srpc.CRpcHead`` exactly as MSEC ships it (spec §1.5: proto2, fields 10–60, no field 70),
+    built with libprotobuf's own descriptors, as an MSEC Python peer parses heads."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    F = descriptor_pb2.FieldDescriptorProto
+    fields = [
+        ("sequence", 10, F.TYPE_UINT64, F.LABEL_REQUIRED),
+        ("coloring", 20, F.TYPE_UINT32, F.LABEL_OPTIONAL),
+        ("color_id", 21, F.TYPE_UINT64, F.LABEL_OPTIONAL),
+        ("flow_id", 30, F.TYPE_UINT64, F.LABEL_OPTIONAL),
+        ("err", 40, F.TYPE_INT32, F.LABEL_OPTIONAL),
+        ("result", 41, F.TYPE_INT32, F.LABEL_OPTIONAL),
+        ("err_msg", 42, F.TYPE_BYTES, F.LABEL_OPTIONAL),
+        ("caller", 50, F.TYPE_BYTES, F.LABEL_OPTIONAL),
+        ("method_name", 51, F.TYPE_BYTES, F.LABEL_REQUIRED),
+        ("caller_stack", 60, F.TYPE_BYTES, F.LABEL_REPEATED),
+    ]
+    file = descriptor_pb2.FileDescriptorProto(name="msec_srpc_test.proto", package="srpc", syntax="proto2")
+    msg = file.message_type.add(name="CRpcHead")
+    for name, number, kind, label in fields:
+        msg.field.add(name=name, number=number, type=kind, label=label)
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("srpc.CRpcHead"))
+
+
+def test_an_msec_peer_parses_a_head_with_timeout_ms_ignores_the_field_and_echoes_it_byte_identically():
+    v9 = vector("v9-deadline-request.json")
+    CRpcHead = _msec_rpc_head_class()
+    head = CRpcHead.FromString(bytes.fromhex(v9["head_hex"]))
+    # Every MSEC field reads as V1's; field 70 is not one of them.
+    v1 = CRpcHead.FromString(bytes.fromhex(v9["msec_head_hex"]))
+    for name in ("sequence", "coloring", "color_id", "flow_id", "caller", "method_name"):
+        assert getattr(head, name) == getattr(v1, name), name
+    assert [f.name for f, _ in head.ListFields()] == [f.name for f, _ in v1.ListFields()]
+    # proto2 keeps the unknown field and writes it back after the known ones: the echo is V9's head.
+    assert head.SerializeToString().hex() == v9["head_hex"]
+    # An MSEC server amending the head (err = -6) keeps it too, where msec-gen's encoders put it.
+    request, _ = split_frame(bytes.fromhex(v9["unknown_method"]["request_frame_hex"]))
+    answer = CRpcHead.FromString(request)
+    answer.err = -6
+    assert encode_frame(answer.SerializeToString()).hex() == v9["unknown_method"]["response_frame_hex"]

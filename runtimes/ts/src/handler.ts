@@ -24,13 +24,23 @@ export interface CallContext {
   readonly flowId: bigint;
   /** `CRpcHead.coloring`: 1 forces logging at every level along the call chain. */
   readonly coloring: number;
-  /** Absolute deadline in ms since the epoch (Date.now() scale); Infinity when none. */
+  /**
+   * Absolute deadline in ms since the epoch (Date.now() scale): the arrival of
+   * the request's first byte + the caller's `timeout_ms` (SRPC head field 70)
+   * or `X-Msec-Timeout-Ms` header; Infinity when the caller sent none. Calls
+   * made with `{ context: ctx }` get at most the time left.
+   */
   readonly deadline: number;
   /** Remote peer address `ip:port`. */
   readonly peer: string;
   /** Logger that stamps every line with flow id, method and caller, honouring colouring. */
   readonly log: Logger;
-  /** Aborted when the client goes away or the server shuts down past its drain timeout. */
+  /**
+   * Aborted when the client goes away, the server shuts down past its drain
+   * timeout, or `deadline` passes (the call is then already answered -10 and
+   * whatever the handler returns is dropped). Calls made with
+   * `{ context: ctx }` are aborted with it.
+   */
   readonly signal: AbortSignal;
   /**
    * How JSON responses are written. Default (MSEC-compatible): proto field

@@ -30,3 +30,4 @@ export { type EtcdRegistration, type EtcdRegistrationOptions, DEFAULT_ETCD_TTL_S
 export { type EtcdSettings, ETCD_ENDPOINTS_ENV, ETCD_PREFIX_ENV, advertisedIp, etcdSettingsFromConfig } from "./route/etcd/etcd-config.js";
 export { REFUSED_HOLD_MS, reportRefused } from "./route/index.js";
 export { MAX_JSON_DEPTH, MAX_MESSAGE_DEPTH, decodeRequest, missingRequiredField } from "./request-decoding.js";
+export { DeadlineExceededError, TIMEOUT_HEADER, deadlineExceededMessage } from "./server/call-deadline.js";

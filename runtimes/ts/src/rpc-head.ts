@@ -29,6 +29,12 @@ export interface RpcHead {
   caller?: string;
   /** Field 60, repeated. Call stack of method names. */
   callerStack?: string[];
+  /**
+   * Field 70 (msec-gen extension, uint32): the caller's remaining budget in ms
+   * when the request was written; absent or 0 = no deadline. MSEC peers skip
+   * it as an unknown field (spec "msec-gen extensions").
+   */
+  timeoutMs?: number;
 }
 
 /** Field numbers of `srpc.CRpcHead`. */
@@ -43,6 +49,7 @@ export const RpcHeadField = {
   caller: 50,
   methodName: 51,
   callerStack: 60,
+  timeoutMs: 70,
 } as const;
 
 const WIRE_VARINT = 0;
@@ -191,6 +198,7 @@ const TAG_ERR_MSG = tagOf(RpcHeadField.errMsg, WIRE_LEN);
 const TAG_CALLER = tagOf(RpcHeadField.caller, WIRE_LEN);
 const TAG_METHOD_NAME = tagOf(RpcHeadField.methodName, WIRE_LEN);
 const TAG_CALLER_STACK = tagOf(RpcHeadField.callerStack, WIRE_LEN);
+const TAG_TIMEOUT_MS = tagOf(RpcHeadField.timeoutMs, WIRE_VARINT);
 
 /** Serializes a head exactly as C++/Java protobuf would (field-number order, set fields only). */
 export function encodeRpcHead(head: RpcHead): Uint8Array {
@@ -203,7 +211,7 @@ export function encodeRpcHead(head: RpcHead): Uint8Array {
  * occupies `[before, length - after)`.
  */
 export function encodeRpcHeadInto(head: RpcHead, before: number, after: number): Uint8Array {
-  const { coloring, colorId, flowId, err, result, errMsg, caller, methodName, callerStack } = head;
+  const { coloring, colorId, flowId, err, result, errMsg, caller, methodName, callerStack, timeoutMs } = head;
   // Pass 1: size. Every tag but sequence's (field 10) takes two bytes.
   split64(head.sequence);
   const seqLo = splitLo;
@@ -239,6 +247,7 @@ export function encodeRpcHeadInto(head: RpcHead, before: number, after: number):
     stackBytes = callerStack.map(headTextBytes);
     for (const b of stackBytes) size += 2 + varintSize32(b.length) + b.length;
   }
+  if (timeoutMs !== undefined) size += 2 + varintSize32(timeoutMs >>> 0);
 
   // Pass 2: write, in field-number order.
   const out = allocBytes(before + size + after);
@@ -259,6 +268,7 @@ export function encodeRpcHeadInto(head: RpcHead, before: number, after: number):
   if (callerBytes !== undefined) pos = writeBytesField(out, pos, TAG_CALLER, callerBytes);
   pos = writeBytesField(out, pos, TAG_METHOD_NAME, methodBytes);
   if (stackBytes !== undefined) for (const b of stackBytes) pos = writeBytesField(out, pos, TAG_CALLER_STACK, b);
+  if (timeoutMs !== undefined) writeVarint64(out, writeVarint64(out, pos, TAG_TIMEOUT_MS, 0), timeoutMs >>> 0, 0);
   return out;
 }
 
@@ -452,6 +462,11 @@ export function decodeRpcHead(bytes: Uint8Array, start = 0, end = bytes.length):
         case RpcHeadField.result:
           r.varint();
           head.result = r.lo | 0;
+          continue;
+        case RpcHeadField.timeoutMs:
+          // uint32: protobuf keeps the low 32 bits of a longer varint.
+          r.varint();
+          head.timeoutMs = r.lo;
           continue;
       }
     } else if (wire === WIRE_LEN) {

@@ -2,7 +2,7 @@ import { after, before, test } from "node:test";
 import { strict as assert } from "node:assert";
 import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { type AddressInfo, type Server as NetServer, type Socket, createServer as createNetServer } from "node:net";
+import { type AddressInfo, type Server as NetServer, Socket, createServer as createNetServer } from "node:net";
 import { once } from "node:events";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
@@ -23,6 +23,7 @@ import {
   currentBalancer,
   decodeFrame,
   encodeFrame,
+  encodeRpcHead,
   openConnections,
   registerResolver,
   registerTypes,
@@ -96,6 +97,32 @@ test("many concurrent calls are multiplexed on one connection and each gets its 
   assert.equal(openConnections().get(serverAddr), 1);
 });
 
+test("calls issued in the same tick leave in one write: the socket is corked until the next tick", async () => {
+  await callMethodRaw(serverAddr, ECHO_METHOD, echoBody("warm-up")); // the connection is open
+  const port = Number(serverAddr.slice(serverAddr.lastIndexOf(":") + 1));
+  type WriteFn = (this: Socket, ...args: unknown[]) => unknown;
+  const proto = Socket.prototype as unknown as { _write: WriteFn; _writev: WriteFn };
+  const { _write: write, _writev: writev } = proto;
+  /** Frames per write the client's socket handed to the kernel. */
+  const writes: number[] = [];
+  proto._write = function (this: Socket, ...args: unknown[]) {
+    if (this.remotePort === port) writes.push(1);
+    return write.apply(this, args);
+  };
+  proto._writev = function (this: Socket, ...args: unknown[]) {
+    if (this.remotePort === port) writes.push((args[0] as unknown[]).length);
+    return writev.apply(this, args);
+  };
+  try {
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => callMethodRaw(serverAddr, ECHO_METHOD, echoBody(`t${i}`))));
+    assert.deepEqual(replies.map(echoText), Array.from({ length: 20 }, (_, i) => `t${i}`));
+  } finally {
+    proto._write = write;
+    proto._writev = writev;
+  }
+  assert.deepEqual(writes, [20]);
+});
+
 test("typed callMethod finds the schemas registered by method name", async () => {
   registerTypes(file_echo);
   const reply = await callMethod<typeof EchoResponseSchema>(serverAddr, ECHO_METHOD, create(EchoRequestSchema, { message: new Uint8Array([1, 2, 3]) }));
@@ -138,6 +165,7 @@ test("head: caller, colouring and flow id are inherited from the incoming call's
 type PeerBehaviour = (socket: Socket, head: RpcHead, frame: Uint8Array) => void;
 
 const peerHeads: RpcHead[] = [];
+const peerFrames: Buffer[] = [];
 const peerSockets = new Set<Socket>();
 let peer: NetServer;
 let peerAddr: string;
@@ -168,6 +196,7 @@ before(async () => {
       for (const frame of decoder.push(chunk)) {
         const { head } = decodeFrame(frame);
         peerHeads.push(head);
+        peerFrames.push(Buffer.from(frame));
         behaviours[head.methodName.split(".").pop()!]!(socket, head, frame);
       }
     });
@@ -183,16 +212,46 @@ after(async () => {
   await new Promise((resolve) => peer.close(resolve));
 });
 
-test("request head: sequence, method, coloring 0, color id djb2(method), flow id color_id XOR sequence, caller", async () => {
+test("request head: sequence, method, coloring 0, color id djb2(method), flow id color_id XOR sequence, caller; sendTimeout: false = MSEC's fields only", async () => {
   peerHeads.length = 0;
-  await callMethodRaw(peerAddr, "raw.Peer.Ok", new Uint8Array(), { caller: "python.client" });
-  await callMethodRaw(peerAddr, "raw.Peer.Ok", new Uint8Array(), { caller: "python.client" });
+  await callMethodRaw(peerAddr, "raw.Peer.Ok", new Uint8Array(), { caller: "python.client", sendTimeout: false });
+  await callMethodRaw(peerAddr, "raw.Peer.Ok", new Uint8Array(), { caller: "python.client", sendTimeout: false });
   const [first, second] = peerHeads as [RpcHead, RpcHead];
   const id = colorId("raw.Peer.Ok");
   assert.deepEqual(first, { sequence: first.sequence, methodName: "raw.Peer.Ok", coloring: 0, colorId: id, flowId: id ^ first.sequence, caller: "python.client" });
   assert.ok(first.sequence > 0n && first.sequence <= 0xffffffffn);
   assert.equal(second.sequence, first.sequence === 0xffffffffn ? 1n : first.sequence + 1n, "sequences on a connection count up by one");
 });
+
+test("request head carries timeout_ms = the remaining budget (default 800 ms, the option, or the context's time left), written last", async () => {
+  peerHeads.length = 0;
+  peerFrames.length = 0;
+  await callMethodRaw(peerAddr, "raw.Peer.Ok", new Uint8Array(), { caller: "python.client" });
+  await callMethodRaw(peerAddr, "raw.Peer.Ok", new Uint8Array(), { timeoutMs: 2500 });
+  const context = { flowId: 7n, coloring: 0, deadline: Date.now() + 400 } as unknown as CallContext;
+  await callMethodRaw(peerAddr, "raw.Peer.Ok", new Uint8Array(), { timeoutMs: 5000, context });
+  const [plain, own, inherited] = peerHeads as [RpcHead, RpcHead, RpcHead];
+  // Written when the call starts: at most the budget, and not much less on any machine.
+  assert.ok(plain.timeoutMs! <= 800 && plain.timeoutMs! >= 700, `default budget sent as ${plain.timeoutMs}`);
+  assert.ok(own.timeoutMs! <= 2500 && own.timeoutMs! >= 2400, `timeoutMs 2500 sent as ${own.timeoutMs}`);
+  assert.ok(inherited.timeoutMs! <= 400 && inherited.timeoutMs! >= 250, `context's 400 ms left sent as ${inherited.timeoutMs}`);
+  // Byte layout: the MSEC fields as with sendTimeout: false, then b0 04 + varint — nothing else changes.
+  const head = Buffer.from(decodeFrame(peerFrames[0]!).headBytes);
+  const tail = Buffer.from([0xb0, 0x04, ...varint(plain.timeoutMs!)]);
+  assert.deepEqual(head.subarray(head.length - tail.length), tail);
+  const { timeoutMs: _sent, ...msecFields } = plain;
+  assert.deepEqual(head.subarray(0, head.length - tail.length), Buffer.from(encodeRpcHead(msecFields)));
+});
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  out.push(n);
+  return out;
+}
 
 test("timeout with no reply → -10; the late reply of a timed-out call is dropped and does not disturb the next call", async () => {
   await rejectsWith(callMethodRaw(peerAddr, "raw.Peer.Never", new Uint8Array(), { timeoutMs: 80 }), {

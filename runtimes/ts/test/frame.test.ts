@@ -16,7 +16,7 @@ import {
   errorText,
   newSequence,
 } from "@msec-gen/runtime";
-import { type FrameVector, type VectorHead, frameVectorFiles, hex, loadVector } from "./vectors.js";
+import { type DeadlineVector, type FrameVector, type VectorHead, frameVectorFiles, hex, loadVector } from "./vectors.js";
 
 function toRpcHead(v: VectorHead): RpcHead {
   const head: RpcHead = { sequence: BigInt(v.sequence), methodName: v.method_name };
@@ -28,6 +28,7 @@ function toRpcHead(v: VectorHead): RpcHead {
   if (v.err_msg !== undefined) head.errMsg = v.err_msg;
   if (v.caller !== undefined) head.caller = v.caller;
   if (v.caller_stack !== undefined) head.callerStack = v.caller_stack;
+  if (v.timeout_ms !== undefined) head.timeoutMs = v.timeout_ms;
   return head;
 }
 
@@ -65,6 +66,27 @@ test("V3: amending the V2 head with err -6 gives the C++ error head byte-exact",
   const amended = amendRpcHead(hex(v2.head_hex), { err: SrpcCode.InvalidMethodName });
   assert.equal(Buffer.from(amended).toString("hex"), v3.head_hex);
   assert.equal(Buffer.from(encodeFrame(amended, new Uint8Array())).toString("hex"), v3.frame_hex);
+});
+
+test("V9: timeout_ms is written last (tag b0 04), decodes back, and leaves the MSEC fields' bytes as V1's", () => {
+  const v9 = loadVector<DeadlineVector>("v9-deadline-request.json");
+  assert.equal(v9.head_hex, v9.msec_head_hex + "b004ac02");
+  const { timeoutMs: _omitted, ...msecHead } = toRpcHead(v9.head);
+  assert.equal(Buffer.from(encodeRpcHead(msecHead)).toString("hex"), v9.msec_head_hex);
+  for (const h of v9.heads) {
+    assert.equal(Buffer.from(encodeRpcHead(toRpcHead(h.head))).toString("hex"), h.head_hex, h.name);
+    assert.deepEqual(decodeRpcHead(hex(h.head_hex)), toRpcHead(h.head), h.name);
+  }
+  // Amending for an error answer inserts err at its place and keeps field 70 after method_name.
+  const request = decodeFrame(hex(v9.unknown_method.request_frame_hex));
+  const answer = encodeFrame(amendRpcHead(request.headBytes, { err: SrpcCode.InvalidMethodName }), new Uint8Array());
+  assert.equal(Buffer.from(answer).toString("hex"), v9.unknown_method.response_frame_hex);
+});
+
+test("timeout_ms keeps the low 32 bits of an over-long varint, as protobuf does for uint32", () => {
+  const v2 = loadVector<FrameVector>("v2-minimal-request.json");
+  // field 70 = 2^32 + 5 (varint 85 80 80 80 10)
+  assert.equal(decodeRpcHead(Buffer.concat([hex(v2.head_hex), hex("b0048580808010")])).timeoutMs, 5);
 });
 
 test("amendRpcHead replaces an existing field in place and keeps unknown fields", () => {

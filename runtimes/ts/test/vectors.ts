@@ -26,6 +26,8 @@ export interface VectorHead {
   err_msg?: string;
   caller?: string;
   caller_stack?: string[];
+  /** Field 70, msec-gen's deadline extension (V9). */
+  timeout_ms?: number;
 }
 
 export interface FrameVector {
@@ -47,4 +49,12 @@ export const frameVectorFiles = [
   "v3-unknown-method-response.json",
   "v4-java-client-request.json",
   "v5-csrpcproxy-request.json",
+  "v9-deadline-request.json",
 ] as const;
+
+/** V9: deadline propagation (`timeout_ms`, field 70). */
+export interface DeadlineVector extends FrameVector {
+  msec_head_hex: string;
+  heads: Array<{ name: string; head: VectorHead; head_hex: string }>;
+  unknown_method: { request_frame_hex: string; response_frame_hex: string };
+}

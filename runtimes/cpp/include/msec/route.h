@@ -1,6 +1,10 @@
 // Routing: a service name becomes one address (spec §4, §7), the same way as
 // the TypeScript runtime: literal addresses `ip:port[@tcp|@udp]` are used as
-// written; `Group.Service` names are looked up in the routes file.
+// written; `Group.Service` names go to the resolvers in order — those added
+// with RegisterResolver, then etcd when configured ($MSEC_ETCD_ENDPOINTS or
+// `[ROUTE] etcd`, see msec/etcd.h), then the routes file — and the process-wide
+// NLB balancer (msec/balancer.h) picks among the instances the first resolver
+// that knows the name lists.
 //
 // Routes file format (shared by every msec-gen runtime):
 //
@@ -17,6 +21,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,12 +78,58 @@ Status ParseRoutes(std::string_view text, const std::string& filename, RouteTabl
 /** $MSEC_ROUTES, else `[ROUTE] File` of etc/config.ini, else etc/routes.conf. */
 std::string DefaultRoutesPath();
 
+/** `[section] key` of an INI file with MSEC get_config semantics; empty when the file, section or key is absent. */
+std::string ConfigValue(const std::string& path, std::string_view section, std::string_view key);
+
+/** A source of instances for routing names (the routes file, etcd, a table assembled in code). */
+class Resolver {
+ public:
+  virtual ~Resolver() = default;
+  /**
+   * Fills `instances` for `service` (left empty when this resolver does not
+   * know it). A non-ok status (e.g. a malformed routes file) reaches the
+   * caller as -15.
+   */
+  virtual Status Resolve(std::string_view service, std::vector<RouteInstance>* instances) = 0;
+  /** Where it looks, for -15 messages (e.g. `routes file etc/routes.conf (missing)`). */
+  virtual std::string Describe() = 0;
+};
+
+/** A resolver over a fixed table. */
+std::shared_ptr<Resolver> MakeStaticResolver(RouteTable table);
+
+/** Adds a resolver, consulted before etcd and the routes file (and after resolvers added earlier). Thread-safe. */
+void RegisterResolver(std::shared_ptr<Resolver> resolver);
+
+/** Removes a resolver added with RegisterResolver. */
+void UnregisterResolver(const std::shared_ptr<Resolver>& resolver);
+
 /**
- * The address for one call to `name`: a literal as written, else a weighted
- * random pick among the routes-file instances of `name`. kGetRouteFailed
- * (-15) naming the service and the file when there is none. Thread-safe.
+ * Instances of a routing name from the first resolver that knows it
+ * (registered ones, etcd when configured, the routes file). -15 naming the
+ * service and every place looked in when none does.
+ */
+Status ResolveInstances(std::string_view name, std::vector<RouteInstance>* instances);
+
+/**
+ * The address for one call to `name`: a literal as written, else the
+ * balancer's pick among the instances a resolver lists. kGetRouteFailed (-15)
+ * naming the service and where it looked when there is none. Thread-safe.
  */
 Status GetRoute(std::string_view name, Route* route);
+
+/**
+ * Reports a call's outcome to the balancer (MSEC's updateroute): `failed` ≥ 1
+ * failures, 0 = a success taking `cost_ms`. `address` is `ip:port` (or a bare
+ * ip). Ignored for literal names and names the balancer has not picked for.
+ */
+void UpdateRoute(std::string_view name, std::string_view address, std::uint64_t failed, std::uint64_t cost_ms);
+
+/**
+ * Reports that a connection to `address` was refused (nothing listens): the
+ * balancer stops picking it at once for kRefusedHoldMs. Ignored for literals.
+ */
+void ReportRefused(std::string_view name, std::string_view address);
 
 }  // namespace msec
 

@@ -3,6 +3,7 @@
 #define MSEC_STATUS_H_
 
 #include <string>
+#include <utility>
 
 namespace msec {
 
@@ -52,6 +53,19 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
   /** True when the code came from the server's reply head (CRpcHead.err), not from this side. */
   bool from_server() const { return from_server_; }
+  /** The `ip:port` a call went to (empty when it never got that far, e.g. -15). */
+  const std::string& address() const { return address_; }
+  /**
+   * False when the request certainly never reached a server (connection
+   * refused, no route, deadline already passed): safe to retry elsewhere.
+   */
+  bool request_sent() const { return request_sent_; }
+  /** Sets address() and request_sent(); returns *this. */
+  Status& SetCall(std::string address, bool request_sent) {
+    address_ = std::move(address);
+    request_sent_ = request_sent;
+    return *this;
+  }
   /** "<code> <message>", e.g. "-6 invalid method name". */
   std::string ToString() const;
 
@@ -62,6 +76,8 @@ class [[nodiscard]] Status {
   int code_ = kSuccess;
   std::string message_ = ErrorText(kSuccess);
   bool from_server_ = false;
+  std::string address_;
+  bool request_sent_ = false;
 };
 
 }  // namespace msec

@@ -1,38 +1,80 @@
-// Moving one request frame to a server and its reply frame back: a pool of
-// persistent TCP connections per address, or one UDP datagram each way.
-// POSIX sockets, every wait bounded by poll() against the call's deadline.
+// Moving one request to a server and its reply back (docs/runtime-client.md,
+// "Connections"): one persistent TCP connection per address carrying many
+// calls at once, or one UDP datagram each way. POSIX sockets.
+//
+// TCP: calls are multiplexed on a connection by sequence number; a reader
+// thread per connection reads reply frames and hands each to the call whose
+// sequence it carries, in whatever order they come back. Each call waits on
+// its own future until its deadline. Failure mapping (spec §2 codes), as the
+// TypeScript runtime:
+//  * timeout → -10, or -12 when part of that call's reply had arrived (the
+//    connection is then closed if no other call is waiting on it: the stream
+//    stopped mid-frame);
+//  * connection refused → -13 with request_sent() false; reset or closed → -13
+//    for every call in flight; the next call opens a new connection;
+//  * a reply whose sequence matches no call in flight: dropped quietly if it
+//    belongs to a call that already timed out (the last
+//    kAbandonedSequencesKept per connection are remembered); otherwise, if
+//    exactly one call is in flight, that call fails with -16; otherwise it is
+//    dropped and logged to stderr (it cannot be attributed);
+//  * a reply head that does not parse → -4, attributed the same way;
+//  * a byte stream that is not SRPC → -3 for every call in flight, and the
+//    connection is closed.
 #ifndef MSEC_TRANSPORT_H_
 #define MSEC_TRANSPORT_H_
 
+#include <chrono>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "msec/route.h"
+#include "msec/rpc_head.pb.h"
 #include "msec/status.h"
 
 namespace msec {
 
 /** Largest reply frame accepted over TCP (a longer one fails with -3). */
 constexpr std::size_t kMaxReplyFrameBytes = 16 * 1024 * 1024;
-/** Idle TCP connections kept per address; more are closed when returned. */
-constexpr std::size_t kMaxIdleConnectionsPerAddress = 8;
 /** Largest request frame sent over UDP (the IPv4 UDP payload limit; MSEC servers read 64 KiB). */
 constexpr std::size_t kMaxUdpFrameBytes = 65507;
+/** Sequences of timed-out calls remembered per connection, so their late replies are dropped quietly. */
+constexpr std::size_t kAbandonedSequencesKept = 1024;
+/** A connection attempt lasts at least this long, even for a call with less time left (later calls use it). */
+constexpr int kMinConnectMs = 3000;
+
+/** The point in time a call gives up. */
+using Deadline = std::chrono::steady_clock::time_point;
 
 /**
- * Sends `request_frame` to `route` and returns exactly one complete reply
- * frame. Codes: -10 when the connection, the send or the first reply byte
- * does not happen within `timeout_ms`; -12 when the reply started but did not
- * complete in time; -13 when the connection is refused, reset or closed by
- * the peer (the pool drops it and the next call reconnects); -3 when the
- * bytes that come back are not an SRPC frame; -14 for an address that does
- * not resolve. A TCP connection goes back to the pool only after a clean
- * exchange. Thread-safe: a connection serves one call at a time.
+ * Sends one request (`head` must carry the sequence and method) to `route`
+ * and waits for its reply until `deadline` (`timeout_ms` is the call's whole
+ * timeout, named in messages). Writes `head.timeout_ms` (field
+ * 70) = the remaining budget in ms (≥ 1) as the request is encoded. On
+ * success `*reply_head` and `*reply_body` hold the decoded reply (its `err` is
+ * the caller's to check). Codes: -10, -12, -13, -16, -3, -4 (see above), -14
+ * for an address that does not resolve, -1 for a UDP request over
+ * kMaxUdpFrameBytes, -7 for a head missing required fields. The status carries
+ * address() and request_sent(). Thread-safe.
  */
-Status Exchange(const Route& route, const std::string& request_frame, int timeout_ms, std::string* reply_frame);
+Status Exchange(const Route& route, srpc::CRpcHead head, const std::string& body, Deadline deadline, int timeout_ms,
+                srpc::CRpcHead* reply_head, std::string* reply_body);
 
-/** Closes every idle pooled connection (e.g. before fork, or in tests). */
-void CloseIdleConnections();
+/** Closes every pooled connection; calls in flight on them fail with -13. */
+void CloseConnections();
+
+/** Same as CloseConnections (the name of earlier versions). */
+inline void CloseIdleConnections() { CloseConnections(); }
+
+/** A pooled connection, for diagnostics and tests. */
+struct ConnectionInfo {
+  std::string address;        // ip:port
+  std::string local_address;  // this side's ip:port, empty while connecting
+  std::size_t in_flight = 0;  // calls waiting for a reply
+};
+
+/** The open pooled connections. */
+std::vector<ConnectionInfo> OpenConnections();
 
 }  // namespace msec
 

@@ -16,6 +16,14 @@ Outgoing heads follow the MSEC Python client (spec §1.6): ``coloring``,
 djb2 ``color_id``, ``flow_id`` = ``color_id XOR sequence`` — except inside a
 handler, where the current request's flow id and colouring are inherited and
 ``caller`` is this service's name.
+
+Deadlines (msec-gen extension, spec §14): every request head carries
+``timeout_ms`` (field 70), the call's remaining budget in ms when the request
+is written (at least 1). Inside a handler the budget is the smaller of the
+call's timeout and the time left to the handler's ``ctx.deadline``; with no
+time left the call fails with -10 before anything is sent. MSEC peers ignore
+the field; ``send_timeout=False`` (per client or per call) leaves it out, so
+the head is byte-identical to the MSEC Python client's.
 """
 import asyncio
 import itertools
@@ -24,7 +32,8 @@ import select
 import socket
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar
+import math
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type, TypeVar, Union
 
 from .color import color_id
 from .context import current_call, service_name
@@ -70,8 +79,9 @@ def request_head(
     caller: Optional[str] = None,
     flow_id: Optional[int] = None,
     coloring: Optional[int] = None,
+    timeout_ms: Optional[int] = None,
 ) -> RpcHead:
-    """The head of an outgoing request (see the module doc for inherited fields)."""
+    """The head of an outgoing request (see the module doc for inherited fields and ``timeout_ms``)."""
     scope = current_call()
     cid = color_id(method)
     if flow_id is None:
@@ -85,11 +95,46 @@ def request_head(
         color_id=cid,
         flow_id=flow_id,
         caller=(caller if caller is not None else service_name()).encode("utf-8"),
+        timeout_ms=timeout_ms,
     )
 
 
 def _timeout_ms(timeout_ms: Optional[float]) -> float:
     return DEFAULT_TIMEOUT_MS if timeout_ms is None or timeout_ms <= 0 else float(timeout_ms)
+
+
+def call_budget_ms(timeout_ms: Optional[float]) -> float:
+    """Milliseconds a call may take: its timeout (``None`` or <= 0: 5000), capped inside a
+    handler by the time left to that handler's deadline (0 when it has passed)."""
+    own = _timeout_ms(timeout_ms)
+    scope = current_call()
+    if scope is None or math.isinf(scope.deadline):
+        return own
+    return min(own, max(0.0, (scope.deadline - time.time()) * 1000.0))
+
+
+def _no_time_left(service: str) -> SrpcError:
+    return SrpcError(ERR_TIMEOUT, f"timeout: no time left to call {service} before the deadline")
+
+
+#: A request frame, or a function that builds it from the budget left (seconds) when it is written.
+FrameSource = Union[bytes, Callable[[float], bytes]]
+
+
+def _frame_now(frame: FrameSource, deadline: float, now: float) -> bytes:
+    return frame(deadline - now) if callable(frame) else frame
+
+
+def _frame_builder(head: RpcHead, body: bytes, send_timeout: bool) -> FrameSource:
+    """The request frame; with ``send_timeout`` its head gets ``timeout_ms`` = the budget left when written."""
+    if not send_timeout:
+        return encode_frame(encode_head(head), body)
+
+    def build(left_s: float) -> bytes:
+        head.timeout_ms = max(1, int(left_s * 1000.0))
+        return encode_frame(encode_head(head), body)
+
+    return build
 
 
 def _check_response(frame: bytes, sequence: int) -> bytes:
@@ -167,11 +212,14 @@ class Client:
         caller: Optional[str] = None,
         max_frame_size: int = MAX_FRAME_SIZE,
         max_idle_per_address: int = MAX_IDLE_PER_ADDRESS,
+        send_timeout: bool = True,
     ) -> None:
         self.router = router or default_router
         self.caller = caller
         self.max_frame_size = max_frame_size
         self.max_idle_per_address = max_idle_per_address
+        #: Whether request heads carry ``timeout_ms`` (see the module doc); a call may override it.
+        self.send_timeout = send_timeout
         self._idle: Dict[Tuple[str, int], List[socket.socket]] = {}
         self._lock = threading.Lock()
 
@@ -184,11 +232,13 @@ class Client:
         *,
         flow_id: Optional[int] = None,
         coloring: Optional[int] = None,
+        send_timeout: Optional[bool] = None,
     ) -> bytes:
         """Sends ``body`` to ``method`` of ``service``; returns the response body bytes."""
         sequence = new_sequence()
         head = request_head(method, sequence, caller=self.caller, flow_id=flow_id, coloring=coloring)
-        address, reply, cost_ms = self._send(service, encode_frame(encode_head(head), bytes(body)), timeout_ms)
+        send = self.send_timeout if send_timeout is None else send_timeout
+        address, reply, cost_ms = self._send(service, _frame_builder(head, bytes(body), send), timeout_ms)
         return _checked(self.router, service, address, reply, sequence, cost_ms)
 
     def call_message(self, service: str, method: str, request: Any, response_type: Type[M], timeout_ms: Optional[float] = None, **head: Any) -> M:
@@ -205,12 +255,15 @@ class Client:
         self.router.update(service, address, 0, cost_ms)
         return reply
 
-    def _send(self, service: str, frame: bytes, timeout_ms: Optional[float]) -> Tuple[Address, bytes, int]:
+    def _send(self, service: str, frame: FrameSource, timeout_ms: Optional[float]) -> Tuple[Address, bytes, int]:
         """Routes and exchanges one frame: (address, reply frame, cost in ms); transport failures are reported."""
-        deadline = time.monotonic() + _timeout_ms(timeout_ms) / 1000.0
+        budget_ms = call_budget_ms(timeout_ms)
+        deadline = time.monotonic() + budget_ms / 1000.0
         address = self.router.route(service)
         if address is None:
             raise SrpcError(ERR_GET_ROUTE_FAILED, f"get route failed: {service}")
+        if budget_ms <= 0:
+            raise _no_time_left(service)
         started = time.monotonic()
         try:
             if address.type == UDP:
@@ -259,7 +312,7 @@ class Client:
                 return
         sock.close()
 
-    def _exchange_tcp(self, address: Address, frame: bytes, deadline: float) -> bytes:
+    def _exchange_tcp(self, address: Address, frame: FrameSource, deadline: float) -> bytes:
         sock = self._take(address)
         if sock is None:
             remaining = deadline - time.monotonic()
@@ -278,7 +331,7 @@ class Client:
                 raise SrpcError(ERR_TIMEOUT)
             sock.settimeout(remaining)
             try:
-                sock.sendall(frame)
+                sock.sendall(_frame_now(frame, deadline, time.monotonic()))
             except socket.timeout:
                 raise SrpcError(ERR_TIMEOUT, f"timeout sending to {address}") from None
             decoder = FrameDecoder(self.max_frame_size)
@@ -307,12 +360,12 @@ class Client:
             sock.close()
             raise SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {address}: {exc}") from None
 
-    def _exchange_udp(self, address: Address, frame: bytes, deadline: float) -> bytes:
+    def _exchange_udp(self, address: Address, frame: FrameSource, deadline: float) -> bytes:
         family = socket.AF_INET6 if ":" in address.ip else socket.AF_INET
         with socket.socket(family, socket.SOCK_DGRAM) as sock:
             try:
                 sock.connect((address.ip, address.port))
-                sock.send(frame)
+                sock.send(_frame_now(frame, deadline, time.monotonic()))
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise _expired(False, address)
@@ -387,10 +440,13 @@ class AsyncClient:
         *,
         caller: Optional[str] = None,
         max_frame_size: int = MAX_FRAME_SIZE,
+        send_timeout: bool = True,
     ) -> None:
         self.router = router or default_router
         self.caller = caller
         self.max_frame_size = max_frame_size
+        #: Whether request heads carry ``timeout_ms`` (see the module doc); a call may override it.
+        self.send_timeout = send_timeout
         self._conns: Dict[Tuple[str, int], _AsyncConnection] = {}
         self._connecting: Dict[Tuple[str, int], "asyncio.Future[_AsyncConnection]"] = {}
 
@@ -403,16 +459,21 @@ class AsyncClient:
         *,
         flow_id: Optional[int] = None,
         coloring: Optional[int] = None,
+        send_timeout: Optional[bool] = None,
     ) -> bytes:
         """Sends ``body`` to ``method`` of ``service``; returns the response body bytes."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + _timeout_ms(timeout_ms) / 1000.0
+        budget_ms = call_budget_ms(timeout_ms)
+        deadline = loop.time() + budget_ms / 1000.0
         address = self.router.route(service)
         if address is None:
             raise SrpcError(ERR_GET_ROUTE_FAILED, f"get route failed: {service}")
+        if budget_ms <= 0:
+            raise _no_time_left(service)
         sequence = new_sequence()
         head = request_head(method, sequence, caller=self.caller, flow_id=flow_id, coloring=coloring)
-        frame = encode_frame(encode_head(head), bytes(body))
+        send = self.send_timeout if send_timeout is None else send_timeout
+        frame = _frame_builder(head, bytes(body), send)
         started = loop.time()
         try:
             if address.type == UDP:
@@ -484,25 +545,25 @@ class AsyncClient:
         except asyncio.TimeoutError:
             raise SrpcError(ERR_TIMEOUT, f"timeout connecting to {address}") from None
 
-    async def _exchange_tcp(self, address: Address, frame: bytes, sequence: int, deadline: float) -> bytes:
+    async def _exchange_tcp(self, address: Address, frame: FrameSource, sequence: int, deadline: float) -> bytes:
         loop = asyncio.get_running_loop()
         conn = await self._connection(address, deadline)
         fut: "asyncio.Future[bytes]" = loop.create_future()
         conn.pending[sequence] = fut
         try:
-            conn.writer.write(frame)
+            conn.writer.write(_frame_now(frame, deadline, loop.time()))
         except OSError as exc:
             conn.pending.pop(sequence, None)
             raise SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {exc}") from None
         remaining = deadline - loop.time()
         try:
-            return await asyncio.wait_for(fut, max(remaining, 0))
-        except asyncio.TimeoutError:
-            raise _expired(conn.receiving(sequence), address) from None
+            if not await _settled(fut, remaining):
+                raise _expired(conn.receiving(sequence), address)
+            return fut.result()
         finally:
             conn.pending.pop(sequence, None)
 
-    async def _exchange_udp(self, address: Address, frame: bytes, deadline: float) -> bytes:
+    async def _exchange_udp(self, address: Address, frame: FrameSource, deadline: float) -> bytes:
         loop = asyncio.get_running_loop()
         answer: "asyncio.Future[bytes]" = loop.create_future()
 
@@ -517,10 +578,19 @@ class AsyncClient:
 
         transport, _ = await loop.create_datagram_endpoint(_Receiver, remote_addr=(address.ip, address.port))
         try:
-            transport.sendto(frame)
-            try:
-                return await asyncio.wait_for(answer, max(deadline - loop.time(), 0))
-            except asyncio.TimeoutError:
-                raise _expired(False, address) from None
+            transport.sendto(_frame_now(frame, deadline, loop.time()))
+            if not await _settled(answer, deadline - loop.time()):
+                raise _expired(False, address)
+            return answer.result()
         finally:
             transport.close()
+
+
+async def _settled(fut: "asyncio.Future[bytes]", timeout_s: float) -> bool:
+    """Waits up to ``timeout_s`` for ``fut``; whether it is done.
+
+    Not ``asyncio.wait_for``: before Python 3.12 it drops a cancellation of the waiting task
+    when the future completes at the same moment, and a handler cancelled at its deadline
+    (spec §14) must not miss that because a reply arrived then."""
+    done, _ = await asyncio.wait({fut}, timeout=max(timeout_s, 0))
+    return bool(done)

@@ -19,12 +19,16 @@ An :class:`asyncio.Protocol`, so every limit is applied where the bytes arrive:
   and its queued plain-``def`` calls never start;
 * a connection that ends after its answers sends FIN and drops further input
   for :data:`LINGER_S` (never RST), so a request sent too late (e.g. during
-  shutdown) meets a clean close after the earlier answers.
+  shutdown) meets a clean close after the earlier answers;
+* deadlines (spec §14): each request is stamped with the arrival time of its
+  first byte, which a caller's ``timeout_ms`` counts from (backlog wait
+  included); a call answered -10 at its deadline keeps its in-flight place
+  until its handler has ended.
 """
 import asyncio
 import socket
 from collections import deque
-from typing import TYPE_CHECKING, Any, Deque, Optional, Set, Union, cast
+from typing import TYPE_CHECKING, Any, Deque, Optional, Set, Tuple, Union, cast
 
 from .envelope import envelope_response
 from .errors import ERR_SERVICE_IMPL_FAILED, SrpcError
@@ -71,7 +75,13 @@ class Connection(asyncio.Protocol):
         self._frames: Optional[FrameDecoder] = None
         self._http: Optional[HttpParser] = None
         self.in_flight = 0
-        self._backlog: Deque[Item] = deque()
+        #: Requests waiting for a free place, with the loop time of their first byte.
+        self._backlog: Deque[Tuple[Item, float]] = deque()
+        #: Loop time of the first byte of the request being received (0: none in progress).
+        self._pending_since = 0.0
+        #: While a chunk is handled: arrival of the first request it completes, and of the others.
+        self._first_arrival = 0.0
+        self._chunk_arrival = 0.0
         self._slots: Deque[_HttpSlot] = deque()
         self.tasks: Set["asyncio.Task[Any]"] = set()
         self.closed = False  # close requested (or lost)
@@ -110,7 +120,10 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closed or self._last_request:
             return
-        self._last_active = self._loop.time()
+        now = self._last_active = self._loop.time()
+        # The first request this chunk completes began when the one in progress did; others begin now.
+        self._first_arrival = self._pending_since or now
+        self._chunk_arrival = now
         try:
             if not self.mode:
                 if data[0] == STX:
@@ -124,9 +137,13 @@ class Connection(asyncio.Protocol):
                     self.abort()
                     return
             if self._frames is not None:
-                self._srpc_data(data)
+                completed = self._srpc_data(data)
             else:
-                self._http_data(data)
+                completed = self._http_data(data)
+            if not self._in_request():
+                self._pending_since = 0.0
+            elif completed or not self._pending_since:
+                self._pending_since = now
         except Exception as exc:  # a bug of ours costs this connection, never the process
             log_error(f"connection {self.peer} failed while reading: {type(exc).__name__}: {exc}")
             self.server.stats.malformed(self.mode or "tcp")
@@ -293,24 +310,30 @@ class Connection(asyncio.Protocol):
 
     # ------------------------------------------------------------ input
 
-    def _srpc_data(self, data: bytes) -> None:
+    def _arrival(self, index: int) -> float:
+        return self._first_arrival if index == 0 else self._chunk_arrival
+
+    def _srpc_data(self, data: bytes) -> bool:
+        """Takes the frames completed by ``data``; returns whether there were any."""
         assert self._frames is not None
         frames, error = self._frames.push(data)
-        for frame in frames:
-            self._take(frame)
+        for i, frame in enumerate(frames):
+            self._take(frame, self._arrival(i))
         if error is not None:
             self.server.stats.malformed("tcp")
             self._last_request = True  # cannot resynchronise a byte stream: answer the rest, then close
         self._after_input(completed=bool(frames))
+        return bool(frames)
 
-    def _http_data(self, data: bytes) -> None:
+    def _http_data(self, data: bytes) -> bool:
+        """Takes the requests completed by ``data``; returns whether there were any."""
         parser = self._http
         assert parser is not None
         items = parser.feed(data)
-        for item in items:
+        for i, item in enumerate(items):
             if isinstance(item, HttpError):
                 self.server.stats.malformed("http")
-            self._take(item)
+            self._take(item, self._arrival(i))
             if isinstance(item, HttpError) or not item.keep_alive:
                 self._last_request = True
                 break
@@ -319,22 +342,23 @@ class Connection(asyncio.Protocol):
             if not self._slots and not self._backlog:  # it must not overtake an earlier answer
                 self._write(_CONTINUE)
         self._after_input(completed=bool(items))
+        return bool(items)
 
     def _after_input(self, completed: bool) -> None:
         self._update_reading()
         self._update_deadline(restart=completed)
         self._maybe_close()
 
-    def _take(self, item: Item) -> None:
+    def _take(self, item: Item, arrived_at: float) -> None:
         if self._backlog or self.in_flight >= self.options.max_in_flight_per_connection:
-            self._backlog.append(item)
+            self._backlog.append((item, arrived_at))
         else:
-            self._start(item)
+            self._start(item, arrived_at)
 
-    def _start(self, item: Item) -> None:
+    def _start(self, item: Item, arrived_at: float) -> None:
         if isinstance(item, bytes):
             self.in_flight += 1
-            self._track(self.server.spawn(self._answer_frame(item)))
+            self._track(self.server.spawn(self._answer_frame(item, arrived_at)))
             return
         slot = _HttpSlot(close_after=isinstance(item, HttpError) or not item.keep_alive)
         self._slots.append(slot)
@@ -344,7 +368,7 @@ class Connection(asyncio.Protocol):
             self._flush_http()
             return
         self.in_flight += 1
-        self._track(self.server.spawn(self._answer_http(item, slot)))
+        self._track(self.server.spawn(self._answer_http(item, slot, arrived_at)))
 
     def _track(self, task: "asyncio.Task[Any]") -> None:
         self.tasks.add(task)
@@ -355,28 +379,37 @@ class Connection(asyncio.Protocol):
         if self.lost:
             return
         while self._backlog and self.in_flight < self.options.max_in_flight_per_connection:
-            self._start(self._backlog.popleft())
+            self._start(*self._backlog.popleft())
         self._update_reading()
         self._maybe_close()
 
     # ------------------------------------------------------------ answers
 
-    async def _answer_frame(self, frame: bytes) -> None:
+    async def _answer_frame(self, frame: bytes, arrived_at: float) -> None:
         try:
-            response = await self.server.answer_frame(frame, self.peer)
-            self._write(response)
+            # A -10 at the deadline is written at once (self._write); the call ends with its handler.
+            response = await self.server.answer_frame(frame, self.peer, arrived_at, self._write)
+            if response is not None:
+                self._write(response)
         except SrpcError:  # unparsable head: there is nothing to echo; answer the rest, then close
             self.server.stats.malformed("tcp")
             self._last_request = True
         finally:
             self._call_done()
 
-    async def _answer_http(self, request: HttpRequest, slot: _HttpSlot) -> None:
+    async def _answer_http(self, request: HttpRequest, slot: _HttpSlot, arrived_at: float) -> None:
+        def early(data: bytes) -> None:  # a -10 at the deadline: written in its turn at once
+            slot.data = data
+            self._flush_http()
+
         try:
-            slot.data = await self.server.answer_http(request, self.peer)
+            data = await self.server.answer_http(request, self.peer, arrived_at, early)
+            if data is not None:
+                slot.data = data
         except Exception as exc:  # answer_http handles handler errors; this is a last resort
             log_error(f"http request failed: {type(exc).__name__}: {exc}")
-            slot.data = envelope_response(ERR_SERVICE_IMPL_FAILED)
+            if slot.data is None:
+                slot.data = envelope_response(ERR_SERVICE_IMPL_FAILED)
         finally:
             if slot.data is not None:
                 self._flush_http()
@@ -394,3 +427,4 @@ class Connection(asyncio.Protocol):
                 self._last_request = True
                 self.close()
                 return
+

@@ -40,6 +40,9 @@ class RpcHead:
     err_msg: Optional[bytes] = None
     caller: Optional[bytes] = None
     caller_stack: List[bytes] = field(default_factory=list)
+    #: Field 70, msec-gen's deadline extension (uint32): the caller's remaining budget in ms when
+    #: the request was written; ``None`` or 0 = no deadline. MSEC peers skip it as an unknown field.
+    timeout_ms: Optional[int] = None
     #: Raw bytes of fields this codec does not know, re-emitted after the known ones.
     unknown: bytes = b""
 
@@ -98,6 +101,8 @@ def encode_head(head: RpcHead) -> bytes:
     out += b"\x9a\x03" + _varint(len(head.method_name)) + head.method_name
     for entry in head.caller_stack:
         out += b"\xe2\x03" + _varint(len(entry)) + entry
+    if head.timeout_ms is not None:
+        out += b"\xb0\x04" + _varint(head.timeout_ms & 0xFFFFFFFF)
     out += head.unknown
     return bytes(out)
 
@@ -127,6 +132,8 @@ def decode_head(data: bytes) -> RpcHead:
                     head.err = _int32(value)
                 elif number == 41:
                     head.result = _int32(value)
+                elif number == 70:
+                    head.timeout_ms = value & 0xFFFFFFFF  # uint32: the low 32 bits, as protobuf keeps
                 else:
                     unknown += data[start:pos]
             elif wire == 2:

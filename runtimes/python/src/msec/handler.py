@@ -20,6 +20,8 @@ exception answers -18 (service implement failed) and is logged.
 """
 import inspect
 import math
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping, TypeVar, Union
 
@@ -49,12 +51,66 @@ class CallContext:
     flow_id: int = 0
     #: ``CRpcHead.coloring``: 1 forces logging at every level along the call chain.
     coloring: int = 0
-    #: Absolute deadline, ``time.time()`` scale; ``math.inf`` when none.
+    #: Absolute deadline, ``time.time()`` scale: the arrival of the request's first byte plus the
+    #: caller's ``timeout_ms`` (SRPC head field 70) or ``X-Msec-Timeout-Ms`` header; ``math.inf``
+    #: when the caller sent none. Clients called inside the handler get at most the time left.
     deadline: float = math.inf
     #: Remote peer ``ip:port``.
     peer: str = ""
     #: Logger; every line also carries the flow id, method and caller of this call.
     log: Logger = field(default_factory=Logger)
+    #: Set when the call is given up: its deadline passed (it was answered -10), its client went
+    #: away, or shutdown ran out of time (see :attr:`cancelled` and :attr:`cancel_event`).
+    cancellation: "Cancellation" = field(default_factory=lambda: Cancellation(), compare=False, repr=False)
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the call was given up; whatever the handler returns now is dropped. An
+        ``async def`` handler is cancelled then; a plain ``def`` handler, whose thread cannot be
+        stopped, checks this flag."""
+        return self.cancellation.is_set()
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        """A :class:`threading.Event` set when the call is given up: ``ctx.cancel_event.wait(s)``
+        is a sleep that ends early (made on first use)."""
+        return self.cancellation.event()
+
+    def remaining_s(self) -> float:
+        """Seconds left to :attr:`deadline` (``math.inf`` when none; negative once passed)."""
+        return self.deadline - time.time()
+
+
+class Cancellation:
+    """A call's "given up" flag, settable from the event loop and read from handler threads.
+
+    A bool for the common case; the :class:`threading.Event` behind ``ctx.cancel_event`` is made
+    only when a handler asks for it (an Event per call would cost more than most calls)."""
+
+    __slots__ = ("_set", "_event")
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._set = False
+        self._event: "threading.Event | None" = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        with Cancellation._lock:
+            self._set = True
+            event = self._event
+        if event is not None:
+            event.set()
+
+    def event(self) -> threading.Event:
+        with Cancellation._lock:
+            if self._event is None:
+                self._event = threading.Event()
+                if self._set:
+                    self._event.set()
+            return self._event
 
 
 M = TypeVar("M")

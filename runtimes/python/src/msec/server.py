@@ -26,13 +26,26 @@ Behaviour shared with the TypeScript server:
   server did not cause included) answers -18 and is logged; the server never
   crashes on a request;
 * metric labels are bounded: unknown methods count under ``(unknown)``,
-  callers beyond ``max_caller_labels`` under ``(other)``.
+  callers beyond ``max_caller_labels`` under ``(other)``;
+* deadlines (spec §14): a head's ``timeout_ms`` (field 70) or an HTTP
+  ``X-Msec-Timeout-Ms`` header gives ``ctx.deadline`` = arrival of the
+  request's first byte + that many ms. When it passes first, the call is
+  answered -10 "deadline exceeded (timeout_ms=N)", counted in
+  ``msec_server_deadline_exceeded_total{method}``, ``ctx.cancelled`` is set
+  and an ``async def`` handler is cancelled (a plain ``def`` handler's thread
+  runs on, see ``ctx.cancelled``); what the handler returns then is dropped. A
+  request whose deadline passed while it waited for a free place is answered
+  so without running. The call holds its in-flight place until its handler
+  has ended, so the per-connection limits still bound running handlers. The
+  deadline costs one loop timer per call: the handler runs in the call's own
+  task, which the timer cancels.
 """
 import asyncio
 import concurrent.futures
 import contextvars
 import inspect
 import json
+import math
 import random
 import re
 import signal
@@ -51,6 +64,7 @@ from .errors import (
     ERR_INVALID_METHOD_NAME,
     ERR_INVALID_PKG,
     ERR_SERVICE_IMPL_FAILED,
+    ERR_TIMEOUT,
     SrpcError,
     errmsg,
 )
@@ -85,6 +99,33 @@ MAX_UDP_IN_FLIGHT = 1024
 MIN_METHOD_NAME = 5
 #: Caller name of HTTP requests without a ``caller`` header.
 DEFAULT_HTTP_CALLER = "http.json"
+#: HTTP request header carrying the caller's budget in ms (same meaning as ``timeout_ms``).
+TIMEOUT_HEADER = "x-msec-timeout-ms"
+#: Largest ``timeout_ms`` (uint32).
+_MAX_UINT32 = 0xFFFFFFFF
+_DECIMAL = re.compile(r"[0-9]{1,10}")
+
+#: Writes a call's answer before :meth:`Server.answer_frame` / :meth:`Server.answer_http`
+#: returns: used for the -10 answer at a deadline, while the handler is still being stopped.
+EarlyAnswer = Callable[[bytes], None]
+
+
+def deadline_exceeded_message(timeout_ms: int) -> str:
+    """``err_msg`` of the -10 answer sent when a call's deadline passes."""
+    return f"deadline exceeded (timeout_ms={timeout_ms})"
+
+
+def parse_timeout_header(value: Optional[str]) -> int:
+    """The budget of an ``X-Msec-Timeout-Ms`` value: a decimal uint32, 0 = none. Anything else
+    (a sign, letters, more than 2^32 - 1) is ignored like an absent header: a malformed optional
+    hint must not fail the call."""
+    if value is None:
+        return 0
+    text = value.strip()
+    if not _DECIMAL.fullmatch(text):
+        return 0
+    n = int(text)
+    return n if n <= _MAX_UINT32 else 0
 
 _TEXT = "text/plain; charset=utf-8"
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -132,6 +173,15 @@ class ServerOptions:
 
 def _new_flow_id() -> int:
     return random.randrange(1, 1 << 32)
+
+
+def _deadline(timeout_ms: int, arrived_at: Optional[float]) -> Tuple[Optional[float], float]:
+    """(loop time the call is due, ``ctx.deadline`` on the ``time.time()`` scale); (None, inf) without a budget."""
+    if timeout_ms <= 0:
+        return None, math.inf
+    now = asyncio.get_running_loop().time()
+    due = (now if arrived_at is None else arrived_at) + timeout_ms / 1000.0
+    return due, time.time() + (due - now)
 
 
 def _is_async(handler: Handler) -> bool:
@@ -341,15 +391,72 @@ class Server:
     def _abandoned_thread_finished(self) -> None:
         self._abandoned_threads -= 1
 
-    async def _call(self, method: str, body: RequestBody, ctx: CallContext) -> Tuple[int, Any]:
+    async def _call(
+        self,
+        method: str,
+        body: RequestBody,
+        ctx: CallContext,
+        timeout_ms: int = 0,
+        due: Optional[float] = None,
+        on_expire: Optional[Callable[[int, str], None]] = None,
+    ) -> Tuple[int, Any]:
         """Runs one method; returns (0, response), or (code, message) where message is the text of an
         ``SrpcError`` the method raised when it is not the code's standard text, else None.
-        Never raises, except when cancelled by us."""
+
+        With a deadline (``due``, loop time): when it passes first, ``on_expire(-10, message)``
+        runs at once (to answer now), the handler is cancelled, and once it has ended the result
+        is (-10, message) whatever it returned. Never raises, except when cancelled by us."""
         self.monitor.add(f"frm.rpc caller [{self._callers.label(ctx.caller)}]")
         handler = self.methods.get(method)
         if handler is None:
             self.monitor.add(f"frm.rpc request [{UNKNOWN_METHOD_LABEL}] fail:{errmsg(ERR_INVALID_METHOD_NAME)}")
             return ERR_INVALID_METHOD_NAME, None
+        if due is None:
+            return await self._run(method, handler, body, ctx)
+        loop = asyncio.get_running_loop()
+        left = due - loop.time()
+        if left <= 0:  # it waited for a free place past its deadline: not worth starting
+            ctx.cancellation.set()
+            return self._deadline_exceeded(method, timeout_ms)
+        task = asyncio.current_task()
+        assert task is not None
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            ctx.cancellation.set()
+            code, message = self._deadline_exceeded(method, timeout_ms)
+            if on_expire is not None:
+                on_expire(code, message)
+            self.cancel_call(task)
+
+        timer = loop.call_later(left, expire)
+        outcome: Optional[Tuple[int, Any]] = None
+        try:
+            outcome = await self._run(method, handler, body, ctx)
+        except asyncio.CancelledError:
+            if not expired:
+                raise  # the client left or shutdown
+        finally:
+            timer.cancel()
+        if not expired:
+            assert outcome is not None
+            return outcome
+        # Our own cancellation ends here (the handler raised it, or swallowed it and returned: then
+        # what it returned is dropped); Python >= 3.11 counts cancellations, so take ours back.
+        uncancel = getattr(task, "uncancel", None)
+        if uncancel is not None:
+            uncancel()
+        return ERR_TIMEOUT, deadline_exceeded_message(timeout_ms)
+
+    def _deadline_exceeded(self, method: str, timeout_ms: int) -> Tuple[int, Any]:
+        self.stats.deadline_exceeded(method)
+        self.monitor.add(f"frm.rpc request [{method}] fail:{errmsg(ERR_TIMEOUT)}")
+        return ERR_TIMEOUT, deadline_exceeded_message(timeout_ms)
+
+    async def _run(self, method: str, handler: Handler, body: RequestBody, ctx: CallContext) -> Tuple[int, Any]:
+        """Runs a handler and turns its outcome into (code, result); see :meth:`_call`."""
         try:
             result = await self._invoke(handler, body, ctx)
         except SrpcError as exc:
@@ -357,7 +464,8 @@ class Server:
             return exc.code, (exc.message if exc.message != errmsg(exc.code) else None)
         except asyncio.CancelledError as exc:
             if asyncio.current_task() in self._cancelled:
-                raise  # the server cancelled this call (client gone, shutdown): nobody waits for it
+                ctx.cancellation.set()
+                raise  # the server cancelled this call (deadline, client gone, shutdown): nobody waits for it
             self._handler_failed(method, ctx, exc)
             return ERR_SERVICE_IMPL_FAILED, None
         except BaseException as exc:  # SystemExit, KeyboardInterrupt, any bug: the server must survive
@@ -371,22 +479,42 @@ class Server:
         write_log(ERROR, f"handler {method} failed: {type(exc).__name__}: {exc}", fields)
         self.monitor.add(f"frm.rpc request [{method}] fail:{errmsg(ERR_SERVICE_IMPL_FAILED)}")
 
-    async def answer_frame(self, frame: bytes, peer: str) -> bytes:
-        """The response frame for one complete request frame (raises ``SrpcError`` -3/-4 if unanswerable)."""
+    async def answer_frame(
+        self, frame: bytes, peer: str, arrived_at: Optional[float] = None, early: Optional[EarlyAnswer] = None
+    ) -> Optional[bytes]:
+        """The response frame for one complete request frame (raises ``SrpcError`` -3/-4 if unanswerable).
+
+        ``arrived_at``: loop time of the frame's first byte (default now), the start of its deadline.
+        ``early``: when given, the -10 answer of a passed deadline is handed to it at once and
+        ``None`` is returned once the handler has ended (without it, the -10 frame is returned then).
+        """
         raw_head, body = split_frame(frame)
         head = decode_head(raw_head)
         method = head.method_name.decode("utf-8", "replace")
         flow_id = head.flow_id or _new_flow_id()
+        timeout_ms = head.timeout_ms or 0
+        due, deadline = _deadline(timeout_ms, arrived_at)
         ctx = CallContext(
             format=BINARY,
             method=method,
             caller=head.caller.decode("utf-8", "replace") if head.caller else "",
             flow_id=flow_id,
             coloring=head.coloring or 0,
+            deadline=deadline,
             peer=peer,
             log=self.log,
         )
-        code, result = await self._call(method, body, ctx)
+        answered_early = False
+
+        def expired(code: int, message: str) -> None:
+            nonlocal answered_early
+            if early is not None:
+                answered_early = True
+                early(encode_frame(encode_head(head.with_fields(err=code, err_msg=message.encode("utf-8")))))
+
+        code, result = await self._call(method, body, ctx, timeout_ms, due, expired)
+        if answered_early:
+            return None
         if code == 0:
             if isinstance(result, (bytes, bytearray, memoryview)):
                 payload = bytes(result)
@@ -404,8 +532,11 @@ class Server:
         out_head = raw_head if head.flow_id else encode_head(head.with_fields(flow_id=flow_id))
         return encode_frame(out_head, payload)
 
-    async def answer_http(self, request: HttpRequest, peer: str) -> bytes:
-        """The response bytes for one HTTP request (JSON envelope, health, metrics, 404/405)."""
+    async def answer_http(
+        self, request: HttpRequest, peer: str, arrived_at: Optional[float] = None, early: Optional[EarlyAnswer] = None
+    ) -> Optional[bytes]:
+        """The response bytes for one HTTP request (JSON envelope, health, metrics, 404/405);
+        ``arrived_at`` and ``early`` as for :meth:`answer_frame`."""
         parts = urlsplit(request.target)
         if request.method == "POST":
             method = method_name_of(request.target) or ""
@@ -420,16 +551,29 @@ class Server:
                 text = json_body_text(request.body.decode("utf-8"))
             except ValueError:
                 return envelope_response(ERR_INVALID_PKG)
+            timeout_ms = parse_timeout_header(request.header(TIMEOUT_HEADER))
+            due, deadline = _deadline(timeout_ms, arrived_at)
             ctx = CallContext(
                 format=JSON,
                 method=method,
                 caller=request.header("caller") or DEFAULT_HTTP_CALLER,
                 flow_id=_new_flow_id(),
                 coloring=0,
+                deadline=deadline,
                 peer=peer,
                 log=self.log,
             )
-            code, result = await self._call(method, text, ctx)
+            answered_early = False
+
+            def expired(code: int, message: str) -> None:
+                nonlocal answered_early
+                if early is not None:
+                    answered_early = True
+                    early(envelope_response(code, message=message))
+
+            code, result = await self._call(method, text, ctx, timeout_ms, due, expired)
+            if answered_early:
+                return None
             if code != 0:
                 return envelope_response(code, message=result if isinstance(result, str) else None)
             if isinstance(result, (bytes, bytearray)):
@@ -479,6 +623,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: Tuple[str, int]) -> None:
+        arrived_at = asyncio.get_running_loop().time()
         if check_frame(data) != len(data):
             self.server.stats.malformed("udp")
             return  # incomplete or malformed: a datagram is all there is
@@ -486,18 +631,22 @@ class _UdpProtocol(asyncio.DatagramProtocol):
             self.server.stats.dropped("udp", "overload")
             return
         self.in_flight += 1
-        self.server.spawn(self._answer(data, addr))
+        self.server.spawn(self._answer(data, addr, arrived_at))
 
-    async def _answer(self, data: bytes, addr: Tuple[str, int]) -> None:
+    async def _answer(self, data: bytes, addr: Tuple[str, int], arrived_at: float) -> None:
+        def send(response: bytes) -> None:
+            if self.transport is not None and not self.transport.is_closing():
+                self.transport.sendto(response, addr)
+
         try:
-            response = await self.server.answer_frame(data, f"{addr[0]}:{addr[1]}")
+            response = await self.server.answer_frame(data, f"{addr[0]}:{addr[1]}", arrived_at, send)
         except SrpcError:
             self.server.stats.malformed("udp")
             return
         finally:
-            self.in_flight -= 1
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.sendto(response, addr)
+            self.in_flight -= 1  # after the handler ended, even when the deadline answered earlier
+        if response is not None:
+            send(response)
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:

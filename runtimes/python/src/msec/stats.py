@@ -3,8 +3,9 @@
 Exported on ``GET /metrics`` after the monitor's attributes, with the names the
 TypeScript server uses: ``msec_server_timeouts_total{transport}``,
 ``msec_server_dropped_total{transport,reason}``,
-``msec_server_rejected_connections_total{reason}`` and
-``msec_server_malformed_total{transport}``. Every label value here is chosen by
+``msec_server_rejected_connections_total{reason}``,
+``msec_server_malformed_total{transport}`` and
+``msec_server_deadline_exceeded_total{method}`` (registered methods only). Every label value here is chosen by
 the server, never by a client, so the exposition stays small whatever clients send.
 """
 import threading
@@ -24,6 +25,7 @@ _FAMILIES: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = (
     ("msec_server_dropped_total", "Requests dropped unanswered, by transport and reason.", ("transport", "reason")),
     ("msec_server_rejected_connections_total", "TCP connections closed at once, by the limit that refused them.", ("reason",)),
     ("msec_server_malformed_total", "Malformed frames, datagrams, HTTP requests and unknown first bytes, by transport.", ("transport",)),
+    ("msec_server_deadline_exceeded_total", "Calls answered -10 because the caller's deadline (timeout_ms, X-Msec-Timeout-Ms) passed, by method.", ("method",)),
 )
 
 
@@ -54,6 +56,10 @@ class ServerStats:
 
     def malformed(self, transport: str) -> None:
         self.count("msec_server_malformed_total", transport)
+
+    def deadline_exceeded(self, method: str) -> None:
+        """A served method's call passed its caller's deadline (method names are the server's own)."""
+        self.count("msec_server_deadline_exceeded_total", method)
 
     def prometheus_text(self) -> str:
         with self._lock:

@@ -5,7 +5,9 @@
  * The request head carries a sequence, the method name, `color_id` =
  * djb2(method), `flow_id` (inherited from `options.context`, else
  * `color_id XOR sequence`), `coloring` (option, else inherited, else 0) and
- * `caller` (see `callerName`). Each outcome is reported to the balancer: a
+ * `caller` (see `callerName`), and `timeout_ms` (field 70, msec-gen's
+ * deadline extension: the remaining budget, unless `sendTimeout: false`).
+ * Each outcome is reported to the balancer: a
  * reply from the server — even one with `err ≠ 0` — is a success with its
  * latency (as MSEC's `CallMethod` does); a transport failure (timeout,
  * connection loss, a malformed reply) is a failure; an aborted call is not
@@ -81,6 +83,8 @@ async function callOnce(service: string, method: string, body: Uint8Array, optio
     colorId: id,
     caller: callerName(options),
   };
+  // The budget left now, when the request is written (at least 1 ms: 0 would mean "no deadline").
+  if (options.sendTimeout !== false) head.timeoutMs = Math.max(1, Math.floor(budget));
   const inheritedFlow = options.flowId ?? (context !== undefined && context.flowId !== 0n ? context.flowId : undefined);
   if (inheritedFlow !== undefined) head.flowId = inheritedFlow;
   const started = performance.now();

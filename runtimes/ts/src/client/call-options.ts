@@ -38,6 +38,15 @@ export interface CallOptions {
    * Other failures are never retried. All attempts share the call's budget.
    */
   retries?: number;
+  /**
+   * Whether the request head carries `timeout_ms` (field 70, an msec-gen
+   * extension): the call's remaining budget when the request is written, so
+   * the server and its downstream calls stop when this caller gives up.
+   * Default true. MSEC peers skip the field; `false` writes a head
+   * byte-identical to an MSEC client's (for captures compared byte for byte,
+   * or a peer that rejects unknown fields).
+   */
+  sendTimeout?: boolean;
 }
 
 let processCaller: string | undefined;

@@ -6,6 +6,7 @@
 import type { JsonWriteOptions } from "@bufbuild/protobuf";
 import type { CallContext, WireFormat } from "../handler.js";
 import type { Logger } from "../log.js";
+import type { CallDeadline } from "./call-deadline.js";
 
 /** JSON write options of the MSEC-compatible default: proto field names, enums as numbers. */
 export const MSEC_JSON_WRITE_OPTIONS: Readonly<Partial<JsonWriteOptions>> = Object.freeze({
@@ -17,8 +18,6 @@ export const MSEC_JSON_WRITE_OPTIONS: Readonly<Partial<JsonWriteOptions>> = Obje
 export const CANONICAL_JSON_WRITE_OPTIONS: Readonly<Partial<JsonWriteOptions>> = Object.freeze({});
 
 export class ServerCallContext implements CallContext {
-  /** SRPC carries no deadline; a call runs until it finishes or the connection goes away. */
-  readonly deadline = Infinity;
   private childLog: Logger | undefined;
 
   constructor(
@@ -28,10 +27,21 @@ export class ServerCallContext implements CallContext {
     readonly flowId: bigint,
     readonly coloring: number,
     readonly peer: string,
-    readonly signal: AbortSignal,
+    /** The connection's (or UDP socket's) signal: client gone, shutdown past its drain timeout. */
+    private readonly connectionSignal: AbortSignal,
     readonly jsonWriteOptions: Partial<JsonWriteOptions>,
     private readonly serverLog: Logger,
+    /** From `timeout_ms` / `X-Msec-Timeout-Ms` (spec §14); undefined when the caller sent none. */
+    private readonly callDeadline?: CallDeadline,
   ) {}
+
+  get deadline(): number {
+    return this.callDeadline === undefined ? Infinity : this.callDeadline.deadline;
+  }
+
+  get signal(): AbortSignal {
+    return this.callDeadline === undefined ? this.connectionSignal : this.callDeadline.signal;
+  }
 
   get log(): Logger {
     return (this.childLog ??= this.serverLog.child({

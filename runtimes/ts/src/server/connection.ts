@@ -15,6 +15,10 @@
  * bad input closes only this connection, after answering the complete
  * requests that came before it. A peer that half-closes (sends its request,
  * then FIN) still gets its answers, then the connection closes.
+ *
+ * Deadlines (spec §14): each request is stamped with the arrival time of its
+ * first byte; a caller's `timeout_ms` / `X-Msec-Timeout-Ms` counts from there,
+ * time spent waiting in the backlog included.
  */
 import type { Socket } from "node:net";
 import { FRAME_ETX, FRAME_HEAD_OFFSET, FRAME_OVERHEAD, FRAME_STX, FrameDecoder, FrameStreamError, encodeFrame } from "../frame.js";
@@ -22,6 +26,7 @@ import type { ServerCore } from "./core.js";
 import { type HttpSink, handleHttpRequest } from "./http-call.js";
 import { type HttpRequest, HttpParseError, HttpRequestParser } from "./http-request.js";
 import { plainResponse } from "./json-envelope.js";
+import { allowManyCallListeners } from "./call-deadline.js";
 import { describeError } from "./outcome.js";
 import { FrameResult, type FrameSink, handleFrame } from "./srpc-call.js";
 
@@ -51,8 +56,8 @@ export class Connection implements FrameSink, HttpSink {
   private frames: FrameDecoder | undefined;
   private http: HttpRequestParser | undefined;
   private inFlight = 0;
-  /** Requests received while `maxInFlightPerConnection` calls were running. */
-  private backlog: Array<Uint8Array | HttpRequest | HttpParseError> = [];
+  /** Requests received while `maxInFlightPerConnection` calls were running, with their arrival times. */
+  private backlog: Queued[] = [];
   /** Queued output: complete chunks, or SRPC frame bodies whose head is at the same index of `outHeads`. */
   private out: Uint8Array[] = [];
   private outHeads: Array<Uint8Array | undefined> = [];
@@ -75,6 +80,11 @@ export class Connection implements FrameSink, HttpSink {
   /** When the request being received began (`performance.now()`), while one is incomplete. */
   private requestStartedAt = 0;
   private requestTimer: NodeJS.Timeout | undefined;
+  /** `performance.now()` of the first byte of the request being received; 0 between requests. */
+  private pendingSince = 0;
+  /** While a chunk is handled: arrival of the first request it completes, and of the others. */
+  private firstArrival = 0;
+  private chunkArrival = 0;
 
   constructor(
     private readonly core: ServerCore,
@@ -82,6 +92,7 @@ export class Connection implements FrameSink, HttpSink {
     private readonly onClosed: (conn: Connection) => void,
   ) {
     this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    allowManyCallListeners(this.abortController.signal);
     socket.setNoDelay(true);
     socket.setTimeout(core.limits.idleTimeoutMs);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
@@ -209,6 +220,16 @@ export class Connection implements FrameSink, HttpSink {
 
   /** Handles a chunk; returns whether it completed at least one request. */
   private consume(chunk: Buffer): boolean {
+    const now = performance.now();
+    // The first request completed by this chunk began when the one in progress did; the others began now.
+    this.firstArrival = this.pendingSince !== 0 ? this.pendingSince : now;
+    this.chunkArrival = now;
+    const completed = this.consumeChunk(chunk);
+    this.pendingSince = !this.closed && this.receiving ? (completed || this.pendingSince === 0 ? now : this.pendingSince) : 0;
+    return completed;
+  }
+
+  private consumeChunk(chunk: Buffer): boolean {
     if (this.mode === Mode.Unknown) {
       const first = chunk[0]!;
       if (first === FRAME_STX) {
@@ -244,12 +265,14 @@ export class Connection implements FrameSink, HttpSink {
       frames = e.frames;
       broken = true;
     }
-    for (const frame of frames) {
+    for (let i = 0; i < frames.length; i++) {
       if (this.closed) return true;
+      const frame = frames[i]!;
+      const arrivedAt = i === 0 ? this.firstArrival : this.chunkArrival;
       if (this.backlog.length > 0 || this.inFlight >= this.core.limits.maxInFlightPerConnection) {
-        this.backlog.push(frame);
+        this.backlog.push({ item: frame, arrivedAt });
       } else {
-        this.startFrame(frame);
+        this.startFrame(frame, arrivedAt);
       }
     }
     if (broken && !this.closed) {
@@ -260,10 +283,10 @@ export class Connection implements FrameSink, HttpSink {
     return frames.length > 0;
   }
 
-  private startFrame(frame: Uint8Array): void {
+  private startFrame(frame: Uint8Array, arrivedAt: number): void {
     // Counted before the call runs: a synchronous method finishes inside handleFrame.
     this.inFlight++;
-    const result = handleFrame(this.core, frame, this);
+    const result = handleFrame(this.core, frame, this, arrivedAt);
     if (result !== FrameResult.Started) this.inFlight--;
     if (result === FrameResult.Malformed) this.malformed();
   }
@@ -285,14 +308,16 @@ export class Connection implements FrameSink, HttpSink {
       this.core.stats.malformed.http++;
       items.push(parseError);
     }
-    for (const item of items) {
+    for (let i = 0; i < items.length; i++) {
       if (this.httpClosing) break;
+      const item = items[i]!;
+      const arrivedAt = i === 0 ? this.firstArrival : this.chunkArrival;
       // A parse error or `Connection: close` is the last request this connection answers.
       if (item instanceof HttpParseError || !item.keepAlive) this.httpClosing = true;
       if (this.backlog.length > 0 || this.inFlight >= this.core.limits.maxInFlightPerConnection) {
-        this.backlog.push(item);
+        this.backlog.push({ item, arrivedAt });
       } else {
-        this.startHttp(item);
+        this.startHttp(item, arrivedAt);
       }
     }
     this.updateReading();
@@ -313,7 +338,7 @@ export class Connection implements FrameSink, HttpSink {
     return slot;
   }
 
-  private startHttp(req: HttpRequest | HttpParseError): void {
+  private startHttp(req: HttpRequest | HttpParseError, arrivedAt: number): void {
     if (req instanceof HttpParseError) {
       // Answer the bad request in its turn, then close.
       const slot = this.reserveHttpSlot(true);
@@ -331,16 +356,16 @@ export class Connection implements FrameSink, HttpSink {
     }
     const slot = this.reserveHttpSlot(!req.keepAlive);
     this.inFlight++;
-    const started = handleHttpRequest(this.core, req, slot, this);
+    const started = handleHttpRequest(this.core, req, slot, this, arrivedAt);
     if (!started) this.inFlight--;
   }
 
   private startQueued(): void {
     const max = this.core.limits.maxInFlightPerConnection;
     while (this.backlog.length > 0 && this.inFlight < max && !this.closed) {
-      const next = this.backlog.shift()!;
-      if (next instanceof Uint8Array) this.startFrame(next);
-      else this.startHttp(next);
+      const { item, arrivedAt } = this.backlog.shift()!;
+      if (item instanceof Uint8Array) this.startFrame(item, arrivedAt);
+      else this.startHttp(item, arrivedAt);
     }
   }
 
@@ -488,6 +513,12 @@ export class Connection implements FrameSink, HttpSink {
     this.abortController.abort();
     this.onClosed(this);
   }
+}
+
+/** A request waiting for a free in-flight place, with the arrival time of its first byte. */
+interface Queued {
+  readonly item: Uint8Array | HttpRequest | HttpParseError;
+  readonly arrivedAt: number;
 }
 
 function copyInto(buf: Buffer, pos: number, bytes: Uint8Array): number {

@@ -4,10 +4,17 @@
  * `GET /metrics` and `GET /openapi.json` serve probes, Prometheus and the
  * OpenAPI document (`HEAD` the same without body); anything else gets a clean
  * 404 or 405 rather than MSEC's silent close.
+ *
+ * An `X-Msec-Timeout-Ms: N` header gives the call a deadline N ms after the
+ * request's first byte (spec §14), as `timeout_ms` does for SRPC: past it the
+ * call is answered with the -10 envelope "deadline exceeded (timeout_ms=N)"
+ * in its turn and its `ctx.signal` fires; the call holds its place until the
+ * handler returns, and the handler's late result is dropped.
  */
 import { SrpcCode, errorText } from "../errors.js";
 import type { ResponseBody } from "../handler.js";
 import { newSequence } from "../rpc-head.js";
+import { CallDeadline, TIMEOUT_HEADER, deadlineExceededMessage, parseTimeoutHeader } from "./call-deadline.js";
 import { ServerCallContext } from "./call-context.js";
 import type { ServerCore } from "./core.js";
 import { type HttpRequest, headerValue } from "./http-request.js";
@@ -57,9 +64,13 @@ function envelopeFor(failure: Failure): Buffer {
 
 const invalidPackage: Failure = { code: SrpcCode.InvalidPkg, message: errorText(SrpcCode.InvalidPkg) };
 
-/** Handles one request; returns true when a method call was started (`sink.callFinished()` follows). */
-export function handleHttpRequest(core: ServerCore, req: HttpRequest, slot: number, sink: HttpSink): boolean {
-  if (req.method === "POST") return startJsonCall(core, req, slot, sink);
+/**
+ * Handles one request; returns true when a method call was started
+ * (`sink.callFinished()` follows). `arrivedAt` is the `performance.now()` of
+ * the request's first byte.
+ */
+export function handleHttpRequest(core: ServerCore, req: HttpRequest, slot: number, sink: HttpSink, arrivedAt: number): boolean {
+  if (req.method === "POST") return startJsonCall(core, req, slot, sink, arrivedAt);
   if (req.method === "GET" || req.method === "HEAD") {
     const response = resourceResponse(core, req.target.split("?", 1)[0]!);
     // HEAD: the GET answer's status and headers (Content-Length included), no body.
@@ -91,7 +102,7 @@ function withoutBody(response: Buffer): Buffer {
   return response.subarray(0, response.indexOf("\r\n\r\n") + 4);
 }
 
-function startJsonCall(core: ServerCore, req: HttpRequest, slot: number, sink: HttpSink): boolean {
+function startJsonCall(core: ServerCore, req: HttpRequest, slot: number, sink: HttpSink, arrivedAt: number): boolean {
   const name = methodNameOf(req.target);
   if (name === undefined || name === null || name.length < MIN_METHOD_NAME_LENGTH) {
     core.stats.countRequest(UNKNOWN_METHOD_LABEL, "http", SrpcCode.InvalidPkg);
@@ -116,6 +127,17 @@ function startJsonCall(core: ServerCore, req: HttpRequest, slot: number, sink: H
     sink.respond(slot, envelopeFor(invalidPackage));
     return false;
   }
+  const timeoutMs = parseTimeoutHeader(headerValue(req, TIMEOUT_HEADER));
+  let deadline: CallDeadline | undefined;
+  if (timeoutMs > 0) {
+    deadline = new CallDeadline(timeoutMs, arrivedAt, sink.signal, () => expire());
+    if (deadline.expired) {
+      core.stats.countDeadlineExceeded(name);
+      core.stats.countRequest(name, "http", SrpcCode.Timeout);
+      sink.respond(slot, envelopeFor({ code: SrpcCode.Timeout, message: deadlineExceededMessage(timeoutMs) }));
+      return false;
+    }
+  }
   const ctx = new ServerCallContext(
     "json",
     name,
@@ -126,21 +148,35 @@ function startJsonCall(core: ServerCore, req: HttpRequest, slot: number, sink: H
     sink.signal,
     core.jsonWriteOptions,
     core.logger,
+    deadline,
   );
   core.stats.inFlight++;
+  // Answered once, whatever the handler does; the place is given back once answered and the handler is done.
   let answered = false;
+  let handlerDone = false;
+  let released = false;
+  const release = () => {
+    if (!answered || !handlerDone || released) return;
+    released = true;
+    core.stats.inFlight--;
+    sink.callFinished();
+  };
   const finish = (response: Buffer, code: number) => {
     if (answered) return;
     answered = true;
     sink.respond(slot, response);
     core.stats.countRequest(name, "http", code);
-    core.stats.inFlight--;
-    sink.callFinished();
+    release();
   };
   const fail = (e: unknown) => {
     if (answered) return;
     const f = failureOf(e, name, ctx.log);
     finish(envelopeFor(f), f.code);
+  };
+  const expire = () => {
+    if (answered) return;
+    core.stats.countDeadlineExceeded(name);
+    finish(envelopeFor({ code: SrpcCode.Timeout, message: deadlineExceededMessage(timeoutMs) }), SrpcCode.Timeout);
   };
   const complete = (r: ResponseBody) => {
     if (answered) return;
@@ -159,12 +195,32 @@ function startJsonCall(core: ServerCore, req: HttpRequest, slot: number, sink: H
     }
     finish(jsonEnvelopeResponse(envelope), 0);
   };
+  const handlerFinished = () => {
+    handlerDone = true;
+    deadline?.stop();
+    release();
+  };
+  const returned = (r: ResponseBody) => {
+    try {
+      complete(r);
+    } finally {
+      handlerFinished();
+    }
+  };
+  const threw = (e: unknown) => {
+    try {
+      fail(e);
+    } finally {
+      handlerFinished();
+    }
+  };
+  deadline?.start();
   try {
     const result = method.invoke({ format: "json", text }, ctx);
-    if (isPromiseLike(result)) whenSettled(result, complete, fail, core.logger);
-    else complete(result);
+    if (isPromiseLike(result)) whenSettled(result, returned, threw, core.logger);
+    else returned(result);
   } catch (e) {
-    fail(e);
+    threw(e);
   }
   return true;
 }

@@ -17,6 +17,7 @@ import { describeError } from "./outcome.js";
 import { type RejectReason, ServerStats, renderServerStats } from "./stats.js";
 import { openFileSoftLimit } from "./fd-limit.js";
 import { handleDatagram } from "./udp.js";
+import { allowManyCallListeners } from "./call-deadline.js";
 
 /** MSEC's standard service port (spec §1.9). */
 export const DEFAULT_PORT = 7963;
@@ -130,7 +131,7 @@ class MsecServer implements Server, ServerCore {
   private udp: UdpSocket | undefined;
   private readonly connections = new Set<Connection>();
   private udpInFlight = 0;
-  private readonly udpAbort = new AbortController();
+  private readonly udpAbort = newCallsAbortController();
   private closing: Promise<void> | undefined;
   /** When a refused connection was last logged (`performance.now()`), and how many were refused since. */
   private rejectLoggedAt = -Infinity;
@@ -338,4 +339,11 @@ class MsecServer implements Server, ServerCore {
       await new Promise<void>((resolve) => udp.close(() => resolve()));
     }
   }
+}
+
+/** An abort controller whose signal every call with a deadline may listen to. */
+function newCallsAbortController(): AbortController {
+  const controller = new AbortController();
+  allowManyCallListeners(controller.signal);
+  return controller;
 }

@@ -3,11 +3,20 @@
  * head is the request head byte for byte — amended only to fill a missing
  * flow id on success, or to add `err` (and `err_msg` when the message is not
  * the code's standard text) on failure. Shared by TCP connections and UDP.
+ *
+ * A head with `timeout_ms` (field 70, spec §14) gives the call a deadline,
+ * counted from the arrival of the frame's first byte: past it, the call is
+ * answered -10 "deadline exceeded (timeout_ms=N)" and its `ctx.signal` fires;
+ * a frame whose deadline passed before its handler could start (it waited
+ * behind `maxInFlightPerConnection`) is answered so without running it. The
+ * call keeps its in-flight place until its handler returns, so the limits
+ * still bound running handlers; what the handler returns late is dropped.
  */
 import { SrpcCode, errorText } from "../errors.js";
 import { FRAME_HEAD_OFFSET, encodeFrame, view } from "../frame.js";
 import type { ResponseBody } from "../handler.js";
 import { type RpcHead, amendRpcHead, decodeRpcHead, newSequence } from "../rpc-head.js";
+import { CallDeadline, deadlineExceededMessage } from "./call-deadline.js";
 import { ServerCallContext } from "./call-context.js";
 import type { ServerCore } from "./core.js";
 import { failureOf, isPromiseLike, whenSettled, wrongFormat } from "./outcome.js";
@@ -41,8 +50,11 @@ function readInt32BE(buf: Uint8Array, at: number): number {
   return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) | 0;
 }
 
-/** Handles one complete, framing-checked frame (STX, lengths and ETX already verified). */
-export function handleFrame(core: ServerCore, frame: Uint8Array, sink: FrameSink): FrameResult {
+/**
+ * Handles one complete, framing-checked frame (STX, lengths and ETX already
+ * verified); `arrivedAt` is the `performance.now()` of its first byte.
+ */
+export function handleFrame(core: ServerCore, frame: Uint8Array, sink: FrameSink, arrivedAt: number): FrameResult {
   const headLen = readInt32BE(frame, 1);
   const bodyLen = readInt32BE(frame, 5);
   if (headLen <= 0) return FrameResult.Malformed;
@@ -66,6 +78,18 @@ export function handleFrame(core: ServerCore, frame: Uint8Array, sink: FrameSink
     flowId = newSequence();
     responseHead = amendRpcHead(headBytes, { flowId });
   }
+  const timeoutMs = head.timeoutMs ?? 0;
+  let deadline: CallDeadline | undefined;
+  if (timeoutMs > 0) {
+    deadline = new CallDeadline(timeoutMs, arrivedAt, sink.signal, () => call.expire());
+    if (deadline.expired) {
+      core.stats.countDeadlineExceeded(head.methodName);
+      core.stats.countRequest(head.methodName, sink.transport, SrpcCode.Timeout);
+      const message = deadlineExceededMessage(timeoutMs);
+      sink.sendFrame(encodeFrame(amendRpcHead(responseHead, { err: SrpcCode.Timeout, errMsg: message }), EMPTY));
+      return FrameResult.Answered;
+    }
+  }
   const ctx = new ServerCallContext(
     "binary",
     head.methodName,
@@ -76,15 +100,17 @@ export function handleFrame(core: ServerCore, frame: Uint8Array, sink: FrameSink
     sink.signal,
     core.jsonWriteOptions,
     core.logger,
+    deadline,
   );
-  const call = new SrpcCall(core, sink, responseHead, ctx);
+  const call = new SrpcCall(core, sink, responseHead, ctx, deadline);
   core.stats.inFlight++;
+  deadline?.start();
   try {
     const result = method.invoke({ format: "binary", bytes: view(frame, headEnd, bodyLen) }, ctx);
-    if (isPromiseLike(result)) whenSettled(result, (r) => call.complete(r), (e) => call.fail(e), core.logger);
-    else call.complete(result);
+    if (isPromiseLike(result)) whenSettled(result, (r) => call.handlerReturned(r), (e) => call.handlerThrew(e), core.logger);
+    else call.handlerReturned(result);
   } catch (e) {
-    call.fail(e);
+    call.handlerThrew(e);
   }
   return FrameResult.Started;
 }
@@ -97,15 +123,43 @@ function binaryBytes(response: ResponseBody): Uint8Array | undefined {
 class SrpcCall {
   /** Whether the call was answered; a call is answered once, whatever its handler does. */
   private answered = false;
+  /** Whether the handler returned or threw. */
+  private handlerDone = false;
+  /** Whether the call gave back its in-flight place (answered and handler done). */
+  private released = false;
 
   constructor(
     private readonly core: ServerCore,
     private readonly sink: FrameSink,
     private readonly responseHead: Uint8Array,
     private readonly ctx: ServerCallContext,
+    private readonly deadline: CallDeadline | undefined,
   ) {}
 
-  complete(response: ResponseBody): void {
+  handlerReturned(response: ResponseBody): void {
+    try {
+      this.complete(response);
+    } finally {
+      this.handlerFinished();
+    }
+  }
+
+  handlerThrew(e: unknown): void {
+    try {
+      this.fail(e);
+    } finally {
+      this.handlerFinished();
+    }
+  }
+
+  /** The deadline passed before the handler finished: answer -10 now; the handler's result will be dropped. */
+  expire(): void {
+    if (this.answered) return;
+    this.core.stats.countDeadlineExceeded(this.ctx.method);
+    this.answerFailure({ code: SrpcCode.Timeout, message: deadlineExceededMessage(this.deadline!.timeoutMs) });
+  }
+
+  private complete(response: ResponseBody): void {
     if (this.answered) return;
     let bytes: Uint8Array | undefined;
     try {
@@ -124,7 +178,7 @@ class SrpcCall {
     this.done();
   }
 
-  fail(e: unknown): void {
+  private fail(e: unknown): void {
     if (this.answered) return;
     this.answerFailure(failureOf(e, this.ctx.method, this.ctx.log));
   }
@@ -141,7 +195,16 @@ class SrpcCall {
     this.done();
   }
 
+  private handlerFinished(): void {
+    this.handlerDone = true;
+    this.deadline?.stop();
+    this.done();
+  }
+
+  /** Gives back the call's place once it is answered and its handler has finished, whichever comes last. */
   private done(): void {
+    if (!this.answered || !this.handlerDone || this.released) return;
+    this.released = true;
     this.core.stats.inFlight--;
     this.sink.callFinished();
   }

@@ -29,6 +29,13 @@ export class ServerStats {
   /** Malformed input by transport: bad frames, bad HTTP, undeliverable datagrams. */
   readonly malformed: Record<Transport, number> = { tcp: 0, udp: 0, http: 0 };
 
+  /** Calls answered -10 because the caller's deadline passed, by method (registered methods only). */
+  readonly deadlineExceeded = new Map<string, number>();
+
+  countDeadlineExceeded(method: string): void {
+    this.deadlineExceeded.set(method, (this.deadlineExceeded.get(method) ?? 0) + 1);
+  }
+
   /** Successful calls by method: the hot path, one map lookup and no string building. */
   readonly successes = new Map<string, Record<Transport, number>>();
 
@@ -105,6 +112,13 @@ export function renderServerStats(stats: ServerStats): string {
     "# TYPE msec_server_dropped_total counter",
     `msec_server_dropped_total{transport="udp",reason="overload"} ${stats.udpDroppedOverload}`,
   );
+  lines.push(
+    "# HELP msec_server_deadline_exceeded_total Calls answered -10 because the caller's deadline (timeout_ms, X-Msec-Timeout-Ms) passed, by method.",
+    "# TYPE msec_server_deadline_exceeded_total counter",
+  );
+  for (const [method, count] of [...stats.deadlineExceeded].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    lines.push(`msec_server_deadline_exceeded_total{method="${labelValue(method)}"} ${count}`);
+  }
   lines.push("# HELP msec_server_malformed_total Malformed frames, datagrams and HTTP requests, by transport.");
   lines.push("# TYPE msec_server_malformed_total counter");
   for (const t of ["tcp", "udp", "http"] as const) {

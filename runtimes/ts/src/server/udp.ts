@@ -55,7 +55,7 @@ export function handleDatagram(
     return;
   }
   onStarted();
-  const result = handleFrame(core, msg, new DatagramSink(socket, rinfo, signal, onFinished));
+  const result = handleFrame(core, msg, new DatagramSink(socket, rinfo, signal, onFinished), performance.now());
   if (result !== FrameResult.Started) onFinished();
   if (result === FrameResult.Malformed) core.stats.malformed.udp++;
 }

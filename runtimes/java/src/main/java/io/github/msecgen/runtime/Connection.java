@@ -1,153 +1,387 @@
 package io.github.msecgen.runtime;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
-import java.nio.channels.SocketChannel;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One persistent TCP connection to an SRPC server, used by one call at a time
- * (the pool hands it out and takes it back). Every wait is bounded by the
- * call's deadline.
+ * One persistent TCP connection to an SRPC server carrying many calls at once.
+ * Requests are queued and written in batches (see {@link #drain}); a daemon reader thread reads reply
+ * frames and matches them to calls by the sequence the server echoes, in any
+ * order. Each call's future completes with its reply frame, or fails with an
+ * {@link SrpcException} (spec §2 codes):
  *
- * <p>Failure mapping (spec §2 codes): connect or reply not done by the deadline →
- * -10, or -12 when part of the reply had arrived; refused, reset or closed → -13
- * ({@code requestSent} false when the connection never came up); a byte stream
- * that is not SRPC or a reply larger than {@link #MAX_REPLY_BYTES} → -3. After
- * any failure the connection is closed: a late reply would otherwise be read by
- * the next call.
+ * <ul>
+ *   <li>deadline passed → -10, or -12 when part of that call's reply had arrived
+ *       (the frame being received carries its sequence, or it is the only call in
+ *       flight). A request not fully written by its deadline closes the connection
+ *       (a partial frame would corrupt the stream);</li>
+ *   <li>connect refused → -13 with {@code requestSent} false; reset or closed →
+ *       -13 for every call in flight; the pool then drops the connection and the
+ *       next call reconnects;</li>
+ *   <li>a reply whose sequence matches no call in flight: dropped quietly when it
+ *       belongs to a call that already timed out (the last
+ *       {@value #ABANDONED_SEQUENCES_KEPT} such sequences are remembered); otherwise,
+ *       with exactly one call in flight, that call fails with -16; otherwise it is
+ *       dropped and logged. A head that does not parse (-4) is attributed the same way;</li>
+ *   <li>a byte stream that is not SRPC, or a frame over {@link #MAX_REPLY_BYTES} →
+ *       -3 for every call in flight, and the connection is closed.</li>
+ * </ul>
  */
 final class Connection implements AutoCloseable {
     /** Largest reply frame accepted (16 MiB, the TypeScript client's default). */
     static final int MAX_REPLY_BYTES = 16 * 1024 * 1024;
+    /** Size of the reader's buffer between large replies. */
+    private static final int INITIAL_BUFFER_BYTES = 64 * 1024;
+    /** Sequences of timed-out calls remembered so their late replies are dropped quietly. */
+    static final int ABANDONED_SEQUENCES_KEPT = 1024;
 
-    final String address;
-    private final SocketChannel channel;
-    private final Selector selector;
-    private final SelectionKey key;
+    private static final System.Logger LOG = System.getLogger("io.github.msecgen.runtime");
+    /** {@code CRpcHead.sequence} (field 10, varint) tag byte; encoders write it first. */
+    private static final int SEQUENCE_TAG = 0x50;
 
-    private Connection(String address, SocketChannel channel, Selector selector, SelectionKey key) {
-        this.address = address;
-        this.channel = channel;
-        this.selector = selector;
-        this.key = key;
+    /** What a call sends besides the sequence; the head is completed when the request is written. */
+    record Request(RpcHead head, byte[] body, long deadlineNanos) {}
+
+    private record Outgoing(Pending call, Request request) {}
+
+    /** A batch stops growing at this size (a larger single request is written alone). */
+    private static final int MAX_BATCH_BYTES = 256 * 1024;
+
+    private static final int QUEUED = 0;
+    private static final int WRITING = 1;
+    private static final int WRITTEN = 2;
+
+    private final class Pending {
+        final long sequence;
+        final CompletableFuture<Frame.Decoded> future = new CompletableFuture<>();
+        final AtomicInteger state = new AtomicInteger(QUEUED);
+        volatile ScheduledFuture<?> timer;
+
+        Pending(long sequence) {
+            this.sequence = sequence;
+        }
     }
 
-    /** Connects to {@code route} before {@code deadline} ({@link System#nanoTime()} scale). */
-    static Connection open(Route route, long deadline) {
-        String address = route.address();
-        SocketChannel channel = null;
-        Selector selector = null;
-        try {
-            channel = SocketChannel.open();
-            channel.configureBlocking(false);
-            channel.socket().setTcpNoDelay(true);
-            selector = Selector.open();
-            SelectionKey key = channel.register(selector, SelectionKey.OP_CONNECT);
-            if (!channel.connect(new InetSocketAddress(route.ip(), route.port()))) {
-                while (!channel.finishConnect()) {
-                    if (!await(selector, deadline)) {
-                        throw new SrpcException(SrpcCode.TIMEOUT, "connect to " + address + " timed out", address, false, false, null);
-                    }
-                }
-            }
-            key.interestOps(0);
-            return new Connection(address, channel, selector, key);
-        } catch (IOException e) {
-            closeQuietly(channel, selector);
-            throw new SrpcException(SrpcCode.SEND_RECV_FAILED, "connect to " + address + ": " + e.getMessage(), address, false, false, e);
-        } catch (RuntimeException e) {
-            closeQuietly(channel, selector);
-            throw e;
-        }
+    final String address;
+    private final Socket socket;
+    private final OutputStream out;
+    private final ScheduledExecutorService timers;
+    private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+    private final LinkedHashSet<Long> abandoned = new LinkedHashSet<>();
+    /** Requests waiting to be written, in the order they were sent. */
+    private final ConcurrentLinkedQueue<Outgoing> outbox = new ConcurrentLinkedQueue<>();
+    /** Held by the thread writing a batch (see {@link #drain}). */
+    private final ReentrantLock writer = new ReentrantLock();
+    /** The writer's reusable batch buffer (guarded by {@link #writer}). */
+    private byte[] batchBuffer = new byte[INITIAL_BUFFER_BYTES];
+    private volatile boolean closed;
+    private volatile String closeReason;
+    /** Sequence of the frame the reader is receiving (-1: none or not known yet). */
+    private volatile long receivingSequence = -1;
+    /** Bytes of the current frame received so far (0 between frames). */
+    private volatile int receivingBytes;
+
+    private Connection(String address, Socket socket, ScheduledExecutorService timers) throws IOException {
+        this.address = address;
+        this.socket = socket;
+        this.out = socket.getOutputStream();
+        this.timers = timers;
     }
 
     /**
-     * True when the server has closed this idle connection (or sent bytes nobody asked
-     * for): it must not carry another call. Does not block.
+     * Connects to {@code route} before {@code deadlineNanos} ({@link System#nanoTime()} scale) and
+     * starts its reader thread. Refused → -13 ({@code requestSent} false); not connected in time → -10.
      */
-    boolean isStale() {
+    static Connection open(Route route, long deadlineNanos, ScheduledExecutorService timers) {
+        String address = route.address();
+        long remainingMs = (deadlineNanos - System.nanoTime()) / 1_000_000;
+        if (remainingMs <= 0) {
+            throw new SrpcException(SrpcCode.TIMEOUT, "no time left to connect to " + address, address, false, false, null);
+        }
+        Socket socket = new Socket();
         try {
-            ByteBuffer probe = ByteBuffer.allocate(1);
-            return channel.read(probe) != 0;
+            socket.setTcpNoDelay(true);
+            socket.connect(new InetSocketAddress(route.ip(), route.port()), (int) Math.min(remainingMs, Integer.MAX_VALUE));
+            Connection conn = new Connection(address, socket, timers);
+            Thread reader = new Thread(conn::readLoop, "msec-srpc-reader " + address);
+            reader.setDaemon(true);
+            reader.start();
+            return conn;
+        } catch (SocketTimeoutException e) {
+            closeQuietly(socket);
+            throw new SrpcException(SrpcCode.TIMEOUT, "connect to " + address + " timed out", address, false, false, e);
+        } catch (ConnectException e) {
+            closeQuietly(socket);
+            throw new SrpcException(SrpcCode.SEND_RECV_FAILED, "connect to " + address + ": connection refused", address, false, false, e);
         } catch (IOException e) {
-            return true;
+            closeQuietly(socket);
+            throw new SrpcException(SrpcCode.SEND_RECV_FAILED, "connect to " + address + ": " + e.getMessage(), address, false, false, e);
         }
     }
 
-    /** Sends {@code frame} and returns the complete reply frame, all before {@code deadline}. */
-    byte[] exchange(byte[] frame, long deadline) {
-        try {
-            ByteBuffer out = ByteBuffer.wrap(frame);
-            while (out.hasRemaining()) {
-                if (channel.write(out) == 0) {
-                    key.interestOps(SelectionKey.OP_WRITE);
-                    if (!await(selector, deadline)) throw fail(SrpcCode.TIMEOUT, "request not sent before the deadline", null);
+    /** True once closed by either side; such a connection takes no more calls. */
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** Calls in flight (diagnostics and tests). */
+    int inFlight() {
+        return pending.size();
+    }
+
+    /**
+     * Sends one request (its head gets {@code sequence}, and {@code timeout_ms} = the remaining
+     * budget when written) and returns the future of its decoded reply. Never throws: failures
+     * complete the future exceptionally.
+     */
+    CompletableFuture<Frame.Decoded> send(long sequence, Request request) {
+        Pending call = new Pending(sequence);
+        if (closed) {
+            call.future.completeExceptionally(lost(call, closeReason));
+            return call.future;
+        }
+        pending.put(sequence, call);
+        long delay = request.deadlineNanos() - System.nanoTime();
+        call.timer = timers.schedule(() -> expire(call), Math.max(0, delay), TimeUnit.NANOSECONDS);
+        if (closed) { // closed between the check and the registration: fail() may have missed it
+            fail(call, lost(call, closeReason));
+            return call.future;
+        }
+        outbox.add(new Outgoing(call, request));
+        drain();
+        return call.future;
+    }
+
+    /**
+     * Writes queued requests. Whichever sending thread gets the writer lock writes everything
+     * queued by then in one batch (one syscall for many concurrent calls, as a pipelining client
+     * would); the others return at once. A thread finding the lock taken leaves its request to
+     * the writer, which looks at the queue again after releasing the lock.
+     */
+    private void drain() {
+        while (!outbox.isEmpty() && writer.tryLock()) {
+            try {
+                if (closed) {
+                    outbox.clear(); // shutdown() failed their calls
+                    return;
                 }
+                byte[] batch = batchBuffer;
+                int len = 0;
+                List<Pending> written = new ArrayList<>();
+                Outgoing o;
+                while (len < MAX_BATCH_BYTES && (o = outbox.poll()) != null) {
+                    if (!o.call().state.compareAndSet(QUEUED, WRITING)) continue; // expired while queued
+                    Request request = o.request();
+                    long remainingMs = (request.deadlineNanos() - System.nanoTime() + 999_999) / 1_000_000;
+                    RpcHead head = request.head();
+                    head.sequence = o.call().sequence;
+                    head.timeoutMs = (int) Math.max(1, Math.min(remainingMs, Integer.MAX_VALUE));
+                    if (head.flowId == null && head.colorId != null) head.flowId = head.colorId ^ head.sequence;
+                    byte[] frame = Frame.encode(head.encode(), request.body());
+                    if (len + frame.length > batch.length) batch = Arrays.copyOf(batch, Math.max(batch.length * 2, len + frame.length));
+                    System.arraycopy(frame, 0, batch, len, frame.length);
+                    len += frame.length;
+                    written.add(o.call());
+                }
+                if (batch.length <= MAX_BATCH_BYTES) batchBuffer = batch;
+                if (len == 0) continue;
+                try {
+                    out.write(batch, 0, len);
+                    out.flush();
+                    for (Pending p : written) p.state.set(WRITTEN);
+                } catch (IOException e) {
+                    for (Pending p : written) p.state.set(WRITTEN);
+                    shutdown("write failed: " + e.getMessage());
+                }
+            } finally {
+                writer.unlock();
             }
-            key.interestOps(SelectionKey.OP_READ);
-            byte[] reply = new byte[256];
-            int received = 0;
+        }
+    }
+
+    private void expire(Pending call) {
+        if (call.future.isDone()) return;
+        int state = call.state.getAndUpdate(s -> s == QUEUED ? WRITTEN : s);
+        if (state == QUEUED) {
+            fail(call, new SrpcException(SrpcCode.TIMEOUT, "request to " + address + " not sent before the deadline", address, false, false, null));
+            return;
+        }
+        if (state == WRITING) {
+            fail(call, new SrpcException(SrpcCode.TIMEOUT, "request to " + address + " not written before the deadline", address, true, false, null));
+            shutdown("a request could not be written before its deadline");
+            return;
+        }
+        int received = receivingBytes;
+        boolean partial = received > 0 && (receivingSequence == call.sequence || (receivingSequence < 0 && pending.size() == 1));
+        synchronized (abandoned) {
+            abandoned.add(call.sequence);
+            if (abandoned.size() > ABANDONED_SEQUENCES_KEPT) {
+                Iterator<Long> it = abandoned.iterator();
+                it.next();
+                it.remove();
+            }
+        }
+        fail(call, partial
+            ? new SrpcException(SrpcCode.RECV_TIMEOUT, "reply from " + address + " incomplete at the deadline (" + received + " bytes)", address, true, false, null)
+            : new SrpcException(SrpcCode.TIMEOUT, "no reply from " + address + " before the deadline", address, true, false, null));
+    }
+
+    private void fail(Pending call, SrpcException e) {
+        pending.remove(call.sequence, call);
+        ScheduledFuture<?> t = call.timer;
+        if (t != null) t.cancel(false);
+        call.future.completeExceptionally(e);
+    }
+
+    private SrpcException lost(Pending call, String reason) {
+        return new SrpcException(SrpcCode.SEND_RECV_FAILED, address + ": " + reason, address, call.state.get() != QUEUED, false, null);
+    }
+
+    /** Reads reply frames until the connection closes. */
+    private void readLoop() {
+        byte[] buf = new byte[INITIAL_BUFFER_BYTES];
+        int have = 0;
+        try {
+            InputStream in = socket.getInputStream();
             for (;;) {
-                long checked = received == 0 ? 0 : Frame.check(reply, received);
-                if (checked < 0) throw fail(SrpcCode.INVALID_PKG, "reply is not an SRPC frame", null);
-                if (checked > 0) {
-                    if (checked != received) throw fail(SrpcCode.INVALID_PKG, "bytes after the reply frame", null);
-                    key.interestOps(0);
-                    return reply.length == received ? reply : Arrays.copyOf(reply, received);
+                // Deliver every complete frame in buf, then move the rest to its start.
+                int start = 0;
+                while (have - start > 0) {
+                    if (buf[start] != Frame.STX) {
+                        shutdownWith(SrpcCode.INVALID_PKG, "reply byte stream from " + address + " is not SRPC");
+                        return;
+                    }
+                    long checked = Frame.check(buf, start, have - start);
+                    if (checked < 0) {
+                        shutdownWith(SrpcCode.INVALID_PKG, "reply byte stream from " + address + " is not SRPC");
+                        return;
+                    }
+                    if (checked == 0) break;
+                    deliver(Arrays.copyOfRange(buf, start, start + (int) checked));
+                    start += (int) checked;
                 }
-                if (received >= Frame.OVERHEAD) {
-                    long total = Frame.OVERHEAD + (long) Frame.getInt32(reply, 1) + Frame.getInt32(reply, 5);
-                    if (total > MAX_REPLY_BYTES) throw fail(SrpcCode.INVALID_PKG, "reply frame of " + total + " bytes exceeds " + MAX_REPLY_BYTES, null);
-                    if (total > reply.length) reply = Arrays.copyOf(reply, (int) total);
-                } else if (received == reply.length) {
-                    reply = Arrays.copyOf(reply, reply.length * 2);
+                if (start > 0) {
+                    System.arraycopy(buf, start, buf, 0, have - start);
+                    have -= start;
                 }
-                int n = channel.read(ByteBuffer.wrap(reply, received, reply.length - received));
+                if (have == 0 && buf.length > INITIAL_BUFFER_BYTES) buf = new byte[INITIAL_BUFFER_BYTES]; // after a large reply
+                if (have >= Frame.HEAD_OFFSET) {
+                    long total = Frame.OVERHEAD + (long) Frame.getInt32(buf, 1) + Frame.getInt32(buf, 5);
+                    if (total > MAX_REPLY_BYTES) {
+                        shutdownWith(SrpcCode.INVALID_PKG, "reply frame of " + total + " bytes from " + address + " exceeds " + MAX_REPLY_BYTES);
+                        return;
+                    }
+                    if (total > buf.length) buf = Arrays.copyOf(buf, (int) total);
+                }
+                receivingSequence = have > Frame.HEAD_OFFSET + 1 ? peekSequence(buf, have) : -1;
+                receivingBytes = have;
+                if (have == buf.length) buf = Arrays.copyOf(buf, buf.length * 2);
+                int n = in.read(buf, have, buf.length - have);
                 if (n < 0) {
-                    throw fail(SrpcCode.SEND_RECV_FAILED, received == 0 ? "connection closed by peer" : "connection closed by peer inside a reply", null);
+                    shutdown(have == 0 ? "connection closed by peer" : "connection closed by peer inside a reply");
+                    return;
                 }
-                if (n == 0 && !await(selector, deadline)) {
-                    throw fail(received == 0 ? SrpcCode.TIMEOUT : SrpcCode.RECV_TIMEOUT,
-                        received == 0 ? "no reply before the deadline" : "reply incomplete at the deadline (" + received + " bytes)", null);
-                }
-                received += Math.max(n, 0);
+                have += n;
             }
         } catch (IOException e) {
-            throw fail(SrpcCode.SEND_RECV_FAILED, e.getMessage(), e);
+            shutdown(closed ? closeReason : "connection lost: " + e.getMessage());
         }
     }
 
-    private SrpcException fail(int code, String detail, Throwable cause) {
-        close();
-        return new SrpcException(code, detail, address, true, false, cause);
+    /** The sequence of a partially received frame, -1 when its first head field is not yet readable. */
+    private static long peekSequence(byte[] buf, int have) {
+        if ((buf[Frame.HEAD_OFFSET] & 0xFF) != SEQUENCE_TAG) return -1;
+        long value = 0;
+        for (int i = Frame.HEAD_OFFSET + 1, shift = 0; i < have && shift < 64; i++, shift += 7) {
+            int b = buf[i] & 0xFF;
+            value |= (long) (b & 0x7F) << shift;
+            if (b < 0x80) return value;
+        }
+        return -1;
     }
 
-    /** Waits for the registered interest until {@code deadline}; false when the deadline passed. */
-    private static boolean await(Selector selector, long deadline) throws IOException {
-        long remainingMs = (deadline - System.nanoTime()) / 1_000_000;
-        if (remainingMs <= 0) return false;
-        selector.select(remainingMs);
-        selector.selectedKeys().clear();
-        return true;
+    private void deliver(byte[] frame) {
+        receivingBytes = 0;
+        receivingSequence = -1;
+        long sequence;
+        Frame.Decoded decoded = null;
+        SrpcException headError = null;
+        try {
+            decoded = Frame.decode(frame);
+            sequence = decoded.head().sequence;
+        } catch (SrpcException e) {
+            sequence = -1;
+            headError = new SrpcException(e.code(), "reply from " + address + ": " + e.getMessage(), address, true, false, e);
+        }
+        Pending call = decoded != null ? pending.remove(sequence) : null;
+        if (call != null) {
+            ScheduledFuture<?> t = call.timer;
+            if (t != null) t.cancel(false);
+            call.future.complete(decoded);
+            return;
+        }
+        if (decoded != null) {
+            synchronized (abandoned) {
+                if (abandoned.remove(sequence)) return; // the late reply of a call that timed out
+            }
+        }
+        if (pending.size() == 1) {
+            Pending only = pending.values().iterator().next();
+            fail(only, headError != null ? headError
+                : new SrpcException(SrpcCode.INVALID_SEQUENCE,
+                    "reply sequence " + Long.toUnsignedString(sequence) + " for request " + Long.toUnsignedString(only.sequence), address, true, false, null));
+            return;
+        }
+        LOG.log(System.Logger.Level.WARNING, "msec: dropped a reply from {0} that matches no call in flight ({1})",
+            address, headError != null ? headError.getMessage() : "sequence " + Long.toUnsignedString(sequence));
+    }
+
+    private void shutdownWith(int code, String reason) {
+        closed = true;
+        closeReason = reason;
+        for (Pending call : pending.values()) {
+            fail(call, new SrpcException(code, reason, address, true, false, null));
+        }
+        closeQuietly(socket);
+    }
+
+    /** Closes the connection; every call in flight fails with -13 and {@code reason}. */
+    private void shutdown(String reason) {
+        if (!closed) {
+            closeReason = reason;
+            closed = true;
+        }
+        closeQuietly(socket);
+        for (Pending call : pending.values()) fail(call, lost(call, closeReason));
     }
 
     @Override
     public void close() {
-        closeQuietly(channel, selector);
+        shutdown("connection closed by the client");
     }
 
-    private static void closeQuietly(SocketChannel channel, Selector selector) {
+    private static void closeQuietly(Socket socket) {
         try {
-            if (selector != null) selector.close();
-        } catch (IOException ignored) {
-            // closing: nothing left to report to
-        }
-        try {
-            if (channel != null) channel.close();
+            socket.close();
         } catch (IOException ignored) {
             // closing: nothing left to report to
         }

@@ -1,72 +1,111 @@
 package io.github.msecgen.runtime;
 
-import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
 
 /**
- * Persistent TCP connections per address. A call borrows an idle connection (or
- * opens one), and gives it back when the call succeeded or the server answered
- * with an error code; a connection whose call failed on the network is closed,
- * and the next call reconnects. Idle connections the server has closed are
- * noticed when borrowed and replaced.
+ * Persistent multiplexed TCP connections per address: up to {@code poolSize}
+ * per address (default 1, as the TypeScript client), calls spread round-robin.
+ * A connection closed by either side is dropped when next looked at, and the
+ * next call to that address opens a new one. Connections are opened by the
+ * calling thread (one at a time per address; others wait for it).
  */
 final class ConnectionPool implements AutoCloseable {
-    /** Idle connections kept per address; more are closed when given back. */
-    static final int DEFAULT_MAX_IDLE_PER_ADDRESS = 8;
+    /** Connections per address unless configured otherwise. */
+    static final int DEFAULT_POOL_SIZE = 1;
 
-    private final int maxIdlePerAddress;
-    private final Map<String, ArrayDeque<Connection>> idle = new HashMap<>();
+    private static final class Slots {
+        final Connection[] connections;
+        int next;
+
+        Slots(int size) {
+            connections = new Connection[size];
+        }
+    }
+
+    private final int poolSize;
+    private final ScheduledExecutorService timers;
+    private final Map<String, Slots> byAddress = new HashMap<>();
     private boolean closed;
 
-    ConnectionPool(int maxIdlePerAddress) {
-        this.maxIdlePerAddress = maxIdlePerAddress;
+    ConnectionPool(int poolSize, ScheduledExecutorService timers) {
+        if (poolSize < 1) throw new IllegalArgumentException("poolSize must be >= 1, got " + poolSize);
+        this.poolSize = poolSize;
+        this.timers = timers;
     }
 
-    /** An open connection to {@code route}: an idle one that is still usable, else a new one. */
-    Connection borrow(Route route, long deadline) {
-        String address = route.address();
-        for (;;) {
-            Connection conn;
-            synchronized (this) {
-                ArrayDeque<Connection> queue = idle.get(address);
-                conn = queue == null ? null : queue.pollLast();
-            }
-            if (conn == null) return Connection.open(route, deadline);
-            if (!conn.isStale()) return conn;
-            conn.close();
-        }
-    }
-
-    /** Takes back a connection whose call completed with a whole reply. */
-    void giveBack(Connection conn) {
+    /** An open connection to {@code route}, or {@code null} when a new one must be opened for the next slot. */
+    Connection existing(Route route) {
         synchronized (this) {
-            if (!closed) {
-                ArrayDeque<Connection> queue = idle.computeIfAbsent(conn.address, k -> new ArrayDeque<>());
-                if (queue.size() < maxIdlePerAddress) {
-                    queue.addLast(conn);
-                    return;
-                }
+            Slots slots = byAddress.computeIfAbsent(route.address(), k -> new Slots(poolSize));
+            Connection c = slots.connections[slots.next];
+            if (c != null && !c.isClosed()) {
+                slots.next = (slots.next + 1) % poolSize;
+                return c;
             }
+            return null;
         }
-        conn.close();
     }
 
-    /** Idle connections per address (diagnostics and tests). */
-    synchronized Map<String, Integer> idleCounts() {
+    /**
+     * The connection of the next slot for {@code route}, opened now if it is missing or closed.
+     * Throws {@link SrpcException} (-13 refused, -10 not connected in time).
+     */
+    Connection connect(Route route, long deadlineNanos) {
+        String address = route.address();
+        Slots slots;
+        int slot;
+        synchronized (this) {
+            if (closed) throw new SrpcException(SrpcCode.SEND_RECV_FAILED, "client closed", address, false, false, null);
+            slots = byAddress.computeIfAbsent(address, k -> new Slots(poolSize));
+            slot = slots.next;
+            slots.next = (slots.next + 1) % poolSize;
+        }
+        // One connect at a time per address: concurrent first calls share the connection.
+        synchronized (slots) {
+            Connection c;
+            synchronized (this) {
+                c = slots.connections[slot];
+            }
+            if (c != null && !c.isClosed()) return c;
+            Connection opened = Connection.open(route, deadlineNanos, timers);
+            boolean keep;
+            synchronized (this) {
+                keep = !closed;
+                if (keep) slots.connections[slot] = opened;
+            }
+            if (!keep) {
+                opened.close();
+                throw new SrpcException(SrpcCode.SEND_RECV_FAILED, "client closed", address, false, false, null);
+            }
+            return opened;
+        }
+    }
+
+    /** Open connections per address (diagnostics and tests). */
+    synchronized Map<String, Integer> openCounts() {
         Map<String, Integer> counts = new HashMap<>();
-        idle.forEach((address, queue) -> counts.put(address, queue.size()));
+        byAddress.forEach((address, slots) -> {
+            int n = 0;
+            for (Connection c : slots.connections) if (c != null && !c.isClosed()) n++;
+            if (n > 0) counts.put(address, n);
+        });
         return counts;
     }
 
-    /** Closes every idle connection; connections in use close when their call ends. */
+    /** Closes every connection; calls in flight fail with -13. */
     @Override
     public void close() {
-        ArrayDeque<Connection> all = new ArrayDeque<>();
+        List<Connection> all = new ArrayList<>();
         synchronized (this) {
             closed = true;
-            idle.values().forEach(all::addAll);
-            idle.clear();
+            for (Slots slots : byAddress.values()) {
+                for (Connection c : slots.connections) if (c != null) all.add(c);
+            }
+            byAddress.clear();
         }
         all.forEach(Connection::close);
     }

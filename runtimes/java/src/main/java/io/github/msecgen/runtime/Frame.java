@@ -39,16 +39,21 @@ public final class Frame {
      * cannot be held in a Java array and is reported as -3.
      */
     public static long check(byte[] buf, int len) {
+        return check(buf, 0, len);
+    }
+
+    /** {@link #check(byte[], int)} on the {@code len} bytes of {@code buf} starting at {@code off}. */
+    public static long check(byte[] buf, int off, int len) {
         if (len <= 0) return SrpcCode.PARA_ERROR;
         if (len <= OVERHEAD) return 0;
-        if (buf[0] != STX) return SrpcCode.INVALID_PKG;
-        long headLen = getInt32(buf, 1);
-        long bodyLen = getInt32(buf, 5);
+        if (buf[off] != STX) return SrpcCode.INVALID_PKG;
+        long headLen = getInt32(buf, off + 1);
+        long bodyLen = getInt32(buf, off + 5);
         long total = OVERHEAD + headLen + bodyLen;
         if (headLen < 0 || bodyLen < 0 || total <= OVERHEAD) return SrpcCode.INVALID_PKG;
         if (total > Integer.MAX_VALUE) return SrpcCode.INVALID_PKG;
         if (len < total) return 0;
-        if (buf[(int) total - 1] != ETX) return SrpcCode.INVALID_PKG;
+        if (buf[off + (int) total - 1] != ETX) return SrpcCode.INVALID_PKG;
         return total;
     }
 

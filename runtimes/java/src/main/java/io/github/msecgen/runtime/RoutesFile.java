@@ -31,7 +31,7 @@ import java.util.regex.Pattern;
  * runtime's order); re-read when its modification time or size changes (checked at most
  * once per {@link #RECHECK_MS}).
  */
-public final class RoutesFile {
+public final class RoutesFile implements Resolver {
     /** Weight of a line without {@code weight=} (the MSEC console always wrote 100). */
     public static final int DEFAULT_WEIGHT = 100;
     /** Environment variable naming the routes file. */
@@ -42,9 +42,6 @@ public final class RoutesFile {
     public static final String CONFIG_PATH = "etc/config.ini";
     /** The file is checked for changes at most this often. */
     public static final long RECHECK_MS = 1000;
-
-    /** One listed instance of a service. */
-    public record Instance(Route route, int weight) {}
 
     /** A line of a routes file that cannot be used; the message starts with {@code file:line:}. */
     public static final class FormatException extends RuntimeException {
@@ -62,7 +59,7 @@ public final class RoutesFile {
     private Path loadedPath;
     private String loadedStamp = "";
     private long checkedAt = Long.MIN_VALUE;
-    private Map<String, List<Instance>> routes = Map.of();
+    private Map<String, List<RouteInstance>> routes = Map.of();
     private FormatException failure;
 
     /** A routes file at {@code path}; {@code null} means {@link #defaultPath()}, evaluated on every check. */
@@ -111,8 +108,8 @@ public final class RoutesFile {
     }
 
     /** Parses routes-file text into instances per service name, in file order. */
-    public static Map<String, List<Instance>> parse(String text, String filename) {
-        Map<String, List<Instance>> routes = new HashMap<>();
+    public static Map<String, List<RouteInstance>> parse(String text, String filename) {
+        Map<String, List<RouteInstance>> routes = new HashMap<>();
         String[] lines = text.split("\r?\n", -1);
         for (int i = 0; i < lines.length; i++) {
             int hash = lines[i].indexOf('#');
@@ -145,13 +142,13 @@ public final class RoutesFile {
                 }
                 weight = (int) parsed;
             }
-            List<Instance> list = routes.computeIfAbsent(name, k -> new ArrayList<>());
-            for (Instance other : list) {
+            List<RouteInstance> list = routes.computeIfAbsent(name, k -> new ArrayList<>());
+            for (RouteInstance other : list) {
                 if (other.route().ip().equals(route.ip()) && other.route().port() == route.port()) {
                     throw new FormatException(filename, number, name + " lists " + addressText + " twice");
                 }
             }
-            list.add(new Instance(route, weight));
+            list.add(new RouteInstance(route, weight));
         }
         routes.replaceAll((k, v) -> Collections.unmodifiableList(v));
         return routes;
@@ -159,12 +156,30 @@ public final class RoutesFile {
 
     /**
      * The instances of {@code service}, or an empty list when the file is missing or does
-     * not list it. A malformed file throws {@link FormatException} on every lookup until fixed.
+     * not list it. A malformed file throws {@code SrpcException(-15)} with the
+     * {@link FormatException}'s {@code file:line:} message on every lookup until fixed.
      */
-    public synchronized List<Instance> resolve(String service) {
+    @Override
+    public List<RouteInstance> resolve(String service) {
+        try {
+            return instances(service);
+        } catch (FormatException e) {
+            throw new SrpcException(SrpcCode.GET_ROUTE_FAILED, e.getMessage(), service, false, false, e);
+        }
+    }
+
+    /** Like {@link #resolve} but a malformed file throws its {@link FormatException}. */
+    public synchronized List<RouteInstance> instances(String service) {
         refresh();
         if (failure != null) throw failure;
         return routes.getOrDefault(service, List.of());
+    }
+
+    /** {@code routes file <path>}, plus {@code (missing)} when the file was not there at the last look. */
+    @Override
+    public synchronized String describe() {
+        Path path = currentPath();
+        return "routes file " + path + (path.equals(loadedPath) && loadedStamp.equals("missing") ? " (missing)" : "");
     }
 
     /** The path looked at now. */

@@ -33,6 +33,11 @@ public final class RpcHead {
     public String methodName;
     /** Field 60, repeated: call stack of method names. */
     public List<String> callerStack = new ArrayList<>();
+    /**
+     * Field 70 (msec-gen addition): the caller's remaining budget in milliseconds when the
+     * request was written; absent or 0 = no deadline. MSEC peers skip it as an unknown field.
+     */
+    public Integer timeoutMs;
 
     private static final int WIRE_VARINT = 0;
     private static final int WIRE_FIXED64 = 1;
@@ -59,6 +64,7 @@ public final class RpcHead {
         if (caller != null) writeBytesField(out, 50, caller);
         writeBytesField(out, 51, methodName);
         for (String entry : callerStack) writeBytesField(out, 60, entry);
+        if (timeoutMs != null) writeVarintField(out, 70, Integer.toUnsignedLong(timeoutMs));
         return out.toByteArray();
     }
 
@@ -84,6 +90,7 @@ public final class RpcHead {
                     case 21: head.colorId = v; break;
                     case 30: head.flowId = v; break;
                     case 40: head.err = (int) v; break;
+                    case 70: head.timeoutMs = (int) v; break;
                     default: head.result = (int) v; break;
                 }
             } else if (wire == WIRE_LEN && isBytesField(field)) {
@@ -104,7 +111,7 @@ public final class RpcHead {
     }
 
     private static boolean isVarintField(int field) {
-        return field == 10 || field == 20 || field == 21 || field == 30 || field == 40 || field == 41;
+        return field == 10 || field == 20 || field == 21 || field == 30 || field == 40 || field == 41 || field == 70;
     }
 
     private static boolean isBytesField(int field) {

@@ -3,28 +3,46 @@ package io.github.msecgen.runtime;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Calls SRPC methods by service name: a literal address ({@code ip:port[@tcp|@udp]})
- * or a routing name ({@code Group.Service}) looked up in the routes file, with a
- * weighted random pick among its instances. TCP calls go over pooled persistent
- * connections; every call has a deadline; the reply's sequence must match the
- * request's (-16 otherwise); a reply with {@code CRpcHead.err != 0} throws
- * {@link SrpcException} with that code and the server's {@code err_msg}.
+ * or a routing name ({@code Group.Service}) resolved by the client's resolvers
+ * (etcd when configured, then the routes file) and picked by MSEC's NLB
+ * {@link Balancer}, which hears every call's outcome.
+ *
+ * <p>TCP calls are multiplexed by sequence number on one persistent connection per
+ * address (replies matched in any order); each call has a timeout covering route,
+ * connect, write and reply, and sends its remaining budget as {@code CRpcHead.timeout_ms}
+ * (field 70). A reply with {@code CRpcHead.err != 0} fails with {@link SrpcException}
+ * carrying that code and the server's {@code err_msg}. Refused connections are retried
+ * on another pick only when {@link CallOptions#withRetries} asks.
+ *
+ * <p>What the balancer hears: a reply from the server — even one with {@code err != 0} —
+ * is a success with its latency (as MSEC's {@code CallMethod}); a refused connection
+ * takes the server out at once ({@link Balancer#markRefused}); any other transport
+ * failure (timeout, reset, malformed reply) is a failure.
  *
  * <p>Thread-safe. Generated clients use {@link #shared()} unless given another.
  */
 public final class SrpcClient implements AutoCloseable {
-    private static final SrpcClient SHARED = new SrpcClient(new RoutesFile(null));
+    private static SrpcClient shared;
 
-    private final RoutesFile routes;
-    private final ConnectionPool pool = new ConnectionPool(ConnectionPool.DEFAULT_MAX_IDLE_PER_ADDRESS);
+    private final List<Resolver> resolvers;
+    private final Balancer balancer;
+    private final List<AutoCloseable> owned = new ArrayList<>();
+    private final ScheduledThreadPoolExecutor timers;
+    private final ConnectionPool pool;
     private final AtomicLong sequence = new AtomicLong(ThreadLocalRandom.current().nextLong(1, 0x1_0000_0000L));
     private final ExecutorService asyncExecutor = Executors.newCachedThreadPool(task -> {
         Thread t = new Thread(task, "msec-srpc-call");
@@ -32,46 +50,229 @@ public final class SrpcClient implements AutoCloseable {
         return t;
     });
 
-    /** A client resolving routing names with {@code routes}. */
+    /** A client resolving routing names with {@code routes} only. */
     public SrpcClient(RoutesFile routes) {
-        this.routes = routes;
-    }
-
-    /** The process-wide client (routes file from {@code $MSEC_ROUTES}, else {@code etc/routes.conf}). */
-    public static SrpcClient shared() {
-        return SHARED;
+        this(List.of(routes), new Balancer(), ConnectionPool.DEFAULT_POOL_SIZE);
     }
 
     /**
-     * Where a call to {@code service} goes now. Throws {@code SrpcException(-15)} when the
-     * name is not a literal address and the routes file does not list it (or is malformed).
+     * A client asking {@code resolvers} in order (the first that lists a name wins), picking
+     * with {@code balancer}, with {@code poolSize} connections per address (calls spread
+     * round-robin; 1 carries any number of concurrent calls).
+     */
+    public SrpcClient(List<Resolver> resolvers, Balancer balancer, int poolSize) {
+        this.resolvers = List.copyOf(resolvers);
+        this.balancer = balancer;
+        this.timers = new ScheduledThreadPoolExecutor(1, task -> {
+            Thread t = new Thread(task, "msec-srpc-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        this.timers.setRemoveOnCancelPolicy(true);
+        this.pool = new ConnectionPool(poolSize, timers);
+    }
+
+    /**
+     * A client configured as a service's callers are: an {@link EtcdResolver} when
+     * {@code $MSEC_ETCD_ENDPOINTS} or {@code [ROUTE] etcd} in {@code etc/config.ini} names
+     * endpoints (prefix {@code $MSEC_ETCD_PREFIX}, else {@code [ROUTE] etcd_prefix}, else
+     * {@code /msec}), then the routes file ({@link RoutesFile#defaultPath()}). Throws
+     * {@link IllegalArgumentException} naming the setting when the endpoints are malformed.
+     */
+    public static SrpcClient fromEnvironment() {
+        EtcdSettings etcd = EtcdSettings.fromEnvironment();
+        List<Resolver> resolvers = new ArrayList<>();
+        EtcdResolver etcdResolver = null;
+        if (etcd != null) {
+            etcdResolver = new EtcdResolver(etcd.endpoints(), etcd.prefix());
+            resolvers.add(etcdResolver);
+        }
+        resolvers.add(new RoutesFile(null));
+        SrpcClient client = new SrpcClient(resolvers, new Balancer(), ConnectionPool.DEFAULT_POOL_SIZE);
+        if (etcdResolver != null) client.owned.add(etcdResolver);
+        return client;
+    }
+
+    /**
+     * The process-wide client, built by {@link #fromEnvironment()} on first use. Malformed etcd
+     * settings throw its {@link IllegalArgumentException} on every call until fixed.
+     */
+    public static synchronized SrpcClient shared() {
+        if (shared == null) shared = fromEnvironment();
+        return shared;
+    }
+
+    /** The balancer picking among routing names' instances (its {@link Balancer#weights} show the state). */
+    public Balancer balancer() {
+        return balancer;
+    }
+
+    /** The resolvers asked in order. */
+    public List<Resolver> resolvers() {
+        return resolvers;
+    }
+
+    /** Open connections per address (diagnostics and tests). */
+    public Map<String, Integer> openConnections() {
+        return pool.openCounts();
+    }
+
+    /**
+     * Where a call to {@code service} goes now: a literal as written, else the balancer's pick
+     * among the instances of the first resolver that lists it. Throws {@code SrpcException(-15)}
+     * naming the service and every place it looked.
      */
     public Route resolve(String service) {
         Route literal = Route.parseLiteral(service);
         if (literal != null) return literal;
-        List<RoutesFile.Instance> instances;
-        try {
-            instances = routes.resolve(service);
-        } catch (RoutesFile.FormatException e) {
-            throw new SrpcException(SrpcCode.GET_ROUTE_FAILED, e.getMessage(), service, false, false, e);
+        for (Resolver resolver : resolvers) {
+            List<RouteInstance> instances = resolver.resolve(service);
+            if (instances != null && !instances.isEmpty()) {
+                Route picked = balancer.pick(service, instances);
+                if (picked != null) return picked;
+            }
         }
-        if (instances.isEmpty()) {
-            throw new SrpcException(SrpcCode.GET_ROUTE_FAILED,
-                "no route for \"" + service + "\" in routes file " + routes.currentPath(), service, false, false, null);
+        StringBuilder looked = new StringBuilder();
+        for (Resolver resolver : resolvers) {
+            if (looked.length() > 0) looked.append(", ");
+            looked.append(resolver.describe());
         }
-        long total = 0;
-        for (RoutesFile.Instance i : instances) total += i.weight();
-        long pick = ThreadLocalRandom.current().nextLong(total);
-        for (RoutesFile.Instance i : instances) {
-            pick -= i.weight();
-            if (pick < 0) return i.route();
-        }
-        return instances.get(instances.size() - 1).route();
+        throw new SrpcException(SrpcCode.GET_ROUTE_FAILED, "no route for " + service + " (looked in: " + looked + ")", service, false, false, null);
     }
 
     /** Calls {@code method} (full wire name {@code package.Service.Method}) and parses the reply with {@code parser}. */
     public <R> R call(String service, String method, MessageLite request, Parser<R> parser, CallOptions options) {
-        byte[] body = callRaw(service, method, request.toByteArray(), options);
+        return parse(service, callRaw(service, method, request.toByteArray(), options), parser);
+    }
+
+    /**
+     * {@link #call}, asynchronously: the request is written before this returns (connecting
+     * first when needed); the future completes on a pooled daemon thread and fails with the
+     * {@link SrpcException} ({@link CompletableFuture#get()} throws it as the cause).
+     */
+    public <R> CompletableFuture<R> callAsync(String service, String method, MessageLite request, Parser<R> parser, CallOptions options) {
+        return callRawAsync(service, method, request.toByteArray(), options)
+            .thenApplyAsync(body -> parse(service, body, parser), asyncExecutor);
+    }
+
+    /** Sends {@code body} (already serialized) to {@code method} and returns the reply body bytes. */
+    public byte[] callRaw(String service, String method, byte[] body, CallOptions options) {
+        try {
+            return callRawAsync(service, method, body, options).get();
+        } catch (ExecutionException e) {
+            throw asSrpc(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SrpcException(SrpcCode.TIMEOUT, "interrupted while waiting for the reply", service, true, false, e);
+        }
+    }
+
+    /**
+     * {@link #callRaw}, asynchronously. The future completes on the connection's reader thread:
+     * use {@code …Async} stages for work that blocks.
+     */
+    public CompletableFuture<byte[]> callRawAsync(String service, String method, byte[] body, CallOptions options) {
+        long deadline = System.nanoTime() + options.timeoutMs() * 1_000_000L;
+        return attempt(service, method, body, options, deadline, 0);
+    }
+
+    private CompletableFuture<byte[]> attempt(String service, String method, byte[] body, CallOptions options, long deadline, int attempt) {
+        return callOnce(service, method, body, options, deadline).exceptionallyCompose(err -> {
+            SrpcException e = asSrpc(err);
+            boolean refused = e.code() == SrpcCode.SEND_RECV_FAILED && !e.requestSent() && !e.fromServer();
+            if (!refused || attempt >= options.retries() || System.nanoTime() >= deadline || Route.parseLiteral(service) != null) {
+                return CompletableFuture.failedFuture(e);
+            }
+            return attempt(service, method, body, options, deadline, attempt + 1);
+        });
+    }
+
+    /** One attempt: route, send, wait for the reply, report the outcome to the balancer. */
+    private CompletableFuture<byte[]> callOnce(String service, String method, byte[] body, CallOptions options, long deadline) {
+        Route route;
+        try {
+            route = resolve(service);
+        } catch (SrpcException e) {
+            return CompletableFuture.failedFuture(e);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(new SrpcException(SrpcCode.GET_ROUTE_FAILED, "get route for " + service + ": " + e, service, false, false, e));
+        }
+        String address = route.address();
+        if (deadline - System.nanoTime() <= 0) {
+            return CompletableFuture.failedFuture(new SrpcException(SrpcCode.TIMEOUT,
+                "no time left to call " + service + " before the deadline", address, false, false, null));
+        }
+        RpcHead head = new RpcHead();
+        head.coloring = options.coloring();
+        head.colorId = ColorId.of(method);
+        head.flowId = options.flowId();
+        head.caller = options.caller();
+        head.methodName = method;
+        long seq = nextSequence();
+        long started = System.nanoTime();
+        Connection.Request request = new Connection.Request(head, body, deadline);
+        CompletableFuture<Frame.Decoded> reply;
+        if (route.transport() == Route.Transport.UDP) {
+            reply = CompletableFuture.supplyAsync(() -> udp(route, seq, request), asyncExecutor);
+        } else {
+            Connection conn = pool.existing(route);
+            if (conn == null) {
+                try {
+                    conn = pool.connect(route, deadline);
+                } catch (SrpcException e) {
+                    report(service, route, e, started);
+                    return CompletableFuture.failedFuture(e);
+                }
+            }
+            reply = conn.send(seq, request);
+        }
+        return reply.handle((decoded, err) -> {
+            SrpcException failure = err != null ? asSrpc(err) : null;
+            if (failure == null) {
+                Integer code = decoded.head().err;
+                if (code != null && code != 0) failure = new SrpcException(code, decoded.head().errMsg, address, true, true, null);
+            }
+            report(service, route, failure, started);
+            if (failure != null) throw failure;
+            return decoded.body();
+        });
+    }
+
+    private Frame.Decoded udp(Route route, long seq, Connection.Request request) {
+        RpcHead head = request.head();
+        head.sequence = seq;
+        long remainingMs = (request.deadlineNanos() - System.nanoTime() + 999_999) / 1_000_000;
+        head.timeoutMs = (int) Math.max(1, Math.min(remainingMs, Integer.MAX_VALUE));
+        if (head.flowId == null) head.flowId = ColorId.defaultFlowId(head.methodName, seq);
+        byte[] replyFrame = UdpExchange.exchange(route, Frame.encode(head.encode(), request.body()), request.deadlineNanos());
+        String address = route.address();
+        Frame.Decoded reply;
+        try {
+            reply = Frame.decode(replyFrame);
+        } catch (SrpcException e) {
+            throw new SrpcException(e.code(), "reply from " + address, address, true, false, e);
+        }
+        if (reply.head().sequence != seq) {
+            throw new SrpcException(SrpcCode.INVALID_SEQUENCE,
+                "reply sequence " + Long.toUnsignedString(reply.head().sequence) + " for request " + Long.toUnsignedString(seq), address, true, false, null);
+        }
+        return reply;
+    }
+
+    /** Tells the balancer how a call to a routing name went; literal names are not reported (as MSEC). */
+    private void report(String service, Route route, SrpcException failure, long startedNanos) {
+        if (Route.parseLiteral(service) != null) return;
+        String address = route.address();
+        if (failure == null || failure.fromServer()) {
+            balancer.update(service, address, 0, (System.nanoTime() - startedNanos) / 1_000_000);
+        } else if (failure.code() == SrpcCode.SEND_RECV_FAILED && !failure.requestSent() && route.transport() == Route.Transport.TCP) {
+            balancer.markRefused(service, address); // nothing listens there: stop picking it now
+        } else {
+            balancer.update(service, address, 1, 0);
+        }
+    }
+
+    private static <R> R parse(String service, byte[] body, Parser<R> parser) {
         try {
             return parser.parseFrom(body);
         } catch (InvalidProtocolBufferException e) {
@@ -79,59 +280,26 @@ public final class SrpcClient implements AutoCloseable {
         }
     }
 
-    /** {@link #call} on a pooled daemon thread. The future fails with the {@link SrpcException}. */
-    public <R> CompletableFuture<R> callAsync(String service, String method, MessageLite request, Parser<R> parser, CallOptions options) {
-        return CompletableFuture.supplyAsync(() -> call(service, method, request, parser, options), asyncExecutor);
+    private static SrpcException asSrpc(Throwable err) {
+        Throwable t = err;
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) t = t.getCause();
+        if (t instanceof SrpcException s) return s;
+        return new SrpcException(SrpcCode.SYSTEM_ERROR, String.valueOf(t), "", true, false, t);
     }
 
-    /** Sends {@code body} (already serialized) to {@code method} and returns the reply body bytes. */
-    public byte[] callRaw(String service, String method, byte[] body, CallOptions options) {
-        long deadline = System.nanoTime() + options.timeoutMs() * 1_000_000L;
-        Route route = resolve(service);
-        long seq = nextSequence();
-        RpcHead head = new RpcHead();
-        head.sequence = seq;
-        head.coloring = options.coloring();
-        head.colorId = ColorId.of(method);
-        head.flowId = options.flowId() != null ? options.flowId() : ColorId.defaultFlowId(method, seq);
-        head.caller = options.caller();
-        head.methodName = method;
-        byte[] request = Frame.encode(head.encode(), body);
-
-        String address = route.address();
-        byte[] replyFrame;
-        Connection conn = null;
-        if (route.transport() == Route.Transport.UDP) {
-            replyFrame = UdpExchange.exchange(route, request, deadline);
-        } else {
-            conn = pool.borrow(route, deadline);
-            replyFrame = conn.exchange(request, deadline);
-        }
-        Frame.Decoded reply;
-        try {
-            reply = Frame.decode(replyFrame);
-        } catch (SrpcException e) {
-            if (conn != null) conn.close();
-            throw new SrpcException(e.code(), "reply from " + address, address, true, false, e);
-        }
-        if (reply.head().sequence != seq) {
-            if (conn != null) conn.close();
-            throw new SrpcException(SrpcCode.INVALID_SEQUENCE,
-                "reply sequence " + Long.toUnsignedString(reply.head().sequence) + " for request " + Long.toUnsignedString(seq), address, true, false, null);
-        }
-        if (conn != null) pool.giveBack(conn);
-        Integer err = reply.head().err;
-        if (err != null && err != 0) {
-            throw new SrpcException(err, reply.head().errMsg, address, true, true, null);
-        }
-        return reply.body();
-    }
-
-    /** Closes idle pooled connections and stops the async threads; for tests and shutdown. */
+    /** Closes every connection (calls in flight fail with -13), stops the etcd watch it started and its threads. */
     @Override
     public void close() {
         pool.close();
+        timers.shutdownNow();
         asyncExecutor.shutdown();
+        for (AutoCloseable c : owned) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // closing: nothing left to report to
+            }
+        }
     }
 
     /** 32-bit sequences from a random start, never 0 (MSEC peers store them as uint32 values). */

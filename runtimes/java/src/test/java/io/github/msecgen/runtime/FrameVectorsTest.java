@@ -193,12 +193,12 @@ class FrameVectorsTest {
 
     @Test
     void routesFileLinesParseWithWeightsAndComments() {
-        Map<String, List<RoutesFile.Instance>> routes = RoutesFile.parse(
+        Map<String, List<RouteInstance>> routes = RoutesFile.parse(
             "# comment\nVOA.Crawl 10.0.0.1:7963\nVOA.Crawl 10.0.0.2:7963 weight=200 # trailing\n\nVOA.Jsoup 10.0.0.3:9000@udp\n", "r.conf");
         assertEquals(List.of(
-            new RoutesFile.Instance(new Route("10.0.0.1", 7963, Route.Transport.TCP), 100),
-            new RoutesFile.Instance(new Route("10.0.0.2", 7963, Route.Transport.TCP), 200)), routes.get("VOA.Crawl"));
-        assertEquals(List.of(new RoutesFile.Instance(new Route("10.0.0.3", 9000, Route.Transport.UDP), 100)), routes.get("VOA.Jsoup"));
+            new RouteInstance(new Route("10.0.0.1", 7963, Route.Transport.TCP), 100),
+            new RouteInstance(new Route("10.0.0.2", 7963, Route.Transport.TCP), 200)), routes.get("VOA.Crawl"));
+        assertEquals(List.of(new RouteInstance(new Route("10.0.0.3", 9000, Route.Transport.UDP), 100)), routes.get("VOA.Jsoup"));
         RoutesFile.FormatException e = assertThrows(RoutesFile.FormatException.class,
             () -> RoutesFile.parse("VOA.Crawl 10.0.0.1:7963\nVOA.Crawl 10.0.0.1:7963@xyz\n", "r.conf"));
         assertEquals("r.conf:2: invalid address \"10.0.0.1:7963@xyz\" (expected ip:port, ip:port@tcp or ip:port@udp)", e.getMessage());

@@ -29,7 +29,7 @@ class RoutingTest {
             assertEquals(new Route("10.0.0.1", 7963, Route.Transport.TCP), client.resolve("VOA.Crawl"));
             SrpcException e = assertThrows(SrpcException.class, () -> client.resolve("VOA.Nowhere"));
             assertEquals(SrpcCode.GET_ROUTE_FAILED, e.code());
-            assertEquals("get route failed: no route for \"VOA.Nowhere\" in routes file " + file, e.getMessage());
+            assertEquals("get route failed: no route for VOA.Nowhere (looked in: routes file " + file + ")", e.getMessage());
             assertEquals(false, e.requestSent());
         }
     }
@@ -52,7 +52,7 @@ class RoutingTest {
 
             Files.writeString(file, "# routes, fixed\nVOA.Crawl 10.0.0.2:7963@udp\n");
             Thread.sleep(RoutesFile.RECHECK_MS + 100); // the file is looked at again after the recheck interval
-            assertEquals(List.of(new RoutesFile.Instance(new Route("10.0.0.2", 7963, Route.Transport.UDP), 100)), routes.resolve("VOA.Crawl"));
+            assertEquals(List.of(new RouteInstance(new Route("10.0.0.2", 7963, Route.Transport.UDP), 100)), routes.resolve("VOA.Crawl"));
             assertTrue(client.resolve("VOA.Crawl").transport() == Route.Transport.UDP);
         }
     }

@@ -6,9 +6,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A minimal JSON reader for the shared wire vectors (objects → {@code Map},
- * arrays → {@code List}, numbers → {@code Long} or {@code Double}, strings,
- * booleans, null), so the tests need no JSON library.
+ * A minimal JSON reader (objects → {@code Map}, arrays → {@code List}, numbers →
+ * {@code Long} or {@code Double}, strings, booleans, null) and string quoting: what
+ * the etcd JSON gateway client needs, so the runtime needs no JSON library.
+ * Malformed text throws {@link IllegalArgumentException} naming the offset.
  */
 final class Json {
     private final String text;
@@ -24,6 +25,25 @@ final class Json {
         json.space();
         if (json.pos != text.length()) throw json.error("trailing characters");
         return value;
+    }
+
+    /** {@code text} as a JSON string literal. */
+    static String quote(String text) {
+        StringBuilder sb = new StringBuilder(text.length() + 2).append('"');
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            switch (c) {
+                case '"': sb.append("\\\""); break;
+                case '\\': sb.append("\\\\"); break;
+                case '\n': sb.append("\\n"); break;
+                case '\r': sb.append("\\r"); break;
+                case '\t': sb.append("\\t"); break;
+                default:
+                    if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
+                    else sb.append(c);
+            }
+        }
+        return sb.append('"').toString();
     }
 
     private Object value() {
@@ -81,6 +101,7 @@ final class Json {
             char c = text.charAt(pos++);
             if (c == '"') return sb.toString();
             if (c != '\\') { sb.append(c); continue; }
+            if (pos >= text.length()) throw error("unterminated string");
             char e = text.charAt(pos++);
             switch (e) {
                 case 'n': sb.append('\n'); break;
@@ -88,7 +109,15 @@ final class Json {
                 case 't': sb.append('\t'); break;
                 case 'b': sb.append('\b'); break;
                 case 'f': sb.append('\f'); break;
-                case 'u': sb.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16)); pos += 4; break;
+                case 'u':
+                    if (pos + 4 > text.length()) throw error("truncated \\u escape");
+                    try {
+                        sb.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16));
+                    } catch (NumberFormatException x) {
+                        throw error("invalid \\u escape");
+                    }
+                    pos += 4;
+                    break;
                 default: sb.append(e); break;
             }
         }
@@ -99,7 +128,11 @@ final class Json {
         while (pos < text.length() && "+-0123456789.eE".indexOf(text.charAt(pos)) >= 0) pos++;
         String n = text.substring(start, pos);
         if (n.isEmpty()) throw error("unexpected character");
-        return n.contains(".") || n.contains("e") || n.contains("E") ? (Object) Double.parseDouble(n) : (Object) Long.parseLong(n);
+        try {
+            return n.contains(".") || n.contains("e") || n.contains("E") ? (Object) Double.parseDouble(n) : (Object) Long.parseLong(n);
+        } catch (NumberFormatException x) {
+            throw error("invalid number \"" + n + "\"");
+        }
     }
 
     private Object literal(String word, Object value) {

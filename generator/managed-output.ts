@@ -1,0 +1,471 @@
+/**
+ * Output directories that msec-gen manages across regenerations (`msec-gen
+ * generate`). Each holds a manifest (`.msec-gen-manifest.json`) listing every
+ * file msec-gen produced there with its sha256, so that
+ *
+ * * regenerating removes the files it wrote before and no longer produces (an
+ *   import dropped, a language no longer asked for), and never anything else:
+ *   user-owned files (handler skeletons, a server's `etc/`), files the manifest
+ *   does not list, and generated files edited since they were written are kept;
+ * * `checkOutput` can tell whether a checked-in tree is what generating now
+ *   would write, without writing anything.
+ *
+ * The manifest is a function of the generated files only (no timestamps, no
+ * absolute paths), so checking it in does not make diffs by itself.
+ *
+ * Writes are all or nothing as far as a file system allows: every file to
+ * write is first put in a staging folder inside the output directory (or the
+ * whole directory is built under a temporary name when it does not exist yet);
+ * only when all are on disk are stale files removed, the staged files renamed
+ * into place and the manifest replaced, last.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import type { GeneratedFile, TargetKind } from "./target.js";
+import { checkRelativePath } from "./tarball.js";
+import { UserError } from "./user-error.js";
+
+/** The manifest's file name, at the top of the output directory. */
+export const MANIFEST_FILE = ".msec-gen-manifest.json";
+/** Prefix of the staging folder a write uses inside the output directory (removed at the end). */
+const STAGING_PREFIX = ".msec-gen-staging-";
+
+/** One package (a `server` or `caller` output) to place in an output directory. */
+export interface ManagedPackage {
+  /** Top folder of the package inside the output directory, e.g. `VOA.Crawl-caller`. */
+  readonly root: string;
+  readonly kind: TargetKind;
+  /** Routing name. */
+  readonly name: string;
+  /** Languages present in the package. */
+  readonly languages: readonly string[];
+  /** The generated files; every path starts with `root/`. */
+  readonly files: readonly GeneratedFile[];
+}
+
+export interface ManifestFile {
+  readonly sha256: string;
+  /** Written only when missing, never overwritten or removed (handler skeletons, `etc/`). */
+  readonly userOwned?: true;
+  readonly executable?: true;
+}
+
+export interface Manifest {
+  /** Always `msec-gen`. */
+  readonly generator: string;
+  /** msec-gen's version. */
+  readonly version: string;
+  readonly packages: ReadonlyArray<{ root: string; kind: TargetKind; name: string; languages: readonly string[] }>;
+  /** By path relative to the output directory, sorted. */
+  readonly files: Readonly<Record<string, ManifestFile>>;
+}
+
+/** What `syncOutput` did; paths relative to `dir`, `/`-separated, sorted. */
+export interface SyncReport {
+  readonly dir: string;
+  /** Files written because they were new or different. */
+  readonly written: string[];
+  /** Generated files already on disk with the right content and mode (not rewritten). */
+  readonly unchanged: string[];
+  /** User-owned files that existed and were kept. */
+  readonly kept: string[];
+  /** Files msec-gen wrote before and no longer produces, removed. */
+  readonly removed: string[];
+  /** Files no longer produced that were kept (user-owned, or edited since written): now the user's. */
+  readonly orphaned: Array<{ path: string; reason: string }>;
+  /** Existing files overwritten that msec-gen did not write as they were (edited, or not in the manifest). */
+  readonly replaced: Array<{ path: string; reason: string }>;
+}
+
+/** One difference `checkOutput` found. */
+export interface Finding {
+  readonly path: string;
+  readonly reason: string;
+  /** What generating would write (absent for a stale file). */
+  readonly expected?: Uint8Array;
+  /** What is on disk (absent for a missing file). */
+  readonly actual?: Uint8Array;
+}
+
+/** What `checkOutput` found; paths relative to `dir`. */
+export interface CheckReport {
+  readonly dir: string;
+  /** Generated files (or the manifest) whose content or mode differs. */
+  readonly changed: Finding[];
+  /** Files generating would create. */
+  readonly missing: Finding[];
+  /** Files the manifest lists that are no longer produced and still exist. */
+  readonly stale: Finding[];
+  /** Files and folders not produced and not in the manifest (a folder is listed once, with a trailing `/`). */
+  readonly stray: string[];
+  /** Number of generated files that match. */
+  matching: number;
+}
+
+const utf8 = new TextEncoder();
+
+function bytesOf(content: string | Uint8Array): Uint8Array {
+  return typeof content === "string" ? utf8.encode(content) : content;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** The manifest describing `packages` as generated by msec-gen `version`. */
+export function manifestFor(packages: readonly ManagedPackage[], version: string): Manifest {
+  const files: Record<string, ManifestFile> = {};
+  for (const file of allFiles(packages)) {
+    files[file.path] = {
+      sha256: sha256(bytesOf(file.content)),
+      ...(file.userOwned === true ? { userOwned: true as const } : {}),
+      ...(file.executable === true ? { executable: true as const } : {}),
+    };
+  }
+  const sorted: Record<string, ManifestFile> = {};
+  for (const p of Object.keys(files).sort()) sorted[p] = files[p]!;
+  return {
+    generator: "msec-gen",
+    version,
+    packages: [...packages]
+      .sort((a, b) => (a.root < b.root ? -1 : 1))
+      .map((p) => ({ root: p.root, kind: p.kind, name: p.name, languages: [...p.languages] })),
+    files: sorted,
+  };
+}
+
+/** The manifest file's text (stable: 2-space JSON, keys in a fixed order, a final newline). */
+export function formatManifest(manifest: Manifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/** Read `dir`'s manifest; `undefined` when there is none, `UserError` when it is not one. */
+export async function readManifest(dir: string): Promise<Manifest | undefined> {
+  const file = path.join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await fs.readFile(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new UserError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${file}: not valid JSON (${(e as Error).message}); it is msec-gen's list of the files it wrote here: restore it from version control, or delete it (the next generate then removes nothing)`);
+  }
+  const m = value as Partial<Manifest> | null;
+  const filesOk =
+    m !== null &&
+    typeof m === "object" &&
+    m.generator === "msec-gen" &&
+    typeof m.files === "object" &&
+    m.files !== null &&
+    Object.entries(m.files).every(([p, f]) => isSafePath(p) && typeof (f as ManifestFile | null)?.sha256 === "string");
+  if (!filesOk) {
+    throw new UserError(`${file}: not an msec-gen manifest (expected {"generator": "msec-gen", "files": {path: {"sha256": …}}} with relative paths); restore it from version control, or delete it`);
+  }
+  return m as Manifest;
+}
+
+function isSafePath(p: string): boolean {
+  try {
+    checkRelativePath(p);
+    return p !== MANIFEST_FILE;
+  } catch {
+    return false;
+  }
+}
+
+function allFiles(packages: readonly ManagedPackage[]): GeneratedFile[] {
+  const out: GeneratedFile[] = [];
+  const seen = new Set<string>();
+  for (const pkg of packages) {
+    for (const f of pkg.files) {
+      checkRelativePath(f.path);
+      if (!f.path.startsWith(`${pkg.root}/`)) throw new Error(`file outside the package folder ${pkg.root}: ${f.path}`);
+      if (seen.has(f.path)) throw new UserError(`two outputs write ${f.path}; give them different names or output directories`);
+      seen.add(f.path);
+      out.push(f);
+    }
+  }
+  return out;
+}
+
+/** A regular file's bytes and executable bit; `undefined` when missing; `kind` names anything else in the way. */
+type OnDisk = { kind: "file"; bytes: Uint8Array; executable: boolean } | { kind: "other"; what: string } | undefined;
+
+async function onDisk(file: string, readBytes = true): Promise<OnDisk> {
+  let stat;
+  try {
+    stat = await fs.lstat(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw e;
+  }
+  if (!stat.isFile()) return { kind: "other", what: stat.isDirectory() ? "a folder" : stat.isSymbolicLink() ? "a symbolic link" : "a special file" };
+  return { kind: "file", bytes: readBytes ? await fs.readFile(file) : new Uint8Array(0), executable: (stat.mode & 0o111) !== 0 };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(a, b) === 0;
+}
+
+/**
+ * Make `dir` hold `packages` (see the module comment for what is kept). The
+ * packages are everything msec-gen generates into `dir`: files of a package
+ * that an earlier run put there and this one does not produce are stale.
+ */
+export async function syncOutput(dir: string, packages: readonly ManagedPackage[], version: string): Promise<SyncReport> {
+  try {
+    return await sync(dir, packages, version);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== undefined && USER_IO_ERRORS.has(code)) {
+      throw new UserError(`cannot write to ${dir}: ${code} (${(e as Error).message})`);
+    }
+    throw e;
+  }
+}
+
+/** File-system errors caused by the destination the user chose (as in output.ts). */
+const USER_IO_ERRORS = new Set(["EACCES", "EPERM", "ENOTDIR", "EEXIST", "EISDIR", "ENOSPC", "EROFS", "EDQUOT", "ENAMETOOLONG", "ENOTEMPTY"]);
+
+async function sync(dir: string, packages: readonly ManagedPackage[], version: string): Promise<SyncReport> {
+  const files = allFiles(packages);
+  const manifest = manifestFor(packages, version);
+  const manifestText = formatManifest(manifest);
+  const report: SyncReport = { dir, written: [], unchanged: [], kept: [], removed: [], orphaned: [], replaced: [] };
+
+  const existing = await onDisk(dir, false);
+  if (existing === undefined) {
+    // A new directory: build it whole under a temporary name, then rename it into place.
+    await fs.mkdir(path.dirname(dir), { recursive: true });
+    const temp = `${dir}.msec-gen-tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+    try {
+      for (const f of files) await writeFile(path.join(temp, f.path), bytesOf(f.content), f.executable === true);
+      await writeFile(path.join(temp, MANIFEST_FILE), utf8.encode(manifestText), false);
+      await fs.rename(temp, dir);
+    } catch (e) {
+      await fs.rm(temp, { recursive: true, force: true });
+      throw e;
+    }
+    report.written.push(...files.map((f) => f.path).sort());
+    return report;
+  }
+  if (existing.kind === "other" && existing.what !== "a folder") throw new UserError(`output directory ${dir} is ${existing.what}, not a folder`);
+  if (existing.kind === "file") throw new UserError(`output directory ${dir} is a file, not a folder`);
+
+  const previous = await readManifest(dir);
+  const toWrite: GeneratedFile[] = [];
+  for (const f of files) {
+    const target = path.join(dir, f.path);
+    const wanted = bytesOf(f.content);
+    if (f.userOwned === true) {
+      if ((await onDisk(target, false)) !== undefined) report.kept.push(f.path);
+      else toWrite.push(f);
+      continue;
+    }
+    const current = await onDisk(target);
+    if (current?.kind === "file" && sameBytes(current.bytes, wanted) && current.executable === (f.executable === true)) {
+      report.unchanged.push(f.path);
+      continue;
+    }
+    toWrite.push(f);
+    if (current === undefined) continue;
+    const before = previous?.files[f.path];
+    if (current.kind === "other") report.replaced.push({ path: f.path, reason: `${current.what} was in its place` });
+    else if (sameBytes(current.bytes, wanted)) continue; // only the mode changes
+    else if (before !== undefined && before.sha256 !== sha256(current.bytes)) report.replaced.push({ path: f.path, reason: "edited since msec-gen wrote it" });
+    else if (previous !== undefined && before === undefined) report.replaced.push({ path: f.path, reason: "not written by msec-gen before" });
+  }
+
+  const produced = new Set(files.map((f) => f.path));
+  const toRemove: string[] = [];
+  for (const [p, before] of Object.entries(previous?.files ?? {})) {
+    if (produced.has(p)) continue;
+    const current = await onDisk(path.join(dir, p));
+    if (current === undefined) continue;
+    if (before.userOwned === true) report.orphaned.push({ path: p, reason: "yours (user-owned), no longer generated" });
+    else if (current.kind !== "file") report.orphaned.push({ path: p, reason: `${current.what} is in its place` });
+    else if (sha256(current.bytes) !== before.sha256) report.orphaned.push({ path: p, reason: "edited since msec-gen wrote it, no longer generated" });
+    else toRemove.push(p);
+  }
+
+  await preflight(dir, toWrite);
+  // Stage every new file first: an error here leaves the tree as it was.
+  const staging = path.join(dir, `${STAGING_PREFIX}${process.pid}-${randomBytes(4).toString("hex")}`);
+  try {
+    for (const f of toWrite) await writeFile(path.join(staging, f.path), bytesOf(f.content), f.executable === true);
+    await writeFile(path.join(staging, MANIFEST_FILE), utf8.encode(manifestText), false);
+    for (const p of toRemove) {
+      await fs.rm(path.join(dir, p), { force: true });
+      await pruneEmptyParents(dir, p);
+    }
+    for (const f of toWrite) {
+      const target = path.join(dir, f.path);
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      await fs.rename(path.join(staging, f.path), target);
+    }
+    const manifestFile = path.join(dir, MANIFEST_FILE);
+    const currentManifest = await onDisk(manifestFile);
+    if (!(currentManifest?.kind === "file" && sameBytes(currentManifest.bytes, utf8.encode(manifestText)))) {
+      await fs.rename(path.join(staging, MANIFEST_FILE), manifestFile);
+    }
+  } finally {
+    await fs.rm(staging, { recursive: true, force: true });
+  }
+  report.written.push(...toWrite.map((f) => f.path).sort());
+  report.unchanged.sort();
+  report.kept.sort();
+  report.removed.push(...toRemove.sort());
+  report.orphaned.sort((a, b) => (a.path < b.path ? -1 : 1));
+  report.replaced.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return report;
+}
+
+/**
+ * Refuse, before anything changes, a write the rename step could not do: a
+ * file or link where a folder of a generated path must be, or a folder where
+ * a generated file goes.
+ */
+async function preflight(dir: string, toWrite: readonly GeneratedFile[]): Promise<void> {
+  const checked = new Set<string>();
+  for (const f of toWrite) {
+    const parts = f.path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const folder = parts.slice(0, i).join("/");
+      if (checked.has(folder)) continue;
+      checked.add(folder);
+      const state = await onDisk(path.join(dir, folder), false);
+      if (state === undefined) break; // created with its subfolders
+      if (state.kind === "file" || state.what !== "a folder") {
+        const what = state.kind === "file" ? "a file" : state.what;
+        throw new UserError(`cannot write ${path.join(dir, f.path)}: ${path.join(dir, folder)} is ${what}, not a folder; move it away and generate again (nothing was changed)`);
+      }
+    }
+    const target = await onDisk(path.join(dir, f.path), false);
+    if (target?.kind === "other" && target.what === "a folder") {
+      throw new UserError(`cannot write ${path.join(dir, f.path)}: a folder is in its place; move it away and generate again (nothing was changed)`);
+    }
+  }
+}
+
+async function writeFile(file: string, bytes: Uint8Array, executable: boolean): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.writeFile(file, bytes);
+  await fs.chmod(file, executable ? 0o755 : 0o644);
+}
+
+/** Remove the folders above `relative` that are empty now, up to (not including) `dir`. */
+async function pruneEmptyParents(dir: string, relative: string): Promise<void> {
+  let parent = path.posix.dirname(relative);
+  while (parent !== ".") {
+    try {
+      await fs.rmdir(path.join(dir, parent));
+    } catch {
+      return; // not empty (or already gone)
+    }
+    parent = path.posix.dirname(parent);
+  }
+}
+
+/** Compare `dir` with what `syncOutput(dir, packages, version)` would make it; writes nothing. */
+export async function checkOutput(dir: string, packages: readonly ManagedPackage[], version: string): Promise<CheckReport> {
+  const files = allFiles(packages);
+  const report: CheckReport = { dir, changed: [], missing: [], stale: [], stray: [], matching: 0 };
+  const previous = (await onDisk(dir, false)) === undefined ? undefined : await readManifest(dir);
+
+  for (const f of files) {
+    const expected = bytesOf(f.content);
+    const current = await onDisk(path.join(dir, f.path), f.userOwned !== true);
+    if (current === undefined) report.missing.push({ path: f.path, reason: f.userOwned === true ? "missing (a user-owned file generate would create)" : "missing", expected });
+    else if (f.userOwned === true) report.matching++;
+    else if (current.kind === "other") report.changed.push({ path: f.path, reason: `${current.what} is in its place`, expected });
+    else if (!sameBytes(current.bytes, expected)) report.changed.push({ path: f.path, reason: "content differs", expected, actual: current.bytes });
+    else if (current.executable !== (f.executable === true)) {
+      report.changed.push({ path: f.path, reason: f.executable === true ? "not executable" : "executable", expected, actual: current.bytes });
+    } else report.matching++;
+  }
+
+  const produced = new Set(files.map((f) => f.path));
+  for (const [p, before] of Object.entries(previous?.files ?? {})) {
+    if (produced.has(p) || before.userOwned === true) continue;
+    const current = await onDisk(path.join(dir, p));
+    if (current?.kind !== "file") continue;
+    const edited = sha256(current.bytes) !== before.sha256;
+    report.stale.push({ path: p, reason: edited ? "no longer generated (edited: generate keeps it as yours)" : "no longer generated (generate removes it)", actual: current.bytes });
+  }
+
+  const manifestText = utf8.encode(formatManifest(manifestFor(packages, version)));
+  const manifestNow = await onDisk(path.join(dir, MANIFEST_FILE));
+  if (manifestNow === undefined) report.missing.push({ path: MANIFEST_FILE, reason: "missing (msec-gen's manifest)", expected: manifestText });
+  else if (manifestNow.kind !== "file" || !sameBytes(manifestNow.bytes, manifestText)) {
+    report.changed.push({
+      path: MANIFEST_FILE,
+      reason: "manifest differs",
+      expected: manifestText,
+      ...(manifestNow.kind === "file" ? { actual: manifestNow.bytes } : {}),
+    });
+  }
+
+  for (const list of [report.changed, report.missing, report.stale]) list.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const known = new Set([...produced, ...Object.keys(previous?.files ?? {}), MANIFEST_FILE]);
+  report.stray.push(...(await strays(dir, known)));
+  return report;
+}
+
+/** Paths under `dir` not in `known`; a folder holding nothing known is listed once as `folder/`. */
+async function strays(dir: string, known: ReadonlySet<string>): Promise<string[]> {
+  const folders = new Set<string>();
+  for (const p of known) {
+    const parts = p.split("/");
+    for (let i = 1; i < parts.length; i++) folders.add(parts.slice(0, i).join("/"));
+  }
+  const out: string[] = [];
+  async function walk(relative: string): Promise<void> {
+    let entries;
+    try {
+      entries = await fs.readdir(relative === "" ? dir : path.join(dir, relative), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = relative === "" ? e.name : `${relative}/${e.name}`;
+      if (relative === "" && e.name.startsWith(STAGING_PREFIX)) continue;
+      if (known.has(p)) continue;
+      if (e.isDirectory() && folders.has(p)) await walk(p);
+      else out.push(e.isDirectory() ? `${p}/` : p);
+    }
+  }
+  await walk("");
+  return out;
+}
+
+/** The routing name from a package's top folder (`VOA.Crawl-caller`, `VOA.MainLogic-server-ts`). */
+export function packageName(kind: TargetKind, root: string): string {
+  return kind === "caller" ? root.replace(/-caller$/, "") : root.replace(/-server-[^-]+$/, "");
+}
+
+/** The languages in a package generated by `generate` (server: its one language; caller: its language folders). */
+export function packageLanguages(kind: TargetKind, files: readonly GeneratedFile[]): string[] {
+  const root = files[0]?.path.split("/")[0] ?? "";
+  if (kind === "server") return [root.slice(root.lastIndexOf("-") + 1)];
+  const langs = new Set<string>();
+  for (const f of files) {
+    const parts = f.path.split("/");
+    if (parts.length > 2) langs.add(parts[1]!);
+  }
+  return [...langs].sort();
+}
+
+/** `generate`'s files as a package for `syncOutput` / `checkOutput`. */
+export function managedPackage(kind: TargetKind, files: readonly GeneratedFile[]): ManagedPackage {
+  const first = files[0];
+  if (first === undefined) throw new Error("a package without files");
+  const root = first.path.split("/")[0]!;
+  return { root, kind, name: packageName(kind, root), languages: packageLanguages(kind, files), files };
+}

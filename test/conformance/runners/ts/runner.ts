@@ -1,0 +1,199 @@
+/**
+ * Conformance runner of the TypeScript caller (docs/caller-parity.md, "Runner
+ * protocol"): reads one scenario from stdin, runs its steps in order through
+ * the generated `ConformanceServiceClient` (package `conformance.echo-caller`,
+ * installed as its README says) and the runtime `@msec-gen/runtime`, and
+ * writes one JSON line per step. It checks nothing: the harness compares.
+ *
+ * Routing is configured as a user's program does it: the routes file from
+ * `$MSEC_ROUTES` (read by the runtime), and, when `$MSEC_ETCD_ENDPOINTS` is
+ * set, an etcd resolver registered before the first call.
+ */
+import { writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  Balancer,
+  type CallOptions,
+  closeConnections,
+  createEtcdResolver,
+  type EtcdResolver,
+  etcdSettingsFromConfig,
+  callMethodRaw,
+  parseConfig,
+  parseLiteral,
+  registerResolver,
+  SrpcError,
+} from "@msec-gen/runtime";
+import { ConformanceServiceClient, EchoReplySchema, EchoRequestSchema, type EchoReply } from "conformance.echo-caller";
+
+interface Call {
+  service: string;
+  text: string;
+  sleep_ms: number;
+  fail_code: number;
+  fail_message: string;
+  timeout_ms: number;
+  retries: number;
+  method?: string;
+}
+
+type Step =
+  | ({ op: "call" } & Call)
+  | { op: "parallel"; calls: Call[] }
+  | { op: "repeat"; count: number; concurrency: number; call: Call }
+  | { op: "load"; seconds: number; concurrency: number; call: Call }
+  | {
+      op: "balancer";
+      service: string;
+      instances: Array<{ addr: string; weight: number }>;
+      events: Array<{ at_ms: number; addr: string; failed: number; cost_ms: number }>;
+      options?: { shapingRequestMin?: number };
+    }
+  | { op: "write_file"; path: string; content: string }
+  | { op: "sleep"; ms: number }
+  | { op: "notify"; event: string };
+
+type CallObservation = { code: 0; reply: { text: string; instance: string; peer: string; deadline_ms: number } } | { code: number; message: string };
+
+function observed(reply: EchoReply): CallObservation {
+  return { code: 0, reply: { text: reply.text, instance: reply.instance, peer: reply.peer, deadline_ms: reply.deadlineMs } };
+}
+
+/** One call: the generated client, or the runtime's raw call when the step names another method. */
+async function call(c: Call): Promise<CallObservation> {
+  const request = { text: c.text, sleepMs: c.sleep_ms, failCode: c.fail_code, failMessage: c.fail_message };
+  const options: CallOptions = { timeoutMs: c.timeout_ms, retries: c.retries };
+  try {
+    if (c.method !== undefined) {
+      const bytes = await callMethodRaw(c.service, c.method, toBinary(EchoRequestSchema, create(EchoRequestSchema, request)), options);
+      return observed(fromBinary(EchoReplySchema, bytes));
+    }
+    return observed(await new ConformanceServiceClient({ service: c.service }).echo(request, options));
+  } catch (e) {
+    if (e instanceof SrpcError) return { code: e.code, message: e.message };
+    throw e;
+  }
+}
+
+/** `count` calls, `concurrency` at a time. */
+async function repeat(count: number, concurrency: number, c: Call): Promise<object> {
+  let next = 0;
+  let ok = 0;
+  const codes: Record<string, number> = {};
+  const instances: Record<string, number> = {};
+  async function worker(): Promise<void> {
+    while (next < count) {
+      next++;
+      const r = await call(c);
+      if (r.code === 0 && "reply" in r) {
+        ok++;
+        instances[r.reply.instance] = (instances[r.reply.instance] ?? 0) + 1;
+      } else {
+        codes[String(r.code)] = (codes[String(r.code)] ?? 0) + 1;
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return { ok, codes, instances };
+}
+
+/** Calls for `seconds`, `concurrency` in flight; latency percentiles of all calls. */
+async function load(seconds: number, concurrency: number, c: Call): Promise<object> {
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  const latencies: number[] = [];
+  let errors = 0;
+  async function worker(): Promise<void> {
+    while (performance.now() < end) {
+      const t = performance.now();
+      const r = await call(c);
+      latencies.push(performance.now() - t);
+      if (r.code !== 0) errors++;
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number => (latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!);
+  return { calls: latencies.length, errors, seconds: elapsed, p50_ms: at(0.5), p99_ms: at(0.99) };
+}
+
+/** The runtime's NLB balancer on a scripted clock: create the state at 0 ms, report each event at its time. */
+function balancer(step: Extract<Step, { op: "balancer" }>): object {
+  let now = 0;
+  const b = new Balancer({ now: () => now, randomInt: () => 0, ...(step.options ?? {}) });
+  const instances = step.instances.map((i) => {
+    const route = parseLiteral(i.addr);
+    if (route === undefined) throw new Error(`balancer step: "${i.addr}" is not ip:port`);
+    return { ...route, weight: i.weight };
+  });
+  b.pick(step.service, instances);
+  for (const e of step.events) {
+    now = e.at_ms;
+    b.update(step.service, e.addr, e.failed, e.cost_ms);
+  }
+  return { weights: b.weights(step.service).map((w) => ({ addr: w.address, weight: w.dynamicWeight, dead: w.dead })) };
+}
+
+async function main(): Promise<void> {
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  if (first.done === true) throw new Error("no scenario on stdin");
+  const { scenario } = JSON.parse(first.value) as { scenario: { id: string; steps: Step[] } };
+
+  let etcd: EtcdResolver | undefined;
+  const settings = etcdSettingsFromConfig(parseConfig("", "(no config file)"));
+  if (settings !== undefined) {
+    etcd = createEtcdResolver({ endpoints: settings.endpoints, prefix: settings.prefix });
+    registerResolver(etcd);
+  }
+
+  const write = (o: object): void => void process.stdout.write(JSON.stringify(o) + "\n");
+  for (const [i, step] of scenario.steps.entries()) {
+    switch (step.op) {
+      case "call":
+        write({ step: i, ...(await call(step)) });
+        break;
+      case "parallel":
+        write({ step: i, results: await Promise.all(step.calls.map(call)) });
+        break;
+      case "repeat":
+        write({ step: i, ...(await repeat(step.count, step.concurrency, step.call)) });
+        break;
+      case "load":
+        write({ step: i, ...(await load(step.seconds, step.concurrency, step.call)) });
+        break;
+      case "balancer":
+        write({ step: i, ...balancer(step) });
+        break;
+      case "write_file":
+        writeFileSync(step.path, step.content);
+        write({ step: i });
+        break;
+      case "sleep":
+        await sleep(step.ms);
+        write({ step: i });
+        break;
+      case "notify": {
+        write({ step: i, event: step.event });
+        const ack = await lines.next();
+        if (ack.done === true) throw new Error(`stdin closed while waiting for the ack of "${step.event}"`);
+        break;
+      }
+      default:
+        throw new Error(`unknown op ${JSON.stringify((step as { op: unknown }).op)}`);
+    }
+  }
+  etcd?.close();
+  closeConnections();
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`conformance runner (ts): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);
