@@ -12,6 +12,7 @@ import { targetLanguages } from "../generator/target-registry.js";
 import { packageLanguages, packageName } from "../generator/managed-output.js";
 import type { TargetKind } from "../generator/target.js";
 import { UserError } from "../generator/user-error.js";
+import { addOpenApiCommand } from "./openapi-command.js";
 import { addRoutesCommand } from "./routes-command.js";
 import { addGenerateConfigCommand } from "./generate-command.js";
 import { addInitCommand } from "./init-command.js";
@@ -150,6 +151,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   addInitCommand(program);
   addBreakingCommand(program);
   addRoutesCommand(program);
+  addOpenApiCommand(program);
   program.commands.forEach((c) => c.exitOverride());
   try {
     await program.parseAsync([...argv], { from: "user" });

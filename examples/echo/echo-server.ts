@@ -10,8 +10,10 @@
  *                   `python3` from PATH; the same options are passed on)
  *
  * Prints `listening on <host>:<port> (tcp+udp)` once bound; SIGTERM/SIGINT drain and exit.
+ * Serves examples/echo/openapi.json at `GET /openapi.json` (both languages).
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type ServerOptions, startServer } from "@msec-gen/runtime";
@@ -56,7 +58,8 @@ async function main(): Promise<void> {
     runPython(args);
     return;
   }
-  const overrides: Partial<ServerOptions> = {};
+  // The JSON mode's OpenAPI document (msec-gen openapi fixtures/echo/echo.proto), served at GET /openapi.json.
+  const overrides: Partial<ServerOptions> = { openapi: readFileSync(new URL("./openapi.json", import.meta.url), "utf8") };
   if (values.port !== undefined) {
     const port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${values.port}: not a port number`);

@@ -268,6 +268,18 @@ describe("VOA with the Python server dev package", () => {
     );
   });
 
+  test("Crawl serves its package's openapi.json at GET /openapi.json, HEAD without body", async () => {
+    const file = await fs.readFile(path.join(crawlDir, "voa_crawl_server/openapi.json"), "utf8");
+    const doc = await fetch(`http://127.0.0.1:${port.crawl}/openapi.json`);
+    assert.equal(doc.status, 200);
+    assert.equal(doc.headers.get("content-type"), "application/json; charset=utf-8");
+    assert.equal(await doc.text(), file);
+    assert.ok(JSON.parse(file).paths["/crawl.CrawlService.GetMP3List"]);
+    const head = await fetch(`http://127.0.0.1:${port.crawl}/openapi.json`, { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get("content-length"), String(Buffer.byteLength(file)));
+  });
+
   test("MainLogic (seed MainLogic.py): every method, binary, calling Crawl by name", async () => {
     const s = schemas;
     const at = `127.0.0.1:${port.mainLogic}@tcp`;

@@ -191,6 +191,7 @@ describe("VOA end to end (TypeScript server and callers)", () => {
         "package/dist/src/main.js",
         "package/etc/config.ini",
         "package/etc/routes.conf",
+        "package/openapi.json",
         "package/package.json",
         "package/proto/MainLogic.proto",
         "package/runtime/msec-gen-runtime-0.1.0.tgz",

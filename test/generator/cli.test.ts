@@ -272,7 +272,7 @@ describe("msec-gen command line", () => {
       r.stderr,
       "msec-gen: compiling 1 .proto file with buf\n" +
         "msec-gen: generating TypeScript server dev package (Node >= 20, msec-gen runtime) for VOA.MainLogic\n" +
-        "msec-gen: writing 13 files as a .tgz\n",
+        "msec-gen: writing 14 files as a .tgz\n",
     );
   });
 

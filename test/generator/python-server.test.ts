@@ -146,6 +146,7 @@ describe("Python server dev package", () => {
       "voa_mainlogic_server/handlers/MainLogicService.py",
       "voa_mainlogic_server/handlers/__init__.py",
       "voa_mainlogic_server/main.py",
+      "voa_mainlogic_server/openapi.json",
     ]);
     // the packed runtime is the runtime project's source, byte for byte
     for (const p of runtime) {
@@ -172,6 +173,9 @@ describe("Python server dev package", () => {
         signal: AbortSignal.timeout(10_000),
       });
       assert.equal(await res.text(), '{"ret":0, "errmsg":"", "resultObj": {"status": 0, "msg": ""}}');
+      // the deployed plugin serves its openapi.json (package data) without configuration
+      const doc = await fetch(`http://127.0.0.1:${port}/openapi.json`, { signal: AbortSignal.timeout(10_000) });
+      assert.equal(await doc.text(), await fs.readFile(path.join(deployed, "voa_mainlogic_server/openapi.json"), "utf8"));
     });
   });
 

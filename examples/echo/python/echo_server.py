@@ -43,7 +43,9 @@ def main() -> None:
     parser.add_argument("--no-udp", action="store_true", help="TCP only")
     parser.add_argument("--config", help="INI config ([SRPC] listen and limits, [LOG], [COLOR], [ROUTE]); default etc/config.ini")
     args = parser.parse_args()
-    overrides = {}
+    # The JSON mode's OpenAPI document (msec-gen openapi fixtures/echo/echo.proto), served at GET /openapi.json.
+    with open(os.path.join(HERE, "..", "openapi.json"), encoding="utf-8") as f:
+        overrides = {"openapi": f.read()}
     if args.port is not None:
         overrides["port"] = args.port
     if args.host is not None:

@@ -10,6 +10,7 @@
 import type { ProtoModel } from "../../model.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
+import { openApiJson } from "../../openapi.js";
 import { UserError } from "../../user-error.js";
 import { protoSources } from "../ts/package-model.js";
 import { writePb2Module } from "./pb2-module.js";
@@ -75,6 +76,8 @@ export const pythonServerTarget: Target = {
       { path: `${pkg}/__init__.py`, content: t("pkg/__init__.py") },
       { path: `${pkg}/__main__.py`, content: t("pkg/__main__.py") },
       { path: `${pkg}/main.py`, content: t("pkg/main.py") },
+      // the JSON mode's OpenAPI document, served by main.py at GET /openapi.json (package data: in the wheel and msec_py.tgz)
+      { path: `${pkg}/openapi.json`, content: openApiJson(model, { name: options.name, version: options.sdkVersion, generatorVersion: options.generatorVersion }) },
       { path: `${pkg}/gen/__init__.py`, content: `# ${header}\n"""Generated code: _pb2 message modules and dispatch modules."""\n` },
       { path: `${pkg}/handlers/__init__.py`, content: `# ${header}\n"""Your service implementations, one module per service."""\n` },
     ];

@@ -11,6 +11,7 @@ import { UserError } from "../../user-error.js";
 import { genImports, chosenNpmName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
 import { RUNTIME_PACKAGE, tsRuntimeDependency } from "./runtime-dependency.js";
 import { generateTsCode } from "./ts-code.js";
+import { openApiJson } from "../../openapi.js";
 
 export const tsServerTarget: Target = {
   kind: "server",
@@ -53,6 +54,8 @@ export const tsServerTarget: Target = {
       { path: "etc/config.ini", content: t("etc/config.ini"), userOwned: true },
       { path: "etc/routes.conf", content: t("etc/routes.conf"), userOwned: true },
       { path: "src/main.ts", content: t("src/main.ts") },
+      // the JSON mode's OpenAPI document, served by src/main.ts at GET /openapi.json
+      { path: "openapi.json", content: openApiJson(model, { name: options.name, version: options.sdkVersion, generatorVersion: options.generatorVersion }) },
       { path: "test/smoke.test.ts", content: t("test/smoke.test.ts") },
     ];
     files.push(...runtime.files);

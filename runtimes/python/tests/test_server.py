@@ -251,9 +251,35 @@ def test_health_metrics_404_and_405(serve):
         assert read_http(c) == b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 10\r\n\r\nnot found\n"
         c.sendall(b"PUT /health HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
         assert read_http(c) == (
-            b"HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain; charset=utf-8\r\nAllow: GET, POST\r\n"
+            b"HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain; charset=utf-8\r\nAllow: GET, HEAD, POST\r\n"
             b"Content-Length: 19\r\n\r\nmethod not allowed\n"
         )
+
+
+def test_openapi_json_and_head_without_body(serve):
+    document = '{"openapi": "3.1.0"}\n'
+    s = serve(METHODS, openapi=document)
+    with connect(s.port) as c:
+        c.sendall(
+            b"HEAD /openapi.json HTTP/1.1\r\n\r\nHEAD /health HTTP/1.1\r\n\r\nHEAD /nope HTTP/1.1\r\n\r\n"
+            b"GET /openapi.json HTTP/1.1\r\nConnection: close\r\n\r\n"
+        )
+        data = recv_until_closed(c)
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 21\r\n\r\n"
+    assert data == (
+        head
+        + b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 3\r\n\r\n"
+        + b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 10\r\n\r\n"
+        + head
+        + document.encode()
+    )
+
+
+def test_openapi_json_is_404_without_a_document(serve):
+    s = serve(METHODS)
+    with connect(s.port) as c:
+        c.sendall(b"GET /openapi.json HTTP/1.1\r\n\r\n")
+        assert read_http(c) == b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 10\r\n\r\nnot found\n"
 
 
 def test_malformed_http_gets_400_and_is_closed(serve):

@@ -193,7 +193,7 @@ describe("HTTP/JSON on the SRPC port", () => {
     const s = await open();
     s.write("GET /nope HTTP/1.1\r\nHost: t\r\n\r\nDELETE /x HTTP/1.1\r\nHost: t\r\n\r\nGET /health HTTP/1.1\r\n\r\n");
     const text = (await readBytes(s, 300)).toString("latin1");
-    assert.match(text, /^HTTP\/1\.1 404 Not Found\r\n[\s\S]*HTTP\/1\.1 405 Method Not Allowed\r\n[\s\S]*Allow: GET, POST\r\n[\s\S]*HTTP\/1\.1 200 OK\r\n[\s\S]*ok\n$/);
+    assert.match(text, /^HTTP\/1\.1 404 Not Found\r\n[\s\S]*HTTP\/1\.1 405 Method Not Allowed\r\n[\s\S]*Allow: GET, HEAD, POST\r\n[\s\S]*HTTP\/1\.1 200 OK\r\n[\s\S]*ok\n$/);
   });
 
   test("malformed HTTP is answered 400 and closes only that connection", async () => {
@@ -310,5 +310,42 @@ describe("HTTP/JSON on the SRPC port", () => {
     const s = await open();
     s.write(post("/?methodName=echo.EchoService.Echo", '{"message":"aGVsbG8="}', "Connection: close\r\n"));
     assert.equal((await readUntilClosed(s)).toString(), ECHO_OK);
+  });
+});
+
+describe("GET /openapi.json and HEAD", () => {
+  const document = '{"openapi": "3.1.0"}\n';
+
+  async function answers(options: { openapi?: string }, request: string): Promise<string> {
+    const server = createServer({ port: 0, host: "127.0.0.1", udp: false, ...options });
+    const { port } = await server.listen();
+    try {
+      const s = await dial(port);
+      s.write(request);
+      return (await readUntilClosed(s)).toString("latin1");
+    } finally {
+      await server.close({ drainTimeoutMs: 1000 });
+    }
+  }
+
+  test("the openapi option is served at /openapi.json; HEAD answers the GET head without body", async () => {
+    const text = await answers(
+      { openapi: document },
+      "HEAD /openapi.json HTTP/1.1\r\n\r\nHEAD /health HTTP/1.1\r\n\r\nHEAD /nope HTTP/1.1\r\n\r\nGET /openapi.json HTTP/1.1\r\nConnection: close\r\n\r\n",
+    );
+    const head = "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 21\r\n\r\n";
+    assert.equal(
+      text,
+      head +
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 3\r\n\r\n" +
+        "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 10\r\n\r\n" +
+        head +
+        document,
+    );
+  });
+
+  test("without the option /openapi.json is 404", async () => {
+    const text = await answers({}, "GET /openapi.json HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert.equal(text, "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 10\r\n\r\nnot found\n");
   });
 });

@@ -14,7 +14,9 @@ Behaviour shared with the TypeScript server:
   ``methodName`` or one shorter than 5 characters ⇒ -3; an unknown method ⇒
   -6; a body that is not JSON ⇒ -3; an empty body means ``{}``; chunked
   bodies are concatenated; any ``Content-Type`` is accepted; ``GET /health``
-  (503 while draining) and ``GET /metrics``; other ``GET`` ⇒ 404, other
+  (503 while draining), ``GET /metrics`` and ``GET /openapi.json`` (when
+  ``ServerOptions.openapi`` is set; docs/openapi.md), ``HEAD`` on each of
+  them (the same head, no body); other ``GET``/``HEAD`` ⇒ 404, other
   methods ⇒ 405;
   keep-alive and pipelining, answered in request order;
 * UDP: one SRPC frame per datagram, answered to the sender; others dropped
@@ -164,6 +166,9 @@ class ServerOptions:
     max_pending_output_bytes: int = MAX_PENDING_OUTPUT_BYTES
     max_udp_in_flight: int = MAX_UDP_IN_FLIGHT
     max_caller_labels: int = MAX_CALLER_LABELS
+    #: The OpenAPI document (JSON text) served at ``GET /openapi.json``; generated packages
+    #: pass their ``openapi.json``. ``None``: that path is 404.
+    openapi: Optional[str] = None
 
 
 def _new_flow_id() -> int:
@@ -585,16 +590,24 @@ class Server:
                 log_error(f"handler {method} returned a value that is not JSON-able: {exc}")
                 return envelope_response(ERR_SERVICE_IMPL_FAILED)
             return envelope_response(0, result)
-        if request.method == "GET":
-            if parts.path == "/health":
-                if self._draining:
-                    return plain_response(503, "Service Unavailable", _TEXT, b"draining\n")
-                return plain_response(200, "OK", _TEXT, b"ok\n")
-            if parts.path == "/metrics":
-                body = (self.monitor.prometheus_text() + self.stats.prometheus_text()).encode("utf-8")
-                return plain_response(200, "OK", "text/plain; version=0.0.4; charset=utf-8", body)
-            return plain_response(404, "Not Found", _TEXT, b"not found\n")
-        return plain_response(405, "Method Not Allowed", _TEXT, b"method not allowed\n", "Allow: GET, POST\r\n")
+        if request.method in ("GET", "HEAD"):
+            response = self._resource(parts.path)
+            # HEAD: the GET answer's status and headers (Content-Length included), no body.
+            return response[: response.index(b"\r\n\r\n") + 4] if request.method == "HEAD" else response
+        return plain_response(405, "Method Not Allowed", _TEXT, b"method not allowed\n", "Allow: GET, HEAD, POST\r\n")
+
+    def _resource(self, path: str) -> bytes:
+        """The answer to ``GET <path>``: health, metrics, the OpenAPI document, else 404."""
+        if path == "/health":
+            if self._draining:
+                return plain_response(503, "Service Unavailable", _TEXT, b"draining\n")
+            return plain_response(200, "OK", _TEXT, b"ok\n")
+        if path == "/metrics":
+            body = (self.monitor.prometheus_text() + self.stats.prometheus_text()).encode("utf-8")
+            return plain_response(200, "OK", "text/plain; version=0.0.4; charset=utf-8", body)
+        if path == "/openapi.json" and self.options.openapi is not None:
+            return plain_response(200, "OK", "application/json; charset=utf-8", self.options.openapi.encode("utf-8"))
+        return plain_response(404, "Not Found", _TEXT, b"not found\n")
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):

@@ -28,6 +28,8 @@ export interface ServerCore {
   readonly jsonWriteOptions: Partial<JsonWriteOptions>;
   /** True once `close()` began: health turns 503, connections drain. */
   readonly draining: boolean;
+  /** The OpenAPI document served at `GET /openapi.json` (`ServerOptions.openapi`); `undefined`: 404. */
+  readonly openapi: string | undefined;
   /** Prometheus text for `GET /metrics`. */
   metricsText(): string;
 }

@@ -1,8 +1,9 @@
 /**
  * One HTTP request on the SRPC port (spec §3): `POST …?methodName=pkg.Service.Method`
- * is a JSON call answered with the MSEC envelope; `GET /health` and
- * `GET /metrics` serve probes and Prometheus; anything else gets a clean 404
- * or 405 rather than MSEC's silent close.
+ * is a JSON call answered with the MSEC envelope; `GET /health`,
+ * `GET /metrics` and `GET /openapi.json` serve probes, Prometheus and the
+ * OpenAPI document (`HEAD` the same without body); anything else gets a clean
+ * 404 or 405 rather than MSEC's silent close.
  *
  * An `X-Msec-Timeout-Ms: N` header gives the call a deadline N ms after the
  * request's first byte (spec §14), as `timeout_ms` does for SRPC: past it the
@@ -70,26 +71,35 @@ const invalidPackage: Failure = { code: SrpcCode.InvalidPkg, message: errorText(
  */
 export function handleHttpRequest(core: ServerCore, req: HttpRequest, slot: number, sink: HttpSink, arrivedAt: number): boolean {
   if (req.method === "POST") return startJsonCall(core, req, slot, sink, arrivedAt);
-  if (req.method === "GET") {
-    const path = req.target.split("?", 1)[0];
-    if (path === "/health") {
-      sink.respond(
-        slot,
-        core.draining
-          ? plainResponse(503, "Service Unavailable", "text/plain; charset=utf-8", "draining\n")
-          : plainResponse(200, "OK", "text/plain; charset=utf-8", "ok\n"),
-      );
-    } else if (path === "/metrics") {
-      sink.respond(slot, plainResponse(200, "OK", "text/plain; version=0.0.4; charset=utf-8", core.metricsText()));
-    } else {
-      sink.respond(slot, plainResponse(404, "Not Found", "text/plain; charset=utf-8", "not found\n"));
-    }
+  if (req.method === "GET" || req.method === "HEAD") {
+    const response = resourceResponse(core, req.target.split("?", 1)[0]!);
+    // HEAD: the GET answer's status and headers (Content-Length included), no body.
+    sink.respond(slot, req.method === "HEAD" ? withoutBody(response) : response);
     return false;
   }
-  // A HEAD answer must not carry a body, so its 405 is empty.
-  const text = req.method === "HEAD" ? "" : "method not allowed\n";
-  sink.respond(slot, plainResponse(405, "Method Not Allowed", "text/plain; charset=utf-8", text, "Allow: GET, POST\r\n"));
+  // A 405 answers neither GET, HEAD nor POST, so it always has a body.
+  sink.respond(slot, plainResponse(405, "Method Not Allowed", "text/plain; charset=utf-8", "method not allowed\n", "Allow: GET, HEAD, POST\r\n"));
   return false;
+}
+
+/** The answer to `GET <path>`: health, metrics, the OpenAPI document, else 404. */
+function resourceResponse(core: ServerCore, path: string): Buffer {
+  switch (path) {
+    case "/health":
+      return core.draining
+        ? plainResponse(503, "Service Unavailable", "text/plain; charset=utf-8", "draining\n")
+        : plainResponse(200, "OK", "text/plain; charset=utf-8", "ok\n");
+    case "/metrics":
+      return plainResponse(200, "OK", "text/plain; version=0.0.4; charset=utf-8", core.metricsText());
+    case "/openapi.json":
+      if (core.openapi !== undefined) return plainResponse(200, "OK", "application/json; charset=utf-8", core.openapi);
+  }
+  return plainResponse(404, "Not Found", "text/plain; charset=utf-8", "not found\n");
+}
+
+/** A plain response's head only (everything up to and including the blank line). */
+function withoutBody(response: Buffer): Buffer {
+  return response.subarray(0, response.indexOf("\r\n\r\n") + 4);
 }
 
 function startJsonCall(core: ServerCore, req: HttpRequest, slot: number, sink: HttpSink, arrivedAt: number): boolean {

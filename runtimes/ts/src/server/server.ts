@@ -76,6 +76,11 @@ export interface ServerOptions {
   maxUdpInFlight?: number;
   /** Write JSON responses as canonical ProtoJSON (lowerCamel names, enum names) instead of MSEC's proto names. */
   canonicalJson?: boolean;
+  /**
+   * The OpenAPI document (JSON text) served at `GET /openapi.json`; generated
+   * packages pass their `openapi.json` (docs/openapi.md). Absent: that path is 404.
+   */
+  openapi?: string;
   /** This service's two-level name `Group.Service`, used in logs. */
   serviceName?: string;
   /** Where the server and `ctx.log` write; default `createLogger()`. */
@@ -117,6 +122,7 @@ class MsecServer implements Server, ServerCore {
   readonly logger: Logger;
   readonly stats = new ServerStats();
   readonly jsonWriteOptions;
+  readonly openapi: string | undefined;
   draining = false;
   private readonly host: string;
   private boundPort: number;
@@ -158,6 +164,7 @@ class MsecServer implements Server, ServerCore {
     const logger = options.logger ?? createLogger();
     this.logger = options.serviceName === undefined ? logger : logger.child({ service: options.serviceName });
     this.jsonWriteOptions = options.canonicalJson ? CANONICAL_JSON_WRITE_OPTIONS : MSEC_JSON_WRITE_OPTIONS;
+    this.openapi = options.openapi;
   }
 
   get port(): number {
