@@ -21,7 +21,7 @@ import { getRoute, reportRefused, updateRoute } from "../route/index.js";
 import { parseLiteral, routeAddress } from "../route/literal.js";
 import { SrpcCallError, toCallError } from "./call-error.js";
 import { type CallOptions, callBudgetMs, callSignal, callerName } from "./call-options.js";
-import type { RequestHead } from "./connection.js";
+import type { RequestHead } from "./request-frame.js";
 import { connectionFor } from "./connection-pool.js";
 import { findMethod } from "./type-registry.js";
 import { callUdp } from "./udp-call.js";
