@@ -7,7 +7,7 @@ import type { ProtoModel } from "../../model.js";
 import { assertTsCompilable } from "./ts-refusals.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
-import { genImports, chosenNpmName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
+import { genImports, chosenNpmName, PROTOBUF_ES_RANGE, protoSources, tsServices } from "./package-model.js";
 import { RUNTIME_PACKAGE, tsRuntimeDependency } from "./runtime-dependency.js";
 import { generateTsCode } from "./ts-code.js";
 import { parseTsImports } from "./ts-import.js";
@@ -33,7 +33,7 @@ export const tsCallerTarget: Target = {
       runtimeArchive: runtime.archive ?? false,
       tsImports: imports.map((i) => ({ file: i.file, pkg: i.pkg })),
       providers: [...new Set(imports.map((i) => i.pkg))].sort(),
-      protobufVersion: PROTOBUF_ES_VERSION,
+      protobufRange: PROTOBUF_ES_RANGE,
       protoFiles: model.files.map((f) => f.name),
       protos: protos.map((p) => p.path),
       hasProtos: protos.length > 0,

@@ -8,7 +8,7 @@ import { assertTsCompilable } from "./ts-refusals.js";
 import type { GeneratedFile, Target, TargetOptions } from "../../target.js";
 import { renderTemplate } from "../../template-engine.js";
 import { UserError } from "../../user-error.js";
-import { genImports, chosenNpmName, PROTOBUF_ES_VERSION, protoSources, tsServices } from "./package-model.js";
+import { genImports, chosenNpmName, PROTOBUF_ES_RANGE, protoSources, tsServices } from "./package-model.js";
 import { RUNTIME_PACKAGE, tsRuntimeDependency } from "./runtime-dependency.js";
 import { generateTsCode } from "./ts-code.js";
 import { openApiJson } from "../../openapi.js";
@@ -37,7 +37,7 @@ export const tsServerTarget: Target = {
       runtimePackage: RUNTIME_PACKAGE,
       runtimeSpec: runtime.spec,
       runtimeArchive: runtime.archive ?? false,
-      protobufVersion: PROTOBUF_ES_VERSION,
+      protobufRange: PROTOBUF_ES_RANGE,
       protoFiles: model.files.map((f) => f.name),
       protos: protos.map((p) => p.path),
       hasProtos: protos.length > 0,

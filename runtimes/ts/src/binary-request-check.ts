@@ -61,22 +61,43 @@ export function checkBinaryRequest(desc: DescMessage, bytes: Uint8Array, maxDept
   checkMessage(desc, new BinaryReader(bytes), bytes.length, desc.typeName, 0, maxDepth);
 }
 
+/** Fields of a message by number (cached): `desc.fields.find` per field was a linear scan on the hot path. */
+const fieldsByNumber = new WeakMap<DescMessage, Map<number, DescField>>();
+
+function fieldByNumber(desc: DescMessage, fieldNo: number): DescField | undefined {
+  let fields = fieldsByNumber.get(desc);
+  if (fields === undefined) {
+    fields = new Map(desc.fields.map((f) => [f.number, f]));
+    fieldsByNumber.set(desc, fields);
+  }
+  return fields.get(fieldNo);
+}
+
 function checkMessage(desc: DescMessage, reader: BinaryReader, end: number, path: string, depth: number, maxDepth: number, group?: number): void {
   if (depth > maxDepth) throw new RequestFieldError(`${path}: more than ${maxDepth} messages nested below the request`);
-  const listLengths = new Map<DescField, number>();
+  // Elements seen per repeated message field, for paths like `items[2]`; made when the first such element comes.
+  let listLengths: Map<DescField, number> | undefined;
   while (reader.pos < end) {
     const [fieldNo, wireType] = reader.tag();
     if (wireType === WireType.EndGroup) {
       if (fieldNo !== group) throw new RequestFieldError(`${path}: unexpected end-group tag ${fieldNo}`);
       return;
     }
-    const field = desc.fields.find((f) => f.number === fieldNo);
+    const field = fieldByNumber(desc, fieldNo);
     if (field === undefined) {
       reader.skip(wireType, fieldNo);
       continue;
     }
+    const message = field.fieldKind === "message" ? field.message : field.fieldKind === "list" && field.listKind === "message" ? field.message : undefined;
+    if (message === undefined && field.fieldKind !== "map") {
+      // A scalar, enum or scalar list: its path is only spelled out for an error.
+      if (!acceptsWireType(field, wireType)) throw new RequestFieldError(`${path}.${field.name}: wrong wire type ${wireType} for field ${fieldNo}`);
+      reader.skip(wireType, fieldNo);
+      continue;
+    }
     let fieldPath = `${path}.${field.name}`;
-    if (field.fieldKind === "list" && field.listKind === "message") {
+    if (field.fieldKind === "list") {
+      listLengths ??= new Map();
       const index = listLengths.get(field) ?? 0;
       listLengths.set(field, index + 1);
       fieldPath += `[${index}]`;
@@ -84,7 +105,6 @@ function checkMessage(desc: DescMessage, reader: BinaryReader, end: number, path
     if (!acceptsWireType(field, wireType)) {
       throw new RequestFieldError(`${fieldPath}: wrong wire type ${wireType} for field ${fieldNo}`);
     }
-    const message = field.fieldKind === "message" ? field.message : field.fieldKind === "list" && field.listKind === "message" ? field.message : undefined;
     if (message !== undefined) {
       if (wireType === WireType.StartGroup) {
         checkMessage(message, reader, Number.MAX_SAFE_INTEGER, fieldPath, depth + 1, maxDepth, fieldNo);
@@ -95,8 +115,6 @@ function checkMessage(desc: DescMessage, reader: BinaryReader, end: number, path
     } else if (field.fieldKind === "map") {
       const len = reader.uint32();
       checkMapEntry(field, reader, reader.pos + len, fieldPath, depth, maxDepth);
-    } else {
-      reader.skip(wireType, fieldNo);
     }
   }
   if (group !== undefined) throw new RequestFieldError(`${path}: missing end-group tag`);

@@ -48,9 +48,24 @@ function escapeHelp(text: string): string {
   return text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
 }
 
+/** Most one-label series texts remembered (MSEC attributes, counted per call, are one-label series; the memo stops growing when full). */
+const LABEL_TEXT_MEMO_MAX = 4096;
+/** `{name="value"}` texts by label name and value (joined by a NUL), so a hot counter renders them once. */
+const oneLabelTexts = new Map<string, string>();
+
 function labelText(labels: MetricLabels | undefined): string {
   if (labels === undefined) return "";
-  const keys = Object.keys(labels).sort();
+  const keys = Object.keys(labels);
+  if (keys.length === 1) {
+    const memoKey = `${keys[0]!}\0${labels[keys[0]!]!}`;
+    let text = oneLabelTexts.get(memoKey);
+    if (text === undefined) {
+      text = `{${metricName(keys[0]!)}="${escapeLabelValue(labels[keys[0]!]!)}"}`;
+      if (oneLabelTexts.size < LABEL_TEXT_MEMO_MAX) oneLabelTexts.set(memoKey, text);
+    }
+    return text;
+  }
+  keys.sort();
   if (keys.length === 0) return "";
   return `{${keys.map((k) => `${metricName(k)}="${escapeLabelValue(labels[k]!)}"`).join(",")}}`;
 }
@@ -138,8 +153,10 @@ export class Metrics {
   }
 
   private family(name: string, help: string, type: MetricType, buckets: readonly number[] = []): Family {
+    let family = this.families.get(name);
+    if (family !== undefined && family.type === type && family.name === name) return family; // a clean name: no renaming to look up
     const clean = metricName(name);
-    let family = this.families.get(clean);
+    family = this.families.get(clean);
     if (family === undefined) {
       const sorted = [...buckets].sort((a, b) => a - b);
       family = { name: clean, help, type, buckets: sorted, values: new Map() };

@@ -97,7 +97,7 @@ test("many concurrent calls are multiplexed on one connection and each gets its 
   assert.equal(openConnections().get(serverAddr), 1);
 });
 
-test("calls issued in the same tick leave in one write: the socket is corked until the next tick", async () => {
+test("calls issued in the same tick leave in one socket write: their frames are joined into one buffer on the next tick", async () => {
   await callMethodRaw(serverAddr, ECHO_METHOD, echoBody("warm-up")); // the connection is open
   const port = Number(serverAddr.slice(serverAddr.lastIndexOf(":") + 1));
   type WriteFn = (this: Socket, ...args: unknown[]) => unknown;
@@ -120,7 +120,13 @@ test("calls issued in the same tick leave in one write: the socket is corked unt
     proto._write = write;
     proto._writev = writev;
   }
-  assert.deepEqual(writes, [20]);
+  assert.deepEqual(writes, [1]);
+});
+
+test("a tick's batch with large frames (written as they are) between small ones (joined) keeps every request intact and in order", async () => {
+  const texts = ["s0", "L".repeat(100_000), "s1", "s2", "M".repeat(20_000), "s3"];
+  const replies = await Promise.all(texts.map((t) => callMethodRaw(serverAddr, ECHO_METHOD, echoBody(t))));
+  assert.deepEqual(replies.map(echoText), texts);
 });
 
 test("typed callMethod finds the schemas registered by method name", async () => {
@@ -241,6 +247,45 @@ test("request head carries timeout_ms = the remaining budget (default 800 ms, th
   assert.deepEqual(head.subarray(head.length - tail.length), tail);
   const { timeoutMs: _sent, ...msecFields } = plain;
   assert.deepEqual(head.subarray(0, head.length - tail.length), Buffer.from(encodeRpcHead(msecFields)));
+});
+
+test("request frames are byte-identical to encodeFrame of their decoded head (method, caller, coloring, timeout and inherited flow id varied)", async () => {
+  peerFrames.length = 0;
+  const calls: Array<[string, Parameters<typeof callMethodRaw>[3]]> = [
+    ["raw.Peer.Ok", {}],
+    ["raw.Peer.Ok", { caller: "python.client", coloring: 1, timeoutMs: 3_000_000 }],
+    ["raw.Peer.Ok", { caller: "python.client", coloring: 1, timeoutMs: 3_000_000 }], // the same constant head again
+    ["raw.Peer.Ok", { caller: "Grüße.Service", sendTimeout: false }],
+    ["raw.Peer.Ok", { coloring: -1, timeoutMs: 1 }],
+    ["ünïcode.Peer.Ok", { caller: "" }],
+    [`${"m".repeat(200)}.Ok`, { caller: "c".repeat(300), timeoutMs: 2 ** 31 - 1 }],
+    ["raw.Peer.Ok", { flowId: 0xfedcba9876543210n }],
+    ["raw.Peer.Ok", { flowId: 5n, caller: "x" }],
+  ];
+  for (const [method, options] of calls) await callMethodRaw(peerAddr, method, echoBody(method), options);
+  assert.equal(peerFrames.length, calls.length);
+  for (const [i, frame] of peerFrames.entries()) {
+    const { head, body } = decodeFrame(frame);
+    assert.deepEqual(frame, Buffer.from(encodeFrame(head, body)), `frame of call ${i} (${calls[i]![0].slice(0, 20)})`);
+    assert.equal(head.methodName, calls[i]![0]);
+    assert.equal(head.flowId, calls[i]![1]!.flowId ?? head.colorId! ^ head.sequence);
+  }
+  const heads = peerFrames.map((f) => decodeFrame(f).head);
+  assert.deepEqual(
+    heads.map((h) => [h.caller, h.coloring, h.timeoutMs === undefined]),
+    [
+      ["node.client", 0, false],
+      ["python.client", 1, false],
+      ["python.client", 1, false],
+      ["Grüße.Service", 0, true],
+      ["node.client", 0xffffffff, false],
+      ["", 0, false],
+      ["c".repeat(300), 0, false],
+      ["node.client", 0, false],
+      ["x", 0, false],
+    ],
+  );
+  assert.equal(heads[4]!.timeoutMs, 1);
 });
 
 function varint(n: number): number[] {

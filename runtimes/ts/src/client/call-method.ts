@@ -18,15 +18,30 @@ import { colorId } from "../color.js";
 import { SrpcCode, errorText } from "../errors.js";
 import { monitorAdd } from "../monitor.js";
 import { getRoute, reportRefused, updateRoute } from "../route/index.js";
-import { parseLiteral, routeAddress } from "../route/literal.js";
+import { type Route, parseLiteral, routeAddress } from "../route/literal.js";
 import { SrpcCallError, toCallError } from "./call-error.js";
 import { type CallOptions, callBudgetMs, callSignal, callerName } from "./call-options.js";
-import type { RequestHead } from "./connection.js";
+import type { RequestHead } from "./request-frame.js";
 import { connectionFor } from "./connection-pool.js";
 import { findMethod } from "./type-registry.js";
 import { callUdp } from "./udp-call.js";
 
 const colorIds = new Map<string, bigint>();
+
+/** Most service strings whose literal-or-not parse is remembered (the memo stops growing when full). */
+const LITERAL_MEMO_MAX = 1024;
+/** `parseLiteral` of service strings: a literal's route (never handed to users), or null for a routing name. */
+const literals = new Map<string, Route | null>();
+
+/** The route of a literal address, undefined for a routing name; remembered, as a service string repeats on every call. */
+function literalRoute(service: string): Route | undefined {
+  let route = literals.get(service);
+  if (route === undefined) {
+    route = parseLiteral(service) ?? null;
+    if (literals.size < LITERAL_MEMO_MAX) literals.set(service, route);
+  }
+  return route ?? undefined;
+}
 
 function colorIdOf(method: string): bigint {
   let id = colorIds.get(method);
@@ -54,7 +69,7 @@ export async function callMethodRaw(service: string, method: string, body: Uint8
       return await callOnce(service, method, body, options, deadline);
     } catch (err) {
       const refused = err instanceof SrpcCallError && err.code === SrpcCode.SendRecvFailed && !err.requestSent && !err.fromServer;
-      if (!refused || attempt >= retries || performance.now() >= deadline || parseLiteral(service) !== undefined) throw err;
+      if (!refused || attempt >= retries || performance.now() >= deadline || literalRoute(service) !== undefined) throw err;
     }
   }
 }
@@ -63,12 +78,18 @@ export async function callMethodRaw(service: string, method: string, body: Uint8
 async function callOnce(service: string, method: string, body: Uint8Array, options: CallOptions, deadline: number): Promise<Uint8Array> {
   const signal = callSignal(options);
   if (signal?.aborted) throw new SrpcCallError(SrpcCode.Timeout, "call aborted", { address: service, requestSent: false });
-  let route;
-  try {
-    route = await getRoute(service);
-  } catch (err) {
-    monitorAdd(`get route failed [${service}]`);
-    throw toCallError(err, { address: service, requestSent: false });
+  // A literal address needs no resolver (and no wait for one); its outcomes are not reported to the balancer.
+  const literal = literalRoute(service);
+  let route: Route;
+  if (literal !== undefined) {
+    route = literal;
+  } else {
+    try {
+      route = await getRoute(service);
+    } catch (err) {
+      monitorAdd(`get route failed [${service}]`);
+      throw toCallError(err, { address: service, requestSent: false });
+    }
   }
   const address = routeAddress(route);
   const budget = deadline - performance.now();
@@ -95,7 +116,7 @@ async function callOnce(service: string, method: string, body: Uint8Array, optio
     } else {
       reply = await connectionFor(route).call(head, body, Math.ceil(budget), signal);
     }
-    updateRoute(service, address, 0, Math.round(performance.now() - started));
+    if (literal === undefined) updateRoute(service, address, 0, Math.round(performance.now() - started));
     monitorAdd(`call [${service}:${method}] success`);
     return reply;
   } catch (err) {

@@ -23,10 +23,12 @@
  */
 import { type Socket, connect } from "node:net";
 import { SrpcCode, SrpcError } from "../errors.js";
-import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEAD_OFFSET, FrameDecoder, decodeFrame, encodeFrame } from "../frame.js";
+import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEAD_OFFSET, FrameDecoder, decodeFrame } from "../frame.js";
 import type { Logger } from "../log.js";
-import type { RpcHead } from "../rpc-head.js";
 import { SrpcCallError } from "./call-error.js";
+import { type RequestHead, encodeRequestFrame } from "./request-frame.js";
+
+export { type RequestHead, requestHead } from "./request-frame.js";
 
 /** Sequences of abandoned calls (timed out / aborted) remembered per connection, so their late replies are dropped quietly. */
 export const ABANDONED_SEQUENCES_KEPT = 1024;
@@ -35,19 +37,10 @@ export const ABANDONED_SEQUENCES_KEPT = 1024;
 const PEEK_BYTES = FRAME_HEAD_OFFSET + 1 + 10;
 /** `CRpcHead.sequence` (field 10, varint) tag byte; encoders write it first. */
 const SEQUENCE_TAG = 0x50;
-
-/**
- * Head fields a call sets besides the sequence. Without `flowId`, the
- * transport sets `flow_id = color_id XOR sequence` once the sequence is known.
- */
-export type RequestHead = Omit<RpcHead, "sequence">;
-
-/** The full head of a request: `head` plus `sequence`, and the derived flow id when none is given. */
-export function requestHead(head: RequestHead, sequence: bigint): RpcHead {
-  const full: RpcHead = { ...head, sequence };
-  if (full.flowId === undefined && full.colorId !== undefined) full.flowId = full.colorId ^ sequence;
-  return full;
-}
+/** Largest request frame copied into a batch buffer; larger frames are written as they are. */
+const BATCH_COPY_MAX_BYTES = 16 * 1024;
+/** Size of the buffers small request frames of one tick are copied into. */
+const BATCH_BUFFER_BYTES = 256 * 1024;
 
 interface PendingCall {
   readonly sequence: number;
@@ -90,8 +83,10 @@ export class SrpcConnection {
   /** Start of the frame being received, up to `PEEK_BYTES`; undefined between frames. */
   private partial: Uint8Array | undefined;
   private connected = false;
-  /** True while writes of this tick are being gathered (see `write`). */
-  private corked = false;
+  /** Request frames of this tick not yet handed to the socket, and their calls (see `write`). */
+  private batch: Uint8Array[] = [];
+  private batchCalls: PendingCall[] = [];
+  private batchBytes = 0;
   private closedWith: SrpcCallError | undefined;
   private lastError: string | undefined;
 
@@ -135,7 +130,7 @@ export class SrpcConnection {
     }
     const sequence = this.nextSequence;
     this.nextSequence = (this.nextSequence + 1) >>> 0 || 1;
-    const frame = encodeFrame(requestHead(head, BigInt(sequence)), body);
+    const frame = encodeRequestFrame(head, sequence, body);
     return new Promise<Uint8Array>((resolve, reject) => {
       const call: PendingCall = { sequence, resolve, reject, written: false, timer: undefined, detach: undefined };
       this.inFlight.set(sequence, call);
@@ -154,25 +149,63 @@ export class SrpcConnection {
   }
 
   /**
-   * Writes a request frame. Frames written in the same tick (calls issued
-   * together, or issued while handling one batch of replies) are gathered by
-   * corking the socket until the next tick and leave in one `writev` system
-   * call: one write per call cost a third of a loaded caller's CPU time
-   * (`npm run bench:callers` profile).
+   * Queues a request frame. Frames queued in the same tick (calls issued
+   * together, or issued while handling one batch of replies) are copied into
+   * one buffer on the next tick and leave in one socket write: one write per
+   * call cost a third of a loaded caller's CPU time, and a corked `writev` of
+   * many small frames still a fifth (`npm run bench:callers` profiles).
    */
   private write(frame: Uint8Array, call: PendingCall): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    this.socket.write(frame, (err) => {
-      if (!err) call.written = true;
-    });
+    if (this.batch.length === 0) process.nextTick(this.flush);
+    this.batch.push(frame);
+    this.batchCalls.push(call);
+    this.batchBytes += frame.length;
   }
+
+  /** Writes the queued frames: small ones copied into shared buffers, large ones as they are (no copy). */
+  private readonly flush = (): void => {
+    const frames = this.batch;
+    const calls = this.batchCalls;
+    const total = this.batchBytes;
+    this.batch = [];
+    this.batchCalls = [];
+    this.batchBytes = 0;
+    const sent = (err: Error | null | undefined): void => {
+      if (!err) for (const call of calls) call.written = true;
+    };
+    // Chunks to write: runs of small frames joined into shared buffers, large frames on their own.
+    const chunks: Uint8Array[] = [];
+    let joined: Uint8Array | undefined;
+    let pos = 0;
+    for (const frame of frames) {
+      if (frames.length === 1 || frame.length > BATCH_COPY_MAX_BYTES) {
+        if (joined !== undefined) chunks.push(joined.subarray(0, pos));
+        joined = undefined;
+        chunks.push(frame);
+        continue;
+      }
+      if (joined !== undefined && pos + frame.length > joined.length) {
+        chunks.push(joined.subarray(0, pos));
+        joined = undefined;
+      }
+      if (joined === undefined) {
+        joined = Buffer.allocUnsafe(Math.min(total, BATCH_BUFFER_BYTES));
+        pos = 0;
+      }
+      joined.set(frame, pos);
+      pos += frame.length;
+    }
+    if (joined !== undefined) chunks.push(joined.subarray(0, pos));
+    if (chunks.length === 1) {
+      this.socket.write(chunks[0]!, sent);
+      return;
+    }
+    // The last write's callback runs after every earlier write has completed.
+    this.socket.cork();
+    for (let i = 0; i < chunks.length - 1; i++) this.socket.write(chunks[i]!);
+    this.socket.write(chunks[chunks.length - 1]!, sent);
+    this.socket.uncork();
+  };
 
   /** Closes the connection; calls in flight fail with -13. */
   close(): void {

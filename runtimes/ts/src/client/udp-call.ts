@@ -8,7 +8,7 @@ import { SrpcCode, SrpcError } from "../errors.js";
 import { decodeFrame, encodeFrame } from "../frame.js";
 import { newSequence } from "../rpc-head.js";
 import { SrpcCallError } from "./call-error.js";
-import { type RequestHead, requestHead } from "./connection.js";
+import { type RequestHead, requestHead } from "./request-frame.js";
 
 /** Largest request frame sent over UDP: the IPv4 UDP payload limit (MSEC receive buffers are 64 KiB). */
 export const MAX_UDP_FRAME_BYTES = 65507;
