@@ -99,7 +99,7 @@ describe(`a file of ${MESSAGES} messages and a service using them`, () => {
     assert.equal(count(stub, /^class Msg\d+\(_message\.Message\):\n    """Record \d+\."""$/gm), MESSAGES);
     const client = await text(dir, "python/bench_big/big_msec.py");
     // one blocking and one asyncio client
-    assert.equal(count(client, /^    def call\d+\(self, request: _big_pb2\.Msg\d+, timeout_ms: Optional\[float\] = None\) -> _big_pb2\.Msg\d+:$/gm), METHODS);
-    assert.equal(count(client, /^    async def call\d+\(self, request: _big_pb2\.Msg\d+, timeout_ms: Optional\[float\] = None\) -> _big_pb2\.Msg\d+:$/gm), METHODS);
+    assert.equal(count(client, /^    def call\d+\(self, request: _big_pb2\.Msg\d+, timeout_ms: Optional\[float\] = None, retries: Optional\[int\] = None\) -> _big_pb2\.Msg\d+:$/gm), METHODS);
+    assert.equal(count(client, /^    async def call\d+\(self, request: _big_pb2\.Msg\d+, timeout_ms: Optional\[float\] = None, retries: Optional\[int\] = None\) -> _big_pb2\.Msg\d+:$/gm), METHODS);
   });
 });
