@@ -35,7 +35,7 @@ export const pythonCallerTarget: Target = {
 const CLIENT_MEMBERS: ReadonlySet<string> = new Set([
   "service", "timeout_ms", "retries", "close",
   // names the class body refers to after the methods (annotations): a method of that name would shadow them
-  "str", "float", "object", "Optional", "Client", "AsyncClient", "DEFAULT_SERVICE",
+  "str", "int", "float", "object", "Optional", "Client", "AsyncClient", "DEFAULT_SERVICE",
 ]);
 
 /** MSEC's Python functions (spec §5.5) re-exported at the package top, from the runtime's `msec_impl`. */
