@@ -6,7 +6,7 @@
  * timeout. The rest is encoded once per method (a `RequestHeadTemplate`), and
  * a frame then costs three varints and two copies: no BigInt arithmetic, no
  * object spread, no UTF-8 work per call. The bytes are exactly
- * `encodeFrame(requestHead(head, sequence), body)`'s (test: client-frame.test.ts);
+ * `encodeFrame(requestHead(head, sequence), body)`'s (test: test/request-frame.test.ts);
  * any other head takes that general path.
  */
 import { allocBytes } from "../byte-slab.js";
