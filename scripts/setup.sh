@@ -16,6 +16,8 @@ set -euo pipefail
 #   mariadbd mariadb     the VOA example (test/e2e/voa-example.test.ts) starts MariaDB on loopback
 #   php composer         the PHP runtime (runtimes/php/test.sh) and PHP caller tests install packages
 #                        offline with Composer; google/protobuf is Debian's php-google-protobuf (3.21)
+#   chromium             browser tests (test/browser/) drive the API explorer and the console headless
+#                        through puppeteer-core, which ships no browser of its own
 apt_needs=(
   curl:curl
   cmake:cmake
@@ -32,6 +34,7 @@ apt_needs=(
   php:php-cli
   /usr/share/php/Google/Protobuf/Internal/Message.php:php-google-protobuf
   composer:composer
+  chromium:chromium
 )
 missing=()
 for pair in "${apt_needs[@]}"; do
