@@ -212,15 +212,16 @@ const WELL_KNOWN: Record<string, JsonObject> = {
     required: ["@type"],
     description: "A message of the type named by `@type` (a type the server knows).",
   },
-  "google.protobuf.DoubleValue": floatSchema("double"),
-  "google.protobuf.FloatValue": floatSchema("float"),
-  "google.protobuf.Int64Value": int64Schema(true),
-  "google.protobuf.UInt64Value": int64Schema(false),
-  "google.protobuf.Int32Value": { type: "integer", format: "int32" },
-  "google.protobuf.UInt32Value": { type: "integer", minimum: 0, maximum: 4294967295 },
-  "google.protobuf.BoolValue": { type: "boolean" },
-  "google.protobuf.StringValue": { type: "string" },
-  "google.protobuf.BytesValue": bytesSchema(),
+  // Wrappers are written as their scalar.
+  "google.protobuf.DoubleValue": scalarSchema(ScalarType.DOUBLE),
+  "google.protobuf.FloatValue": scalarSchema(ScalarType.FLOAT),
+  "google.protobuf.Int64Value": scalarSchema(ScalarType.INT64),
+  "google.protobuf.UInt64Value": scalarSchema(ScalarType.UINT64),
+  "google.protobuf.Int32Value": scalarSchema(ScalarType.INT32),
+  "google.protobuf.UInt32Value": scalarSchema(ScalarType.UINT32),
+  "google.protobuf.BoolValue": scalarSchema(ScalarType.BOOL),
+  "google.protobuf.StringValue": scalarSchema(ScalarType.STRING),
+  "google.protobuf.BytesValue": scalarSchema(ScalarType.BYTES),
 };
 
 function floatSchema(format: "float" | "double"): JsonObject {
