@@ -284,42 +284,23 @@ function valueSchema(field: DescField, schemas: Map<string, JsonObject>): JsonOb
     case "scalar":
       return scalarSchema(field.scalar);
     case "enum":
-      addEnum(field.enum, schemas);
-      return ref(field.enum.typeName);
     case "message":
-      addMessage(field.message, schemas);
-      return ref(field.message.typeName);
+      return typeSchema(field, schemas);
     case "list":
-      return listElement(field, schemas);
+      return field.listKind === "scalar" ? scalarSchema(field.scalar) : typeSchema(field, schemas);
     case "map":
-      return mapValue(field, schemas);
+      return field.mapKind === "scalar" ? scalarSchema(field.scalar) : typeSchema(field, schemas);
   }
 }
 
-function listElement(field: DescField & { fieldKind: "list" }, schemas: Map<string, JsonObject>): JsonObject {
-  switch (field.listKind) {
-    case "scalar":
-      return scalarSchema(field.scalar);
-    case "enum":
-      addEnum(field.enum, schemas);
-      return ref(field.enum.typeName);
-    case "message":
-      addMessage(field.message, schemas);
-      return ref(field.message.typeName);
+/** A `$ref` to the enum or message type of a value, added to `schemas` first. */
+function typeSchema(value: { enum: DescEnum; message: undefined } | { enum: undefined; message: DescMessage }, schemas: Map<string, JsonObject>): JsonObject {
+  if (value.message !== undefined) {
+    addMessage(value.message, schemas);
+    return ref(value.message.typeName);
   }
-}
-
-function mapValue(field: DescField & { fieldKind: "map" }, schemas: Map<string, JsonObject>): JsonObject {
-  switch (field.mapKind) {
-    case "scalar":
-      return scalarSchema(field.scalar);
-    case "enum":
-      addEnum(field.enum, schemas);
-      return ref(field.enum.typeName);
-    case "message":
-      addMessage(field.message, schemas);
-      return ref(field.message.typeName);
-  }
+  addEnum(value.enum, schemas);
+  return ref(value.enum.typeName);
 }
 
 /** Map keys are JSON object keys: the key's text. */
@@ -342,9 +323,9 @@ function mapKeyNames(key: ScalarType): JsonObject | undefined {
 function fieldSchema(field: DescField, schemas: Map<string, JsonObject>): JsonObject {
   let schema: JsonObject;
   if (field.fieldKind === "list") {
-    schema = { type: "array", items: listElement(field, schemas) };
+    schema = { type: "array", items: valueSchema(field, schemas) };
   } else if (field.fieldKind === "map") {
-    schema = { type: "object", additionalProperties: mapValue(field, schemas) };
+    schema = { type: "object", additionalProperties: valueSchema(field, schemas) };
     const names = mapKeyNames(field.mapKey);
     if (names !== undefined) schema.propertyNames = names;
   } else {
