@@ -268,3 +268,81 @@ for (const lang of LANGS) {
     });
   });
 }
+
+describe("modern_proto3 document (well-known types, recursive map values, two services) on a server without those methods", () => {
+  let server: RunningServer;
+  let page: Page;
+  const errors: string[] = [];
+  const modernDoc = path.join(work, "modern.openapi.json");
+  before(async () => {
+    execFileSync(process.execPath, [path.join(REPO_ROOT, "dist/cli/main.js"), "openapi", "fixtures/edge/modern_proto3.proto", "-o", modernDoc], { cwd: REPO_ROOT });
+    server = await startShop("ts", modernDoc);
+    page = await newPage(errors);
+  });
+  after(async () => {
+    await page?.close();
+    await server?.stop();
+  });
+
+  test("Struct and Any are JSON boxes, Timestamp and wrappers scalar boxes, map values nested forms; the call answers -6", T, async () => {
+    await openExplorer(page, server);
+    assert.deepEqual(await page.$$eval("nav h2", (hs) => hs.map((h) => h.textContent)), ["modern.v1.EventService", "modern.v1.AdminService"]);
+    assert.equal(await textOf(page, "nav p"), "Block comment on the service.");
+    assert.equal(await textOf(page, "#method-name"), "modern.v1.EventService.Put");
+    const tag = (selector: string) => page.$eval(selector, (el) => `${el.tagName.toLowerCase()}:${el.getAttribute("type") ?? ""}`);
+    assert.equal(await tag('[data-path="at"]'), "input:text");
+    assert.equal(await tag('[data-path="ttl"]'), "input:text");
+    assert.equal(await tag('[data-path="note"]'), "input:text");
+    assert.equal(await tag('[data-path="extra"]'), "textarea:");
+    assert.equal(await tag('[data-path="priority"]'), "input:number");
+    await page.type('[data-path="id"]', "e1");
+    await page.type('[data-path="priority"]', "3");
+    await page.click('[data-add="children"]');
+    await page.type('[data-path="children.0.key"]', "7");
+    await page.type('[data-path="children.0.value.id"]', "child");
+    await page.select('[data-oneof="payload"]', "doc");
+    assert.equal(await tag('[data-path="doc"]'), "textarea:");
+    await page.type('[data-path="doc"]', '{"a": [1, true]}');
+    await page.type('[data-path="at"]', "2026-12-04T10:00:00Z");
+    await page.type('[data-path="extra"]', '{"@type": "type.googleapis.com/google.protobuf.Empty"}');
+    await page.type('[data-path="note"]', "n");
+    await page.click('[data-add="counters"]');
+    await page.type('[data-path="counters.0"]', "18446744073709551615");
+    await page.select('[data-path="kind"]', "KIND_ALERT");
+    assert.equal(
+      await textOf(page, "#request-preview"),
+      JSON.stringify(
+        {
+          id: "e1",
+          priority: 3,
+          children: { "7": { id: "child" } },
+          doc: { a: [1, true] },
+          at: "2026-12-04T10:00:00Z",
+          extra: { "@type": "type.googleapis.com/google.protobuf.Empty" },
+          note: "n",
+          counters: ["18446744073709551615"],
+          kind: "KIND_ALERT",
+        },
+        null,
+        2,
+      ),
+    );
+    const shown = await sendAndRead(page);
+    assert.equal(shown.status, "200 OK");
+    assert.equal(shown.ret, "-6");
+    assert.equal(shown.meaning, "(invalid method name)");
+  });
+
+  test("a JSON box holding bad JSON names the field and sends nothing; an empty request message has no fields", T, async () => {
+    await page.$eval('[data-path="doc"]', (el) => ((el as unknown as Valued).value = ""));
+    await page.type('[data-path="doc"]', "{nope");
+    assert.match(await textOf(page, "#form-error"), /^doc: not JSON/);
+    await page.click("#send");
+    assert.equal(await page.$eval("#result", (el) => el.hasAttribute("hidden")), true, "no call was sent");
+    assert.match(await textOf(page, "#form-error"), /^doc: not JSON/);
+    await page.click('nav button[data-method="modern.v1.EventService.Latest"]');
+    assert.equal(await textOf(page, "#request-form"), "no fields");
+    assert.equal(await textOf(page, "#request-preview"), "{}");
+    assert.deepEqual(errors, []);
+  });
+});
