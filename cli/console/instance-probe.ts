@@ -1,0 +1,91 @@
+/**
+ * What the services view shows of one running instance: `GET /health`, a few
+ * numbers from `GET /metrics` (Prometheus text, the metric names of the TS and
+ * Python servers) and whether it serves `/explorer`. Each request has a short
+ * timeout; an instance that does not answer HTTP (MySQL, a UDP-only service,
+ * a stopped server) is reported as unreachable with the reason.
+ */
+
+/** Per-request timeout of a probe: the page waits for at most about this long. */
+export const PROBE_TIMEOUT_MS = 1500;
+
+export interface ProbeResult {
+  /** `ok`, `draining` (503), `unreachable` (no HTTP answer) or `http <status>`. */
+  readonly health: string;
+  /** Why it is unreachable (connection refused, timeout, not HTTP…). */
+  readonly reason?: string;
+  readonly metrics: {
+    /** Sum of `msec_server_requests_total`. */
+    readonly requests?: number;
+    /** The same, for `code` ≠ 0. */
+    readonly errors?: number;
+    readonly inFlight?: number;
+    readonly connections?: number;
+    readonly residentBytes?: number;
+  };
+  /** URL of the instance's API explorer when `GET /explorer` answers 200. */
+  readonly explorer?: string;
+}
+
+/** Probes `http://<address>` (`ip:port`, IPv6 bracketed). */
+export async function probeInstance(address: string): Promise<ProbeResult> {
+  const base = `http://${address}`;
+  let health: string;
+  try {
+    const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS), redirect: "manual" });
+    await res.arrayBuffer();
+    health = res.status === 200 ? "ok" : res.status === 503 ? "draining" : `http ${res.status}`;
+  } catch (e) {
+    return { health: "unreachable", reason: reasonOf(e), metrics: {} };
+  }
+  const [metricsText, explorer] = await Promise.all([
+    fetchText(`${base}/metrics`),
+    fetchText(`${base}/explorer`).then((t) => (t === undefined ? undefined : `${base}/explorer`)),
+  ]);
+  return { health, metrics: metricsText === undefined ? {} : summarizeMetrics(metricsText), ...(explorer === undefined ? {} : { explorer }) };
+}
+
+async function fetchText(url: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS), redirect: "manual" });
+    const text = await res.text();
+    return res.status === 200 ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function reasonOf(e: unknown): string {
+  if (e instanceof Error && e.name === "TimeoutError") return `no answer within ${PROBE_TIMEOUT_MS} ms`;
+  const cause = e instanceof Error ? (e.cause as { code?: string; message?: string } | undefined) : undefined;
+  return cause?.code ?? cause?.message ?? (e instanceof Error ? e.message : String(e));
+}
+
+/** The numbers the page shows, from Prometheus text format 0.0.4. */
+export function summarizeMetrics(text: string): ProbeResult["metrics"] {
+  let requests: number | undefined;
+  let errors: number | undefined;
+  const single = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const m = /^([A-Za-z_:][A-Za-z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m === null) continue;
+    const value = Number(m[3]);
+    if (!Number.isFinite(value)) continue;
+    if (m[1] === "msec_server_requests_total") {
+      requests = (requests ?? 0) + value;
+      const code = /code="([^"]*)"/.exec(m[2] ?? "")?.[1];
+      errors = (errors ?? 0) + (code !== undefined && code !== "0" ? value : 0);
+    } else if (m[2] === undefined) single.set(m[1]!, value);
+  }
+  const out: Record<string, number> = {};
+  if (requests !== undefined) out.requests = requests;
+  if (errors !== undefined) out.errors = errors;
+  const pick = (key: string, ...names: string[]) => {
+    for (const n of names) if (single.has(n)) return void (out[key] = single.get(n)!);
+  };
+  pick("inFlight", "msec_server_in_flight");
+  pick("connections", "msec_server_connections");
+  pick("residentBytes", "process_resident_memory_bytes");
+  return out;
+}
