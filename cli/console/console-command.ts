@@ -47,8 +47,8 @@ async function run(opts: ConsoleCommandOptions): Promise<void> {
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") throw new UserError(`cannot listen on ${opts.host}:${opts.port}: ${code}`);
     throw e;
   }
-  process.stdout.write(`msec-gen console: listening on ${running.url}${etcd === undefined ? " (no etcd: services view off)" : ""}\n`);
-  await new Promise<void>((resolve) => {
+  // the handlers are in place before the address is printed: whoever waits for that line may stop us at once
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
@@ -57,6 +57,8 @@ async function run(opts: ConsoleCommandOptions): Promise<void> {
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
+  process.stdout.write(`msec-gen console: listening on ${running.url}${etcd === undefined ? " (no etcd: services view off)" : ""}\n`);
+  await stopped;
 }
 
 /** Adds `console` to the program. */
