@@ -5,6 +5,7 @@
  * timeout; an instance that does not answer HTTP (MySQL, a UDP-only service,
  * a stopped server) is reported as unreachable with the reason.
  */
+import http from "node:http";
 
 /** Per-request timeout of a probe: the page waits for at most about this long. */
 export const PROBE_TIMEOUT_MS = 1500;
@@ -32,33 +33,55 @@ export async function probeInstance(address: string): Promise<ProbeResult> {
   const base = `http://${address}`;
   let health: string;
   try {
-    const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS), redirect: "manual" });
-    await res.arrayBuffer();
-    health = res.status === 200 ? "ok" : res.status === 503 ? "draining" : `http ${res.status}`;
+    const { status } = await get(`${base}/health`);
+    health = status === 200 ? "ok" : status === 503 ? "draining" : `http ${status}`;
   } catch (e) {
     return { health: "unreachable", reason: reasonOf(e), metrics: {} };
   }
-  const [metricsText, explorer] = await Promise.all([
-    fetchText(`${base}/metrics`),
-    fetchText(`${base}/explorer`).then((t) => (t === undefined ? undefined : `${base}/explorer`)),
-  ]);
-  return { health, metrics: metricsText === undefined ? {} : summarizeMetrics(metricsText), ...(explorer === undefined ? {} : { explorer }) };
+  const [metrics, explorer] = await Promise.all([get(`${base}/metrics`).catch(() => undefined), get(`${base}/explorer`).catch(() => undefined)]);
+  return {
+    health,
+    metrics: metrics?.status === 200 ? summarizeMetrics(metrics.body) : {},
+    ...(explorer?.status === 200 ? { explorer: `${base}/explorer` } : {}),
+  };
 }
 
-async function fetchText(url: string): Promise<string | undefined> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS), redirect: "manual" });
-    const text = await res.text();
-    return res.status === 200 ? text : undefined;
-  } catch {
-    return undefined;
+/** Largest answer read from an instance (metrics of a big server are a few hundred KiB). */
+const MAX_PROBE_BODY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * One GET with node:http (fetch refuses ports browsers block, such as 1 or
+ * 6000, and a heterogeneous service may listen on any of them).
+ */
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: PROBE_TIMEOUT_MS, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on("data", (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_PROBE_BODY_BYTES) req.destroy(new Error(`answer larger than ${MAX_PROBE_BODY_BYTES} bytes`));
+        else chunks.push(c);
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new ProbeTimeout()));
+    req.on("error", reject);
+  });
+}
+
+class ProbeTimeout extends Error {
+  constructor() {
+    super(`no answer within ${PROBE_TIMEOUT_MS} ms`);
   }
 }
 
 function reasonOf(e: unknown): string {
-  if (e instanceof Error && e.name === "TimeoutError") return `no answer within ${PROBE_TIMEOUT_MS} ms`;
-  const cause = e instanceof Error ? (e.cause as { code?: string; message?: string } | undefined) : undefined;
-  return cause?.code ?? cause?.message ?? (e instanceof Error ? e.message : String(e));
+  if (e instanceof ProbeTimeout) return e.message;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "HPE_INVALID_CONSTANT" || code?.startsWith("HPE_") === true) return "not HTTP";
+  return code ?? (e instanceof Error ? e.message : String(e));
 }
 
 /** The numbers the page shows, from Prometheus text format 0.0.4. */
