@@ -90,6 +90,11 @@ export function summarizeMetrics(text: string): ProbeResult["metrics"] {
   let errors: number | undefined;
   const single = new Map<string, number>();
   for (const line of text.split("\n")) {
+    // a declared family with no samples yet counts as 0 requests
+    if (line.startsWith("# TYPE msec_server_requests_total ")) {
+      requests ??= 0;
+      errors ??= 0;
+    }
     if (line === "" || line.startsWith("#")) continue;
     const m = /^([A-Za-z_:][A-Za-z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
     if (m === null) continue;

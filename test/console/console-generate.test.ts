@@ -30,7 +30,8 @@ async function cliTarball(args: readonly string[]): Promise<{ bytes: Buffer; nam
 }
 
 async function post(base: string, query: string, body: string | Buffer, headers: Record<string, string> = { "content-type": "text/plain" }) {
-  const res = await fetch(`${base}/api/generate?${query}`, { method: "POST", body, headers });
+  // a Buffer is a valid fetch body in Node; the DOM typings of this TypeScript version do not say so
+  const res = await fetch(`${base}/api/generate?${query}`, { method: "POST", body: body as unknown as BodyInit, headers });
   return { res, bytes: Buffer.from(await res.arrayBuffer()) };
 }
 

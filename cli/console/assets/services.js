@@ -93,7 +93,15 @@ function serviceCard(service) {
     el(
       "table",
       {},
-      el("thead", {}, el("tr", {}, ...["instance", "state", "weight", "health", "requests", "errors", "in flight", "memory", "", ""].map((h) => el("th", {}, h)))),
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          ...["instance", "state", "weight", "health", "requests", "errors", "in flight", "memory", "", ""].map((h, i) => el("th", { className: i >= 4 && i <= 7 ? "num" : "" }, h)),
+        ),
+      ),
       el("tbody", {}, ...service.instances.map((i) => instanceRow(service, i))),
     ),
   );
@@ -107,7 +115,7 @@ function instanceRow(service, instance) {
     : el("button", { type: "button", className: "scale-out primary", onclick: () => scale(service.name, address, true) }, "Scale out");
   return el(
     "tr",
-    { dataset: { address: instance.address, enabled: String(instance.enabled) } },
+    { dataset: { address: instance.address, enabled: String(instance.enabled), weight: String(instance.weight) } },
     el("td", {}, address, instance.registered ? el("span", { className: "badge registered", title: "registered itself in etcd (leased)" }, "registered") : null),
     el("td", {}, el("span", { className: `state ${instance.enabled ? "enabled" : "disabled"}` }, instance.enabled ? "enabled" : "disabled")),
     el(
