@@ -158,9 +158,10 @@ describe("msec-gen console in Chromium", () => {
     const withMysql = (weight: number) => [echoLine, `VOA.MySQL ${mysql} weight=${weight}\n`].sort().join("");
     const mysql = `127.0.0.1:${await freePort()}`;
     const row = (enabled?: boolean) => `article[data-service="VOA.MySQL"] tr[data-address="${mysql}"]${enabled === undefined ? "" : `[data-enabled="${enabled}"]`}`;
-    const confirm = async (expected: RegExp, button: "#confirm-ok" | "#confirm-cancel" = "#confirm-ok") => {
+    const confirm = async (expected: RegExp, button: "#confirm-ok" | "#confirm-cancel" = "#confirm-ok", screenshot?: string) => {
       await page.waitForSelector("#confirm[open]");
       assert.match((await page.$eval("#confirm-text", (e) => e.textContent))!, expected);
+      if (screenshot !== undefined) await page.screenshot({ path: path.join(SCREENSHOTS, screenshot) });
       await page.click(button);
     };
 
@@ -183,7 +184,7 @@ describe("msec-gen console in Chromium", () => {
     assert.notEqual(await page.$(row(false)), null);
 
     await page.click(`${row()} .scale-out`);
-    await confirm(new RegExp(`^Scale out: enable ${mysql} in VOA\\.MySQL\\?`));
+    await confirm(new RegExp(`^Scale out: enable ${mysql} in VOA\\.MySQL\\?`), "#confirm-ok", "console-confirm.png");
     await page.waitForSelector(row(true));
     assert.equal(await routesList(), withMysql(100));
 
@@ -199,6 +200,13 @@ describe("msec-gen console in Chromium", () => {
       const res = await fetch(`http://127.0.0.1:${echo.port}/?methodName=echo.EchoService.Echo`, { method: "POST", body: JSON.stringify({ message }) });
       await res.text();
     }
+    // a second MySQL instance, added through the API as a script would, stays disabled
+    const spare = await fetch(`${consoleProc.base}/api/routes/VOA.MySQL/${encodeURIComponent(`127.0.0.2:${mysql.split(":")[1]}`)}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ weight: 100, enabled: false }),
+    });
+    assert.equal(spare.status, 200);
     const probedBefore = await page.$eval("#service-list", (list) => (list as HTMLElement).dataset.probed);
     await page.click("#refresh");
     // the probes of this refresh have all answered (each refresh numbers its round; only the last one marks the list)
@@ -214,6 +222,7 @@ describe("msec-gen console in Chromium", () => {
     assert.deepEqual(await page.$$eval(`${echoRow} td.num`, (cells) => cells.slice(0, 3).map((c) => c.textContent)), ["3", "1", "0"]);
     const hasExplorer = (await fetch(`http://127.0.0.1:${echo.port}/explorer`).then((r) => r.status)) === 200;
     assert.equal(await page.$(`${echoRow} td.explorer a[href="http://127.0.0.1:${echo.port}/explorer"]`) !== null, hasExplorer);
+    assert.equal(await page.$eval('article[data-service="VOA.MySQL"] .count', (e) => e.textContent), "1 of 2 enabled");
     await page.screenshot({ path: path.join(SCREENSHOTS, "console-services.png"), fullPage: true });
 
     await page.click(`${row()} .scale-in`);

@@ -6,7 +6,9 @@
  * non-loopback bind, and nothing left in the console's TMPDIR.
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { promisify } from "node:util";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type ConsoleProcess, REPO, removeDir, runBuiltCli, startConsoleProcess, testDir } from "./console-process.js";
@@ -193,6 +195,17 @@ describe("msec-gen console: binding", () => {
     } finally {
       assert.equal(await local.stop(), 0);
     }
+  });
+});
+
+describe("msec-gen console: packaging", () => {
+  test("npm pack carries every asset of the page (package.json files)", async () => {
+    const { stdout } = await promisify(execFile)("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: REPO, maxBuffer: 64 * 1024 * 1024 });
+    const packed = new Set((JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
+    const assets = readdirSync(path.join(REPO, "cli/console/assets")).sort();
+    assert.deepEqual(assets, ["app.js", "generate.js", "index.html", "services.js", "style.css", "util.js"]);
+    for (const file of assets) assert.ok(packed.has(`cli/console/assets/${file}`), `cli/console/assets/${file} is not in the package`);
+    assert.ok(packed.has("dist/cli/console/server.js"));
   });
 });
 
