@@ -11,6 +11,11 @@
  *   — several files; `protos` are the files to generate from (default: every
  *   uploaded file no other uploaded file imports), the rest are imports.
  *
+ * * `multipart/form-data` (`curl -F files=@Crawl.proto -F lang=ts`): every
+ *   part with a filename is a file (named by its filename, which may hold
+ *   folders: `-F "files=@x/types.proto;filename=common/types.proto"`), every
+ *   other part a setting.
+ *
  * Settings come from the query (`kind`, `name`, `lang`, `protos`, and any
  * option by its long flag name, e.g. `go-module=…`, `version=1.2.0`), and a
  * JSON body's fields override them. The files are written into a fresh temp
@@ -85,6 +90,15 @@ export function parseGenerateRequest(query: URLSearchParams, contentType: string
       throw new HttpError(400, '"options" must be an object of option names and values');
     }
     Object.assign(settings, rest, options ?? {});
+  } else if (/^multipart\/form-data\b/i.test(contentType)) {
+    for (const part of parseMultipart(contentType, body)) {
+      if (part.filename !== undefined) addFile(files, part.filename, part.content);
+      else {
+        const previous = settings[part.name];
+        // a repeated field (-F go-import=… twice) is a list
+        settings[part.name] = previous === undefined ? part.content : [...(Array.isArray(previous) ? previous : [previous]), part.content];
+      }
+    }
   } else {
     const name = typeof settings.file === "string" ? settings.file : "input.proto";
     addFile(files, name, body.toString("utf8"));
@@ -102,6 +116,40 @@ export function parseGenerateRequest(query: URLSearchParams, contentType: string
   protos ??= rootFiles(files);
   for (const p of protos) if (!files.has(p)) throw new HttpError(400, `protos names ${JSON.stringify(p)}, which is not among the uploaded files (${[...files.keys()].join(", ")})`);
   return { kind, files, protos, values: optionValues(kind, settings) };
+}
+
+/** One part of a multipart/form-data body. */
+interface FormPart {
+  readonly name: string;
+  readonly filename: string | undefined;
+  readonly content: string;
+}
+
+/** Splits a multipart/form-data body (RFC 7578) into its parts; `HttpError` 400 when malformed. */
+export function parseMultipart(contentType: string, body: Buffer): FormPart[] {
+  const boundary = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  if (boundary === null) throw new HttpError(400, "multipart/form-data without a boundary");
+  const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2]}`);
+  const parts: FormPart[] = [];
+  let at = body.indexOf(delimiter);
+  if (at < 0) throw new HttpError(400, "the multipart body has no part");
+  for (;;) {
+    at += delimiter.length;
+    if (body.subarray(at, at + 2).toString() === "--") return parts; // closing delimiter
+    const next = body.indexOf(delimiter, at);
+    if (next < 0) throw new HttpError(400, "the multipart body is not closed (no final boundary)");
+    // a part: CRLF, headers, CRLF CRLF, content, CRLF before the next delimiter
+    const part = body.subarray(at + 2, next - 2);
+    const split = part.indexOf("\r\n\r\n");
+    if (split < 0) throw new HttpError(400, "a multipart part has no blank line after its headers");
+    const headers = part.subarray(0, split).toString("utf8");
+    const disposition = /^content-disposition:\s*form-data(.*)$/im.exec(headers)?.[1] ?? "";
+    const name = /;\s*name="([^"]*)"/i.exec(disposition)?.[1];
+    if (name === undefined) throw new HttpError(400, "a multipart part has no Content-Disposition: form-data; name=…");
+    const filename = /;\s*filename="([^"]*)"/i.exec(disposition)?.[1];
+    parts.push({ name, filename, content: part.subarray(split + 4).toString("utf8") });
+    at = next;
+  }
 }
 
 function addFile(files: Map<string, string>, name: string, content: string): void {

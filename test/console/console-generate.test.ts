@@ -76,6 +76,27 @@ describe("msec-gen console: POST /api/generate", () => {
     assert.ok(bytes.equals(cli.bytes), `console ${bytes.length} bytes, CLI ${cli.bytes.length} bytes`);
   });
 
+  test("multipart/form-data from curl -F (files with folders, settings as fields): the CLI's bytes", async () => {
+    const cli = await cliTarball(["caller", path.join(EDGE, "orders.proto"), "-I", path.join(EDGE, "include"), "--lang", "ts", "--name", "Shop.Orders", "--version", "2.0.1"]);
+    const out = testDir("console-curl-");
+    try {
+      const { stdout, stderr } = await promisify(execFile)("curl", [
+        "-sS", "-o", path.join(out, "got.tgz"), "-w", "%{http_code}",
+        "-F", `files=@${path.join(EDGE, "orders.proto")}`,
+        "-F", `files=@${path.join(EDGE, "include/common/types.proto")};filename=common/types.proto`,
+        "-F", "lang=ts", "-F", "name=Shop.Orders", "-F", "version=2.0.1",
+        `${consoleProc.base}/api/generate?kind=caller`,
+      ]);
+      assert.equal(stdout, "200", stderr + readFileSync(path.join(out, "got.tgz"), "utf8"));
+      assert.ok(readFileSync(path.join(out, "got.tgz")).equals(cli.bytes));
+    } finally {
+      removeDir(out);
+    }
+    const broken = await post(consoleProc.base, "", "--x\r\nno headers", { "content-type": "multipart/form-data; boundary=x" });
+    assert.equal(broken.res.status, 400);
+    assert.match((JSON.parse(broken.bytes.toString()) as { error: { message: string } }).error.message, /^the multipart body is not closed/);
+  });
+
   test("an import found in --protos DIR; server kind: the CLI's bytes", async () => {
     const cli = await cliTarball(["server", path.join(EDGE, "orders.proto"), "-I", path.join(EDGE, "include"), "--name", "Shop.Orders"]);
     const { res, bytes } = await post(consoleProc.base, "kind=server&name=Shop.Orders&file=orders.proto", readFileSync(path.join(EDGE, "orders.proto")));
