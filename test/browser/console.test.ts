@@ -151,6 +151,57 @@ describe("msec-gen console in Chromium", () => {
     assert.equal(await page.$eval("#highlight", (h) => (h as HTMLElement).hidden), true);
   });
 
+  test("drop a file on the box, write one with New; remove them again", async () => {
+    const text = readFileSync(CRAWL, "utf8");
+    // a drop event carrying a File, as Chromium delivers one dragged from the desktop
+    await page.evaluate((content) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([content], "Dropped.proto"));
+      document.getElementById("drop")!.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, text);
+    await page.waitForSelector('#files li[data-file="Dropped.proto"].current');
+    assert.equal(await page.$eval("#source", (t) => (t as HTMLTextAreaElement).value), text);
+
+    await page.type("#new-file-name", "Pasted");
+    await page.click("#new-file-form button[type=submit]");
+    await page.waitForSelector('#files li[data-file="Pasted.proto"].current');
+    await page.type("#source", 'syntax = "proto3";\npackage pasted;\nmessage M { int32 a = 1; }\n');
+    assert.equal(await page.$eval("#gutter", (g) => g.children.length), 4);
+    assert.deepEqual(await page.$$eval("#files li", (items) => items.map((i) => (i as HTMLElement).dataset.file)), ["Crawl.proto", "Broken.proto", "Dropped.proto", "Pasted.proto"]);
+
+    for (const name of ["Dropped.proto", "Pasted.proto"]) await page.click(`#files li[data-file="${name}"] .remove`);
+    assert.deepEqual(await page.$$eval("#files li", (items) => items.map((i) => (i as HTMLElement).dataset.file)), ["Crawl.proto", "Broken.proto"]);
+  });
+
+  test("options: only the chosen languages' flags are offered; a server with --version and --npm-name equals the CLI's", async () => {
+    await page.click('#files li[data-file="Broken.proto"] .remove');
+    const optionNames = () => page.$$eval("#options input", (inputs) => inputs.map((i) => (i as HTMLInputElement).name));
+    assert.ok((await optionNames()).includes("python-dist"), "python is chosen: its options show");
+    assert.ok(!(await optionNames()).includes("go-module"));
+    await page.click('#langs input[value="go"]');
+    assert.ok((await optionNames()).includes("go-module"));
+
+    await page.click('input[name="kind"][value="server"]');
+    assert.deepEqual(await page.$$eval("#langs input", (inputs) => inputs.map((i) => [(i as HTMLInputElement).type, (i as HTMLInputElement).value])), [
+      ["radio", "ts"],
+      ["radio", "python"],
+    ]);
+    await page.click('#langs input[value="ts"]');
+    assert.ok(!(await optionNames()).includes("go-module"), "a server has no go options");
+    await page.click("#options-box summary");
+    await page.type('#options input[name="version"]', "1.2.3");
+    await page.type('#options input[name="npm-name"]', "crawl-server");
+    const downloaded = nextDownload();
+    await page.click("#generate-button");
+    const name = await downloaded;
+    assert.equal(name, "VOA.Crawl-server-ts.tgz");
+    const out = path.join(work, "cli-server");
+    const cli = await runBuiltCli(["server", CRAWL, "--name", "VOA.Crawl", "--lang", "ts", "--version", "1.2.3", "--npm-name", "crawl-server", "-o", out, "-q"]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.ok(readFileSync(path.join(downloads, name)).equals(readFileSync(path.join(out, name))));
+    await page.click('input[name="kind"][value="caller"]');
+  });
+
   test("services: add a heterogeneous instance, scale out, change its weight, scale in; routes list agrees each time", async () => {
     const echoName = echo.key.split("/")[3]!;
     const echoLine = `${echoName} 127.0.0.1:${echo.port} weight=100\n`;
