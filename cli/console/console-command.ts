@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { UserError } from "../../generator/user-error.js";
 import { DEFAULT_ETCD_PREFIX, ENDPOINTS_ENV, PREFIX_ENV } from "../route-store.js";
 import { DEFAULT_MAX_UPLOAD_BYTES, startConsole } from "./server.js";
-import { HttpError } from "./http-util.js";
+import { HttpError } from "./http-messages.js";
 
 interface ConsoleCommandOptions {
   port: string;

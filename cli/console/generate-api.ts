@@ -31,7 +31,7 @@ import { createTarball } from "../../generator/tarball.js";
 import type { TargetKind } from "../../generator/target.js";
 import { CompileError, UserError } from "../../generator/user-error.js";
 import { type GenerateOption, generateOptions, longName, toGenerateOptions } from "../generate-options.js";
-import { HttpError } from "./http-util.js";
+import { HttpError } from "./http-messages.js";
 
 /** Options of the command line that make no sense over HTTP (files, output, printing). */
 const NOT_OVER_HTTP = new Set(["include", "output", "dir", "descriptorSetIn", "quiet", "json"]);

@@ -12,7 +12,7 @@
  */
 import { UserError } from "../../generator/user-error.js";
 import { EtcdError, type RouteEntry, type RouteStore, checkedName, checkedWeight, formatRouteLines, listRoutes, removeRoutes, setRoute } from "../route-store.js";
-import { HttpError } from "./http-util.js";
+import { HttpError } from "./http-messages.js";
 import { type ProbeResult, probeInstance } from "./instance-probe.js";
 
 /** An answer: JSON, or text for `format=text`. */

@@ -22,7 +22,7 @@ import type { TargetKind } from "../../generator/target.js";
 import { type RouteStore, connectRoutes } from "../route-store.js";
 import { longName } from "../generate-options.js";
 import { parseGenerateRequest, requestOptions, runGenerate } from "./generate-api.js";
-import { HttpError, formatBytes, readBody, sendError, sendJson } from "./http-util.js";
+import { HttpError, formatBytes, readBody, sendError, sendJson } from "./http-messages.js";
 import { allowedHostNames, refusal } from "./request-guard.js";
 import { routesApi } from "./routes-api.js";
 

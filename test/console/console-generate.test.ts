@@ -224,7 +224,7 @@ describe("msec-gen console: packaging", () => {
     const { stdout } = await promisify(execFile)("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: REPO, maxBuffer: 64 * 1024 * 1024 });
     const packed = new Set((JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path));
     const assets = readdirSync(path.join(REPO, "cli/console/assets")).sort();
-    assert.deepEqual(assets, ["app.js", "generate.js", "index.html", "services.js", "style.css", "util.js"]);
+    assert.deepEqual(assets, ["api.js", "app.js", "dom.js", "generate.js", "index.html", "services.js", "style.css"]);
     for (const file of assets) assert.ok(packed.has(`cli/console/assets/${file}`), `cli/console/assets/${file} is not in the package`);
     assert.ok(packed.has("dist/cli/console/server.js"));
   });

@@ -3,7 +3,8 @@
 // Plain browser JavaScript (ES modules), no build step.
 import { initGenerate } from "./generate.js";
 import { initServices } from "./services.js";
-import { apiJson, el } from "./util.js";
+import { apiJson } from "./api.js";
+import { el } from "./dom.js";
 
 function showTab(name) {
   for (const tab of document.querySelectorAll(".tab")) tab.setAttribute("aria-selected", String(tab.dataset.tab === name));

@@ -2,7 +2,8 @@
 // with a line gutter, the package settings built from /api/meta, and
 // POST /api/generate. A compile error is shown as file:line:col and its line
 // is highlighted in the editor.
-import { ApiError, api, el } from "./util.js";
+import { ApiError, api } from "./api.js";
+import { el } from "./dom.js";
 
 /** Uploaded files, by name, in upload order. */
 const files = new Map();

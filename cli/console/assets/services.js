@@ -2,7 +2,8 @@
 // their state, weight, health and a few metrics; adding an instance
 // (disabled until scaled out), scale-out / scale-in, weights and removal, each
 // after a confirmation. Uses /api/services, /api/probe and /api/routes.
-import { ApiError, apiJson, confirmAction, el } from "./util.js";
+import { ApiError, apiJson } from "./api.js";
+import { confirmAction, el } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
 

@@ -1,5 +1,5 @@
 /**
- * Small HTTP helpers of the console server: reading a body under a size
+ * The console server's HTTP messages: reading a request body under a size
  * limit, JSON answers and the error shape every API endpoint uses:
  * `{"error":{"message":"…","file":"a.proto","line":3,"col":5}}` (file, line
  * and col only for compile errors).
