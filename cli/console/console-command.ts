@@ -7,7 +7,6 @@ import type { Command } from "commander";
 import { UserError } from "../../generator/user-error.js";
 import { DEFAULT_ETCD_PREFIX, ENDPOINTS_ENV, PREFIX_ENV } from "../route-store.js";
 import { DEFAULT_MAX_UPLOAD_BYTES, startConsole } from "./server.js";
-import { HttpError } from "./http-messages.js";
 
 interface ConsoleCommandOptions {
   port: string;
@@ -42,7 +41,6 @@ async function run(opts: ConsoleCommandOptions): Promise<void> {
       maxUploadBytes: maxUpload,
     });
   } catch (e) {
-    if (e instanceof HttpError) throw new UserError(e.message);
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") throw new UserError(`cannot listen on ${opts.host}:${opts.port}: ${code}`);
     throw e;

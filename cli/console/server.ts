@@ -19,6 +19,7 @@ import { generatorVersion, packageRoot } from "../../generator/package-root.js";
 import { LANGUAGE_OPTIONS } from "../../generator/language-options.js";
 import { targetLanguages } from "../../generator/target-registry.js";
 import type { TargetKind } from "../../generator/target.js";
+import { UserError } from "../../generator/user-error.js";
 import { type RouteStore, connectRoutes } from "../route-store.js";
 import { longName } from "../generate-options.js";
 import { parseGenerateRequest, requestOptions, runGenerate } from "./generate-api.js";
@@ -73,7 +74,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
   const protos = options.protos === undefined ? undefined : path.resolve(options.protos);
   if (protos !== undefined) {
     const stat = await fs.stat(protos).catch(() => undefined);
-    if (stat?.isDirectory() !== true) throw new HttpError(0, `--protos ${options.protos}: not a directory`);
+    if (stat?.isDirectory() !== true) throw new UserError(`--protos ${options.protos}: not a directory`);
   }
   const assets = assetsFolder();
   let queue: Promise<unknown> = Promise.resolve();

@@ -219,6 +219,22 @@ describe("msec-gen console: binding", () => {
   });
 });
 
+describe("msec-gen console: bad options", () => {
+  test("exit 1 with the reason: --protos not a folder, a bad --port, a port in use", async () => {
+    let r = await runBuiltCli(["console", "--port", "0", "--protos", CRAWL]);
+    assert.deepEqual([r.code, r.stdout, r.stderr], [1, "", `msec-gen: error: --protos ${CRAWL}: not a directory\n`]);
+    r = await runBuiltCli(["console", "--port", "70000"]);
+    assert.deepEqual([r.code, r.stderr], [1, 'msec-gen: error: --port "70000": expected 0..65535\n']);
+    const busy = await startConsoleProcess();
+    try {
+      r = await runBuiltCli(["console", "--port", String(busy.port)]);
+      assert.deepEqual([r.code, r.stderr], [1, `msec-gen: error: cannot listen on 127.0.0.1:${busy.port}: EADDRINUSE\n`]);
+    } finally {
+      await busy.stop();
+    }
+  });
+});
+
 describe("msec-gen console: packaging", () => {
   test("npm pack carries every asset of the page (package.json files)", async () => {
     const { stdout } = await promisify(execFile)("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: REPO, maxBuffer: 64 * 1024 * 1024 });
