@@ -23,7 +23,6 @@ import {
   parseInstanceAddress,
   parseInstanceKey,
   parseInstanceValue,
-  servicePrefix,
   servicesPrefix,
 } from "../runtimes/ts/src/etcd/key-layout.js";
 import { UserError } from "../generator/user-error.js";
@@ -128,26 +127,31 @@ export function disabledPrefix(prefix: string): string {
   return `${prefix.replace(/\/+$/, "")}/disabled/`;
 }
 
+/** The folder of enabled (`<prefix>/services/`) or disabled (`<prefix>/disabled/`) instances. */
+function stateRoot(store: RouteStore, enabled: boolean): string {
+  return enabled ? servicesPrefix(store.prefix) : disabledPrefix(store.prefix);
+}
+
+/** The key of an instance in the folder of its state (the enabled one is the runtime's `instanceKey`). */
 function folderKey(store: RouteStore, enabled: boolean, service: string, ip: string, port: number): string {
-  const key = instanceKey(store.prefix, service, ip, port);
-  return enabled ? key : disabledPrefix(store.prefix) + key.slice(servicesPrefix(store.prefix).length);
+  return enabled ? instanceKey(store.prefix, service, ip, port) : `${stateRoot(store, false)}${checkedName(service)}/${instanceAddress(ip, port)}`;
 }
 
 /**
- * Every instance (of `service`, or of all services), enabled ones first when
- * `includeDisabled`, sorted by service then address, with the keys that do not parse.
+ * Every enabled instance (of `service`, or of all services) — with
+ * `includeDisabled` the disabled ones too — sorted by service then address
+ * (etcd's key order), and the keys whose value does not parse.
  */
 export async function listRoutes(
   store: RouteStore,
   service?: string,
   includeDisabled = false,
 ): Promise<{ routes: RouteEntry[]; invalid: InvalidEntry[] }> {
-  const folders: Array<{ enabled: boolean; root: string }> = [{ enabled: true, root: servicesPrefix(store.prefix) }];
-  if (includeDisabled) folders.push({ enabled: false, root: disabledPrefix(store.prefix) });
   const routes: RouteEntry[] = [];
   const invalid: InvalidEntry[] = [];
-  for (const { enabled, root } of folders) {
-    const folder = service === undefined ? root : root + servicePrefix(store.prefix, checkedName(service)).slice(servicesPrefix(store.prefix).length);
+  for (const enabled of includeDisabled ? [true, false] : [true]) {
+    const root = stateRoot(store, enabled);
+    const folder = service === undefined ? root : `${root}${checkedName(service)}/`;
     const { kvs } = await userErrors(() => store.gateway.getPrefix(folder));
     for (const kv of kvs) {
       const entry = toEntry(store, kv, enabled);
@@ -229,12 +233,9 @@ export async function setRoute(
 /** Remove one instance (enabled or disabled), or every instance of `service`; the number of keys deleted. */
 export async function removeRoutes(store: RouteStore, service: string, address?: string): Promise<number> {
   checkedName(service);
-  const rel = servicePrefix(store.prefix, service).slice(servicesPrefix(store.prefix).length);
   if (address === undefined) {
     let deleted = 0;
-    for (const root of [servicesPrefix(store.prefix), disabledPrefix(store.prefix)]) {
-      deleted += await userErrors(() => store.gateway.deletePrefix(root + rel));
-    }
+    for (const enabled of [true, false]) deleted += await userErrors(() => store.gateway.deletePrefix(`${stateRoot(store, enabled)}${service}/`));
     return deleted;
   }
   const addr = checkedAddress(address);
