@@ -17,6 +17,7 @@ import { addRoutesCommand } from "./routes-command.js";
 import { addGenerateConfigCommand } from "./generate-command.js";
 import { addInitCommand } from "./init-command.js";
 import { addBreakingCommand } from "./breaking-command.js";
+import { addMockCommand } from "./mock-command.js";
 import { EXIT_OK, report } from "./report-error.js";
 
 export { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_USER_ERROR, report } from "./report-error.js";
@@ -152,6 +153,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   addBreakingCommand(program);
   addRoutesCommand(program);
   addOpenApiCommand(program);
+  addMockCommand(program);
   program.commands.forEach((c) => c.exitOverride());
   try {
     await program.parseAsync([...argv], { from: "user" });
