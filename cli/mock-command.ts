@@ -166,7 +166,14 @@ async function run(protos: string[], opts: MockOptions): Promise<void> {
   }
 
   const transports = opts.udp ? "tcp+udp" : "tcp";
-  // The ready line: a JSON line in the runtime's log layout, on stdout so scripts can wait for it.
+  const lines = [`msec-gen mock: ${name} on ${bound.host}:${bound.port} (${transports}; JSON over HTTP on the same port)`];
+  const width = Math.max(...methods.map((m) => m.name.length));
+  for (const method of methods) lines.push(`  ${method.name.padEnd(width)}  ${describeAnswers(method, script?.has(method.name) === true)}`);
+  if (script !== undefined) lines.push(`  answers scripted in ${responsesShown}; other methods answer their example`);
+  lines.push("  unknown methods answer -6; GET /openapi.json, /health, /metrics");
+  if (registration !== undefined) lines.push(`  registered ${registration.key} in etcd (removed on SIGINT/SIGTERM)`);
+  process.stderr.write(lines.join("\n") + "\n");
+  // The ready line, last: a JSON line in the runtime's log layout, on stdout so scripts can wait for it.
   createLogger({ level: "INFO", destination: process.stdout }).info("listening", {
     service: name,
     host: bound.host,
@@ -175,13 +182,6 @@ async function run(protos: string[], opts: MockOptions): Promise<void> {
     methods: methods.length,
     ...(registration === undefined ? {} : { etcdKey: registration.key }),
   });
-  const lines = [`msec-gen mock: ${name} on ${bound.host}:${bound.port} (${transports}; JSON over HTTP on the same port)`];
-  const width = Math.max(...methods.map((m) => m.name.length));
-  for (const method of methods) lines.push(`  ${method.name.padEnd(width)}  ${describeAnswers(method, script?.has(method.name) === true)}`);
-  if (script !== undefined) lines.push(`  answers scripted in ${responsesShown}; other methods answer their example`);
-  lines.push("  unknown methods answer -6; GET /openapi.json, /health, /metrics");
-  if (registration !== undefined) lines.push(`  registered ${registration.key} in etcd (removed on SIGINT/SIGTERM)`);
-  process.stderr.write(lines.join("\n") + "\n");
 
   await untilSignalled(server, registration);
 }
