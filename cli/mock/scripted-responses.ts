@@ -52,13 +52,17 @@ export async function loadScript(file: string, shown: string, outputs: ReadonlyM
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(code === "ENOENT" ? `responses file not found: ${shown}` : `cannot read responses file ${shown}: ${code ?? (e as Error).message}`);
   }
-  return parseScript(text, shown, outputs);
+  return parseScript(text, shown, outputs, file.toLowerCase().endsWith(".json"));
 }
 
 type Located = Node | Pair["key"] | null | undefined;
 
-/** Checks responses-file `text` (named `shown` in messages); `CompileError` listing every mistake. */
-export function parseScript(text: string, shown: string, outputs: ReadonlyMap<string, DescMessage>): Script {
+/**
+ * Checks responses-file `text` (named `shown` in messages); `CompileError`
+ * listing every mistake. `json`: the file is named `*.json`, so it must be
+ * JSON (trailing commas, comments and other YAML are errors there).
+ */
+export function parseScript(text: string, shown: string, outputs: ReadonlyMap<string, DescMessage>, json = false): Script {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const errors: string[] = [];
@@ -66,6 +70,15 @@ export function parseScript(text: string, shown: string, outputs: ReadonlyMap<st
     const { line, col } = lines.linePos(offset);
     return `${shown}:${line}:${col}`;
   };
+  if (json) {
+    try {
+      JSON.parse(text);
+    } catch (e) {
+      const message = (e as Error).message;
+      const position = /at position (\d+)/.exec(message);
+      throw new CompileError(`${position === null ? shown : at(Number(position[1]))}: not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, "")}`);
+    }
+  }
   const fail = (node: Located, message: string): void => {
     const range = node !== null && node !== undefined && typeof node === "object" && "range" in node ? (node.range as [number, number, number] | null | undefined) : undefined;
     errors.push(`${at(range?.[0] ?? 0)}: ${message}`);
