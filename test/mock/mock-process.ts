@@ -108,8 +108,13 @@ export interface MockResult {
 
 /** Runs `msec-gen mock <args>` to its end (it is expected to fail at start). */
 export function runMock(args: readonly string[], options: { cwd?: string } = {}): Promise<MockResult> {
+  return runMsecGen(["mock", ...args], options);
+}
+
+/** Runs `msec-gen <args>` (the built CLI) to its end. */
+export function runMsecGen(args: readonly string[], options: { cwd?: string } = {}): Promise<MockResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, "mock", ...args], { cwd: options.cwd ?? REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     const timer = setTimeout(() => child.kill("SIGKILL"), START_TIMEOUT_MS);
