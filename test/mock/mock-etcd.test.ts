@@ -14,22 +14,10 @@ import { after, before, describe, test } from "node:test";
 import { callMethodRaw, createEtcdResolver, type EtcdResolver, registerResolver, unregisterResolver } from "@msec-gen/runtime";
 import { REPO_ROOT } from "../generator/golden-cases.js";
 import { type EtcdCluster, freePort, startEtcd } from "../etcd/etcd-process.js";
-import { CALL_TIMEOUT_MS, jsonCall, runMsecGen, startMock } from "./mock-process.js";
+import { CALL_TIMEOUT_MS, eventually, jsonCall, runMsecGen, startMock, untilInFlight } from "./mock-process.js";
 
 const ECHO = path.join(REPO_ROOT, "fixtures/echo/echo.proto");
 const PREFIX = "/mocktest";
-/** How long a poll of etcd (or of the mock's metrics) may take to see a change, on a loaded machine. */
-const POLL_LIMIT_MS = 20_000;
-
-/** Polls `check` until it holds (no fixed sleep decides the outcome; the limit only ends a broken run). */
-async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + POLL_LIMIT_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${POLL_LIMIT_MS} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe("msec-gen mock in etcd", () => {
   let etcd: EtcdCluster;
   let dir: string;
@@ -72,10 +60,7 @@ describe("msec-gen mock in etcd", () => {
 
       // The second answer is the slow one: wait until the mock is running it, then SIGTERM.
       const slow = jsonCall(port, "echo.EchoService.Echo", "{}");
-      await eventually("the slow call is running", async () => {
-        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        return /^msec_server_in_flight 1$/m.test(metrics);
-      });
+      await untilInFlight(port, 1);
       const exited = mock.stop("SIGTERM");
       await eventually("the key is gone from etcd", async () => (await routes()) === "");
       assert.equal((await slow).text, '{"ret":0, "errmsg":"", "resultObj": {"message": "c2xvdw=="}}');

@@ -174,3 +174,23 @@ export async function messagesOf(proto: string): Promise<(typeName: string) => D
     return desc;
   };
 }
+
+/** How long a poll (of etcd, of the mock's metrics) may take to see a change, on a loaded machine. */
+export const POLL_LIMIT_MS = 20_000;
+
+/** Polls `check` until it holds; no fixed sleep decides the outcome, the limit only ends a broken run. */
+export async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + POLL_LIMIT_MS;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${POLL_LIMIT_MS} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Resolves once the mock on `port` is running `n` calls (its `/metrics` in-flight gauge). */
+export function untilInFlight(port: number, n: number): Promise<void> {
+  return eventually(`${n} call(s) running`, async () => {
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return new RegExp(`^msec_server_in_flight ${n}$`, "m").test(metrics);
+  });
+}

@@ -8,10 +8,13 @@
  * field (test/mock/fixtures/shapes.proto).
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { callMethodRaw, SrpcCallError } from "@msec-gen/runtime";
 import { freePort } from "../free-port.js";
-import { CALL_TIMEOUT_MS, jsonCall, messagesOf, type RunningMock, srpcCall, startMock } from "./mock-process.js";
+import { CALL_TIMEOUT_MS, jsonCall, messagesOf, type RunningMock, srpcCall, startMock, untilInFlight } from "./mock-process.js";
 
 const ECHO = "fixtures/echo/echo.proto";
 const SHAPES = "test/mock/fixtures/shapes.proto";
@@ -179,4 +182,22 @@ describe("msec-gen mock: shutdown", () => {
       assert.match(mock.stderr(), new RegExp(`msec-gen mock: ${signal}: draining\\n$`));
     });
   }
+
+  test("a second signal during the drain exits 1 at once", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "msec-mock-stop-"));
+    try {
+      writeFileSync(path.join(dir, "stuck.yaml"), "echo.EchoService.Echo: {reply: {}, delay_ms: 600000}\n");
+      const mock = await startMock([path.resolve(ECHO), "--port", "0", "--host", "127.0.0.1", "--responses", "stuck.yaml"], { cwd: dir });
+      const stuck = jsonCall(mock.port, "echo.EchoService.Echo", "{}").catch((e: unknown) => e);
+      // Wait until the call is running, so the drain has something to wait for.
+      await untilInFlight(mock.port, 1);
+      mock.child.kill("SIGTERM");
+      await mock.untilStderr("msec-gen mock: SIGTERM: draining\n");
+      assert.equal(await mock.stop("SIGINT"), 1);
+      assert.match(mock.stderr(), /msec-gen mock: SIGINT again: exiting without waiting\n$/);
+      assert.ok((await stuck) instanceof Error, "the stuck call's connection is gone");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
