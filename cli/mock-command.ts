@@ -220,9 +220,9 @@ export function addMockCommand(program: Command): void {
     .command("mock")
     .summary("serve any .proto with example or scripted responses (SRPC over TCP and UDP, JSON over HTTP)")
     .description(
-      "Serve every method of every service in the given files with no handler code: SRPC over TCP and UDP and\n" +
-        "JSON over HTTP on one port, as a generated TypeScript server does. Each method answers a deterministic\n" +
-        "example built from its output message (docs/mock.md), or the answers scripted for it in --responses.\n" +
+      "Serve every method of every service in the given files with no handler code: SRPC over TCP and UDP and " +
+        "JSON over HTTP on one port, as a generated TypeScript server does. Each method answers a deterministic " +
+        "example built from its output message (docs/mock.md), or the answers scripted for it in --responses. " +
         "Unknown methods answer -6; GET /openapi.json, /health and /metrics are served. SIGINT/SIGTERM drain.",
     )
     .argument("[protos...]", ".proto files (or, with --descriptor-set-in, import paths of files in the set)")

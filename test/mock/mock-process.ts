@@ -191,6 +191,7 @@ export async function eventually(what: string, check: () => Promise<boolean>): P
 export function untilInFlight(port: number, n: number): Promise<void> {
   return eventually(`${n} call(s) running`, async () => {
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    return new RegExp(`^msec_server_in_flight ${n}$`, "m").test(metrics);
+    // The in-flight gauge, whatever its exact name and labels (msec_server_in_flight today).
+    return new RegExp(`^msec_\\w*in_flight\\w*(\\{[^}]*\\})? ${n}$`, "m").test(metrics);
   });
 }
