@@ -12,7 +12,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { toBinary } from "@bufbuild/protobuf";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { callMethodRaw, SrpcCallError } from "@msec-gen/runtime";
+import { compileProtos } from "../../generator/front-end.js";
+import { REPO_ROOT } from "../generator/golden-cases.js";
 import { freePort } from "../free-port.js";
 import { CALL_TIMEOUT_MS, jsonCall, messagesOf, type RunningMock, srpcCall, startMock, untilInFlight } from "./mock-process.js";
 
@@ -169,6 +173,30 @@ describe("msec-gen mock: the example rule on every shape of field (shapes.proto)
     const ok = await jsonCall(mock.port, "shapes.ShapeService.Locate", JSON.stringify({ name: "n", origin: { x: 1 } }));
     assert.deepEqual(ok.envelope, { ret: 0, errmsg: "", resultObj: point });
   });
+});
+
+test("--descriptor-set-in serves a prebuilt set; --canonical-json writes canonical ProtoJSON", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "msec-mock-set-"));
+  try {
+    const compiled = await compileProtos({ protos: [SHAPES], cwd: REPO_ROOT });
+    writeFileSync(path.join(dir, "shapes.binpb"), toBinary(FileDescriptorSetSchema, compiled.descriptorSet));
+    const mock = await startMock(["--descriptor-set-in", "shapes.binpb", "--canonical-json", "--port", "0", "--host", "127.0.0.1", "--no-udp"], { cwd: dir });
+    try {
+      assert.equal(mock.ready.methods, 2);
+      const { envelope } = await jsonCall(mock.port, "shapes.ShapeService.Describe", '{"x": 1}');
+      const shape = envelope.resultObj as Record<string, unknown>;
+      assert.equal(envelope.ret, 0);
+      // lowerCamel names and enum names instead of proto names and numbers.
+      assert.deepEqual(shape["pointsById"], { "1": { x: 1, y: 2 } });
+      assert.equal(shape["color"], "RED");
+      assert.deepEqual(shape["palette"], ["RED"]);
+      assert.equal(shape["points_by_id"], undefined);
+    } finally {
+      await mock.stop("SIGKILL");
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe("msec-gen mock: shutdown", () => {
