@@ -22,7 +22,7 @@
 import { promises as fs } from "node:fs";
 import { type DescField, type DescMessage, type Message, fromJson, toBinary } from "@bufbuild/protobuf";
 import { reflect } from "@bufbuild/protobuf/reflect";
-import { LineCounter, type Node, type Pair, type YAMLMap, isMap, isScalar, isSeq, parseDocument } from "yaml";
+import { type Document, LineCounter, type Node, type Pair, type YAMLMap, isAlias, isMap, isScalar, isSeq, parseDocument } from "yaml";
 // Self-contained runtime modules, compiled into the CLI (as cli/routes-command.ts does with runtimes/ts/src/etcd/):
 // the reply is checked by the very rule the server applies to JSON requests.
 import { errorText } from "../../runtimes/ts/src/errors.js";
@@ -108,7 +108,7 @@ export function parseScript(text: string, shown: string, outputs: ReadonlyMap<st
     }
     const answers: ScriptedAnswer[] = [];
     for (const item of items) {
-      const answer = parseAnswer(item ?? pair.key, method, output, fail);
+      const answer = parseAnswer(item ?? pair.key, method, output, doc, fail);
       if (answer !== undefined) answers.push(answer);
     }
     if (answers.length === items.length) script.set(method, answers);
@@ -119,7 +119,13 @@ export function parseScript(text: string, shown: string, outputs: ReadonlyMap<st
 
 type Fail = (node: Located, message: string) => void;
 
-function parseAnswer(node: Located, method: string, output: DescMessage, fail: Fail): ScriptedAnswer | undefined {
+/** The node an alias (`*name`) stands for; any other node as it is. */
+function deref(node: Located, doc: Document): Located {
+  return isAlias(node) ? ((node.resolve(doc) as Node | undefined) ?? node) : node;
+}
+
+function parseAnswer(item: Located, method: string, output: DescMessage, doc: Document, fail: Fail): ScriptedAnswer | undefined {
+  const node = deref(item, doc);
   const shape = `{reply: {…}} or {error: {code: N, message: "…"}}, optional delay_ms`;
   if (!isMap(node)) {
     fail(node, `${method}: an answer must be a mapping: ${shape}`);
@@ -143,10 +149,10 @@ function parseAnswer(node: Located, method: string, output: DescMessage, fail: F
   const delayMs = parseDelay(pairs.get("delay_ms"), method, fail);
   if (!ok || delayMs === undefined) return undefined;
   if (reply !== undefined) {
-    const message = parseReply(reply, method, output, fail);
+    const message = parseReply(reply, method, output, doc, fail);
     return message === undefined ? undefined : { kind: "reply", message, delayMs };
   }
-  const parsed = parseError(error!, method, fail);
+  const parsed = parseError(error!, method, doc, fail);
   return parsed === undefined ? undefined : { kind: "error", ...parsed, delayMs };
 }
 
@@ -160,8 +166,8 @@ function parseDelay(pair: Pair | undefined, method: string, fail: Fail): number 
   return value;
 }
 
-function parseError(pair: Pair, method: string, fail: Fail): { code: number; message: string } | undefined {
-  const node = pair.value as Node | null;
+function parseError(pair: Pair, method: string, doc: Document, fail: Fail): { code: number; message: string } | undefined {
+  const node = deref(pair.value as Node | null, doc);
   if (!isMap(node)) {
     fail(node ?? pair.key, `${method}: error must be a mapping {code: N, message: "…"}`);
     return undefined;
@@ -195,8 +201,8 @@ function parseError(pair: Pair, method: string, fail: Fail): { code: number; mes
   return ok ? { code, message: message ?? errorText(code) } : undefined;
 }
 
-function parseReply(pair: Pair, method: string, output: DescMessage, fail: Fail): Message | undefined {
-  const node = pair.value as Node | null;
+function parseReply(pair: Pair, method: string, output: DescMessage, doc: Document, fail: Fail): Message | undefined {
+  const node = deref(pair.value as Node | null, doc);
   // `reply:` with nothing after it is the empty message.
   if (node === null || (isScalar(node) && node.value === null)) return convert({}, node ?? pair.key, method, output, fail);
   if (!isMap(node)) {
@@ -205,7 +211,8 @@ function parseReply(pair: Pair, method: string, output: DescMessage, fail: Fail)
   }
   let json: unknown;
   try {
-    json = node.toJSON();
+    // toJS with the document resolves aliases (`*name`) to their anchored values.
+    json = node.toJS(doc);
   } catch (e) {
     fail(node, `${method}: reply: ${(e as Error).message}`);
     return undefined;

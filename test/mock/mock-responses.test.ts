@@ -23,10 +23,12 @@ const DELAY_MS = 400;
 
 const YAML_SCRIPT = `# Answers for the echo and shapes services (docs/mock.md).
 echo.EchoService.Echo:
-  - reply: {message: b25l}          # "one"
+  - &one
+    reply: {message: b25l}          # "one"
   - error: {code: -7, message: not ready yet}
   - reply:
       message: dHdv                 # "two"
+  - *one                            # a YAML alias: "one" again
 shapes.ShapeService.Describe:
   reply: {name: slow, origin: {x: 3}}
   delay_ms: ${DELAY_MS}
@@ -62,7 +64,7 @@ describe("msec-gen mock --responses", () => {
       assert.equal(
         mock.stderr(),
         `msec-gen mock: echo.Echo on 127.0.0.1:${mock.port} (tcp+udp; JSON over HTTP on the same port)\n` +
-          "  echo.EchoService.Echo         scripted: 3 answers in turn (reply echo.EchoResponse; error -7; reply echo.EchoResponse)\n" +
+          "  echo.EchoService.Echo         scripted: 4 answers in turn (reply echo.EchoResponse; error -7; reply echo.EchoResponse; reply echo.EchoResponse)\n" +
           `  shapes.ShapeService.Describe  scripted: reply shapes.Shape after ${DELAY_MS} ms\n` +
           "  shapes.ShapeService.Locate    example shapes.Point\n" +
           "  answers scripted in answers.yaml; other methods answer their example\n" +
@@ -83,9 +85,10 @@ describe("msec-gen mock --responses", () => {
         assert.equal(e.message, "package header uninitialized: not ready yet");
         return true;
       });
-      // 3rd: SRPC over UDP gets the third; 4th: round robin starts again; 5th: the error over JSON.
+      // 3rd: SRPC over UDP gets the third; 4th: the alias of the first; 5th: round robin starts again; 6th: the error over JSON.
       assert.deepEqual(await srpcCall(mock.port, "udp", ECHO_METHOD, input, {}, output), { message: "dHdv" });
       assert.deepEqual(await srpcCall(mock.port, "tcp", ECHO_METHOD, input, {}, output), { message: "b25l" });
+      assert.deepEqual(await srpcCall(mock.port, "udp", ECHO_METHOD, input, {}, output), { message: "b25l" });
       assert.equal((await jsonCall(mock.port, ECHO_METHOD, "{}")).text, '{"ret":-7, "errmsg":"not ready yet" }');
     });
 
