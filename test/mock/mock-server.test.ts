@@ -199,6 +199,21 @@ test("--descriptor-set-in serves a prebuilt set; --canonical-json writes canonic
   }
 });
 
+test("-I resolves imports; two files with shared imports serve every service of both", async () => {
+  const mock = await startMock(
+    ["-I", "fixtures/shared", "fixtures/shared/billing/billing.proto", "fixtures/shared/catalog/catalog.proto", "--port", "0", "--host", "127.0.0.1", "--no-udp"],
+  );
+  try {
+    assert.equal(mock.ready.methods, 2);
+    assert.equal(mock.ready.service, "billing.Billing");
+    const money = { currency: "currency", units: "2" };
+    assert.deepEqual((await jsonCall(mock.port, "shop.billing.BillingService.Charge", "{}")).envelope, { ret: 0, errmsg: "", resultObj: { balance: money } });
+    assert.deepEqual((await jsonCall(mock.port, "shop.catalog.CatalogService.Price", "{}")).envelope, { ret: 0, errmsg: "", resultObj: { price: money } });
+  } finally {
+    await mock.stop("SIGKILL");
+  }
+});
+
 describe("msec-gen mock: shutdown", () => {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     test(`${signal} drains and exits 0`, async () => {
