@@ -212,15 +212,16 @@ const WELL_KNOWN: Record<string, JsonObject> = {
     required: ["@type"],
     description: "A message of the type named by `@type` (a type the server knows).",
   },
-  "google.protobuf.DoubleValue": floatSchema("double"),
-  "google.protobuf.FloatValue": floatSchema("float"),
-  "google.protobuf.Int64Value": int64Schema(true),
-  "google.protobuf.UInt64Value": int64Schema(false),
-  "google.protobuf.Int32Value": { type: "integer", format: "int32" },
-  "google.protobuf.UInt32Value": { type: "integer", minimum: 0, maximum: 4294967295 },
-  "google.protobuf.BoolValue": { type: "boolean" },
-  "google.protobuf.StringValue": { type: "string" },
-  "google.protobuf.BytesValue": bytesSchema(),
+  // Wrappers are written as their scalar.
+  "google.protobuf.DoubleValue": scalarSchema(ScalarType.DOUBLE),
+  "google.protobuf.FloatValue": scalarSchema(ScalarType.FLOAT),
+  "google.protobuf.Int64Value": scalarSchema(ScalarType.INT64),
+  "google.protobuf.UInt64Value": scalarSchema(ScalarType.UINT64),
+  "google.protobuf.Int32Value": scalarSchema(ScalarType.INT32),
+  "google.protobuf.UInt32Value": scalarSchema(ScalarType.UINT32),
+  "google.protobuf.BoolValue": scalarSchema(ScalarType.BOOL),
+  "google.protobuf.StringValue": scalarSchema(ScalarType.STRING),
+  "google.protobuf.BytesValue": scalarSchema(ScalarType.BYTES),
 };
 
 function floatSchema(format: "float" | "double"): JsonObject {
@@ -283,42 +284,23 @@ function valueSchema(field: DescField, schemas: Map<string, JsonObject>): JsonOb
     case "scalar":
       return scalarSchema(field.scalar);
     case "enum":
-      addEnum(field.enum, schemas);
-      return ref(field.enum.typeName);
     case "message":
-      addMessage(field.message, schemas);
-      return ref(field.message.typeName);
+      return typeSchema(field, schemas);
     case "list":
-      return listElement(field, schemas);
+      return field.listKind === "scalar" ? scalarSchema(field.scalar) : typeSchema(field, schemas);
     case "map":
-      return mapValue(field, schemas);
+      return field.mapKind === "scalar" ? scalarSchema(field.scalar) : typeSchema(field, schemas);
   }
 }
 
-function listElement(field: DescField & { fieldKind: "list" }, schemas: Map<string, JsonObject>): JsonObject {
-  switch (field.listKind) {
-    case "scalar":
-      return scalarSchema(field.scalar);
-    case "enum":
-      addEnum(field.enum, schemas);
-      return ref(field.enum.typeName);
-    case "message":
-      addMessage(field.message, schemas);
-      return ref(field.message.typeName);
+/** A `$ref` to the enum or message type of a value, added to `schemas` first. */
+function typeSchema(value: { enum: DescEnum; message: undefined } | { enum: undefined; message: DescMessage }, schemas: Map<string, JsonObject>): JsonObject {
+  if (value.message !== undefined) {
+    addMessage(value.message, schemas);
+    return ref(value.message.typeName);
   }
-}
-
-function mapValue(field: DescField & { fieldKind: "map" }, schemas: Map<string, JsonObject>): JsonObject {
-  switch (field.mapKind) {
-    case "scalar":
-      return scalarSchema(field.scalar);
-    case "enum":
-      addEnum(field.enum, schemas);
-      return ref(field.enum.typeName);
-    case "message":
-      addMessage(field.message, schemas);
-      return ref(field.message.typeName);
-  }
+  addEnum(value.enum, schemas);
+  return ref(value.enum.typeName);
 }
 
 /** Map keys are JSON object keys: the key's text. */
@@ -341,9 +323,9 @@ function mapKeyNames(key: ScalarType): JsonObject | undefined {
 function fieldSchema(field: DescField, schemas: Map<string, JsonObject>): JsonObject {
   let schema: JsonObject;
   if (field.fieldKind === "list") {
-    schema = { type: "array", items: listElement(field, schemas) };
+    schema = { type: "array", items: valueSchema(field, schemas) };
   } else if (field.fieldKind === "map") {
-    schema = { type: "object", additionalProperties: mapValue(field, schemas) };
+    schema = { type: "object", additionalProperties: valueSchema(field, schemas) };
     const names = mapKeyNames(field.mapKey);
     if (names !== undefined) schema.propertyNames = names;
   } else {

@@ -10,7 +10,8 @@
  *                   `python3` from PATH; the same options are passed on)
  *
  * Prints `listening on <host>:<port> (tcp+udp)` once bound; SIGTERM/SIGINT drain and exit.
- * Serves examples/echo/openapi.json at `GET /openapi.json` (both languages).
+ * Serves examples/echo/openapi.json at `GET /openapi.json` and the API explorer,
+ * which reads it, at `GET /explorer` (both languages; docs/explorer.md).
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";

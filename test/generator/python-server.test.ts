@@ -296,6 +296,10 @@ describe("Python server dev package", () => {
     // installed, they run with the venv's runtime; etc/ is the working directory's
     await withServer([path.join(venv, "bin/voa-crawl-server"), "--host", "127.0.0.1", "--port", "0", "--no-udp"], crawl, async (port) => {
       assert.equal(await health(port), "200 ok\n");
+      // the API explorer page is the installed runtime's package data (docs/explorer.md)
+      const page = await fetch(`http://127.0.0.1:${port}/explorer`, { signal: AbortSignal.timeout(10_000) });
+      assert.equal(page.status, 200);
+      assert.equal(await page.text(), await fs.readFile(path.join(REPO_ROOT, "runtimes/ts/assets/explorer.html"), "utf8"));
     });
     await withServer([py, "-m", "voa_mainlogic_server", "--host", "127.0.0.1", "--port", "0", "--no-udp"], mainLogic, async (port) => {
       assert.equal(await health(port), "200 ok\n");

@@ -3,7 +3,8 @@
 
 Serves ``echo.EchoService.Echo`` (fixtures/echo/echo.proto) over SRPC (TCP and
 UDP) and HTTP/JSON on one port. Prints ``listening on <host>:<port> (tcp+udp)``
-once bound, like the TypeScript echo server; SIGTERM/SIGINT drain and exit.
+once bound, like the TypeScript echo server; SIGTERM/SIGINT drain and exit. Serves
+examples/echo/openapi.json at ``GET /openapi.json`` and the API explorer at ``GET /explorer``.
 
     python3 examples/echo/python/echo_server.py --port 7963
     npm run echo-server -- --lang python --port 7963

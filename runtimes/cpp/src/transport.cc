@@ -23,6 +23,7 @@
 #include <unordered_set>
 
 #include "msec/frame.h"
+#include "socket_address.h"
 
 namespace msec {
 namespace {
@@ -61,24 +62,6 @@ std::uint64_t PeekSequence(const std::string& bytes) {
     shift += 7;
   }
   return 0;
-}
-
-/** Resolves `route` to a socket address (numeric or host name). */
-Status Resolve(const Route& route, int socktype, sockaddr_storage* addr, socklen_t* addr_len) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = socktype;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(route.port);
-  const int rc = ::getaddrinfo(route.ip.c_str(), port.c_str(), &hints, &found);
-  if (rc != 0 || found == nullptr) {
-    return Status(kInvalidEndpoint, route.Address() + ": " + ::gai_strerror(rc));
-  }
-  std::memcpy(addr, found->ai_addr, found->ai_addrlen);
-  *addr_len = found->ai_addrlen;
-  ::freeaddrinfo(found);
-  return Status();
 }
 
 /** Decoded reply or failure delivered to a waiting call. */
@@ -297,7 +280,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Status Connect(Deadline deadline) {
     sockaddr_storage addr{};
     socklen_t addr_len = 0;
-    Status resolved = Resolve(route_, SOCK_STREAM, &addr, &addr_len);
+    Status resolved = internal::ResolveSocketAddress(route_, SOCK_STREAM, &addr, &addr_len);
     if (!resolved.ok()) return resolved;
     const int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return Status(kSendRecvFailed, "socket: " + ErrnoText(errno));
@@ -509,7 +492,7 @@ Status ExchangeUdp(const Route& route, srpc::CRpcHead& head, const std::string& 
   }
   sockaddr_storage addr{};
   socklen_t addr_len = 0;
-  Status resolved = Resolve(route, SOCK_DGRAM, &addr, &addr_len);
+  Status resolved = internal::ResolveSocketAddress(route, SOCK_DGRAM, &addr, &addr_len);
   if (!resolved.ok()) return resolved.SetCall(address, false);
   const int fd = ::socket(addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status(kSendRecvFailed, "socket: " + ErrnoText(errno)).SetCall(address, false);

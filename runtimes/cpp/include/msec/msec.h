@@ -1,4 +1,4 @@
-// Everything a caller needs: CallMethod / CallRaw, Status and codes, routing (resolvers, etcd, NLB balancer), framing.
+// Everything a caller needs: CallMethod / CallRaw, CallTcp / CallJsonTcp, Status and codes, routing (resolvers, etcd, NLB balancer), framing.
 #ifndef MSEC_MSEC_H_
 #define MSEC_MSEC_H_
 
@@ -9,6 +9,7 @@
 #include "msec/frame.h"
 #include "msec/route.h"
 #include "msec/status.h"
+#include "msec/tcp_call.h"
 #include "msec/transport.h"
 
 #endif  // MSEC_MSEC_H_

@@ -14,8 +14,9 @@ Behaviour shared with the TypeScript server:
   ``methodName`` or one shorter than 5 characters ⇒ -3; an unknown method ⇒
   -6; a body that is not JSON ⇒ -3; an empty body means ``{}``; chunked
   bodies are concatenated; any ``Content-Type`` is accepted; ``GET /health``
-  (503 while draining), ``GET /metrics`` and ``GET /openapi.json`` (when
-  ``ServerOptions.openapi`` is set; docs/openapi.md), ``HEAD`` on each of
+  (503 while draining), ``GET /metrics``, ``GET /openapi.json`` (when
+  ``ServerOptions.openapi`` is set; docs/openapi.md) and ``GET /explorer``
+  (the API explorer page; docs/explorer.md), ``HEAD`` on each of
   them (the same head, no body); other ``GET``/``HEAD`` ⇒ 404, other
   methods ⇒ 405;
   keep-alive and pipelining, answered in request order;
@@ -68,6 +69,7 @@ from .errors import (
     SrpcError,
     errmsg,
 )
+from .explorer import EXPLORER_PATH, explorer_response
 from .frame import MAX_FRAME_SIZE, FrameDecoder, check_frame, decode_head, encode_frame, encode_head, split_frame
 from .handler import BINARY, JSON, CallContext, Handler, MethodTable, RequestBody
 from .http1 import MAX_HEADER_BYTES, HttpRequest, plain_response
@@ -597,7 +599,7 @@ class Server:
         return plain_response(405, "Method Not Allowed", _TEXT, b"method not allowed\n", "Allow: GET, HEAD, POST\r\n")
 
     def _resource(self, path: str) -> bytes:
-        """The answer to ``GET <path>``: health, metrics, the OpenAPI document, else 404."""
+        """The answer to ``GET <path>``: health, metrics, the OpenAPI document, the explorer, else 404."""
         if path == "/health":
             if self._draining:
                 return plain_response(503, "Service Unavailable", _TEXT, b"draining\n")
@@ -607,6 +609,8 @@ class Server:
             return plain_response(200, "OK", "text/plain; version=0.0.4; charset=utf-8", body)
         if path == "/openapi.json" and self.options.openapi is not None:
             return plain_response(200, "OK", "application/json; charset=utf-8", self.options.openapi.encode("utf-8"))
+        if path == EXPLORER_PATH:
+            return explorer_response()
         return plain_response(404, "Not Found", _TEXT, b"not found\n")
 
 

@@ -1,9 +1,9 @@
 /**
  * One HTTP request on the SRPC port (spec §3): `POST …?methodName=pkg.Service.Method`
  * is a JSON call answered with the MSEC envelope; `GET /health`,
- * `GET /metrics` and `GET /openapi.json` serve probes, Prometheus and the
- * OpenAPI document (`HEAD` the same without body); anything else gets a clean
- * 404 or 405 rather than MSEC's silent close.
+ * `GET /metrics`, `GET /openapi.json` and `GET /explorer` serve probes, Prometheus,
+ * the OpenAPI document and the API explorer page (`HEAD` the same without
+ * body); anything else gets a clean 404 or 405 rather than MSEC's silent close.
  *
  * An `X-Msec-Timeout-Ms: N` header gives the call a deadline N ms after the
  * request's first byte (spec §14), as `timeout_ms` does for SRPC: past it the
@@ -17,6 +17,7 @@ import { newSequence } from "../rpc-head.js";
 import { CallDeadline, TIMEOUT_HEADER, deadlineExceededMessage, parseTimeoutHeader } from "./call-deadline.js";
 import { ServerCallContext } from "./call-context.js";
 import type { ServerCore } from "./core.js";
+import { EXPLORER_PATH, explorerResponse } from "./explorer.js";
 import { type HttpRequest, headerValue } from "./http-request.js";
 import { jsonEnvelope, jsonEnvelopeResponse, plainResponse } from "./json-envelope.js";
 import { type Failure, failureOf, isPromiseLike, whenSettled, wrongFormat } from "./outcome.js";
@@ -82,7 +83,7 @@ export function handleHttpRequest(core: ServerCore, req: HttpRequest, slot: numb
   return false;
 }
 
-/** The answer to `GET <path>`: health, metrics, the OpenAPI document, else 404. */
+/** The answer to `GET <path>`: health, metrics, the OpenAPI document, the explorer, else 404. */
 function resourceResponse(core: ServerCore, path: string): Buffer {
   switch (path) {
     case "/health":
@@ -93,6 +94,9 @@ function resourceResponse(core: ServerCore, path: string): Buffer {
       return plainResponse(200, "OK", "text/plain; version=0.0.4; charset=utf-8", core.metricsText());
     case "/openapi.json":
       if (core.openapi !== undefined) return plainResponse(200, "OK", "application/json; charset=utf-8", core.openapi);
+      break;
+    case EXPLORER_PATH:
+      return explorerResponse();
   }
   return plainResponse(404, "Not Found", "text/plain; charset=utf-8", "not found\n");
 }

@@ -1,13 +1,16 @@
 // Conformance runner of the Java caller (docs/caller-parity.md, "Runner protocol"): reads one
 // scenario from stdin, runs its steps in order through the generated ConformanceServiceClient
 // and the runtime io.github.msecgen:msec-runtime, and writes one JSON line per step. It checks
-// nothing: the harness compares.
+// nothing: the harness compares. JSON is Gson's (objects → maps, integers → Long).
 //
 // Routing is configured as a user's program has it: SrpcClient.shared() reads $MSEC_ROUTES and,
 // when set, $MSEC_ETCD_ENDPOINTS / $MSEC_ETCD_PREFIX (SrpcClient.fromEnvironment()).
 import conformance.Conformance.EchoReply;
 import conformance.Conformance.EchoRequest;
 import conformance.ConformanceServiceClient;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.ToNumberPolicy;
 import io.github.msecgen.runtime.Balancer;
 import io.github.msecgen.runtime.CallOptions;
 import io.github.msecgen.runtime.Route;
@@ -29,6 +32,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 public final class Runner {
+    private static final Gson JSON =
+            new GsonBuilder().setObjectToNumberStrategy(ToNumberPolicy.LONG_OR_DOUBLE).serializeNulls().disableHtmlEscaping().create();
+
     private Runner() {}
 
     public static void main(String[] args) {
@@ -47,7 +53,7 @@ public final class Runner {
         BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         String first = stdin.readLine();
         if (first == null) throw new IllegalStateException("no scenario on stdin");
-        Map<String, Object> scenario = obj(obj(Json.parse(first)).get("scenario"));
+        Map<String, Object> scenario = obj(obj(JSON.fromJson(first, Object.class)).get("scenario"));
         List<Object> steps = list(scenario.get("steps"));
         for (int i = 0; i < steps.size(); i++) {
             Map<String, Object> step = obj(steps.get(i));
@@ -81,7 +87,7 @@ public final class Runner {
     }
 
     private static void emit(Map<String, Object> o) {
-        System.out.println(Json.write(o));
+        System.out.println(JSON.toJson(o));
         System.out.flush();
     }
 

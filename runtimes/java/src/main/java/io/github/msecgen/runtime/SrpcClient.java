@@ -238,6 +238,51 @@ public final class SrpcClient implements AutoCloseable {
         });
     }
 
+    /**
+     * Calls a heterogeneous (non-SRPC) TCP service (MSEC's {@code callmethod_tcp}): resolves
+     * {@code service} (a literal {@code ip:port} or a routing name, picked by the balancer,
+     * which hears the outcome), connects, writes {@code request} and returns the first
+     * {@code check > 0} bytes of the reply. One connection per call; {@link CallOptions#timeoutMs()}
+     * covers route, connect, write and reply; {@link CallOptions#withRetries} retries refused
+     * connections of routing names. Throws {@link SrpcException}: -15 no route; -13 refused,
+     * reset or closed before the reply was whole; -3 the check returned {@code < 0} or threw;
+     * -10 timeout with nothing received, -12 with part of the reply received.
+     */
+    public byte[] callTcp(String service, byte[] request, ReplyCheck check, CallOptions options) {
+        long deadline = System.nanoTime() + options.timeoutMs() * 1_000_000L;
+        for (int attempt = 0;; attempt++) {
+            Route picked = resolve(service);
+            // Always TCP, whatever transport the route lists (as MSEC's callmethod_tcp).
+            Route route = picked.transport() == Route.Transport.TCP ? picked : new Route(picked.ip(), picked.port(), Route.Transport.TCP);
+            long started = System.nanoTime();
+            try {
+                byte[] reply = TcpExchange.exchange(route, request, check, deadline);
+                report(service, route, null, started);
+                return reply;
+            } catch (SrpcException e) {
+                report(service, route, e, started);
+                boolean refused = e.code() == SrpcCode.SEND_RECV_FAILED && !e.requestSent();
+                if (!refused || attempt >= options.retries() || System.nanoTime() >= deadline || Route.parseLiteral(service) != null) throw e;
+            }
+        }
+    }
+
+    /**
+     * {@link #callTcp} with the length-prefixed JSON protocol ({@link JsonTcp}): sends
+     * {@code json} and returns the reply's JSON text. Fails as {@code callTcp}, and with -3
+     * when the reply body is not JSON.
+     */
+    public String callJsonTcp(String service, String json, CallOptions options) {
+        byte[] reply = callTcp(service, JsonTcp.encode(json), JsonTcp::check, options);
+        String text = JsonTcp.decode(reply);
+        try {
+            Json.parse(text);
+        } catch (RuntimeException e) {
+            throw new SrpcException(SrpcCode.INVALID_PKG, "reply is not JSON: " + e.getMessage(), service, true, false, e);
+        }
+        return text;
+    }
+
     private Frame.Decoded udp(Route route, long seq, Connection.Request request) {
         RpcHead head = request.head();
         head.sequence = seq;
