@@ -12,7 +12,8 @@
  * answers the example of its output type (cli/mock/example-message.ts) or
  * the answers scripted for it (cli/mock/scripted-responses.ts). Unknown
  * methods answer -6 and bad requests -5 / -3, as from a real server;
- * `GET /openapi.json`, `/health` and `/metrics` are served as well.
+ * `GET /openapi.json`, `/explorer` (the API explorer), `/health` and
+ * `/metrics` are served as well.
  *
  * With `--name` and etcd endpoints (`--etcd` or `$MSEC_ETCD_ENDPOINTS`) the
  * mock registers itself under a lease as a real server does
@@ -170,7 +171,7 @@ async function run(protos: string[], opts: MockOptions): Promise<void> {
   const width = Math.max(...methods.map((m) => m.name.length));
   for (const method of methods) lines.push(`  ${method.name.padEnd(width)}  ${describeAnswers(method, script?.has(method.name) === true)}`);
   if (script !== undefined) lines.push(`  answers scripted in ${responsesShown}; other methods answer their example`);
-  lines.push("  unknown methods answer -6; GET /openapi.json, /health, /metrics");
+  lines.push("  unknown methods answer -6; GET /openapi.json, /explorer, /health, /metrics");
   if (registration !== undefined) lines.push(`  registered ${registration.key} in etcd (removed on SIGINT/SIGTERM)`);
   process.stderr.write(lines.join("\n") + "\n");
   // The ready line, last: a JSON line in the runtime's log layout, on stdout so scripts can wait for it.
@@ -223,7 +224,7 @@ export function addMockCommand(program: Command): void {
       "Serve every method of every service in the given files with no handler code: SRPC over TCP and UDP and " +
         "JSON over HTTP on one port, as a generated TypeScript server does. Each method answers a deterministic " +
         "example built from its output message (docs/mock.md), or the answers scripted for it in --responses. " +
-        "Unknown methods answer -6; GET /openapi.json, /health and /metrics are served. SIGINT/SIGTERM drain.",
+        "Unknown methods answer -6; GET /openapi.json, /explorer, /health and /metrics are served. SIGINT/SIGTERM drain.",
     )
     .argument("[protos...]", ".proto files (or, with --descriptor-set-in, import paths of files in the set)")
     .option("-I, --include <dir>", "include directory for imports (repeatable; default: each file's own directory)", collect, [])

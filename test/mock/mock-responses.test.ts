@@ -68,7 +68,7 @@ describe("msec-gen mock --responses", () => {
           `  shapes.ShapeService.Describe  scripted: reply shapes.Shape after ${DELAY_MS} ms\n` +
           "  shapes.ShapeService.Locate    example shapes.Point\n" +
           "  answers scripted in answers.yaml; other methods answer their example\n" +
-          "  unknown methods answer -6; GET /openapi.json, /health, /metrics\n",
+          "  unknown methods answer -6; GET /openapi.json, /explorer, /health, /metrics\n",
       );
     });
 

@@ -8,7 +8,7 @@
  * field (test/mock/fixtures/shapes.proto).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -67,7 +67,7 @@ describe("msec-gen mock fixtures/echo/echo.proto", () => {
       mock.stderr(),
       `msec-gen mock: echo.Echo on 127.0.0.1:${port} (tcp+udp; JSON over HTTP on the same port)\n` +
         "  echo.EchoService.Echo  example echo.EchoResponse\n" +
-        "  unknown methods answer -6; GET /openapi.json, /health, /metrics\n",
+        "  unknown methods answer -6; GET /openapi.json, /explorer, /health, /metrics\n",
     );
   });
 
@@ -104,11 +104,16 @@ describe("msec-gen mock fixtures/echo/echo.proto", () => {
     assert.equal(code, -5);
   });
 
-  test("serves /openapi.json, /health and /metrics like a server", async () => {
+  test("serves /openapi.json, /explorer, /health and /metrics like a server", async () => {
     const openapi = (await (await fetch(`http://127.0.0.1:${port}/openapi.json`)).json()) as { openapi: string; info: { title: string }; paths: Record<string, unknown> };
     assert.equal(openapi.openapi, "3.1.0");
     assert.equal(openapi.info.title, "echo.Echo");
     assert.deepEqual(Object.keys(openapi.paths), ["/echo.EchoService.Echo"]);
+    // The explorer page: the runtime's asset, copied into dist/ by the build next to the compiled server.
+    const explorer = await fetch(`http://127.0.0.1:${port}/explorer`);
+    assert.equal(explorer.status, 200);
+    assert.equal(explorer.headers.get("content-type"), "text/html; charset=utf-8");
+    assert.equal(await explorer.text(), readFileSync(path.join(REPO_ROOT, "runtimes/ts/assets/explorer.html"), "utf8"));
     const health = await fetch(`http://127.0.0.1:${port}/health`);
     assert.equal(health.status, 200);
     assert.equal(await health.text(), "ok\n");
