@@ -18,6 +18,7 @@ import { addGenerateConfigCommand } from "./generate-command.js";
 import { addInitCommand } from "./init-command.js";
 import { addBreakingCommand } from "./breaking-command.js";
 import { addConsoleCommand } from "./console/console-command.js";
+import { addMockCommand } from "./mock-command.js";
 import { EXIT_OK, report } from "./report-error.js";
 
 export { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_USER_ERROR, report } from "./report-error.js";
@@ -154,6 +155,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   addRoutesCommand(program);
   addOpenApiCommand(program);
   addConsoleCommand(program);
+  addMockCommand(program);
   program.commands.forEach((c) => c.exitOverride());
   try {
     await program.parseAsync([...argv], { from: "user" });
