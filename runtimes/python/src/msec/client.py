@@ -657,6 +657,11 @@ class Client:
     def _connection(self, address: Address, key: int, deadline: float) -> _TcpConnection:
         """An open connection to ``address`` without ``key`` in flight; opens one when there is none."""
         where = (address.ip, address.port)
+        listed = self._conns.get(where)
+        if listed:  # the common case, without locks: the first pooled connection is open and free for key
+            first = listed[0]
+            if not first.closed and key not in first.pending and first.pid == os.getpid():
+                return first
 
         def usable() -> Optional[_TcpConnection]:
             with self._lock:
