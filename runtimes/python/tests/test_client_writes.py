@@ -101,6 +101,34 @@ def test_a_call_queued_behind_a_blocked_writer_times_out_unsent_and_later_calls_
     assert s.connections == 1
 
 
+def echo_forever(conn: socket.socket) -> None:
+    while True:
+        head, body = decode_frame(read_frame(conn))
+        conn.sendall(encode_frame(encode_head(head.with_fields(err=0)), body))
+
+
+def test_a_queued_call_given_the_turn_as_its_wait_runs_out_passes_it_on_and_the_connection_keeps_writing(raw_server: Any) -> None:
+    s = raw_server(echo_forever)
+    address = f"127.0.0.1:{s.port}"
+    with Client() as client:
+        assert client.call(address, "t.S.Echo", b"open", 5000) == b"open"
+        (conn,) = [c for listed in client._conns.values() for c in listed]
+        with conn._lock:
+            conn._writing = True  # as if another call were writing: the next one queues
+        outcome: List[Any] = []
+        queued = threading.Thread(target=lambda: outcome.append(pytest.raises(SrpcError, client.call, address, "t.S.Echo", b"q", 300)))
+        queued.start()
+        wait_until(lambda: len(conn._outbox) == 1, "the call is queued")
+        with conn._lock:
+            conn._outbox[0].turn = True  # the turn handed over as the wait runs out (its wake-up lost)
+        queued.join(30)
+        (err,) = outcome
+        assert (err.value.code, err.value.message) == (-10, f"timeout sending to {address}@tcp")
+        assert not conn._writing and not conn._outbox and not conn.pending  # the turn was not kept by the call that left
+        assert client.call(address, "t.S.Echo", b"after", 5000) == b"after"
+    assert s.connections == 1
+
+
 def test_threads_calling_at_once_all_get_their_own_replies_on_one_connection(raw_server: Any) -> None:
     count = 48
 

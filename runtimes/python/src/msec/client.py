@@ -427,12 +427,14 @@ class _TcpConnection:
                     if waiter.reply is not None or waiter.error is not None:
                         break  # answered as the wait ran out
                     self.pending.pop(key, None)
-                    if waiter.turn:  # the turn came as the wait ran out: pass it on
-                        waiter.turn = False
-                        self._pass_turn()
-                    if waiter.queued:
+                    unsent = waiter.queued
+                    if unsent:
                         self._outbox.remove(waiter)
                         waiter.queued = False
+                    if waiter.turn:  # the turn came as the wait ran out: pass it on (to another call)
+                        waiter.turn = False
+                        self._pass_turn()
+                    if unsent:
                         raise SrpcError(ERR_TIMEOUT, f"timeout sending to {self.address}")
                     self._abandon(key)
                     raise _expired(self.receiving(key), self.address)
