@@ -59,7 +59,8 @@ from .errors import (
     SrpcError,
     errmsg,
 )
-from .frame import MAX_FRAME_SIZE, UDP_MAX_DATAGRAM, FrameDecoder, RpcHead, decode_frame, encode_frame, encode_head
+from .frame import MAX_FRAME_SIZE, UDP_MAX_DATAGRAM, FrameDecoder, RpcHead, decode_frame
+from .request_frame import RequestFrame, head_template
 from .route import UDP, Address, Router, default_router, parse_address
 
 #: Timeout used when a caller passes ``timeout_ms <= 0`` (the Python original's 5000 ms).
@@ -134,20 +135,23 @@ def _frame_now(frame: FrameSource, deadline: float, now: float) -> bytes:
     return frame(deadline - now) if callable(frame) else frame
 
 
-def _frame_builder(head: RpcHead, body: bytes, send_timeout: bool) -> FrameSource:
-    """The request frame; with ``send_timeout`` its head gets ``timeout_ms`` = the budget left when written."""
-    if not send_timeout:
-        return encode_frame(encode_head(head), body)
+def _request_frame(method: str, sequence: int, body: bytes, send_timeout: bool, caller: Optional[str],
+                   flow_id: Optional[int], coloring: Optional[int]) -> RequestFrame:
+    """The request of a call, with the head :func:`request_head` describes, encoded from the
+    method's cached template (see :mod:`msec.request_frame`); with ``send_timeout`` its head
+    gets ``timeout_ms`` = the budget left when it is written."""
+    scope = current_call()
+    if coloring is None:
+        coloring = scope.coloring if scope else 0
+    template = head_template(method, caller if caller is not None else service_name(), coloring)
+    if flow_id is None:
+        flow_id = scope.flow_id if scope and scope.flow_id else template.color_id ^ sequence
+    return RequestFrame(template, sequence, flow_id, body, send_timeout)
 
-    def build(left_s: float) -> bytes:
-        head.timeout_ms = max(1, int(left_s * 1000.0))
-        return encode_frame(encode_head(head), body)
 
-    return build
-
-
-def _check_response(frame: bytes, sequence: int) -> bytes:
-    head, body = decode_frame(frame)
+def _check_response(frame: bytes, sequence: int, decoded: Optional[Tuple[RpcHead, bytes]] = None) -> bytes:
+    """The body of a reply to ``sequence`` (its head as decoded already, if it was), else ``SrpcError``."""
+    head, body = decoded if decoded is not None else decode_frame(frame)
     if head.sequence != sequence:
         raise SrpcError(ERR_INVALID_SEQUENCE)
     if head.err:
@@ -176,11 +180,12 @@ def _partial_sequence(buf: bytes) -> Optional[int]:
     return None
 
 
-def _checked(router: Router, service: str, address: Address, reply: bytes, sequence: int, cost_ms: int) -> bytes:
+def _checked(router: Router, service: str, address: Address, reply: bytes, sequence: int, cost_ms: int,
+             decoded: Optional[Tuple[RpcHead, bytes]] = None) -> bytes:
     """Checks a reply and reports the call to the balancer, as the TS client does: any reply
     from the server (even ``err != 0``) is a success; a malformed or mismatched one a failure."""
     try:
-        body = _check_response(reply, sequence)
+        body = _check_response(reply, sequence, decoded)
     except SrpcError as exc:
         failed = exc.code in (ERR_INVALID_PKG, ERR_INVALID_PKG_HEAD, ERR_INVALID_SEQUENCE)
         router.update(service, address, 1 if failed else 0, 0 if failed else cost_ms)
@@ -227,9 +232,44 @@ def _check_retries(retries: int) -> int:
     return retries
 
 
-def _may_retry(service: str, attempt: int, retries: int, deadline: float, now: float) -> bool:
-    """Whether a refused attempt is followed by another pick: routing names only, within budget."""
-    return attempt < retries and now < deadline and parse_address(service) is None
+class _Attempts:
+    """The decisions between a call's attempts, the same for :class:`Client` and :class:`AsyncClient`:
+    where to go (-15 when nothing is routed, -10 when no time is left), whether a refused attempt
+    is followed by another pick (routing names only, up to ``retries`` times, within the budget;
+    the refused server is held out of the balancer's picks) and which failures the balancer hears
+    of (timeouts and broken connections)."""
+
+    __slots__ = ("router", "service", "budget_ms", "deadline", "retries", "attempt")
+
+    def __init__(self, router: Router, service: str, budget_ms: float, deadline: float, retries: int) -> None:
+        self.router = router
+        self.service = service
+        self.budget_ms = budget_ms
+        self.deadline = deadline
+        self.retries = retries
+        self.attempt = 0
+
+    def pick(self) -> Address:
+        """The address of the next attempt."""
+        address = self.router.route(self.service)
+        if address is None:
+            raise SrpcError(ERR_GET_ROUTE_FAILED, f"get route failed: {self.service}")
+        if self.budget_ms <= 0:
+            raise _no_time_left(self.service)
+        return address
+
+    def refused(self, address: Address, now: float) -> bool:
+        """Reports a refused connection to ``address``; whether the call picks again."""
+        self.router.report_refused(self.service, address)
+        if self.attempt < self.retries and now < self.deadline and parse_address(self.service) is None:
+            self.attempt += 1
+            return True
+        return False
+
+    def failed(self, address: Address, exc: SrpcError) -> None:
+        """Reports a failed attempt (other than refused) to the balancer when it is a network failure."""
+        if _is_network_failure(exc.code):
+            self.router.update(self.service, address, 1, 0)
 
 
 class _Gone(SrpcError):
@@ -242,15 +282,33 @@ ABANDONED_REMEMBERED = 1024
 _log = logging.getLogger("msec.client")
 
 
+#: A reply frame and, when its head parsed, its (head, body) — decoded once, by the reader.
+Reply = Tuple[bytes, Optional[Tuple[RpcHead, bytes]]]
+
+
 class _Waiter:
-    """One call waiting on a :class:`_TcpConnection` for its reply frame (or its failure)."""
+    """One call on a :class:`_TcpConnection`: its request until a writer takes it, then its reply
+    (or failure). ``wake`` is a plain lock held while nothing is to be done, released (under the
+    connection's lock, at most once per wait) when the reply arrives, the call fails or it is
+    this call's turn to write."""
 
-    __slots__ = ("done", "frame", "error")
+    __slots__ = ("wake", "data", "queued", "reply", "error", "turn")
 
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.frame: Optional[bytes] = None
+    def __init__(self, data: bytes) -> None:
+        self.wake = threading.Lock()
+        self.wake.acquire()
+        self.data = data
+        #: In the connection's outbox: not yet taken by a writer.
+        self.queued = True
+        self.reply: Optional[Reply] = None
         self.error: Optional[SrpcError] = None
+        #: Asked to take over writing the outbox (see :meth:`_TcpConnection.exchange`).
+        self.turn = False
+
+    def signal(self) -> None:
+        """Wakes the call (once; more signals before it wakes are one). Under the connection's lock."""
+        if self.wake.locked():
+            self.wake.release()
 
 
 def _wait_fd(sock: socket.socket, events: int, timeout_s: Optional[float]) -> bool:
@@ -261,8 +319,14 @@ def _wait_fd(sock: socket.socket, events: int, timeout_s: Optional[float]) -> bo
 
 
 class _TcpConnection:
-    """One TCP connection shared by many threads: requests are written whole under a lock, a
-    reader thread matches replies to waiting calls by sequence, in any order.
+    """One TCP connection shared by many threads; a reader thread matches replies to waiting
+    calls by sequence, in any order.
+
+    Writes are coalesced: a call puts its request frame in the outbox; the call that finds no
+    writer at work becomes the writer and sends everything queued in one ``send``, round after
+    round, until the outbox is empty — or, once its own reply has come, hands the turn to the
+    first call still queued. A call whose deadline passes while its frame is still queued takes
+    it out (-10, nothing sent). The reader decodes each reply's head once; the caller gets it.
 
     A reply with an unknown sequence (docs/runtime-client.md): dropped quietly when it answers a
     call that timed out (the last ``ABANDONED_REMEMBERED`` are remembered); else, with exactly one
@@ -280,7 +344,10 @@ class _TcpConnection:
         self.pending: Dict[int, _Waiter] = {}
         self._abandoned: "collections.OrderedDict[int, None]" = collections.OrderedDict()
         self._lock = threading.Lock()
-        self._write_lock = threading.Lock()
+        #: Calls whose frames wait for a writer, oldest first.
+        self._outbox: List[_Waiter] = []
+        #: Whether some call is writing the outbox (holds the turn).
+        self._writing = False
         self._decoder = FrameDecoder(max_frame_size)
         sock.setblocking(False)
         self._thread = threading.Thread(target=self._read_loop, name=f"msec-client-{address}", daemon=True)
@@ -299,8 +366,8 @@ class _TcpConnection:
                     break
                 with self._lock:
                     frames = self._decoder.feed(chunk)
-                for frame in frames:
-                    self._deliver(frame)
+                if frames:
+                    self._deliver([(frame, _decoded(frame)) for frame in frames])
         except SrpcError as exc:
             failure = exc
         except OSError as exc:
@@ -309,23 +376,22 @@ class _TcpConnection:
             self.close(failure)
             self.sock.close()  # only this thread closes the descriptor: no reuse under a poll
 
-    def _deliver(self, frame: bytes) -> None:
-        try:
-            sequence: Optional[int] = decode_frame(frame)[0].sequence
-        except SrpcError:
-            sequence = None  # a head that does not parse: attributed like an unknown sequence
+    def _deliver(self, replies: List[Reply]) -> None:
         with self._lock:
-            waiter = self.pending.pop(sequence, None) if sequence is not None else None
-            if waiter is None:
-                if sequence is not None and sequence in self._abandoned:
-                    return
-                if len(self.pending) != 1:
-                    _log.warning("reply from %s with sequence %s matches none of %d calls in flight: dropped",
-                                 self.address, sequence, len(self.pending))
-                    return
-                _, waiter = self.pending.popitem()
-            waiter.frame = frame
-            waiter.done.set()
+            for frame, decoded in replies:
+                # a head that does not parse: attributed like an unknown sequence
+                sequence = decoded[0].sequence if decoded is not None else None
+                waiter = self.pending.pop(sequence, None) if sequence is not None else None
+                if waiter is None:
+                    if sequence is not None and sequence in self._abandoned:
+                        continue
+                    if len(self.pending) != 1:
+                        _log.warning("reply from %s with sequence %s matches none of %d calls in flight: dropped",
+                                     self.address, sequence, len(self.pending))
+                        continue
+                    _, waiter = self.pending.popitem()
+                waiter.reply = (frame, decoded)
+                waiter.signal()
 
     def receiving(self, sequence: int) -> bool:
         """Whether part of the reply to ``sequence`` has arrived (for -12 vs -10); call under the lock."""
@@ -339,55 +405,117 @@ class _TcpConnection:
         with self._lock:
             return key in self.pending
 
-    def exchange(self, frame: FrameSource, key: int, deadline: float) -> bytes:
+    def exchange(self, frame: FrameSource, key: int, deadline: float) -> Reply:
         """Writes one request whose reply carries sequence ``key``; waits for that reply until ``deadline``."""
-        waiter = _Waiter()
+        waiter = _Waiter(_frame_now(frame, deadline, time.monotonic()))
         with self._lock:
             if self.closed:
                 raise _Gone(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {self.address} closed the connection")
             self.pending[key] = waiter
+            self._outbox.append(waiter)
+            write, self._writing = not self._writing, True
         try:
-            self._write(frame, deadline)
-        except SrpcError:
+            if write:
+                self._write_turn(waiter, deadline)
+            while waiter.reply is None and waiter.error is None:
+                if waiter.wake.acquire(True, max(0.0, deadline - time.monotonic())):
+                    if waiter.turn:
+                        waiter.turn = False
+                        self._write_turn(waiter, deadline)
+                    continue
+                with self._lock:
+                    if waiter.reply is not None or waiter.error is not None:
+                        break  # answered as the wait ran out
+                    self.pending.pop(key, None)
+                    unsent = waiter.queued
+                    if unsent:
+                        self._outbox.remove(waiter)
+                        waiter.queued = False
+                    if waiter.turn:  # the turn came as the wait ran out: pass it on (to another call)
+                        waiter.turn = False
+                        self._pass_turn()
+                    if unsent:
+                        raise SrpcError(ERR_TIMEOUT, f"timeout sending to {self.address}")
+                    self._abandon(key)
+                    raise _expired(self.receiving(key), self.address)
+        except SrpcError as exc:
             with self._lock:
-                self.pending.pop(key, None)
+                if self.pending.pop(key, None) is not None and exc.code == ERR_TIMEOUT and not waiter.queued:
+                    self._abandon(key)  # a writer's timeout after its own frame went out
             raise
-        waiter.done.wait(max(0.0, deadline - time.monotonic()))
-        with self._lock:
-            if not waiter.done.is_set():
-                self.pending.pop(key, None)
-                self._abandoned[key] = None
-                while len(self._abandoned) > ABANDONED_REMEMBERED:
-                    self._abandoned.popitem(last=False)
-                raise _expired(self.receiving(key), self.address)
+        finally:
+            if waiter.queued or waiter.turn:  # e.g. answered while still queued (the only call in flight)
+                with self._lock:
+                    if waiter.queued:
+                        self._outbox.remove(waiter)
+                        waiter.queued = False
+                    if waiter.turn:
+                        waiter.turn = False
+                        self._pass_turn()
         if waiter.error is not None:
             raise waiter.error
-        assert waiter.frame is not None
-        return waiter.frame
+        assert waiter.reply is not None
+        return waiter.reply
 
-    def _write(self, frame: FrameSource, deadline: float) -> None:
-        if not self._write_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            raise SrpcError(ERR_TIMEOUT, f"timeout sending to {self.address}")
-        try:
-            data = memoryview(_frame_now(frame, deadline, time.monotonic()))
-            sent = 0
-            while sent < len(data):
-                try:
-                    sent += self.sock.send(data[sent:])
-                    continue
-                except BlockingIOError:
-                    pass
-                except OSError as exc:
-                    failure = SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {self.address}: {exc}")
-                    self.close(failure)
-                    raise failure from None
-                left = deadline - time.monotonic()
-                if left <= 0 or not _wait_fd(self.sock, select.POLLOUT, left):
-                    if sent:  # half a request on the wire: the connection cannot carry more
-                        self.close(SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {self.address}: a request was cut short by its timeout"))
-                    raise SrpcError(ERR_TIMEOUT, f"timeout sending to {self.address}")
-        finally:
-            self._write_lock.release()
+    def _abandon(self, key: int) -> None:
+        """Remembers a timed-out call's sequence, so its late reply is dropped quietly; under the lock."""
+        self._abandoned[key] = None
+        while len(self._abandoned) > ABANDONED_REMEMBERED:
+            self._abandoned.popitem(last=False)
+
+    def _pass_turn(self) -> None:
+        """Gives the writer's turn to the oldest queued call, or ends it; under the lock."""
+        if self._outbox and not self.closed:
+            first = self._outbox[0]
+            first.turn = True
+            first.signal()
+        else:
+            self._writing = False
+
+    def _write_turn(self, me: _Waiter, deadline: float) -> None:
+        """Holding the turn: sends the outbox round after round (each round one ``send`` of every
+        frame queued); ends it when the outbox is empty, hands it on once ``me`` has its reply."""
+        while True:
+            with self._lock:
+                if self.closed or not self._outbox or me.reply is not None or me.error is not None:
+                    self._pass_turn()
+                    return
+                batch, self._outbox = self._outbox, []
+                for w in batch:
+                    w.queued = False
+            data = batch[0].data if len(batch) == 1 else b"".join(w.data for w in batch)
+            try:
+                self._send_all(data, deadline)
+            except SrpcError:
+                with self._lock:
+                    if not self.closed:  # nothing of the round went out: the others stay queued
+                        others = [w for w in batch if w is not me]
+                        for w in others:
+                            w.queued = True
+                        self._outbox[:0] = others
+                    self._pass_turn()
+                raise
+
+    def _send_all(self, data: bytes, deadline: float) -> None:
+        """Sends ``data`` whole by ``deadline``: -10 when it could not start; when it was cut
+        short, or the socket failed, the connection is closed (every call in flight fails)."""
+        view = memoryview(data)
+        sent = 0
+        while sent < len(view):
+            try:
+                sent += self.sock.send(view[sent:])
+                continue
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                failure = SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {self.address}: {exc}")
+                self.close(failure)
+                raise failure from None
+            left = deadline - time.monotonic()
+            if left <= 0 or not _wait_fd(self.sock, select.POLLOUT, left):
+                if sent:  # half a request on the wire: the connection cannot carry more
+                    self.close(SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {self.address}: a request was cut short by its timeout"))
+                raise SrpcError(ERR_TIMEOUT, f"timeout sending to {self.address}")
 
     def close(self, failure: SrpcError) -> None:
         """Fails every call in flight with ``failure`` and wakes the reader, which closes the socket."""
@@ -395,15 +523,25 @@ class _TcpConnection:
             if self.closed:
                 return
             self.closed = True
-            waiters = list(self.pending.values())
+            for waiter in self.pending.values():
+                waiter.error = SrpcError(failure.code, failure.message)
+                waiter.signal()
             self.pending.clear()
-        for waiter in waiters:
-            waiter.error = SrpcError(failure.code, failure.message)
-            waiter.done.set()
+            for waiter in self._outbox:
+                waiter.queued = False
+            self._outbox.clear()
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+def _decoded(frame: bytes) -> Optional[Tuple[RpcHead, bytes]]:
+    """A reply's (head, body), ``None`` when its head does not parse."""
+    try:
+        return decode_frame(frame)
+    except SrpcError:
+        return None
 
 
 class Client:
@@ -457,11 +595,11 @@ class Client:
         budget; never for literal addresses. Timeouts, resets and server errors are not retried.
         """
         sequence = new_sequence()
-        head = request_head(method, sequence, caller=self.caller, flow_id=flow_id, coloring=coloring)
         send = self.send_timeout if send_timeout is None else send_timeout
+        request = _request_frame(method, sequence, bytes(body), send, self.caller, flow_id, coloring)
         tries = self.retries if retries is None else _check_retries(retries)
-        address, reply, cost_ms = self._send(service, _frame_builder(head, bytes(body), send), sequence, timeout_ms, tries)
-        return _checked(self.router, service, address, reply, sequence, cost_ms)
+        address, (reply, decoded), cost_ms = self._send(service, request, sequence, timeout_ms, tries)
+        return _checked(self.router, service, address, reply, sequence, cost_ms, decoded)
 
     def call_message(self, service: str, method: str, request: Any, response_type: Type[M], timeout_ms: Optional[float] = None, **head: Any) -> M:
         """Typed call: serializes ``request``, parses the reply as ``response_type`` (-5 if it cannot)."""
@@ -478,37 +616,29 @@ class Client:
             key = decode_frame(frame)[0].sequence
         except SrpcError:
             key = -new_sequence()  # never a wire sequence: matched only as the only call in flight
-        address, reply, cost_ms = self._send(service, frame, key, timeout_ms, _check_retries(retries))
+        address, (reply, _), cost_ms = self._send(service, frame, key, timeout_ms, _check_retries(retries))
         self.router.update(service, address, 0, cost_ms)
         return reply
 
-    def _send(self, service: str, frame: FrameSource, key: int, timeout_ms: Optional[float], retries: int) -> Tuple[Address, bytes, int]:
-        """Routes and exchanges one frame: (address, reply frame, cost in ms); transport failures
-        are reported; refused connections are picked again up to ``retries`` times in the budget."""
+    def _send(self, service: str, frame: FrameSource, key: int, timeout_ms: Optional[float], retries: int) -> Tuple[Address, Reply, int]:
+        """Routes and exchanges one frame: (address, reply, cost in ms); see :class:`_Attempts`."""
         budget_ms = call_budget_ms(timeout_ms)
         deadline = time.monotonic() + budget_ms / 1000.0
-        attempt = 0
+        attempts = _Attempts(self.router, service, budget_ms, deadline, retries)
         while True:
-            address = self.router.route(service)
-            if address is None:
-                raise SrpcError(ERR_GET_ROUTE_FAILED, f"get route failed: {service}")
-            if budget_ms <= 0:
-                raise _no_time_left(service)
+            address = attempts.pick()
             started = time.monotonic()
             try:
                 if address.type == UDP:
-                    reply = self._exchange_udp(address, frame, deadline)
+                    reply: Reply = (self._exchange_udp(address, frame, deadline), None)
                 else:
                     reply = self._exchange_tcp(address, frame, key, deadline)
             except _Refused:
-                self.router.report_refused(service, address)
-                if not _may_retry(service, attempt, retries, deadline, time.monotonic()):
-                    raise
-                attempt += 1
-                continue
+                if attempts.refused(address, time.monotonic()):
+                    continue
+                raise
             except SrpcError as exc:
-                if _is_network_failure(exc.code):
-                    self.router.update(service, address, 1, 0)
+                attempts.failed(address, exc)
                 raise
             return address, reply, int((time.monotonic() - started) * 1000)
 
@@ -529,6 +659,11 @@ class Client:
     def _connection(self, address: Address, key: int, deadline: float) -> _TcpConnection:
         """An open connection to ``address`` without ``key`` in flight; opens one when there is none."""
         where = (address.ip, address.port)
+        listed = self._conns.get(where)
+        if listed:  # the common case, without locks: the first pooled connection is open and free for key
+            first = listed[0]
+            if not first.closed and key not in first.pending and first.pid == os.getpid():
+                return first
 
         def usable() -> Optional[_TcpConnection]:
             with self._lock:
@@ -575,7 +710,7 @@ class Client:
         finally:
             opening.release()
 
-    def _exchange_tcp(self, address: Address, frame: FrameSource, key: int, deadline: float) -> bytes:
+    def _exchange_tcp(self, address: Address, frame: FrameSource, key: int, deadline: float) -> Reply:
         while True:
             try:
                 return self._connection(address, key, deadline).exchange(frame, key, deadline)
@@ -600,15 +735,30 @@ class Client:
 
 
 class _AsyncConnection:
-    """One multiplexed TCP connection: responses are matched to calls by sequence."""
+    """One multiplexed TCP connection: responses are matched to calls by sequence.
+
+    Request frames written in one turn of the event loop go out in one write (the TS client's
+    one write per tick); each reply's head is decoded once, here, and handed to its call."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, max_frame_size: int) -> None:
         self.reader = reader
         self.writer = writer
-        self.pending: Dict[int, "asyncio.Future[bytes]"] = {}
+        self.pending: Dict[int, "asyncio.Future[Optional[Tuple[bytes, RpcHead, bytes]]]"] = {}
         self.closed = False
         self._decoder = FrameDecoder(max_frame_size)
+        self._outbox: List[bytes] = []
         self.task = asyncio.ensure_future(self._read_loop())
+
+    def write(self, frame: bytes) -> None:
+        """Queues a request frame; the queue is written at the end of this loop turn."""
+        if not self._outbox:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outbox.append(frame)
+
+    def _flush(self) -> None:
+        frames, self._outbox = self._outbox, []
+        if not self.closed:
+            self.writer.write(frames[0] if len(frames) == 1 else b"".join(frames))
 
     async def _read_loop(self) -> None:
         failure = SrpcError(ERR_SEND_RECV_FAILED, "network sendrecv failed: connection closed by peer")
@@ -637,10 +787,10 @@ class _AsyncConnection:
         return seq == sequence if seq is not None else len(self.pending) == 1
 
     def _deliver(self, frame: bytes) -> None:
-        head, _ = decode_frame(frame)
+        head, body = decode_frame(frame)
         fut = self.pending.pop(head.sequence, None)
         if fut is not None and not fut.done():  # else a late answer to a call that timed out
-            fut.set_result(frame)
+            fut.set_result((frame, head, body))
 
     def close(self, failure: SrpcError) -> None:
         if self.closed:
@@ -696,33 +846,26 @@ class AsyncClient:
         budget_ms = call_budget_ms(timeout_ms)
         deadline = loop.time() + budget_ms / 1000.0
         sequence = new_sequence()
-        head = request_head(method, sequence, caller=self.caller, flow_id=flow_id, coloring=coloring)
         send = self.send_timeout if send_timeout is None else send_timeout
-        frame = _frame_builder(head, bytes(body), send)
-        attempt = 0
+        frame = _request_frame(method, sequence, bytes(body), send, self.caller, flow_id, coloring)
+        attempts = _Attempts(self.router, service, budget_ms, deadline, tries)
         while True:
-            address = self.router.route(service)
-            if address is None:
-                raise SrpcError(ERR_GET_ROUTE_FAILED, f"get route failed: {service}")
-            if budget_ms <= 0:
-                raise _no_time_left(service)
+            address = attempts.pick()
             started = loop.time()
             try:
                 if address.type == UDP:
-                    reply = await self._exchange_udp(address, frame, deadline)
+                    reply, decoded = await self._exchange_udp(address, frame, deadline), None
                 else:
-                    reply = await self._exchange_tcp(address, frame, sequence, deadline)
+                    reply, head, body = await self._exchange_tcp(address, frame, sequence, deadline)
+                    decoded = (head, body)
             except _Refused:
-                self.router.report_refused(service, address)
-                if not _may_retry(service, attempt, tries, deadline, loop.time()):
-                    raise
-                attempt += 1
-                continue
-            except SrpcError as exc:
-                if _is_network_failure(exc.code):
-                    self.router.update(service, address, 1, 0)
+                if attempts.refused(address, loop.time()):
+                    continue
                 raise
-            return _checked(self.router, service, address, reply, sequence, int((loop.time() - started) * 1000))
+            except SrpcError as exc:
+                attempts.failed(address, exc)
+                raise
+            return _checked(self.router, service, address, reply, sequence, int((loop.time() - started) * 1000), decoded)
 
     async def call_message(self, service: str, method: str, request: Any, response_type: Type[M], timeout_ms: Optional[float] = None, **head: Any) -> M:
         """Typed call: serializes ``request``, parses the reply as ``response_type`` (-5 if it cannot)."""
@@ -783,27 +926,23 @@ class AsyncClient:
         except asyncio.TimeoutError:
             raise SrpcError(ERR_TIMEOUT, f"timeout connecting to {address}") from None
 
-    async def _exchange_tcp(self, address: Address, frame: FrameSource, sequence: int, deadline: float) -> bytes:
+    async def _exchange_tcp(self, address: Address, frame: FrameSource, sequence: int, deadline: float) -> Tuple[bytes, RpcHead, bytes]:
         loop = asyncio.get_running_loop()
         conn = await self._connection(address, deadline)
-        fut: "asyncio.Future[bytes]" = loop.create_future()
+        fut: "asyncio.Future[Optional[Tuple[bytes, RpcHead, bytes]]]" = loop.create_future()
         conn.pending[sequence] = fut
+        conn.write(_frame_now(frame, deadline, loop.time()))
         try:
-            conn.writer.write(_frame_now(frame, deadline, loop.time()))
-        except OSError as exc:
-            conn.pending.pop(sequence, None)
-            raise SrpcError(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {exc}") from None
-        remaining = deadline - loop.time()
-        try:
-            if not await _settled(fut, remaining):
+            reply = await _settled(fut, deadline - loop.time())
+            if reply is None:
                 raise _expired(conn.receiving(sequence), address)
-            return fut.result()
+            return reply
         finally:
             conn.pending.pop(sequence, None)
 
     async def _exchange_udp(self, address: Address, frame: FrameSource, deadline: float) -> bytes:
         loop = asyncio.get_running_loop()
-        answer: "asyncio.Future[bytes]" = loop.create_future()
+        answer: "asyncio.Future[Optional[bytes]]" = loop.create_future()
 
         class _Receiver(asyncio.DatagramProtocol):
             def datagram_received(self, data: bytes, addr: object) -> None:
@@ -817,18 +956,34 @@ class AsyncClient:
         transport, _ = await loop.create_datagram_endpoint(_Receiver, remote_addr=(address.ip, address.port))
         try:
             transport.sendto(_frame_now(frame, deadline, loop.time()))
-            if not await _settled(answer, deadline - loop.time()):
+            reply = await _settled(answer, deadline - loop.time())
+            if reply is None:
                 raise _expired(False, address)
-            return answer.result()
+            return reply
         finally:
             transport.close()
 
 
-async def _settled(fut: "asyncio.Future[bytes]", timeout_s: float) -> bool:
-    """Waits up to ``timeout_s`` for ``fut``; whether it is done.
+T = TypeVar("T")
 
-    Not ``asyncio.wait_for``: before Python 3.12 it drops a cancellation of the waiting task
-    when the future completes at the same moment, and a handler cancelled at its deadline
-    (spec §14) must not miss that because a reply arrived then."""
-    done, _ = await asyncio.wait({fut}, timeout=max(timeout_s, 0))
-    return bool(done)
+
+def _expire(fut: "asyncio.Future[Optional[T]]") -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+async def _settled(fut: "asyncio.Future[Optional[T]]", timeout_s: float) -> Optional[T]:
+    """``fut``'s result, or ``None`` when ``timeout_s`` passes first (a timer completes it with ``None``).
+
+    Awaits the future itself — neither ``asyncio.wait_for``, which before Python 3.12 drops a
+    cancellation of the waiting task when the future completes at the same moment (a handler
+    cancelled at its deadline, spec §14, must not miss that because a reply arrived then), nor
+    ``asyncio.wait``, which costs a waiter future and callbacks per call. Cancelling the task
+    cancels ``fut`` (a reply arriving later finds it done and is dropped)."""
+    if fut.done():
+        return fut.result()
+    timer = asyncio.get_running_loop().call_later(max(timeout_s, 0), _expire, fut)
+    try:
+        return await fut
+    finally:
+        timer.cancel()

@@ -113,13 +113,26 @@ def decode_head(data: bytes) -> RpcHead:
     seen_sequence = seen_method = False
     unknown = bytearray()
     pos = 0
+    end = len(data)
     try:
-        while pos < len(data):
+        while pos < end:
             start = pos
-            tag, pos = _read_varint(data, pos)
+            tag = data[pos]
+            # Tags of one or two bytes (every known field's) are read inline, longer ones by _read_varint.
+            if tag < 0x80:
+                pos += 1
+            elif pos + 1 < end and data[pos + 1] < 0x80:
+                tag = (tag & 0x7F) | (data[pos + 1] << 7)
+                pos += 2
+            else:
+                tag, pos = _read_varint(data, pos)
             number, wire = tag >> 3, tag & 7
             if wire == 0:
-                value, pos = _read_varint(data, pos)
+                if pos < end and data[pos] < 0x80:
+                    value = data[pos]
+                    pos += 1
+                else:
+                    value, pos = _read_varint(data, pos)
                 if number == 10:
                     head.sequence, seen_sequence = value, True
                 elif number == 20:
@@ -137,8 +150,12 @@ def decode_head(data: bytes) -> RpcHead:
                 else:
                     unknown += data[start:pos]
             elif wire == 2:
-                length, pos = _read_varint(data, pos)
-                if pos + length > len(data):
+                if pos < end and data[pos] < 0x80:
+                    length = data[pos]
+                    pos += 1
+                else:
+                    length, pos = _read_varint(data, pos)
+                if pos + length > end:
                     raise ValueError("truncated field")
                 value_bytes = bytes(data[pos:pos + length])
                 pos += length
