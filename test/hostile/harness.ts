@@ -62,7 +62,7 @@ export interface TargetOptions {
   fileLimit?: number;
 }
 
-/** Starts one target server in a fresh directory and waits for `listening on 127.0.0.1:<port>`. */
+/** Starts one target server in a fresh directory and waits for its JSON startup line (`"msg":"listening on 127.0.0.1:<port> …"`). */
 export async function startTarget(lang: Lang, options: TargetOptions = {}): Promise<Target> {
   const dir = await fs.mkdtemp(path.join(tmpdir(), `hostile-${lang}-`));
   await fs.mkdir(path.join(dir, "etc"));
