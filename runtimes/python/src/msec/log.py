@@ -256,9 +256,8 @@ def format_access(
         {"time":"…","msg":"access","method":"…","caller":"…","peer":"…","transport":"tcp","format":"binary",
          "code":0,"latency_ms":0.184,"bytes_in":42,"bytes_out":40,"flow_id":"7"}
     """
-    latency: object = round(max(latency_ms, 0.0), 3)
-    if latency == int(latency):  # JavaScript writes 2, not 2.0
-        latency = int(latency)
+    rounded = round(max(latency_ms, 0.0), 3)
+    latency: object = int(rounded) if rounded == int(rounded) else rounded  # JavaScript writes 2, not 2.0
     record: Dict[str, object] = {
         "time": _stamp(),
         "msg": "access",
