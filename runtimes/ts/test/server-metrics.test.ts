@@ -8,7 +8,8 @@
 import { after, before, describe, test } from "node:test";
 import { strict as assert } from "node:assert";
 import { Writable } from "node:stream";
-import { type MethodDefinition, type Server, SrpcError, createServer, encodeFrame } from "@msec-gen/runtime";
+import type { JsonValue } from "@bufbuild/protobuf";
+import { type MethodDefinition, type RequestBody, type ResponseBody, type Server, SrpcError, createServer, encodeFrame } from "@msec-gen/runtime";
 import type { Socket } from "node:net";
 import { delay, dial, memoryLogger, readFrames, udpCall } from "./net-helpers.js";
 
@@ -16,8 +17,8 @@ const ACCESS_KEYS = ["time", "msg", "method", "caller", "peer", "transport", "fo
 const BOUNDS = ["0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"];
 
 function methods(): MethodDefinition[] {
-  const echo = (body: Parameters<MethodDefinition["invoke"]>[0]) =>
-    body.format === "binary" ? { format: "binary" as const, bytes: body.bytes } : { format: "json" as const, json: JSON.parse(body.text) as object };
+  const echo = (body: RequestBody): ResponseBody =>
+    body.format === "binary" ? { format: "binary", bytes: body.bytes } : { format: "json", json: JSON.parse(body.text) as JsonValue };
   return [
     { name: "t.S.Echo", invoke: (body) => echo(body) },
     {
