@@ -123,7 +123,7 @@ function answerJson(
   access: { method: string; caller: string; flowId: bigint },
 ): void {
   sink.respond(slot, response);
-  core.stats.countRequest(label, "http", code, (performance.now() - arrivedAt) / 1000);
+  core.stats.countRequest(label, "http", code).observe((performance.now() - arrivedAt) / 1000);
   core.accessLog?.write({
     method: access.method,
     caller: access.caller,

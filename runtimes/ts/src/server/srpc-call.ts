@@ -20,6 +20,7 @@ import { CallDeadline, deadlineExceededMessage } from "./call-deadline.js";
 import { ServerCallContext } from "./call-context.js";
 import type { ServerCore } from "./core.js";
 import { failureOf, isPromiseLike, whenSettled, wrongFormat } from "./outcome.js";
+import type { HistogramSeries } from "../monitor.js";
 import { type Transport, UNKNOWN_METHOD_LABEL } from "./stats.js";
 
 const EMPTY = new Uint8Array(0);
@@ -34,6 +35,11 @@ export interface FrameSink {
   sendResponse(head: Uint8Array, body: Uint8Array): void;
   /** Called once when a call that `handleFrame` started has been answered. */
   callFinished(): void;
+  /**
+   * Observes, in `series`, the seconds from `arrivedAt` (`performance.now()`)
+   * to the answer just sent being handed to the socket.
+   */
+  recordLatency(series: HistogramSeries, arrivedAt: number): void;
 }
 
 /** How `handleFrame` dealt with a frame. */
@@ -128,7 +134,7 @@ function answerAtOnce(
   code: number,
 ): void {
   sink.sendFrame(response);
-  core.stats.countRequest(label, sink.transport, code, (performance.now() - arrivedAt) / 1000);
+  sink.recordLatency(core.stats.countRequest(label, sink.transport, code), arrivedAt);
   core.accessLog?.write({
     method: head.methodName,
     caller: head.caller ?? "",
@@ -206,7 +212,7 @@ class SrpcCall {
     }
     this.answered = true;
     this.sink.sendResponse(this.responseHead, bytes);
-    this.core.stats.countSuccess(this.ctx.method, this.sink.transport, (performance.now() - this.arrivedAt) / 1000);
+    this.sink.recordLatency(this.core.stats.countSuccess(this.ctx.method, this.sink.transport), this.arrivedAt);
     if (this.core.accessLog !== undefined) this.logAccess(0, FRAME_OVERHEAD + this.responseHead.length + bytes.length);
     this.done();
   }
@@ -225,7 +231,7 @@ class SrpcCall {
     );
     const frame = encodeFrame(head, EMPTY);
     this.sink.sendFrame(frame);
-    this.core.stats.countRequest(this.ctx.method, this.sink.transport, code, (performance.now() - this.arrivedAt) / 1000);
+    this.sink.recordLatency(this.core.stats.countRequest(this.ctx.method, this.sink.transport, code), this.arrivedAt);
     if (this.core.accessLog !== undefined) this.logAccess(code, frame.length);
     this.done();
   }

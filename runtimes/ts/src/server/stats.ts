@@ -64,30 +64,31 @@ export class ServerStats {
     return counters;
   }
 
-  /** Observes a call's latency (seconds) in its method's histogram. */
-  private observe(counters: MethodCounters, method: string, transport: Transport, seconds: number): void {
+  /** The latency histogram of a method and transport, made on first use. */
+  private latency(counters: MethodCounters, method: string, transport: Transport): HistogramSeries {
     let series = counters.duration[transport];
     if (series === undefined) {
       series = this.histograms.histogram(REQUEST_DURATION_METRIC, REQUEST_DURATION_HELP, { method, transport }, DURATION_BUCKETS);
       counters.duration[transport] = series;
     }
-    series.observe(seconds);
+    return series;
   }
 
-  /** A call answered with code 0 after `seconds`. */
-  countSuccess(method: string, transport: Transport, seconds: number): void {
+  /**
+   * Counts a call answered with code 0; returns the histogram its latency
+   * (seconds) goes into — the caller observes it, so a TCP connection can
+   * read the clock once for every answer of one write.
+   */
+  countSuccess(method: string, transport: Transport): HistogramSeries {
     const counters = this.methodCounters(method);
     counters.ok[transport]++;
-    this.observe(counters, method, transport, seconds);
+    return this.latency(counters, method, transport);
   }
 
-  /** A call answered with `code` after `seconds` (method: the registered name or `UNKNOWN_METHOD_LABEL`). */
-  countRequest(method: string, transport: Transport, code: number, seconds: number): void {
-    if (code === 0) {
-      this.countSuccess(method, transport, seconds);
-      return;
-    }
-    this.observe(this.methodCounters(method), method, transport, seconds);
+  /** Counts a call answered with `code` (method: the registered name or `UNKNOWN_METHOD_LABEL`); returns its latency histogram. */
+  countRequest(method: string, transport: Transport, code: number): HistogramSeries {
+    if (code === 0) return this.countSuccess(method, transport);
+    const series = this.latency(this.methodCounters(method), method, transport);
     let byKey = this.requests.get(method);
     if (byKey === undefined) {
       byKey = new Map();
@@ -95,6 +96,7 @@ export class ServerStats {
     }
     const key = `${transport} ${code}`;
     byKey.set(key, (byKey.get(key) ?? 0) + 1);
+    return series;
   }
 }
 
