@@ -9,7 +9,7 @@
  *                   (examples/echo/python/echo_server.py on the Python runtime, run with
  *                   `python3` from PATH; the same options are passed on)
  *
- * Prints `listening on <host>:<port> (tcp+udp)` once bound; SIGTERM/SIGINT drain and exit.
+ * Prints its JSON startup line (`"msg":"listening on <host>:<port> (tcp+udp)"`, `"port":N`) once bound; SIGTERM/SIGINT drain and exit.
  * Serves examples/echo/openapi.json at `GET /openapi.json` and the API explorer,
  * which reads it, at `GET /explorer` (both languages; docs/explorer.md).
  */

@@ -39,7 +39,7 @@ async function generate(args: readonly string[]): Promise<{ dir: string; stderr:
   return { dir, stderr: r.stderr };
 }
 
-/** Start `command` in `cwd`, resolve the port of its `listening on 127.0.0.1:<port> (tcp)` line; SIGTERM must exit 0. */
+/** Start `command` in `cwd`, resolve the port of its JSON startup line (`"msg":"listening on 127.0.0.1:<port> (tcp)"`); SIGTERM must exit 0. */
 async function withServer(command: readonly string[], cwd: string, use: (port: number) => Promise<void>): Promise<void> {
   const child = spawn(command[0]!, command.slice(1), { cwd, stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -48,7 +48,7 @@ async function withServer(command: readonly string[], cwd: string, use: (port: n
       let out = "";
       child.stdout.on("data", (d: Buffer) => {
         out += d.toString();
-        const m = /^listening on 127\.0\.0\.1:(\d+) \(tcp\)$/m.exec(out);
+        const m = /^\{.*"msg":"listening on 127\.0\.0\.1:(\d+) \(tcp\)".*\}$/m.exec(out);
         if (m) resolve(Number(m[1]));
       });
       child.once("exit", (code) => reject(new Error(`${command.join(" ")} exited with ${code}: ${out}`)));

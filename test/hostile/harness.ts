@@ -60,15 +60,18 @@ export interface TargetOptions {
   srpc?: Record<string, string>;
   /** Run under `ulimit -n <files>` (soft and hard). */
   fileLimit?: number;
+  /** Extra `[LOG]` keys, e.g. `{ access_log: "1" }`. */
+  log?: Record<string, string>;
 }
 
-/** Starts one target server in a fresh directory and waits for `listening on 127.0.0.1:<port>`. */
+/** Starts one target server in a fresh directory and waits for its JSON startup line (`"msg":"listening on 127.0.0.1:<port> …"`). */
 export async function startTarget(lang: Lang, options: TargetOptions = {}): Promise<Target> {
   const dir = await fs.mkdtemp(path.join(tmpdir(), `hostile-${lang}-`));
   await fs.mkdir(path.join(dir, "etc"));
   const keys = Object.entries(options.srpc ?? {}).map(([k, v]) => `${k}=${v}\n`).join("");
   const ini = path.join(dir, "etc/config.ini");
-  await fs.writeFile(ini, `[SRPC]\nlisten=127.0.0.1:0/tcp 127.0.0.1:0/udp\n${keys}\n[LOG]\nLevel=ERROR\n`);
+  const logKeys = Object.entries(options.log ?? {}).map(([k, v]) => `${k}=${v}\n`).join("");
+  await fs.writeFile(ini, `[SRPC]\nlisten=127.0.0.1:0/tcp 127.0.0.1:0/udp\n${keys}\n[LOG]\nLevel=ERROR\n${logKeys}`);
   const command =
     lang === "ts"
       ? [process.execPath, "--import", "tsx", path.join(HERE, "servers/hostile-server.ts"), "--config", ini]

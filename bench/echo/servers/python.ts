@@ -33,8 +33,10 @@ const child = spawn(PYTHON, [path.join(repoRoot(), ECHO_SERVER), "--host", host,
   stdio: ["ignore", "pipe", "inherit"],
 });
 createInterface({ input: child.stdout! }).on("line", (line) => {
-  const m = /^listening on .*:(\d+) \(tcp\)$/.exec(line);
-  if (m) process.stdout.write(`${JSON.stringify({ listening: Number(m[1]), pid: child.pid })}\n`);
+  // The server's startup line is a JSON log line: {"time":…,"msg":"listening on H:P (tcp)","host":…,"port":P,…}.
+  if (!line.startsWith("{") || !line.includes(`"msg":"listening on `)) return;
+  const { port: bound } = JSON.parse(line) as { port: number };
+  process.stdout.write(`${JSON.stringify({ listening: bound, pid: child.pid })}\n`);
 });
 child.once("exit", (code) => process.exit(code ?? 1));
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => child.kill(signal));

@@ -2,7 +2,7 @@
 """The echo server on the Python runtime: the twin of the TypeScript echo server.
 
 Serves ``echo.EchoService.Echo`` (fixtures/echo/echo.proto) over SRPC (TCP and
-UDP) and HTTP/JSON on one port. Prints ``listening on <host>:<port> (tcp+udp)``
+UDP) and HTTP/JSON on one port. Prints the JSON startup line (``"msg":"listening on <host>:<port> (tcp+udp)"``)
 once bound, like the TypeScript echo server; SIGTERM/SIGINT drain and exit. Serves
 examples/echo/openapi.json at ``GET /openapi.json`` and the API explorer at ``GET /explorer``.
 

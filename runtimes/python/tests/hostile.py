@@ -1,4 +1,5 @@
 """Helpers of the hostile-client tests: a server process to measure, frames, raw sockets."""
+import json
 import os
 import signal
 import socket
@@ -82,10 +83,10 @@ class ServerProcess:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
-        if not line.startswith("listening on "):
+        if not line.startswith('{"time":') or '"msg":"listening on ' not in line:  # the startup JSON log line
             self.stop()
             raise RuntimeError(f"server did not start: {line!r} {self.stderr()!r}")
-        self.port = int(line.split()[2].rsplit(":", 1)[1])
+        self.port = int(json.loads(line)["port"])
 
     def rss_bytes(self) -> int:
         with open(f"/proc/{self.proc.pid}/status") as f:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A server process for the hostile-client tests: raw echo, slow calls, and a descriptor hog.
 
-    python3 hostile_server.py [--config etc/config.ini]   # prints "listening on 127.0.0.1:<port> (tcp+udp)"
+    python3 hostile_server.py [--config etc/config.ini]   # prints the JSON startup line ("msg":"listening on 127.0.0.1:<port> (tcp+udp)")
 
 * ``test.Raw.Echo``: answers the request body (binary) or the JSON value (HTTP);
 * ``test.Slow.Sleep``: sleeps the body's milliseconds on the event loop;

@@ -158,8 +158,9 @@ def test_start_server_registers_and_deregisters_on_sigterm(etcd: Etcd, closing: 
         assert child.stdout is not None
         listening = child.stdout.readline().decode()
         registered = child.stdout.readline().decode()
-        port = int(listening.split(":")[1].split(" ")[0])
-        assert registered == f"registered /py-server/services/echo.EchoService/127.0.0.1:{port} in etcd\n"
+        port = int(json.loads(listening)["port"])
+        key = f"/py-server/services/echo.EchoService/127.0.0.1:{port}"
+        assert (json.loads(registered)["msg"], json.loads(registered)["key"]) == (f"registered {key} in etcd", key)
         until("server seen", 1.0, lambda: resolver.resolve("echo.EchoService") == [Instance(Address("127.0.0.1", port, "tcp"), 100)])
         child.send_signal(signal.SIGTERM)
         assert child.wait(timeout=15) == 0

@@ -1,5 +1,5 @@
-"""Client-chosen names never become unbounded metric labels: unknown methods count under
-``(unknown)``, callers beyond ``max_caller_labels`` under ``(other)``."""
+"""Client-chosen names never become metric labels: unknown methods count under ``(unknown)``,
+and callers are no label at all (as in the TypeScript server; docs/metrics.md)."""
 import json
 import tracemalloc
 
@@ -34,25 +34,10 @@ def test_20000_unknown_methods_and_callers_keep_metrics_small(serve):
     metrics = read_http(http).partition(b"\r\n\r\n")[2].decode()
     print(f"/metrics after {NAMES + 200} unknown names: {len(metrics)} bytes; {grown} bytes still allocated")
     assert len(metrics) <= 1024 * 1024
-    counters = default_monitor.counters()
-    callers = [k for k in counters if k.startswith("frm.rpc caller [")]
-    assert len(callers) == 257  # 256 kept names + (other)
-    assert counters["frm.rpc caller [(other)]"] == NAMES + 200 - 256
-    assert counters["frm.rpc request [(unknown)] fail:invalid method name"] == NAMES + 200
-    assert not any("Unknown1" in k or "Http1" in k for k in counters)
+    assert s.server.stats.requests("(unknown)", "tcp", -6) == NAMES
+    assert s.server.stats.requests("(unknown)", "http", -6) == 200
+    assert f'msec_server_requests_total{{method="(unknown)",transport="tcp",code="-6"}} {NAMES}\n' in metrics
+    assert f'msec_server_request_duration_seconds_count{{method="(unknown)",transport="tcp"}} {NAMES}\n' in metrics
+    assert default_monitor.counters() == {}, "the server adds no MSEC attributes of its own"
     assert grown < 8 * 1024 * 1024, f"{grown} bytes still held"
-    assert 'frm.rpc caller [(other)]' in metrics and "Unknown" not in metrics
-
-
-def test_max_caller_labels_is_an_option(serve):
-    default_monitor.clear()
-    s = serve(METHODS, max_caller_labels=2)
-    sock = connect(s.port)
-    sock.sendall(b"".join(frame("t.S.Echo", b"", seq=i, caller=f"c{i % 4}") for i in range(1, 9)))
-    assert len(read_frames(sock, 8)) == 8
-    counters = default_monitor.counters()
-    assert {k: v for k, v in counters.items() if k.startswith("frm.rpc caller")} == {
-        "frm.rpc caller [c1]": 2,
-        "frm.rpc caller [c2]": 2,
-        "frm.rpc caller [(other)]": 4,
-    }
+    assert "Unknown" not in metrics and "caller." not in metrics and "http." not in metrics

@@ -246,7 +246,7 @@ def test_health_metrics_404_and_405(serve):
         c.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
         metrics = read_http(c).decode()
         assert "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n" in metrics
-        assert 'msec_attr_total{name="frm.rpc request [t.S.Echo] success"}' in metrics
+        assert 'msec_server_requests_total{method="t.S.Echo",transport="http",code="0"} 1\n' in metrics
         c.sendall(b"GET /nope HTTP/1.1\r\n\r\n")
         assert read_http(c) == b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 10\r\n\r\nnot found\n"
         c.sendall(b"PUT /health HTTP/1.1\r\nContent-Length: 0\r\n\r\n")

@@ -30,10 +30,10 @@ class Launched:
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
-        if not line.startswith("listening on "):
+        if not line.startswith('{"time":') or '"msg":"listening on ' not in line:  # the startup JSON log line
             self.proc.kill()
             raise RuntimeError(f"{lang} echo server did not start: {line!r}")
-        self.port = int(line.split()[2].rsplit(":", 1)[1])
+        self.port = int(json.loads(line)["port"])
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)

@@ -9,7 +9,7 @@ export { type DecodedFrame, type FrameDecoderOptions, DEFAULT_MAX_FRAME_BYTES, F
 export { colorId, defaultFlowId } from "./color.js";
 export { type Config, DEFAULT_CONFIG_PATH, getConfig, loadConfig, parseConfig } from "./config.js";
 export { type ColorRule, type LogFieldValue, type LogLevel, type Logger, type LoggerOptions, ConfigError, DEFAULT_LOG_LEVEL, LOG_LEVELS, MAX_COLOR_RULES, createLogger, logOptionsFromConfig, parseLogLevel } from "./log.js";
-export { type MetricLabels, ATTR_COUNTER, ATTR_GAUGE, DEFAULT_BUCKETS, Metrics, attrReport, attrSet, metricName, metrics, monitorAdd, monitorSet, renderMetrics } from "./monitor.js";
+export { type MetricLabels, ATTR_COUNTER, ATTR_GAUGE, DEFAULT_BUCKETS, DURATION_BUCKETS, HistogramSeries, Metrics, attrReport, attrSet, metricName, metrics, monitorAdd, monitorSet, renderMetrics } from "./monitor.js";
 export { type Server, type ServerOptions, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION, DEFAULT_MAX_PENDING_OUTPUT_BYTES, DEFAULT_MAX_UDP_IN_FLIGHT, DEFAULT_PORT, DEFAULT_REQUEST_TIMEOUT_MS, FD_RESERVE, createServer } from "./server/server.js";
 export { type ListenSpec, type StartServerOptions, parseListen, serverOptionsFromConfig, startServer } from "./server/start-server.js";
 export { type HttpParserLimits, type HttpRequest, DEFAULT_MAX_HTTP_HEADER_BYTES, HttpParseError, HttpRequestParser } from "./server/http-request.js";

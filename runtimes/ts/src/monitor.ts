@@ -18,10 +18,41 @@ export const DEFAULT_BUCKETS: readonly number[] = [0.0005, 0.001, 0.002, 0.005, 
 
 type MetricType = "counter" | "gauge" | "histogram";
 
-interface HistogramSeries {
-  counts: number[];
-  sum: number;
-  count: number;
+/**
+ * Buckets of request latency in seconds: 100 µs to 10 s, so an echo call on
+ * loopback (a few hundred µs) and a slow backend call (seconds) both land in
+ * a bucket of their own.
+ */
+export const DURATION_BUCKETS: readonly number[] = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/**
+ * One histogram series. `counts[i]` holds the observations that fell in
+ * bucket `i` alone (not cumulated): an observation costs one short scan and
+ * one increment; `render()` cumulates them into Prometheus `le` buckets.
+ */
+export class HistogramSeries {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+
+  constructor(private readonly bounds: readonly number[]) {
+    this.counts = bounds.map(() => 0);
+  }
+
+  /** Records one observation (finite; not checked here: this is the hot path of the server's latency). */
+  observe(value: number): void {
+    const bounds = this.bounds;
+    for (let i = 0; i < bounds.length; i++) {
+      if (value <= bounds[i]!) {
+        this.counts[i]!++;
+        break;
+      }
+    }
+    this.sum += value;
+    this.count++;
+  }
 }
 
 interface Family {
@@ -109,18 +140,27 @@ export class Metrics {
     buckets: readonly number[] = DEFAULT_BUCKETS,
   ): void {
     checkFinite(value, name);
+    this.histogram(name, help, labels, buckets).observe(value);
+  }
+
+  /**
+   * The series of a histogram, created on first use, to keep and observe
+   * directly: a hot path looks its labels up once, not per observation.
+   */
+  histogram(
+    name: string,
+    help: string,
+    labels: MetricLabels | undefined,
+    buckets: readonly number[] = DEFAULT_BUCKETS,
+  ): HistogramSeries {
     const family = this.family(name, help, "histogram", buckets);
     const key = labelText(labels);
     let series = family.values.get(key) as HistogramSeries | undefined;
     if (series === undefined) {
-      series = { counts: family.buckets.map(() => 0), sum: 0, count: 0 };
+      series = new HistogramSeries(family.buckets);
       family.values.set(key, series);
     }
-    for (let i = 0; i < family.buckets.length; i++) {
-      if (value <= family.buckets[i]!) series.counts[i]!++;
-    }
-    series.sum += value;
-    series.count++;
+    return series;
   }
 
   /** Forgets every series (tests, or a process that re-initialises). */
@@ -136,13 +176,15 @@ export class Metrics {
       lines.push(`# TYPE ${family.name} ${family.type}`);
       for (const key of [...family.values.keys()].sort()) {
         const value = family.values.get(key)!;
-        if (typeof value === "number") {
+        if (!(value instanceof HistogramSeries)) {
           lines.push(`${family.name}${key} ${formatNumber(value)}`);
           continue;
         }
         const inner = key === "" ? "" : key.slice(1, -1) + ",";
+        let cumulative = 0;
         family.buckets.forEach((bound, i) => {
-          lines.push(`${family.name}_bucket{${inner}le="${formatNumber(bound)}"} ${value.counts[i]}`);
+          cumulative += value.counts[i]!;
+          lines.push(`${family.name}_bucket{${inner}le="${formatNumber(bound)}"} ${cumulative}`);
         });
         lines.push(`${family.name}_bucket{${inner}le="+Inf"} ${value.count}`);
         lines.push(`${family.name}_sum${key} ${formatNumber(value.sum)}`);

@@ -201,7 +201,7 @@ describe("config and the echo server process", () => {
     const write = process.stdout.write.bind(process.stdout);
     // Capture only our line: the test runner reports through stdout too.
     process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
-      typeof chunk === "string" && chunk.startsWith("listening on ")
+      typeof chunk === "string" && chunk.includes(`"msg":"listening on `)
         ? (printed.push(chunk), true)
         : write(chunk, ...rest)) as typeof process.stdout.write;
     let server: Server | undefined;
@@ -215,7 +215,23 @@ describe("config and the echo server process", () => {
       if (saved !== undefined) process.env.MSEC_ROUTES = saved;
     }
     try {
-      assert.deepEqual(printed, [`listening on 127.0.0.1:${server.port} (tcp)\n`]);
+      // One JSON line in the logger's shape: its fixed keys first, then host, port and transports.
+      assert.equal(printed.length, 1);
+      assert.ok(printed[0]!.endsWith("}\n"));
+      const line = JSON.parse(printed[0]!) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(line), ["time", "level", "flowId", "method", "caller", "msg", "host", "port", "transports"]);
+      assert.match(line["time"] as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.deepEqual({ ...line, time: "" }, {
+        time: "",
+        level: "INFO",
+        flowId: "",
+        method: "",
+        caller: "",
+        msg: `listening on 127.0.0.1:${server.port} (tcp)`,
+        host: "127.0.0.1",
+        port: server.port,
+        transports: "tcp",
+      });
       assert.deepEqual(await getRoute("Test.Routed"), { ip: "127.0.0.1", port: 1234, type: "udp" });
       const s = await dial(server.port);
       s.write(hex(v1.frame_hex!));
@@ -242,7 +258,7 @@ describe("config and the echo server process", () => {
     await downstream.listen();
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
-      typeof chunk === "string" && chunk.startsWith("listening on ") ? true : write(chunk, ...rest)) as typeof process.stdout.write;
+      typeof chunk === "string" && chunk.includes(`"msg":"listening on `) ? true : write(chunk, ...rest)) as typeof process.stdout.write;
     let server: Server | undefined;
     try {
       server = await startServer({
@@ -298,9 +314,13 @@ describe("config and the echo server process", () => {
         });
         proc.once("exit", (code) => reject(new Error(`echo server exited with ${code}: ${stderr}`)));
       });
-      const m = /^listening on 127\.0\.0\.1:(\d+) \(tcp\+udp\)$/m.exec(line);
-      assert.ok(m, line);
-      const port = Number(m[1]);
+      // The startup line is a JSON log line in both runtimes.
+      const started = JSON.parse(line.split("\n", 1)[0]!) as Record<string, unknown>;
+      assert.equal(started["level"], "INFO");
+      assert.equal(started["host"], "127.0.0.1");
+      assert.equal(started["transports"], "tcp+udp");
+      const port = started["port"] as number;
+      assert.equal(started["msg"], `listening on 127.0.0.1:${port} (tcp+udp)`);
       const s = await dial(port);
       s.write(hex(v1.frame_hex!));
       assert.equal((await readFrames(s, 1))[0]!.toString("hex"), v1.echo_response_hex);

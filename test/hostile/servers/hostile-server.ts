@@ -5,7 +5,7 @@
  *
  *   node --import tsx test/hostile/servers/hostile-server.ts --config DIR/etc/config.ini
  *
- * Prints `listening on <host>:<port> (tcp+udp)` once bound; SIGTERM drains and exits.
+ * Prints its JSON startup line (`"msg":"listening on <host>:<port> (tcp+udp)"`, `"port":N`) once bound; SIGTERM drains and exits.
  * Twin: hostile_server.py (same methods, same answers).
  */
 import { parseArgs } from "node:util";

@@ -7,7 +7,7 @@ the ``etc/config.ini`` the test writes::
 
     python3 test/hostile/servers/hostile_server.py --config DIR/etc/config.ini
 
-Prints ``listening on <host>:<port> (tcp+udp)`` once bound; SIGTERM drains and exits.
+Prints its JSON startup line (``"msg":"listening on <host>:<port> (tcp+udp)"``) once bound; SIGTERM drains and exits.
 """
 import argparse
 import asyncio

@@ -303,6 +303,7 @@ class Connection(asyncio.Protocol):
         self._last_unsent = unsent
         idle_for = now - self._last_active
         if self.in_flight == 0 and not self._backlog and idle_for >= timeout:
+            self.server.stats.idle_closed()
             self.abort() if unsent else self.close()
             return
         wait = max(timeout - idle_for, 0.001) if self.in_flight == 0 else timeout

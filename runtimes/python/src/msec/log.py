@@ -160,13 +160,17 @@ def should_write(level: int, fields: Dict[str, object]) -> bool:
     return False
 
 
+def _stamp() -> str:
+    """Now as ``2026-01-02T03:04:05.678Z`` (UTC, milliseconds), as JavaScript's ``toISOString``."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+
+
 def format_line(level: int, fields: Dict[str, object], text: str) -> str:
     """One JSON object per line, keys as the TypeScript runtime writes them:
     ``{"time","level","flowId","method","caller","msg", …other fields}``."""
-    now = time.time()
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
     record: Dict[str, object] = {
-        "time": stamp,
+        "time": _stamp(),
         "level": LEVEL_NAMES[level],
         "flowId": fields.get("flowId", ""),
         "method": fields.get("method", ""),
@@ -233,3 +237,44 @@ def log_fatal(text: object) -> None:
 
 def log_trace(text: object) -> None:
     write_log(TRACE, str(text))
+
+
+def format_access(
+    method: str,
+    caller: str,
+    peer: str,
+    transport: str,
+    fmt: str,
+    code: int,
+    latency_ms: float,
+    bytes_in: int,
+    bytes_out: int,
+    flow_id: int,
+) -> str:
+    """One access-log line, with the TypeScript server's fields in its order (docs/metrics.md)::
+
+        {"time":"…","msg":"access","method":"…","caller":"…","peer":"…","transport":"tcp","format":"binary",
+         "code":0,"latency_ms":0.184,"bytes_in":42,"bytes_out":40,"flow_id":"7"}
+    """
+    rounded = round(max(latency_ms, 0.0), 3)
+    latency: object = int(rounded) if rounded == int(rounded) else rounded  # JavaScript writes 2, not 2.0
+    record: Dict[str, object] = {
+        "time": _stamp(),
+        "msg": "access",
+        "method": method,
+        "caller": caller,
+        "peer": peer,
+        "transport": transport,
+        "format": fmt,
+        "code": code,
+        "latency_ms": latency,
+        "bytes_in": bytes_in,
+        "bytes_out": bytes_out,
+        "flow_id": str(flow_id),
+    }
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_access(line: str) -> None:
+    """Writes an access line where the logs go, whatever the level: an access log that is on logs every call."""
+    settings.sink(line)

@@ -55,11 +55,13 @@ class Monitor:
             (GAUGE_METRIC, "gauge", "MSEC attributes set with attr_set/monitor_set, by attribute name.", self.gauges()),
         )
         for metric, kind, help_text, values in families:
+            if not values:
+                continue  # as the TypeScript registry: a family appears with its first series
             lines.append(f"# HELP {metric} {help_text}")
             lines.append(f"# TYPE {metric} {kind}")
             for name in sorted(values):
                 lines.append(f'{metric}{{name="{_label(name)}"}} {values[name]}')
-        return "\n".join(lines) + "\n"
+        return "".join(line + "\n" for line in lines)
 
 
 def _label(value: str) -> str:

@@ -26,8 +26,12 @@ Behaviour shared with the TypeScript server:
   raises (``SystemExit``, ``KeyboardInterrupt`` and a ``CancelledError`` the
   server did not cause included) answers -18 and is logged; the server never
   crashes on a request;
-* metric labels are bounded: unknown methods count under ``(unknown)``,
-  callers beyond ``max_caller_labels`` under ``(other)``;
+* metrics (docs/metrics.md, the TypeScript server's names and labels): every
+  answered call counts in ``msec_server_requests_total{method,transport,code}``
+  and ``msec_server_request_duration_seconds{method,transport}``; unknown
+  methods count under ``(unknown)``, so labels stay bounded; ``/metrics`` also
+  serves the monitor's attributes and ``process_*`` metrics;
+* ``access_log``: one JSON line per answered call (:func:`.log.format_access`);
 * deadlines (spec §14): a head's ``timeout_ms`` (field 70) or an HTTP
   ``X-Msec-Timeout-Ms`` header gives ``ctx.deadline`` = arrival of the
   request's first byte + that many ms. When it passes first, the call is
@@ -73,10 +77,10 @@ from .explorer import EXPLORER_PATH, explorer_response
 from .frame import MAX_FRAME_SIZE, FrameDecoder, check_frame, decode_head, encode_frame, encode_head, split_frame
 from .handler import BINARY, JSON, CallContext, Handler, MethodTable, RequestBody
 from .http1 import MAX_HEADER_BYTES, HttpRequest, plain_response
-from .log import ERROR, Logger, log_error, write_log
+from .log import ERROR, Logger, format_access, log_error, write_access, write_log
 from .monitor import Monitor, default_monitor
 from .request_decoding import json_body_text
-from .stats import MAX_CALLER_LABELS, UNKNOWN_METHOD_LABEL, CallerLabels, ServerStats
+from .stats import UNKNOWN_METHOD_LABEL, ServerStats, process_metrics_text
 
 #: Default port of MSEC services.
 DEFAULT_PORT = 7963
@@ -167,10 +171,11 @@ class ServerOptions:
     request_timeout_s: float = REQUEST_TIMEOUT_S
     max_pending_output_bytes: int = MAX_PENDING_OUTPUT_BYTES
     max_udp_in_flight: int = MAX_UDP_IN_FLIGHT
-    max_caller_labels: int = MAX_CALLER_LABELS
     #: The OpenAPI document (JSON text) served at ``GET /openapi.json``; generated packages
     #: pass their ``openapi.json``. ``None``: that path is 404.
     openapi: Optional[str] = None
+    #: One JSON line per answered call where the logs go (``[LOG] access_log=1``; docs/metrics.md).
+    access_log: bool = False
 
 
 def _new_flow_id() -> int:
@@ -203,7 +208,6 @@ class Server:
         self._pool = concurrent.futures.ThreadPoolExecutor(2 * threads, thread_name_prefix="msec-handler")
         self._thread_slots: Optional[asyncio.Semaphore] = None  # made in start(), on the server's loop
         self._abandoned_threads = 0
-        self._callers = CallerLabels(self.options.max_caller_labels)
         self._acceptor: Optional[Acceptor] = None
         self._rejects: Optional[RejectLog] = None
         self._udp: Optional[asyncio.DatagramTransport] = None
@@ -308,7 +312,8 @@ class Server:
         peer = f"{addr[0]}:{addr[1]}" if len(addr) >= 2 else str(addr[0])
         conn = Connection(self, peer)
         self._connections.add(conn)
-        self.monitor.set("frm.rpc connections", len(self._connections))
+        self.stats.accepted += 1
+        self.stats.connections = len(self._connections)
         self.spawn(self._connect(conn, sock))
 
     async def _connect(self, conn: Connection, sock: socket.socket) -> None:
@@ -328,7 +333,7 @@ class Server:
     def connection_lost(self, conn: Connection) -> None:
         """Called by a connection once its socket is closed."""
         self._connections.discard(conn)
-        self.monitor.set("frm.rpc connections", len(self._connections))
+        self.stats.connections = len(self._connections)
 
     # ----------------------------------------------------------------- dispatch
 
@@ -408,11 +413,26 @@ class Server:
         With a deadline (``due``, loop time): when it passes first, ``on_expire(-10, message)``
         runs at once (to answer now), the handler is cancelled, and once it has ended the result
         is (-10, message) whatever it returned. Never raises, except when cancelled by us."""
-        self.monitor.add(f"frm.rpc caller [{self._callers.label(ctx.caller)}]")
         handler = self.methods.get(method)
         if handler is None:
-            self.monitor.add(f"frm.rpc request [{UNKNOWN_METHOD_LABEL}] fail:{errmsg(ERR_INVALID_METHOD_NAME)}")
             return ERR_INVALID_METHOD_NAME, None
+        self.stats.in_flight += 1
+        try:
+            return await self._call_with_deadline(method, handler, body, ctx, timeout_ms, due, on_expire)
+        finally:
+            self.stats.in_flight -= 1
+
+    async def _call_with_deadline(
+        self,
+        method: str,
+        handler: Handler,
+        body: RequestBody,
+        ctx: CallContext,
+        timeout_ms: int,
+        due: Optional[float],
+        on_expire: Optional[Callable[[int, str], None]],
+    ) -> Tuple[int, Any]:
+        """:meth:`_call` for a served method."""
         if due is None:
             return await self._run(method, handler, body, ctx)
         loop = asyncio.get_running_loop()
@@ -454,7 +474,6 @@ class Server:
 
     def _deadline_exceeded(self, method: str, timeout_ms: int) -> Tuple[int, Any]:
         self.stats.deadline_exceeded(method)
-        self.monitor.add(f"frm.rpc request [{method}] fail:{errmsg(ERR_TIMEOUT)}")
         return ERR_TIMEOUT, deadline_exceeded_message(timeout_ms)
 
     async def _run(self, method: str, handler: Handler, body: RequestBody, ctx: CallContext) -> Tuple[int, Any]:
@@ -462,7 +481,6 @@ class Server:
         try:
             result = await self._invoke(handler, body, ctx)
         except SrpcError as exc:
-            self.monitor.add(f"frm.rpc request [{method}] fail:{errmsg(exc.code)}")
             return exc.code, (exc.message if exc.message != errmsg(exc.code) else None)
         except asyncio.CancelledError as exc:
             if asyncio.current_task() in self._cancelled:
@@ -473,23 +491,50 @@ class Server:
         except BaseException as exc:  # SystemExit, KeyboardInterrupt, any bug: the server must survive
             self._handler_failed(method, ctx, exc)
             return ERR_SERVICE_IMPL_FAILED, None
-        self.monitor.add(f"frm.rpc request [{method}] success")
         return 0, result
 
     def _handler_failed(self, method: str, ctx: CallContext, exc: BaseException) -> None:
         fields: Dict[str, object] = {"flowId": str(ctx.flow_id), "method": ctx.method, "caller": ctx.caller, "stack": traceback.format_exc()}
         write_log(ERROR, f"handler {method} failed: {type(exc).__name__}: {exc}", fields)
-        self.monitor.add(f"frm.rpc request [{method}] fail:{errmsg(ERR_SERVICE_IMPL_FAILED)}")
+
+    def _answered(
+        self,
+        label: str,
+        transport: str,
+        fmt: str,
+        code: int,
+        arrived_at: float,
+        method: str,
+        caller: str,
+        peer: str,
+        flow_id: int,
+        bytes_in: int,
+        bytes_out: int,
+    ) -> None:
+        """Counts an answered call under ``label`` (its method or ``(unknown)``) with its latency,
+        and writes its access line when ``access_log`` is on."""
+        seconds = max(asyncio.get_running_loop().time() - arrived_at, 0.0)
+        self.stats.request(label, transport, code, seconds)
+        if self.options.access_log:
+            write_access(format_access(method, caller, peer, transport, fmt, code, seconds * 1000.0, bytes_in, bytes_out, flow_id))
 
     async def answer_frame(
-        self, frame: bytes, peer: str, arrived_at: Optional[float] = None, early: Optional[EarlyAnswer] = None
+        self,
+        frame: bytes,
+        peer: str,
+        arrived_at: Optional[float] = None,
+        early: Optional[EarlyAnswer] = None,
+        transport: str = "tcp",
     ) -> Optional[bytes]:
         """The response frame for one complete request frame (raises ``SrpcError`` -3/-4 if unanswerable).
 
-        ``arrived_at``: loop time of the frame's first byte (default now), the start of its deadline.
-        ``early``: when given, the -10 answer of a passed deadline is handed to it at once and
-        ``None`` is returned once the handler has ended (without it, the -10 frame is returned then).
+        ``arrived_at``: loop time of the frame's first byte (default now), the start of its deadline
+        and latency. ``early``: when given, the -10 answer of a passed deadline is handed to it at
+        once and ``None`` is returned once the handler has ended (without it, the -10 frame is
+        returned then). ``transport``: ``"tcp"`` or ``"udp"``, for the metrics and the access log.
         """
+        if arrived_at is None:
+            arrived_at = asyncio.get_running_loop().time()
         raw_head, body = split_frame(frame)
         head = decode_head(raw_head)
         method = head.method_name.decode("utf-8", "replace")
@@ -506,13 +551,22 @@ class Server:
             peer=peer,
             log=self.log,
         )
+        served = method in self.methods
+        label = method if served else UNKNOWN_METHOD_LABEL
+        # An unknown method's answer echoes the head as it came: its flow id, if any.
+        logged_flow_id = flow_id if served else (head.flow_id or 0)
+
+        def answered(code: int, response: bytes) -> bytes:
+            self._answered(label, transport, BINARY, code, arrived_at, method, ctx.caller, peer, logged_flow_id, len(frame), len(response))
+            return response
+
         answered_early = False
 
         def expired(code: int, message: str) -> None:
             nonlocal answered_early
             if early is not None:
                 answered_early = True
-                early(encode_frame(encode_head(head.with_fields(err=code, err_msg=message.encode("utf-8")))))
+                early(answered(code, encode_frame(encode_head(head.with_fields(err=code, err_msg=message.encode("utf-8"))))))
 
         code, result = await self._call(method, body, ctx, timeout_ms, due, expired)
         if answered_early:
@@ -529,10 +583,10 @@ class Server:
                 code = ERR_SERVICE_IMPL_FAILED
         if code != 0:
             if isinstance(result, str):  # the method's own message, as the TS server sends it
-                return encode_frame(encode_head(head.with_fields(err=code, err_msg=result.encode("utf-8"))))
-            return encode_frame(encode_head(head.with_fields(err=code)))
+                return answered(code, encode_frame(encode_head(head.with_fields(err=code, err_msg=result.encode("utf-8")))))
+            return answered(code, encode_frame(encode_head(head.with_fields(err=code))))
         out_head = raw_head if head.flow_id else encode_head(head.with_fields(flow_id=flow_id))
-        return encode_frame(out_head, payload)
+        return answered(0, encode_frame(out_head, payload))
 
     async def answer_http(
         self, request: HttpRequest, peer: str, arrived_at: Optional[float] = None, early: Optional[EarlyAnswer] = None
@@ -541,62 +595,82 @@ class Server:
         ``arrived_at`` and ``early`` as for :meth:`answer_frame`."""
         parts = urlsplit(request.target)
         if request.method == "POST":
-            method = method_name_of(request.target) or ""
-            if len(method) < MIN_METHOD_NAME:
-                return envelope_response(ERR_INVALID_PKG)
-            if method not in self.methods:
-                self.monitor.add(f"frm.rpc caller [{self._callers.label(request.header('caller') or DEFAULT_HTTP_CALLER)}]")
-                self.monitor.add(f"frm.rpc request [{UNKNOWN_METHOD_LABEL}] fail:{errmsg(ERR_INVALID_METHOD_NAME)}")
-                return envelope_response(ERR_INVALID_METHOD_NAME)
-            try:
-                # A JSON object within the body rules of docs/request-decoding.md, BOM removed.
-                text = json_body_text(request.body.decode("utf-8"))
-            except ValueError:
-                return envelope_response(ERR_INVALID_PKG)
-            timeout_ms = parse_timeout_header(request.header(TIMEOUT_HEADER))
-            due, deadline = _deadline(timeout_ms, arrived_at)
-            ctx = CallContext(
-                format=JSON,
-                method=method,
-                caller=request.header("caller") or DEFAULT_HTTP_CALLER,
-                flow_id=_new_flow_id(),
-                coloring=0,
-                deadline=deadline,
-                peer=peer,
-                log=self.log,
-            )
-            answered_early = False
-
-            def expired(code: int, message: str) -> None:
-                nonlocal answered_early
-                if early is not None:
-                    answered_early = True
-                    early(envelope_response(code, message=message))
-
-            code, result = await self._call(method, text, ctx, timeout_ms, due, expired)
-            if answered_early:
-                return None
-            if code != 0:
-                return envelope_response(code, message=result if isinstance(result, str) else None)
-            if isinstance(result, (bytes, bytearray)):
-                result = bytes(result).decode("utf-8")
-            if isinstance(result, str):  # a handler that returned JSON text (MSEC style)
-                try:
-                    result = json.loads(result)
-                except ValueError:
-                    log_error(f"handler {method} returned text that is not JSON")
-                    return envelope_response(ERR_SERVICE_IMPL_FAILED)
-            try:
-                to_json_text(result)
-            except (TypeError, ValueError) as exc:
-                log_error(f"handler {method} returned a value that is not JSON-able: {exc}")
-                return envelope_response(ERR_SERVICE_IMPL_FAILED)
-            return envelope_response(0, result)
+            if arrived_at is None:
+                arrived_at = asyncio.get_running_loop().time()
+            return await self._json_call(request, peer, arrived_at, early)
         if request.method in ("GET", "HEAD"):
             response = self._resource(parts.path)
             # HEAD: the GET answer's status and headers (Content-Length included), no body.
             return response[: response.index(b"\r\n\r\n") + 4] if request.method == "HEAD" else response
         return plain_response(405, "Method Not Allowed", _TEXT, b"method not allowed\n", "Allow: GET, HEAD, POST\r\n")
+
+    async def _json_call(self, request: HttpRequest, peer: str, arrived_at: float, early: Optional[EarlyAnswer]) -> Optional[bytes]:
+        """A ``POST …?methodName=`` JSON call: the MSEC envelope, counted and access-logged."""
+        method = method_name_of(request.target) or ""
+        caller = request.header("caller") or DEFAULT_HTTP_CALLER
+        served = method in self.methods
+        label = method if served else UNKNOWN_METHOD_LABEL
+        flow_id = _new_flow_id() if served else 0
+
+        def answered(code: int, response: bytes) -> bytes:
+            body_out = len(response) - response.index(b"\r\n\r\n") - 4
+            self._answered(label, "http", JSON, code, arrived_at, method, caller, peer, flow_id, len(request.body), body_out)
+            return response
+
+        if len(method) < MIN_METHOD_NAME:
+            label = UNKNOWN_METHOD_LABEL
+            return answered(ERR_INVALID_PKG, envelope_response(ERR_INVALID_PKG))
+        if not served:
+            return answered(ERR_INVALID_METHOD_NAME, envelope_response(ERR_INVALID_METHOD_NAME))
+        try:
+            # A JSON object within the body rules of docs/request-decoding.md, BOM removed.
+            text = json_body_text(request.body.decode("utf-8"))
+        except ValueError:
+            return answered(ERR_INVALID_PKG, envelope_response(ERR_INVALID_PKG))
+        timeout_ms = parse_timeout_header(request.header(TIMEOUT_HEADER))
+        due, deadline = _deadline(timeout_ms, arrived_at)
+        ctx = CallContext(
+            format=JSON,
+            method=method,
+            caller=caller,
+            flow_id=flow_id,
+            coloring=0,
+            deadline=deadline,
+            peer=peer,
+            log=self.log,
+        )
+        answered_early = False
+
+        def expired(code: int, message: str) -> None:
+            nonlocal answered_early
+            if early is not None:
+                answered_early = True
+                early(answered(code, envelope_response(code, message=message)))
+
+        code, result = await self._call(method, text, ctx, timeout_ms, due, expired)
+        if answered_early:
+            return None
+        if code != 0:
+            return answered(code, envelope_response(code, message=result if isinstance(result, str) else None))
+        if isinstance(result, (bytes, bytearray)):
+            result = bytes(result).decode("utf-8")
+        if isinstance(result, str):  # a handler that returned JSON text (MSEC style)
+            try:
+                result = json.loads(result)
+            except ValueError:
+                log_error(f"handler {method} returned text that is not JSON")
+                return answered(ERR_SERVICE_IMPL_FAILED, envelope_response(ERR_SERVICE_IMPL_FAILED))
+        try:
+            to_json_text(result)
+        except (TypeError, ValueError) as exc:
+            log_error(f"handler {method} returned a value that is not JSON-able: {exc}")
+            return answered(ERR_SERVICE_IMPL_FAILED, envelope_response(ERR_SERVICE_IMPL_FAILED))
+        return answered(0, envelope_response(0, result))
+
+    def metrics_text(self) -> str:
+        """Everything ``GET /metrics`` serves: the monitor's attributes, the server's own metrics,
+        then the process's (docs/metrics.md); one function, so its output can be combined."""
+        return self.monitor.prometheus_text() + self.stats.prometheus_text() + process_metrics_text()
 
     def _resource(self, path: str) -> bytes:
         """The answer to ``GET <path>``: health, metrics, the OpenAPI document, the explorer, else 404."""
@@ -605,7 +679,7 @@ class Server:
                 return plain_response(503, "Service Unavailable", _TEXT, b"draining\n")
             return plain_response(200, "OK", _TEXT, b"ok\n")
         if path == "/metrics":
-            body = (self.monitor.prometheus_text() + self.stats.prometheus_text()).encode("utf-8")
+            body = self.metrics_text().encode("utf-8")
             return plain_response(200, "OK", "text/plain; version=0.0.4; charset=utf-8", body)
         if path == "/openapi.json" and self.options.openapi is not None:
             return plain_response(200, "OK", "application/json; charset=utf-8", self.options.openapi.encode("utf-8"))
@@ -643,7 +717,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
                 self.transport.sendto(response, addr)
 
         try:
-            response = await self.server.answer_frame(data, f"{addr[0]}:{addr[1]}", arrived_at, send)
+            response = await self.server.answer_frame(data, f"{addr[0]}:{addr[1]}", arrived_at, send, transport="udp")
         except SrpcError:
             self.server.stats.malformed("udp")
             return

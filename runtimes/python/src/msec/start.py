@@ -14,9 +14,11 @@ key                                           meaning
 ``idle_timeout_ms``, ``max_http_header_bytes``,
 ``request_timeout_ms``,
 ``max_pending_output_bytes``,
-``max_udp_in_flight``, ``max_caller_labels``
+``max_udp_in_flight``
 ``[SRPC] drain_timeout_ms``                   how long SIGTERM waits for running calls (default 10 s)
 ``[LOG] Level``, ``[COLOR] …``                logging (read by :mod:`.log` from the same file)
+``[LOG] access_log``                          ``1``/``true``: one JSON line per call where the logs go
+                                              (``ServerOptions.access_log``, docs/metrics.md)
 ``[ROUTE] File``                              routes file for outgoing calls (unless ``$MSEC_ROUTES`` is set)
 ``[ROUTE] etcd`` (or ``$MSEC_ETCD_ENDPOINTS``)  route through etcd (:mod:`.etcd`): outgoing calls resolve through a
 ``etcd_prefix`` (or ``$MSEC_ETCD_PREFIX``),     watch-fed cache and the service registers itself under a lease
@@ -34,6 +36,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from .config import CONFIG_ENV, read_config
 from .etcd import DEFAULT_PREFIX, DEFAULT_TTL_S, DEFAULT_WEIGHT, PREFIX_ENV, EtcdRegistration, EtcdResolver, endpoints_from_env
 from .handler import MethodTable
+from .log import INFO, format_line, record_fields
 from .route import ConfiguredEtcdResolver, default_router
 from .server import DEFAULT_PORT, Server, ServerOptions, run_server
 
@@ -118,14 +121,21 @@ def server_options_from_config(config_path: Optional[str] = None) -> ServerOptio
         ("request_timeout_ms", "request_timeout_s", lambda ms: ms / 1000.0),
         ("max_pending_output_bytes", "max_pending_output_bytes", int),
         ("max_udp_in_flight", "max_udp_in_flight", int),
-        ("max_caller_labels", "max_caller_labels", int),
     )
-    changes = {}
+    changes: Dict[str, Any] = {}
     for key, option, convert in keys:
         n = _number(srpc, key)
         if n is not None:
             changes[option] = convert(n)
+    access_log = read_config(config_path).get("LOG", {}).get("access_log")
+    if access_log:
+        changes["access_log"] = access_log.strip().lower() in ("1", "true")
     return replace(options, **changes)
+
+
+def _announce(text: str, fields: Dict[str, object]) -> None:
+    """A startup line on stdout, whatever ``[LOG] Level`` says (tools wait for it), as a JSON log line."""
+    print(format_line(INFO, record_fields(fields), text), flush=True)
 
 
 def start_server(
@@ -136,8 +146,9 @@ def start_server(
     overrides: Optional[Dict[str, Any]] = None,
     on_started: Optional[Callable[[Server], None]] = None,
 ) -> None:
-    """Runs a service process: options from the config (``overrides`` win), prints
-    ``listening on <host>:<port> (tcp+udp)``, drains on SIGTERM/SIGINT, returns when stopped.
+    """Runs a service process: options from the config (``overrides`` win), prints the JSON line
+    ``{"time":…,"level":"INFO",…,"msg":"listening on <host>:<port> (tcp+udp)","host":…,"port":…,"transports":"tcp+udp"}``
+    on stdout (the log line shape; ``msg`` keeps the old text), drains on SIGTERM/SIGINT, returns when stopped.
 
     ``config_path`` also becomes ``$MSEC_CONFIG`` so handler code's ``get_config``, the logs and
     the routes file (``[ROUTE] File``) read the same file.
@@ -172,7 +183,8 @@ def start_server(
         default_router.resolvers = [resolver] + [r for r in default_router.resolvers if not isinstance(r, ConfiguredEtcdResolver)]
 
     def started(server: Server) -> None:
-        print(f"listening on {options.host}:{server.port} ({'tcp+udp' if options.udp else 'tcp'})", flush=True)
+        transports = "tcp+udp" if options.udp else "tcp"
+        _announce(f"listening on {options.host}:{server.port} ({transports})", {"host": options.host, "port": server.port, "transports": transports})
         if endpoints is not None and options.service_name:
             host = route.get("etcd_advertise") or options.host
             if host in ("", "0.0.0.0", "::"):
@@ -180,7 +192,7 @@ def start_server(
             registration.append(
                 EtcdRegistration(endpoints, options.service_name, host, server.port, weight=weight, ttl_s=ttl_s, prefix=prefix)
             )
-            print(f"registered {registration[0].key} in etcd", flush=True)
+            _announce(f"registered {registration[0].key} in etcd", {"key": registration[0].key})
         if on_started is not None:
             on_started(server)
 

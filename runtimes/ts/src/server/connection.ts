@@ -22,6 +22,7 @@
  */
 import type { Socket } from "node:net";
 import { FRAME_ETX, FRAME_HEAD_OFFSET, FRAME_OVERHEAD, FRAME_STX, FrameDecoder, FrameStreamError, encodeFrame } from "../frame.js";
+import type { HistogramSeries } from "../monitor.js";
 import type { ServerCore } from "./core.js";
 import { type HttpSink, handleHttpRequest } from "./http-call.js";
 import { type HttpRequest, HttpParseError, HttpRequestParser } from "./http-request.js";
@@ -63,6 +64,12 @@ export class Connection implements FrameSink, HttpSink {
   private outHeads: Array<Uint8Array | undefined> = [];
   private outBytes = 0;
   private flushScheduled = false;
+  /**
+   * Latency histograms and arrival times of the SRPC answers queued since the
+   * last flush: observed at the flush, with one clock read for all of them.
+   */
+  private latencySeries: HistogramSeries[] = [];
+  private latencyArrivals: number[] = [];
   private writeBlocked = false;
   private paused = false;
   private draining = false;
@@ -379,6 +386,26 @@ export class Connection implements FrameSink, HttpSink {
     this.queue(body, head);
   }
 
+  recordLatency(series: HistogramSeries, arrivedAt: number): void {
+    if (!this.flushScheduled) {
+      // Nothing queued (the connection closed): the answer went nowhere; its latency ends now.
+      series.observe((performance.now() - arrivedAt) / 1000);
+      return;
+    }
+    this.latencySeries.push(series);
+    this.latencyArrivals.push(arrivedAt);
+  }
+
+  /** Observes the latencies of the answers being written, reading the clock once. */
+  private observeLatencies(): void {
+    const now = performance.now();
+    const series = this.latencySeries;
+    const arrivals = this.latencyArrivals;
+    for (let i = 0; i < series.length; i++) series[i]!.observe((now - arrivals[i]!) / 1000);
+    series.length = 0;
+    arrivals.length = 0;
+  }
+
   respond(slot: number, response: Buffer): void {
     this.httpAnswers.set(slot, response);
     for (;;) {
@@ -430,6 +457,7 @@ export class Connection implements FrameSink, HttpSink {
     this.out = [];
     this.outHeads = [];
     this.outBytes = 0;
+    if (this.latencySeries.length > 0) this.observeLatencies();
     if (out.length === 0 || this.socket.destroyed) return;
     let ok: boolean;
     if (out.length === 1 && heads[0] === undefined) {

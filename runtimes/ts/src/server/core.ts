@@ -5,6 +5,7 @@
 import type { JsonWriteOptions } from "@bufbuild/protobuf";
 import type { MethodDefinition } from "../handler.js";
 import type { Logger } from "../log.js";
+import type { AccessLog } from "./access-log.js";
 import type { ServerStats } from "./stats.js";
 
 /** Limits after defaults were applied. */
@@ -30,6 +31,8 @@ export interface ServerCore {
   readonly draining: boolean;
   /** The OpenAPI document served at `GET /openapi.json` (`ServerOptions.openapi`); `undefined`: 404. */
   readonly openapi: string | undefined;
+  /** Where answered calls are logged (`ServerOptions.accessLog`); `undefined`: no access log. */
+  readonly accessLog: AccessLog | undefined;
   /** Prometheus text for `GET /metrics`. */
   metricsText(): string;
 }

@@ -106,29 +106,63 @@ function withoutBody(response: Buffer): Buffer {
   return response.subarray(0, response.indexOf("\r\n\r\n") + 4);
 }
 
+/** Size of an HTTP response's body (what follows the blank line). */
+function bodyLength(response: Buffer): number {
+  return response.length - (response.indexOf("\r\n\r\n") + 4);
+}
+
+/**
+ * Answers a JSON call, counts it under `label` with its latency, and writes
+ * its access line when the access log is on.
+ */
+function answerJson(
+  core: ServerCore,
+  req: HttpRequest,
+  slot: number,
+  sink: HttpSink,
+  arrivedAt: number,
+  label: string,
+  response: Buffer,
+  code: number,
+  access: { method: string; caller: string; flowId: bigint },
+): void {
+  sink.respond(slot, response);
+  core.stats.countRequest(label, "http", code).observe((performance.now() - arrivedAt) / 1000);
+  core.accessLog?.write({
+    method: access.method,
+    caller: access.caller,
+    peer: sink.peer,
+    transport: "http",
+    format: "json",
+    code,
+    arrivedAt,
+    bytesIn: req.body.length,
+    bytesOut: bodyLength(response),
+    flowId: access.flowId,
+  });
+}
+
 function startJsonCall(core: ServerCore, req: HttpRequest, slot: number, sink: HttpSink, arrivedAt: number): boolean {
   const name = methodNameOf(req.target);
+  const caller = headerValue(req, "caller") ?? DEFAULT_HTTP_CALLER;
   if (name === undefined || name === null || name.length < MIN_METHOD_NAME_LENGTH) {
-    core.stats.countRequest(UNKNOWN_METHOD_LABEL, "http", SrpcCode.InvalidPkg);
-    sink.respond(slot, envelopeFor(invalidPackage));
+    const access = { method: name ?? "", caller, flowId: 0n };
+    answerJson(core, req, slot, sink, arrivedAt, UNKNOWN_METHOD_LABEL, envelopeFor(invalidPackage), SrpcCode.InvalidPkg, access);
     return false;
   }
   const method = core.methods.get(name);
   if (method === undefined) {
-    core.stats.countRequest(UNKNOWN_METHOD_LABEL, "http", SrpcCode.InvalidMethodName);
-    sink.respond(
-      slot,
-      envelopeFor({ code: SrpcCode.InvalidMethodName, message: errorText(SrpcCode.InvalidMethodName) }),
-    );
+    const failure = envelopeFor({ code: SrpcCode.InvalidMethodName, message: errorText(SrpcCode.InvalidMethodName) });
+    answerJson(core, req, slot, sink, arrivedAt, UNKNOWN_METHOD_LABEL, failure, SrpcCode.InvalidMethodName, { method: name, caller, flowId: 0n });
     return false;
   }
+  const flowId = newSequence();
   let text: string;
   try {
     // An empty body is the empty message (MSEC answered -3).
     text = req.body.length === 0 ? "{}" : strictUtf8.decode(req.body);
   } catch {
-    core.stats.countRequest(name, "http", SrpcCode.InvalidPkg);
-    sink.respond(slot, envelopeFor(invalidPackage));
+    answerJson(core, req, slot, sink, arrivedAt, name, envelopeFor(invalidPackage), SrpcCode.InvalidPkg, { method: name, caller, flowId });
     return false;
   }
   const timeoutMs = parseTimeoutHeader(headerValue(req, TIMEOUT_HEADER));
@@ -137,16 +171,16 @@ function startJsonCall(core: ServerCore, req: HttpRequest, slot: number, sink: H
     deadline = new CallDeadline(timeoutMs, arrivedAt, sink.signal, () => expire());
     if (deadline.expired) {
       core.stats.countDeadlineExceeded(name);
-      core.stats.countRequest(name, "http", SrpcCode.Timeout);
-      sink.respond(slot, envelopeFor({ code: SrpcCode.Timeout, message: deadlineExceededMessage(timeoutMs) }));
+      const failure = envelopeFor({ code: SrpcCode.Timeout, message: deadlineExceededMessage(timeoutMs) });
+      answerJson(core, req, slot, sink, arrivedAt, name, failure, SrpcCode.Timeout, { method: name, caller, flowId });
       return false;
     }
   }
   const ctx = new ServerCallContext(
     "json",
     name,
-    headerValue(req, "caller") ?? DEFAULT_HTTP_CALLER,
-    newSequence(),
+    caller,
+    flowId,
     0,
     sink.peer,
     sink.signal,
@@ -168,8 +202,7 @@ function startJsonCall(core: ServerCore, req: HttpRequest, slot: number, sink: H
   const finish = (response: Buffer, code: number) => {
     if (answered) return;
     answered = true;
-    sink.respond(slot, response);
-    core.stats.countRequest(name, "http", code);
+    answerJson(core, req, slot, sink, arrivedAt, name, response, code, ctx);
     release();
   };
   const fail = (e: unknown) => {

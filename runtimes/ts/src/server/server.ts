@@ -9,6 +9,7 @@ import type { MethodDefinition, MethodRegistry } from "../handler.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "../frame.js";
 import { type Logger, createLogger } from "../log.js";
 import { renderMetrics } from "../monitor.js";
+import { AccessLog } from "./access-log.js";
 import { CANONICAL_JSON_WRITE_OPTIONS, MSEC_JSON_WRITE_OPTIONS } from "./call-context.js";
 import { Connection } from "./connection.js";
 import type { ServerCore, ServerLimits } from "./core.js";
@@ -16,6 +17,7 @@ import { DEFAULT_MAX_HTTP_HEADER_BYTES } from "./http-request.js";
 import { describeError } from "./outcome.js";
 import { type RejectReason, ServerStats, renderServerStats } from "./stats.js";
 import { openFileSoftLimit } from "./fd-limit.js";
+import { renderProcessMetrics, startEventLoopMonitor } from "./process-metrics.js";
 import { handleDatagram } from "./udp.js";
 import { allowManyCallListeners } from "./call-deadline.js";
 
@@ -85,6 +87,11 @@ export interface ServerOptions {
   serviceName?: string;
   /** Where the server and `ctx.log` write; default `createLogger()`. */
   logger?: Logger;
+  /**
+   * Writes one JSON line per answered call (docs/metrics.md, "Access log"):
+   * `true` to stderr, or to the stream given. Default off (`[LOG] access_log=1`).
+   */
+  accessLog?: boolean | NodeJS.WritableStream;
 }
 
 export interface Server extends MethodRegistry {
@@ -123,6 +130,7 @@ class MsecServer implements Server, ServerCore {
   readonly stats = new ServerStats();
   readonly jsonWriteOptions;
   readonly openapi: string | undefined;
+  readonly accessLog: AccessLog | undefined;
   draining = false;
   private readonly host: string;
   private boundPort: number;
@@ -165,6 +173,8 @@ class MsecServer implements Server, ServerCore {
     this.logger = options.serviceName === undefined ? logger : logger.child({ service: options.serviceName });
     this.jsonWriteOptions = options.canonicalJson ? CANONICAL_JSON_WRITE_OPTIONS : MSEC_JSON_WRITE_OPTIONS;
     this.openapi = options.openapi;
+    const access = options.accessLog;
+    this.accessLog = access === undefined || access === false ? undefined : new AccessLog(access === true ? process.stderr : access);
   }
 
   get port(): number {
@@ -177,14 +187,16 @@ class MsecServer implements Server, ServerCore {
     this.methods.set(method.name, method);
   }
 
+  /** Everything `GET /metrics` serves: application metrics, the server's own, then the process's (docs/metrics.md). */
   metricsText(): string {
     const app = renderMetrics();
-    return (app === "" || app.endsWith("\n") ? app : app + "\n") + renderServerStats(this.stats);
+    return (app === "" || app.endsWith("\n") ? app : app + "\n") + renderServerStats(this.stats) + renderProcessMetrics();
   }
 
   async listen(): Promise<{ host: string; port: number }> {
     if (this.net) throw new Error("server is already listening");
     this.capConnectionsByFdLimit();
+    startEventLoopMonitor();
     const ephemeral = this.boundPort === 0;
     for (let attempt = 1; ; attempt++) {
       // allowHalfOpen: a peer that sends its request and then FIN still gets the answer.

@@ -13,13 +13,14 @@
  * still bound running handlers; what the handler returns late is dropped.
  */
 import { SrpcCode, errorText } from "../errors.js";
-import { FRAME_HEAD_OFFSET, encodeFrame, view } from "../frame.js";
+import { FRAME_HEAD_OFFSET, FRAME_OVERHEAD, encodeFrame, view } from "../frame.js";
 import type { ResponseBody } from "../handler.js";
 import { type RpcHead, amendRpcHead, decodeRpcHead, newSequence } from "../rpc-head.js";
 import { CallDeadline, deadlineExceededMessage } from "./call-deadline.js";
 import { ServerCallContext } from "./call-context.js";
 import type { ServerCore } from "./core.js";
 import { failureOf, isPromiseLike, whenSettled, wrongFormat } from "./outcome.js";
+import type { HistogramSeries } from "../monitor.js";
 import { type Transport, UNKNOWN_METHOD_LABEL } from "./stats.js";
 
 const EMPTY = new Uint8Array(0);
@@ -34,6 +35,11 @@ export interface FrameSink {
   sendResponse(head: Uint8Array, body: Uint8Array): void;
   /** Called once when a call that `handleFrame` started has been answered. */
   callFinished(): void;
+  /**
+   * Observes, in `series`, the seconds from `arrivedAt` (`performance.now()`)
+   * to the answer just sent being handed to the socket.
+   */
+  recordLatency(series: HistogramSeries, arrivedAt: number): void;
 }
 
 /** How `handleFrame` dealt with a frame. */
@@ -68,8 +74,8 @@ export function handleFrame(core: ServerCore, frame: Uint8Array, sink: FrameSink
   const headBytes = view(frame, FRAME_HEAD_OFFSET, headLen);
   const method = core.methods.get(head.methodName);
   if (method === undefined) {
-    core.stats.countRequest(UNKNOWN_METHOD_LABEL, sink.transport, SrpcCode.InvalidMethodName);
-    sink.sendFrame(encodeFrame(amendRpcHead(headBytes, { err: SrpcCode.InvalidMethodName }), EMPTY));
+    answerAtOnce(core, sink, head, UNKNOWN_METHOD_LABEL, frame.length, arrivedAt, head.flowId ?? 0n,
+      encodeFrame(amendRpcHead(headBytes, { err: SrpcCode.InvalidMethodName }), EMPTY), SrpcCode.InvalidMethodName);
     return FrameResult.Answered;
   }
   let flowId = head.flowId;
@@ -84,9 +90,9 @@ export function handleFrame(core: ServerCore, frame: Uint8Array, sink: FrameSink
     deadline = new CallDeadline(timeoutMs, arrivedAt, sink.signal, () => call.expire());
     if (deadline.expired) {
       core.stats.countDeadlineExceeded(head.methodName);
-      core.stats.countRequest(head.methodName, sink.transport, SrpcCode.Timeout);
       const message = deadlineExceededMessage(timeoutMs);
-      sink.sendFrame(encodeFrame(amendRpcHead(responseHead, { err: SrpcCode.Timeout, errMsg: message }), EMPTY));
+      answerAtOnce(core, sink, head, head.methodName, frame.length, arrivedAt, flowId,
+        encodeFrame(amendRpcHead(responseHead, { err: SrpcCode.Timeout, errMsg: message }), EMPTY), SrpcCode.Timeout);
       return FrameResult.Answered;
     }
   }
@@ -102,7 +108,7 @@ export function handleFrame(core: ServerCore, frame: Uint8Array, sink: FrameSink
     core.logger,
     deadline,
   );
-  const call = new SrpcCall(core, sink, responseHead, ctx, deadline);
+  const call = new SrpcCall(core, sink, responseHead, ctx, deadline, arrivedAt, frame.length);
   core.stats.inFlight++;
   deadline?.start();
   try {
@@ -113,6 +119,34 @@ export function handleFrame(core: ServerCore, frame: Uint8Array, sink: FrameSink
     call.handlerThrew(e);
   }
   return FrameResult.Started;
+}
+
+/** Sends an answer decided before any handler ran (unknown method, deadline already passed), counting and logging it. */
+function answerAtOnce(
+  core: ServerCore,
+  sink: FrameSink,
+  head: RpcHead,
+  label: string,
+  bytesIn: number,
+  arrivedAt: number,
+  flowId: bigint,
+  response: Uint8Array,
+  code: number,
+): void {
+  sink.sendFrame(response);
+  sink.recordLatency(core.stats.countRequest(label, sink.transport, code), arrivedAt);
+  core.accessLog?.write({
+    method: head.methodName,
+    caller: head.caller ?? "",
+    peer: sink.peer,
+    transport: sink.transport,
+    format: "binary",
+    code,
+    arrivedAt,
+    bytesIn,
+    bytesOut: response.length,
+    flowId,
+  });
 }
 
 /** The response bytes of a binary answer; `undefined` for anything else (reading it may throw). */
@@ -134,6 +168,10 @@ class SrpcCall {
     private readonly responseHead: Uint8Array,
     private readonly ctx: ServerCallContext,
     private readonly deadline: CallDeadline | undefined,
+    /** `performance.now()` of the frame's first byte. */
+    private readonly arrivedAt: number,
+    /** Size of the request frame (for the access log). */
+    private readonly bytesIn: number,
   ) {}
 
   handlerReturned(response: ResponseBody): void {
@@ -174,7 +212,8 @@ class SrpcCall {
     }
     this.answered = true;
     this.sink.sendResponse(this.responseHead, bytes);
-    this.core.stats.countSuccess(this.ctx.method, this.sink.transport);
+    this.sink.recordLatency(this.core.stats.countSuccess(this.ctx.method, this.sink.transport), this.arrivedAt);
+    if (this.core.accessLog !== undefined) this.logAccess(0, FRAME_OVERHEAD + this.responseHead.length + bytes.length);
     this.done();
   }
 
@@ -190,9 +229,26 @@ class SrpcCall {
       this.responseHead,
       message === errorText(code) ? { err: code } : { err: code, errMsg: message },
     );
-    this.sink.sendFrame(encodeFrame(head, EMPTY));
-    this.core.stats.countRequest(this.ctx.method, this.sink.transport, code);
+    const frame = encodeFrame(head, EMPTY);
+    this.sink.sendFrame(frame);
+    this.sink.recordLatency(this.core.stats.countRequest(this.ctx.method, this.sink.transport, code), this.arrivedAt);
+    if (this.core.accessLog !== undefined) this.logAccess(code, frame.length);
     this.done();
+  }
+
+  private logAccess(code: number, bytesOut: number): void {
+    this.core.accessLog!.write({
+      method: this.ctx.method,
+      caller: this.ctx.caller,
+      peer: this.sink.peer,
+      transport: this.sink.transport,
+      format: "binary",
+      code,
+      arrivedAt: this.arrivedAt,
+      bytesIn: this.bytesIn,
+      bytesOut,
+      flowId: this.ctx.flowId,
+    });
   }
 
   private handlerFinished(): void {

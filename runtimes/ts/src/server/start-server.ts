@@ -12,6 +12,7 @@
  * | `[SRPC] drain_timeout_ms` | how long SIGTERM waits for running calls (default 10 s) |
  * | `[SRPC] canonical_json` | `1`/`true`: JSON responses in canonical ProtoJSON |
  * | `[LOG] Level` | TRACE, DEBUG, INFO, ERROR, FATAL or NONE (default ERROR) |
+ * | `[LOG] access_log` | `1`/`true`: one JSON line per call on stderr (`ServerOptions.accessLog`, docs/metrics.md) |
  * | `[COLOR] FieldName<i>` / `FieldValue<i>` | log colouring conditions |
  * | `[ROUTE] File` | routes file for outgoing calls (unless `$MSEC_ROUTES` is set; default `etc/routes.conf`) |
  * | `[ROUTE] etcd` (or `$MSEC_ETCD_ENDPOINTS`), `etcd_prefix`, `etcd_ttl`, `etcd_weight`, `etcd_advertise` | route through etcd: outgoing calls resolve through a watch-fed cache, and the service registers itself under a lease (see `route/etcd/etcd-config.ts`) |
@@ -111,13 +112,16 @@ export function serverOptionsFromConfig(config: Config): ServerOptions & { drain
   }
   const canonical = config.get("SRPC", "canonical_json");
   if (canonical !== undefined) options.canonicalJson = canonical === "1" || canonical.toLowerCase() === "true";
+  const accessLog = config.get("LOG", "access_log");
+  if (accessLog !== undefined) options.accessLog = accessLog === "1" || accessLog.toLowerCase() === "true";
   return options;
 }
 
 /**
- * Loads the config, registers the methods, listens, prints
- * `listening on <host>:<port> (tcp+udp)` and drains on SIGTERM/SIGINT
- * (then exits the process). Resolves with the listening server.
+ * Loads the config, registers the methods, listens, prints the JSON line
+ * `{"time":…,"level":"INFO",…,"msg":"listening on <host>:<port> (tcp+udp)","host":…,"port":…,"transports":"tcp+udp"}`
+ * on stdout (the logger's line shape; `msg` keeps the old text) and drains on
+ * SIGTERM/SIGINT (then exits the process). Resolves with the listening server.
  */
 export async function startServer(options: StartServerOptions): Promise<Server> {
   const configPath = options.configPath ?? DEFAULT_CONFIG_PATH;
@@ -137,7 +141,10 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
   options.register(server);
   const { host, port } = await server.listen();
   const transports = serverOptions.udp === false ? "tcp" : "tcp+udp";
-  process.stdout.write(`listening on ${host}:${port} (${transports})\n`);
+  // Startup lines go to stdout whatever [LOG] Level says: tools wait for them.
+  const stdoutLog = createLogger({ level: "INFO", destination: process.stdout });
+  const announce = serverOptions.serviceName === undefined ? stdoutLog : stdoutLog.child({ service: serverOptions.serviceName });
+  announce.info(`listening on ${host}:${port} (${transports})`, { host, port, transports });
   let registration: EtcdRegistration | undefined;
   if (etcd !== undefined) {
     // Outgoing calls resolve through etcd first, then the routes file.
@@ -155,7 +162,7 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
           ttlSeconds: etcd.ttlSeconds,
           onError: (err) => serverOptions.logger!.error("etcd lease renewal failed", { error: err.message }),
         });
-        process.stdout.write(`registered ${registration.key} in etcd\n`);
+        announce.info(`registered ${registration.key} in etcd`, { key: registration.key });
       }
     } catch (err) {
       resolver.close();

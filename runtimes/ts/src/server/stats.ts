@@ -1,7 +1,10 @@
 /**
- * The server's own counters, rendered in the Prometheus text exposition
- * format next to the application's metrics on `GET /metrics`.
+ * The server's own counters and latency histograms, rendered in the
+ * Prometheus text exposition format next to the application's metrics on
+ * `GET /metrics`. Names, labels and meanings are shared with the Python
+ * server and listed in docs/metrics.md.
  */
+import { DURATION_BUCKETS, type HistogramSeries, Metrics } from "../monitor.js";
 
 /** Label used for requests whose method is not registered, so clients cannot grow the label set. */
 export const UNKNOWN_METHOD_LABEL = "(unknown)";
@@ -11,8 +14,21 @@ export type Transport = "tcp" | "udp" | "http";
 /** Why a TCP connection was refused: `maxConnections` (after the fd cap) was reached, or accept failed for lack of file descriptors. */
 export type RejectReason = "max_connections" | "fd_limit";
 
+/** Histogram of the time from a request's first byte to its answer. */
+export const REQUEST_DURATION_METRIC = "msec_server_request_duration_seconds";
+const REQUEST_DURATION_HELP =
+  "Time from a request's first byte to its answer being handed to the socket, by method and transport (every code).";
+
+/** A method's successful calls and latency histograms by transport: what one answered call touches. */
+class MethodCounters {
+  readonly ok: Record<Transport, number> = { tcp: 0, udp: 0, http: 0 };
+  readonly duration: Record<Transport, HistogramSeries | undefined> = { tcp: undefined, udp: undefined, http: undefined };
+}
+
 /** Per-method, per-code, per-transport request counts. Mutated directly by the server. */
 export class ServerStats {
+  /** The latency histograms (one series per method and transport, made on first use). */
+  readonly histograms = new Metrics();
   /** method → `transport code` → count. */
   readonly requests = new Map<string, Map<string, number>>();
   inFlight = 0;
@@ -36,23 +52,43 @@ export class ServerStats {
     this.deadlineExceeded.set(method, (this.deadlineExceeded.get(method) ?? 0) + 1);
   }
 
-  /** Successful calls by method: the hot path, one map lookup and no string building. */
-  readonly successes = new Map<string, Record<Transport, number>>();
+  /** Successful calls and latencies by method: the hot path, one map lookup and no string building. */
+  readonly byMethod = new Map<string, MethodCounters>();
 
-  countSuccess(method: string, transport: Transport): void {
-    let counts = this.successes.get(method);
-    if (counts === undefined) {
-      counts = { tcp: 0, udp: 0, http: 0 };
-      this.successes.set(method, counts);
+  private methodCounters(method: string): MethodCounters {
+    let counters = this.byMethod.get(method);
+    if (counters === undefined) {
+      counters = new MethodCounters();
+      this.byMethod.set(method, counters);
     }
-    counts[transport]++;
+    return counters;
   }
 
-  countRequest(method: string, transport: Transport, code: number): void {
-    if (code === 0) {
-      this.countSuccess(method, transport);
-      return;
+  /** The latency histogram of a method and transport, made on first use. */
+  private latency(counters: MethodCounters, method: string, transport: Transport): HistogramSeries {
+    let series = counters.duration[transport];
+    if (series === undefined) {
+      series = this.histograms.histogram(REQUEST_DURATION_METRIC, REQUEST_DURATION_HELP, { method, transport }, DURATION_BUCKETS);
+      counters.duration[transport] = series;
     }
+    return series;
+  }
+
+  /**
+   * Counts a call answered with code 0; returns the histogram its latency
+   * (seconds) goes into — the caller observes it, so a TCP connection can
+   * read the clock once for every answer of one write.
+   */
+  countSuccess(method: string, transport: Transport): HistogramSeries {
+    const counters = this.methodCounters(method);
+    counters.ok[transport]++;
+    return this.latency(counters, method, transport);
+  }
+
+  /** Counts a call answered with `code` (method: the registered name or `UNKNOWN_METHOD_LABEL`); returns its latency histogram. */
+  countRequest(method: string, transport: Transport, code: number): HistogramSeries {
+    if (code === 0) return this.countSuccess(method, transport);
+    const series = this.latency(this.methodCounters(method), method, transport);
     let byKey = this.requests.get(method);
     if (byKey === undefined) {
       byKey = new Map();
@@ -60,6 +96,7 @@ export class ServerStats {
     }
     const key = `${transport} ${code}`;
     byKey.set(key, (byKey.get(key) ?? 0) + 1);
+    return series;
   }
 }
 
@@ -74,10 +111,10 @@ export function renderServerStats(stats: ServerStats): string {
   lines.push("# TYPE msec_server_requests_total counter");
   const all = new Map<string, Map<string, number>>();
   for (const [method, byKey] of stats.requests) all.set(method, new Map(byKey));
-  for (const [method, counts] of stats.successes) {
+  for (const [method, counters] of stats.byMethod) {
     let byKey = all.get(method);
     if (byKey === undefined) all.set(method, (byKey = new Map()));
-    for (const t of ["tcp", "udp", "http"] as const) if (counts[t] > 0) byKey.set(`${t} 0`, counts[t]);
+    for (const t of ["tcp", "udp", "http"] as const) if (counters.ok[t] > 0) byKey.set(`${t} 0`, counters.ok[t]);
   }
   for (const [method, byKey] of [...all].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     for (const [key, count] of [...byKey].sort()) {
@@ -124,5 +161,5 @@ export function renderServerStats(stats: ServerStats): string {
   for (const t of ["tcp", "udp", "http"] as const) {
     lines.push(`msec_server_malformed_total{transport="${t}"} ${stats.malformed[t]}`);
   }
-  return lines.join("\n") + "\n";
+  return lines.join("\n") + "\n" + stats.histograms.render();
 }

@@ -5,6 +5,7 @@
  */
 import type { RemoteInfo, Socket as UdpSocket } from "node:dgram";
 import { checkFrame, encodeFrame } from "../frame.js";
+import type { HistogramSeries } from "../monitor.js";
 import type { ServerCore } from "./core.js";
 import { FrameResult, type FrameSink, handleFrame } from "./srpc-call.js";
 
@@ -36,6 +37,10 @@ class DatagramSink implements FrameSink {
 
   callFinished(): void {
     this.onFinished();
+  }
+
+  recordLatency(series: HistogramSeries, arrivedAt: number): void {
+    series.observe((performance.now() - arrivedAt) / 1000);
   }
 }
 
