@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"os"
 	"time"
@@ -106,10 +105,13 @@ func (c *Client) CallRaw(ctx context.Context, method string, body []byte) ([]byt
 	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
+		// The call's budget needs a context that ends with it; a context
+		// with a deadline already is used as it is (no timer of our own).
 		deadline = time.Now().Add(c.opts.Timeout)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
 	}
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
 	_, literal := ParseLiteral(c.opts.Service)
 	for attempt := 0; ; attempt++ {
 		reply, err := c.callOnce(ctx, method, body, deadline)
@@ -147,32 +149,15 @@ func (c *Client) callOnce(ctx context.Context, method string, body []byte, deadl
 	if coloring == 0 {
 		coloring = chainColoring(ctx)
 	}
-	caller := c.opts.Caller
-	build := func(sequence uint32) []byte {
-		flow := flowID
-		if flow == 0 {
-			flow = colorID ^ uint64(sequence)
-		}
-		timeoutMs := uint32(min(max(1, (time.Until(deadline)+time.Millisecond-1)/time.Millisecond), math.MaxUint32))
-		head := EncodeRpcHead(&RpcHead{
-			Sequence:   uint64(sequence),
-			Coloring:   &coloring,
-			ColorID:    &colorID,
-			FlowID:     &flow,
-			Caller:     &caller,
-			MethodName: method,
-			TimeoutMs:  &timeoutMs,
-		})
-		return EncodeFrame(head, body)
-	}
+	request := &requestFrame{method: method, caller: c.opts.Caller, coloring: coloring, colorID: colorID, flowID: flowID, deadline: deadline, body: body}
 	started := time.Now()
 	var replyHead *RpcHead
 	var replyBody []byte
 	var callErr *Error
 	if route.Network == "udp" {
-		replyHead, replyBody, callErr = exchangeUDP(ctx, address, build)
+		replyHead, replyBody, callErr = exchangeUDP(ctx, address, request)
 	} else {
-		replyHead, replyBody, callErr = defaultPool.get(address).call(ctx, build)
+		replyHead, replyBody, callErr = defaultPool.get(address).call(ctx, request)
 	}
 	if callErr == nil && replyHead.Err != nil && *replyHead.Err != 0 {
 		detail := ""
@@ -203,9 +188,9 @@ func (c *Client) callOnce(ctx context.Context, method string, body []byte, deadl
 
 // exchangeUDP sends one frame in one datagram from a fresh socket and reads
 // one reply datagram, which must echo the request's sequence.
-func exchangeUDP(ctx context.Context, address string, build func(sequence uint32) []byte) (*RpcHead, []byte, *Error) {
+func exchangeUDP(ctx context.Context, address string, request *requestFrame) (*RpcHead, []byte, *Error) {
 	sequence := uint32(NewSequence())
-	frame := build(sequence)
+	frame := request.appendTo(nil, sequence)
 	if len(frame) > MaxUDPFrameBytes {
 		return nil, nil, &Error{Code: CodeParaError, Detail: fmt.Sprintf("request frame of %d bytes exceeds the UDP limit of %d", len(frame), MaxUDPFrameBytes), Address: address}
 	}
