@@ -342,6 +342,13 @@ func (r *EtcdResolver) run() {
 	triedOnce := false
 	for r.stopCtx.Err() == nil {
 		revision, err := r.load(root)
+		if err != nil {
+			// Recorded before firstTry is closed, so the first Resolve's -15
+			// message already says why etcd could not be read.
+			r.mu.Lock()
+			r.lastError = err.Error()
+			r.mu.Unlock()
+		}
 		if !triedOnce {
 			triedOnce = true
 			close(r.firstTry)
