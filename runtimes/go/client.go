@@ -166,24 +166,30 @@ func (c *Client) callOnce(ctx context.Context, method string, body []byte, deadl
 		}
 		callErr = &Error{Code: *replyHead.Err, Detail: detail, Address: address, RequestSent: true, FromServer: true}
 	}
-	if _, literal := ParseLiteral(service); !literal {
-		// What the balancer hears: a reply, even one with err ≠ 0, is a
-		// success with its latency; a refused connection takes the server out
-		// at once; a cancelled call is not reported; anything else is a failure.
-		switch {
-		case callErr == nil || callErr.FromServer:
-			CurrentBalancer().Update(service, address, 0, time.Since(started).Milliseconds())
-		case callErr.Code == CodeSendRecvFailed && !callErr.RequestSent && route.Network == "tcp":
-			CurrentBalancer().MarkRefused(service, address)
-		case errors.Is(ctx.Err(), context.Canceled):
-		default:
-			CurrentBalancer().Update(service, address, 1, 0)
-		}
-	}
+	reportOutcome(ctx, service, address, route.Network == "tcp", callErr, started)
 	if callErr != nil {
 		return nil, callErr
 	}
 	return replyBody, nil
+}
+
+// reportOutcome tells the balancer how a call to a routing name went (literal
+// addresses are not reported): a reply, even one with err ≠ 0, is a success
+// with its latency; a refused TCP connection takes the server out at once; a
+// cancelled call is not reported; anything else is a failure.
+func reportOutcome(ctx context.Context, service, address string, tcp bool, callErr *Error, started time.Time) {
+	if _, literal := ParseLiteral(service); literal {
+		return
+	}
+	switch {
+	case callErr == nil || callErr.FromServer:
+		CurrentBalancer().Update(service, address, 0, time.Since(started).Milliseconds())
+	case callErr.Code == CodeSendRecvFailed && !callErr.RequestSent && tcp:
+		CurrentBalancer().MarkRefused(service, address)
+	case errors.Is(ctx.Err(), context.Canceled):
+	default:
+		CurrentBalancer().Update(service, address, 1, 0)
+	}
 }
 
 // exchangeUDP sends one frame in one datagram from a fresh socket and reads

@@ -60,17 +60,7 @@ func CallTCP(ctx context.Context, service string, request []byte, complete Compl
 	address := route.Address()
 	started := time.Now()
 	reply, callErr := exchangeTCP(ctx, address, request, complete)
-	if _, literal := ParseLiteral(service); !literal {
-		switch {
-		case callErr == nil:
-			CurrentBalancer().Update(service, address, 0, time.Since(started).Milliseconds())
-		case callErr.Code == CodeSendRecvFailed && !callErr.RequestSent:
-			CurrentBalancer().MarkRefused(service, address)
-		case errors.Is(ctx.Err(), context.Canceled):
-		default:
-			CurrentBalancer().Update(service, address, 1, 0)
-		}
-	}
+	reportOutcome(ctx, service, address, true, callErr, started)
 	if callErr != nil {
 		return nil, callErr
 	}
