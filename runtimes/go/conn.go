@@ -522,7 +522,8 @@ func (c *muxConn) trackPartial(pending []byte) {
 // deliver hands one complete reply frame to its call. The body is copied:
 // the read buffer is reused.
 func (c *muxConn) deliver(frame []byte) {
-	head, body, err := DecodeFrame(frame)
+	head := &RpcHead{}
+	body, err := decodeFrame(frame, head, true) // the call reads err and err_msg only
 	if err != nil {
 		e := err.(*Error)
 		c.unattributed(e.Code, e.Detail, nil)
