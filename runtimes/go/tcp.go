@@ -51,7 +51,10 @@ func CallTCP(ctx context.Context, service string, request []byte, complete Compl
 		defer cancel()
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, netError(ctx, err, service, false, 0)
+		if errors.Is(err, context.Canceled) {
+			return nil, &Error{Code: CodeTimeout, Detail: "call aborted: " + err.Error(), Address: service}
+		}
+		return nil, &Error{Code: CodeTimeout, Detail: "no time left to call " + service + " before the deadline", Address: service}
 	}
 	route, err := resolveRoute(ctx, service)
 	if err != nil {

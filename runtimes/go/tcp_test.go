@@ -269,6 +269,14 @@ func TestTimeoutIsMinus10WithNothingReceivedAndMinus12WithPartOfTheReply(t *test
 	}
 	cancel()
 	wantError(t, <-done, CodeTimeout, `^call aborted: context canceled$`, true)
+
+	// A context already done: nothing is sent.
+	_, err = CallTCP(ctx, s.address(), nil, CheckJSONTCP)
+	wantError(t, err, CodeTimeout, `^call aborted: context canceled$`, false)
+	expired, stop := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer stop()
+	_, err = CallTCP(expired, s.address(), nil, CheckJSONTCP)
+	wantError(t, err, CodeTimeout, `^no time left to call 127\.0\.0\.1:\d+ before the deadline$`, false)
 }
 
 func TestMalformedRepliesFailWithMinus3(t *testing.T) {
