@@ -132,17 +132,10 @@ func (c *Client) CallRaw(ctx context.Context, method string, body []byte) ([]byt
 // outcome to the balancer. Every error is an *Error.
 func (c *Client) callOnce(ctx context.Context, method string, body []byte, deadline time.Time) ([]byte, error) {
 	service := c.opts.Service
-	if err := ctx.Err(); err != nil {
-		if errors.Is(err, context.Canceled) {
-			return nil, &Error{Code: CodeTimeout, Detail: "call aborted: " + err.Error(), Address: service}
-		}
-		return nil, &Error{Code: CodeTimeout, Detail: "no time left to call " + service + " before the deadline", Address: service}
-	}
-	route, err := resolveRoute(ctx, service)
+	route, address, err := routeCall(ctx, service)
 	if err != nil {
 		return nil, err
 	}
-	address := route.Address()
 	colorID := ColorID(method)
 	flowID := chainFlowID(ctx)
 	coloring := c.opts.Coloring
@@ -171,6 +164,22 @@ func (c *Client) callOnce(ctx context.Context, method string, body []byte, deadl
 		return nil, callErr
 	}
 	return replyBody, nil
+}
+
+// routeCall picks where one call of service goes (its route and ip:port),
+// unless ctx is already done: -10 "call aborted" or "no time left".
+func routeCall(ctx context.Context, service string) (Route, string, error) {
+	if err := ctx.Err(); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return Route{}, "", &Error{Code: CodeTimeout, Detail: "call aborted: " + err.Error(), Address: service}
+		}
+		return Route{}, "", &Error{Code: CodeTimeout, Detail: "no time left to call " + service + " before the deadline", Address: service}
+	}
+	route, err := resolveRoute(ctx, service)
+	if err != nil {
+		return Route{}, "", err
+	}
+	return route, route.Address(), nil
 }
 
 // reportOutcome tells the balancer how a call to a routing name went (literal

@@ -392,6 +392,9 @@ func (r *EtcdResolver) load(root string) (int64, error) {
 	}
 	first := !r.loaded
 	r.loaded = true
+	// Connected from here: the watch starts from this read's revision, and
+	// the first Resolve (released when this returns) already sees it.
+	r.watching, r.lastError = true, ""
 	r.mu.Unlock()
 	if first {
 		close(r.ready)

@@ -50,17 +50,10 @@ func CallTCP(ctx context.Context, service string, request []byte, complete Compl
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
 		defer cancel()
 	}
-	if err := ctx.Err(); err != nil {
-		if errors.Is(err, context.Canceled) {
-			return nil, &Error{Code: CodeTimeout, Detail: "call aborted: " + err.Error(), Address: service}
-		}
-		return nil, &Error{Code: CodeTimeout, Detail: "no time left to call " + service + " before the deadline", Address: service}
-	}
-	route, err := resolveRoute(ctx, service)
+	_, address, err := routeCall(ctx, service)
 	if err != nil {
 		return nil, err
 	}
-	address := route.Address()
 	started := time.Now()
 	reply, callErr := exchangeTCP(ctx, address, request, complete)
 	reportOutcome(ctx, service, address, true, callErr, started)
