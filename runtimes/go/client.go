@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"os"
 	"time"
@@ -106,10 +105,13 @@ func (c *Client) CallRaw(ctx context.Context, method string, body []byte) ([]byt
 	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
+		// The call's budget needs a context that ends with it; a context
+		// with a deadline already is used as it is (no timer of our own).
 		deadline = time.Now().Add(c.opts.Timeout)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
 	}
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
 	_, literal := ParseLiteral(c.opts.Service)
 	for attempt := 0; ; attempt++ {
 		reply, err := c.callOnce(ctx, method, body, deadline)
@@ -130,49 +132,25 @@ func (c *Client) CallRaw(ctx context.Context, method string, body []byte) ([]byt
 // outcome to the balancer. Every error is an *Error.
 func (c *Client) callOnce(ctx context.Context, method string, body []byte, deadline time.Time) ([]byte, error) {
 	service := c.opts.Service
-	if err := ctx.Err(); err != nil {
-		if errors.Is(err, context.Canceled) {
-			return nil, &Error{Code: CodeTimeout, Detail: "call aborted: " + err.Error(), Address: service}
-		}
-		return nil, &Error{Code: CodeTimeout, Detail: "no time left to call " + service + " before the deadline", Address: service}
-	}
-	route, err := resolveRoute(ctx, service)
+	route, address, err := routeCall(ctx, service)
 	if err != nil {
 		return nil, err
 	}
-	address := route.Address()
 	colorID := ColorID(method)
 	flowID := chainFlowID(ctx)
 	coloring := c.opts.Coloring
 	if coloring == 0 {
 		coloring = chainColoring(ctx)
 	}
-	caller := c.opts.Caller
-	build := func(sequence uint32) []byte {
-		flow := flowID
-		if flow == 0 {
-			flow = colorID ^ uint64(sequence)
-		}
-		timeoutMs := uint32(min(max(1, (time.Until(deadline)+time.Millisecond-1)/time.Millisecond), math.MaxUint32))
-		head := EncodeRpcHead(&RpcHead{
-			Sequence:   uint64(sequence),
-			Coloring:   &coloring,
-			ColorID:    &colorID,
-			FlowID:     &flow,
-			Caller:     &caller,
-			MethodName: method,
-			TimeoutMs:  &timeoutMs,
-		})
-		return EncodeFrame(head, body)
-	}
+	request := &requestFrame{method: method, caller: c.opts.Caller, coloring: coloring, colorID: colorID, flowID: flowID, deadline: deadline, body: body}
 	started := time.Now()
 	var replyHead *RpcHead
 	var replyBody []byte
 	var callErr *Error
 	if route.Network == "udp" {
-		replyHead, replyBody, callErr = exchangeUDP(ctx, address, build)
+		replyHead, replyBody, callErr = exchangeUDP(ctx, address, request)
 	} else {
-		replyHead, replyBody, callErr = defaultPool.get(address).call(ctx, build)
+		replyHead, replyBody, callErr = defaultPool.get(address).call(ctx, request)
 	}
 	if callErr == nil && replyHead.Err != nil && *replyHead.Err != 0 {
 		detail := ""
@@ -181,31 +159,53 @@ func (c *Client) callOnce(ctx context.Context, method string, body []byte, deadl
 		}
 		callErr = &Error{Code: *replyHead.Err, Detail: detail, Address: address, RequestSent: true, FromServer: true}
 	}
-	if _, literal := ParseLiteral(service); !literal {
-		// What the balancer hears: a reply, even one with err ≠ 0, is a
-		// success with its latency; a refused connection takes the server out
-		// at once; a cancelled call is not reported; anything else is a failure.
-		switch {
-		case callErr == nil || callErr.FromServer:
-			CurrentBalancer().Update(service, address, 0, time.Since(started).Milliseconds())
-		case callErr.Code == CodeSendRecvFailed && !callErr.RequestSent && route.Network == "tcp":
-			CurrentBalancer().MarkRefused(service, address)
-		case errors.Is(ctx.Err(), context.Canceled):
-		default:
-			CurrentBalancer().Update(service, address, 1, 0)
-		}
-	}
+	reportOutcome(ctx, service, address, route.Network == "tcp", callErr, started)
 	if callErr != nil {
 		return nil, callErr
 	}
 	return replyBody, nil
 }
 
+// routeCall picks where one call of service goes (its route and ip:port),
+// unless ctx is already done: -10 "call aborted" or "no time left".
+func routeCall(ctx context.Context, service string) (Route, string, error) {
+	if err := ctx.Err(); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return Route{}, "", &Error{Code: CodeTimeout, Detail: "call aborted: " + err.Error(), Address: service}
+		}
+		return Route{}, "", &Error{Code: CodeTimeout, Detail: "no time left to call " + service + " before the deadline", Address: service}
+	}
+	route, err := resolveRoute(ctx, service)
+	if err != nil {
+		return Route{}, "", err
+	}
+	return route, route.Address(), nil
+}
+
+// reportOutcome tells the balancer how a call to a routing name went (literal
+// addresses are not reported): a reply, even one with err ≠ 0, is a success
+// with its latency; a refused TCP connection takes the server out at once; a
+// cancelled call is not reported; anything else is a failure.
+func reportOutcome(ctx context.Context, service, address string, tcp bool, callErr *Error, started time.Time) {
+	if _, literal := ParseLiteral(service); literal {
+		return
+	}
+	switch {
+	case callErr == nil || callErr.FromServer:
+		CurrentBalancer().Update(service, address, 0, time.Since(started).Milliseconds())
+	case callErr.Code == CodeSendRecvFailed && !callErr.RequestSent && tcp:
+		CurrentBalancer().MarkRefused(service, address)
+	case errors.Is(ctx.Err(), context.Canceled):
+	default:
+		CurrentBalancer().Update(service, address, 1, 0)
+	}
+}
+
 // exchangeUDP sends one frame in one datagram from a fresh socket and reads
 // one reply datagram, which must echo the request's sequence.
-func exchangeUDP(ctx context.Context, address string, build func(sequence uint32) []byte) (*RpcHead, []byte, *Error) {
+func exchangeUDP(ctx context.Context, address string, request *requestFrame) (*RpcHead, []byte, *Error) {
 	sequence := uint32(NewSequence())
-	frame := build(sequence)
+	frame := request.appendTo(nil, sequence)
 	if len(frame) > MaxUDPFrameBytes {
 		return nil, nil, &Error{Code: CodeParaError, Detail: fmt.Sprintf("request frame of %d bytes exceeds the UDP limit of %d", len(frame), MaxUDPFrameBytes), Address: address}
 	}

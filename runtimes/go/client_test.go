@@ -16,7 +16,10 @@ type fakeServer struct {
 	accepted atomic.Int32
 }
 
-func startFakeServer(t *testing.T, reply func(conn net.Conn, request []byte) []byte) *fakeServer {
+// serveTCP starts a fakeServer that runs handle on each accepted connection
+// (closing it when handle returns). The listener closes, and every pooled
+// client connection with it, when the test ends.
+func serveTCP(t *testing.T, handle func(conn net.Conn)) *fakeServer {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -25,7 +28,7 @@ func startFakeServer(t *testing.T, reply func(conn net.Conn, request []byte) []b
 	s := &fakeServer{listener: l}
 	t.Cleanup(func() {
 		l.Close()
-		CloseIdleConnections()
+		CloseConnections()
 	})
 	go func() {
 		for {
@@ -36,20 +39,27 @@ func startFakeServer(t *testing.T, reply func(conn net.Conn, request []byte) []b
 			s.accepted.Add(1)
 			go func() {
 				defer conn.Close()
-				frames := &frameReader{conn: conn}
-				for {
-					request, err := frames.next()
-					if err != nil {
-						return
-					}
-					if answer := reply(conn, request); answer != nil {
-						conn.Write(answer)
-					}
-				}
+				handle(conn)
 			}()
 		}
 	}()
 	return s
+}
+
+func startFakeServer(t *testing.T, reply func(conn net.Conn, request []byte) []byte) *fakeServer {
+	t.Helper()
+	return serveTCP(t, func(conn net.Conn) {
+		frames := &frameReader{conn: conn}
+		for {
+			request, err := frames.next()
+			if err != nil {
+				return
+			}
+			if answer := reply(conn, request); answer != nil {
+				conn.Write(answer)
+			}
+		}
+	})
 }
 
 // frameReader reads request frames from one connection (the fake server's

@@ -9,7 +9,10 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -62,10 +65,12 @@ type ClientConfig struct {
 	Logger *slog.Logger
 }
 
-var (
-	configMu     sync.RWMutex
-	clientConfig = ClientConfig{PoolSize: DefaultPoolSize, MaxFrameBytes: MaxFrameBytes}
-)
+// clientConfig is read by every call (an atomic load, no lock).
+var clientConfig atomic.Pointer[ClientConfig]
+
+func init() {
+	clientConfig.Store(&ClientConfig{PoolSize: DefaultPoolSize, MaxFrameBytes: MaxFrameBytes})
+}
 
 // ConfigureClient sets pool size, reply size limit and logger for
 // connections opened from now on. Zero fields keep their defaults.
@@ -79,16 +84,12 @@ func ConfigureClient(c ClientConfig) error {
 	if c.MaxFrameBytes == 0 {
 		c.MaxFrameBytes = MaxFrameBytes
 	}
-	configMu.Lock()
-	clientConfig = c
-	configMu.Unlock()
+	clientConfig.Store(&c)
 	return nil
 }
 
 func currentConfig() ClientConfig {
-	configMu.RLock()
-	defer configMu.RUnlock()
-	return clientConfig
+	return *clientConfig.Load()
 }
 
 // callResult is what the reader hands a waiting call.
@@ -100,85 +101,117 @@ type callResult struct {
 
 type pendingCall struct {
 	sequence uint32
-	written  bool
 	done     chan callResult // buffered: the reader never blocks on it
 }
 
+// keptWriteBuffer is the largest write buffer kept for reuse after a batch
+// (one large request should not pin its size for the connection's life).
+const keptWriteBuffer = 256 << 10
+
 // muxConn is one multiplexed connection.
+//
+// Writing: a call appends its frame to the connection's write buffer under
+// mu and wakes the connection's writer goroutine if it is idle; the writer
+// swaps the buffer out and writes everything queued in one system call, so
+// the frames of concurrent calls go out together (as the TS client writes
+// once per tick). A batch is written with the latest deadline among its
+// calls: past it, every call in it has given up.
 type muxConn struct {
-	address  string
-	pool     *connPool
-	config   ClientConfig
-	ready    chan struct{} // closed when the dial finished (conn or dialErr set)
-	conn     net.Conn
-	dialErr  error
-	writeMu  sync.Mutex
-	mu       sync.Mutex
-	next     uint32
-	inFlight map[uint32]*pendingCall
+	address string
+	pool    *connPool
+	config  ClientConfig
+	ready   chan struct{} // closed when the dial finished (conn or dialErr set)
+	isReady atomic.Bool   // ready is closed (checked before the select)
+	conn    net.Conn
+	dialErr error
+	wake    chan struct{} // capacity 1: the writer has frames to write
+	quit    chan struct{} // closed by close: the writer stops
+	mu      sync.Mutex
+	next    uint32
+	// Guarded by mu: frames not yet handed to the socket, the latest deadline
+	// among them (zero with wforever: one of them has none), whether the
+	// writer has been woken and not yet gone idle.
+	wbuf      []byte
+	wdeadline time.Time
+	wforever  bool
+	writing   bool
+	inFlight  map[uint32]*pendingCall
 	// abandoned remembers sequences of calls that stopped waiting (ring of AbandonedSequencesKept).
 	abandoned      map[uint32]struct{}
 	abandonedRing  []uint32
 	abandonedAt    int
 	closed         *Error // set once: why the connection is unusable
-	connected      bool
 	receiving      bool   // a frame is partly received
 	receivingSeq   uint32 // its sequence, when receivingKnown
 	receivingKnown bool
 }
 
-// connPool holds the connections per address.
-type connPool struct {
-	mu    sync.Mutex
-	conns map[string][]*muxConn
-	next  map[string]int
+// poolEntry is the connections of one address.
+type poolEntry struct {
+	conns []*muxConn // replaced, never changed in place (readers hold no lock after get)
+	next  atomic.Uint32
 }
 
-var defaultPool = &connPool{conns: map[string][]*muxConn{}, next: map[string]int{}}
+// connPool holds the connections per address.
+type connPool struct {
+	mu      sync.RWMutex
+	entries map[string]*poolEntry
+}
+
+var defaultPool = &connPool{entries: map[string]*poolEntry{}}
 
 // get returns a connection to address for one call, opening one while the
 // address has fewer than PoolSize usable connections.
 func (p *connPool) get(address string) *muxConn {
-	config := currentConfig()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	list := p.conns[address]
-	if len(list) < config.PoolSize {
-		c := newMuxConn(address, p, config)
-		p.conns[address] = append(list, c)
+	size := clientConfig.Load().PoolSize
+	p.mu.RLock()
+	if e := p.entries[address]; e != nil && len(e.conns) >= size {
+		c := e.conns[int(e.next.Add(1)%uint32(len(e.conns)))]
+		p.mu.RUnlock()
 		return c
 	}
-	i := (p.next[address] + 1) % len(list)
-	p.next[address] = i
-	return list[i]
+	p.mu.RUnlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.entries[address]
+	if e == nil {
+		e = &poolEntry{}
+		p.entries[address] = e
+	}
+	if len(e.conns) < size {
+		c := newMuxConn(address, p, currentConfig())
+		e.conns = append(e.conns[:len(e.conns):len(e.conns)], c)
+		return c
+	}
+	return e.conns[int(e.next.Add(1)%uint32(len(e.conns)))]
 }
 
 // remove drops a failed connection so the next call opens a new one.
 func (p *connPool) remove(c *muxConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	list := p.conns[c.address]
-	for i, x := range list {
+	e := p.entries[c.address]
+	if e == nil {
+		return
+	}
+	for i, x := range e.conns {
 		if x == c {
-			list = append(list[:i:i], list[i+1:]...)
+			e.conns = append(e.conns[:i:i], e.conns[i+1:]...)
 			break
 		}
 	}
-	if len(list) == 0 {
-		delete(p.conns, c.address)
-		delete(p.next, c.address)
-	} else {
-		p.conns[c.address] = list
+	if len(e.conns) == 0 {
+		delete(p.entries, c.address)
 	}
 }
 
 // all returns every pooled connection.
 func (p *connPool) all() []*muxConn {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.mu.RLock()
+	defer p.mu.RUnlock()
 	var out []*muxConn
-	for _, list := range p.conns {
-		out = append(out, list...)
+	for _, e := range p.entries {
+		out = append(out, e.conns...)
 	}
 	return out
 }
@@ -215,7 +248,8 @@ func CloseConnections() {
 func newMuxConn(address string, pool *connPool, config ClientConfig) *muxConn {
 	c := &muxConn{
 		address: address, pool: pool, config: config,
-		ready: make(chan struct{}), next: rand.Uint32() | 1,
+		ready: make(chan struct{}), wake: make(chan struct{}, 1), quit: make(chan struct{}),
+		next:     rand.Uint32() | 1,
 		inFlight: map[uint32]*pendingCall{}, abandoned: map[uint32]struct{}{},
 	}
 	go c.dial()
@@ -227,6 +261,7 @@ func (c *muxConn) dial() {
 	if err != nil {
 		c.dialErr = err
 		c.close(&Error{Code: CodeSendRecvFailed, Detail: fmt.Sprintf("cannot connect to %s (%s)", c.address, describeNetError(err))})
+		c.isReady.Store(true)
 		close(c.ready)
 		return
 	}
@@ -234,14 +269,16 @@ func (c *muxConn) dial() {
 		tcp.SetNoDelay(true)
 	}
 	c.mu.Lock()
-	c.conn, c.connected = conn, true
+	c.conn = conn
 	closed := c.closed
 	c.mu.Unlock()
+	c.isReady.Store(true)
 	close(c.ready)
 	if closed != nil { // closed while dialing
 		conn.Close()
 		return
 	}
+	go c.write()
 	c.read()
 }
 
@@ -254,14 +291,17 @@ func describeNetError(err error) string {
 	return err.Error()
 }
 
-// call sends the frame build returns for the connection's next sequence and
-// waits for the reply until ctx is done. build receives the sequence.
-func (c *muxConn) call(ctx context.Context, build func(sequence uint32) []byte) (*RpcHead, []byte, *Error) {
-	select {
-	case <-c.ready:
-	case <-ctx.Done():
-		return nil, nil, c.notSent(ctx, "connecting")
+// call queues the request frame with the connection's next sequence and
+// waits for the reply until ctx is done.
+func (c *muxConn) call(ctx context.Context, request *requestFrame) (*RpcHead, []byte, *Error) {
+	if !c.isReady.Load() {
+		select {
+		case <-c.ready:
+		case <-ctx.Done():
+			return nil, nil, c.notSent(ctx, "connecting")
+		}
 	}
+	p := &pendingCall{done: make(chan callResult, 1)}
 	c.mu.Lock()
 	if c.closed != nil {
 		err := *c.closed
@@ -274,32 +314,22 @@ func (c *muxConn) call(ctx context.Context, build func(sequence uint32) []byte) 
 	if c.next == 0 {
 		c.next = 1
 	}
-	p := &pendingCall{sequence: sequence, done: make(chan callResult, 1)}
+	p.sequence = sequence
 	c.inFlight[sequence] = p
+	// From here on the request may reach the server, so a failure is never
+	// reported as "not sent".
+	c.wbuf = request.appendTo(c.wbuf, sequence)
+	switch {
+	case request.deadline.IsZero():
+		c.wforever = true
+	case request.deadline.After(c.wdeadline):
+		c.wdeadline = request.deadline
+	}
+	wake := !c.writing
+	c.writing = true
 	c.mu.Unlock()
-
-	frame := build(sequence)
-	// From here on the request may reach the server (a failed write may have
-	// sent part of it), so a failure is never reported as "not sent".
-	c.mu.Lock()
-	p.written = true
-	c.mu.Unlock()
-	c.writeMu.Lock()
-	deadline, _ := ctx.Deadline()
-	c.conn.SetWriteDeadline(deadline)
-	n, werr := c.conn.Write(frame)
-	c.writeMu.Unlock()
-	if werr != nil {
-		// A frame cut short corrupts the stream for every call on it.
-		c.close(&Error{Code: CodeSendRecvFailed, Detail: fmt.Sprintf("connection to %s lost (write: %s)", c.address, describeNetError(werr))})
-		if n == 0 && ctx.Err() != nil {
-			c.mu.Lock()
-			c.forget(p)
-			c.mu.Unlock()
-			return nil, nil, c.notSent(ctx, "writing")
-		}
-		r := <-p.done
-		return nil, nil, r.err
+	if wake {
+		c.wake <- struct{}{} // never blocks: sent only when the writer is idle
 	}
 	select {
 	case r := <-p.done:
@@ -324,6 +354,53 @@ func (c *muxConn) call(ctx context.Context, build func(sequence uint32) []byte) 
 	return nil, nil, &Error{Code: CodeTimeout, Detail: fmt.Sprintf("no reply from %s before the deadline", c.address), Address: c.address, RequestSent: true}
 }
 
+// write is the connection's writer: it writes whatever frames are queued,
+// a batch per system call, until the connection closes.
+func (c *muxConn) write() {
+	var spare []byte
+	var lastDeadline time.Time
+	for {
+		select {
+		case <-c.wake:
+		case <-c.quit:
+			return
+		}
+		// The caller that woke the writer made it its P's next goroutine, ahead
+		// of the other callers the reader just woke with their replies: yield
+		// once so they queue their next frames into this batch.
+		runtime.Gosched()
+		c.mu.Lock()
+		for len(c.wbuf) > 0 && c.closed == nil {
+			batch, deadline := c.wbuf, c.wdeadline
+			if c.wforever {
+				deadline = time.Time{}
+			}
+			c.wbuf, c.wdeadline, c.wforever = spare[:0], time.Time{}, false
+			c.mu.Unlock()
+			if !deadline.Equal(lastDeadline) {
+				c.conn.SetWriteDeadline(deadline)
+				lastDeadline = deadline
+			}
+			n, err := c.conn.Write(batch)
+			if err != nil && !(n == 0 && errors.Is(err, os.ErrDeadlineExceeded)) {
+				// A frame cut short corrupts the stream for every call on it.
+				c.close(&Error{Code: CodeSendRecvFailed, Detail: fmt.Sprintf("connection to %s lost (write: %s)", c.address, describeNetError(err))})
+				return
+			}
+			// Written, or (nothing written, every call of the batch past its
+			// deadline) dropped whole: those calls end with -10 on their own
+			// and the stream is intact.
+			spare = nil
+			if cap(batch) <= keptWriteBuffer {
+				spare = batch
+			}
+			c.mu.Lock()
+		}
+		c.writing = false
+		c.mu.Unlock()
+	}
+}
+
 // notSent is the error of a call whose context ended before its request was written.
 func (c *muxConn) notSent(ctx context.Context, while string) *Error {
 	if errors.Is(ctx.Err(), context.Canceled) {
@@ -346,7 +423,8 @@ func (c *muxConn) forget(p *pendingCall) {
 }
 
 // close marks the connection unusable, fails every call in flight with err
-// and closes the socket. Only the first reason counts.
+// (their requests were queued on an open connection, so they may have been
+// sent), stops the writer and closes the socket. Only the first reason counts.
 func (c *muxConn) close(err *Error) {
 	c.mu.Lock()
 	if c.closed != nil {
@@ -356,15 +434,17 @@ func (c *muxConn) close(err *Error) {
 	c.closed = err
 	calls := c.inFlight
 	c.inFlight = map[uint32]*pendingCall{}
+	c.wbuf = nil
 	conn := c.conn
 	c.mu.Unlock()
+	close(c.quit)
 	c.pool.remove(c)
 	if conn != nil {
 		conn.Close()
 	}
 	for _, p := range calls {
 		e := *err
-		e.Address, e.RequestSent = c.address, c.connected && p.written
+		e.Address, e.RequestSent = c.address, true
 		p.done <- callResult{err: &e}
 	}
 }
@@ -442,7 +522,8 @@ func (c *muxConn) trackPartial(pending []byte) {
 // deliver hands one complete reply frame to its call. The body is copied:
 // the read buffer is reused.
 func (c *muxConn) deliver(frame []byte) {
-	head, body, err := DecodeFrame(frame)
+	head := &RpcHead{}
+	body, err := decodeFrame(frame, head, true) // the call reads err and err_msg only
 	if err != nil {
 		e := err.(*Error)
 		c.unattributed(e.Code, e.Detail, nil)

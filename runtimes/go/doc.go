@@ -2,8 +2,9 @@
 // msec-gen depends on (module github.com/msec-gen/msec-gen/runtimes/go,
 // imported as msec): the MSEC frame codec (spec §1), the
 // srpc.CRpcHead codec, djb2 colour ids, routing names and literal
-// addresses, a pooled persistent TCP connection per address, UDP calls, and
-// the typed Error every failed call returns.
+// addresses, a pooled persistent TCP connection per address, UDP calls, raw
+// TCP calls to non-SRPC services (CallTCP, CallJSONTCP), and the typed Error
+// every failed call returns.
 //
 // Generated clients (New<Service>Client) call Client.Call; use this package
 // directly for the error codes, the framing functions or untyped calls.

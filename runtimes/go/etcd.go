@@ -342,6 +342,13 @@ func (r *EtcdResolver) run() {
 	triedOnce := false
 	for r.stopCtx.Err() == nil {
 		revision, err := r.load(root)
+		if err != nil {
+			// Recorded before firstTry is closed, so the first Resolve's -15
+			// message already says why etcd could not be read.
+			r.mu.Lock()
+			r.lastError = err.Error()
+			r.mu.Unlock()
+		}
 		if !triedOnce {
 			triedOnce = true
 			close(r.firstTry)
@@ -385,6 +392,9 @@ func (r *EtcdResolver) load(root string) (int64, error) {
 	}
 	first := !r.loaded
 	r.loaded = true
+	// Connected from here: the watch starts from this read's revision, and
+	// the first Resolve (released when this returns) already sees it.
+	r.watching, r.lastError = true, ""
 	r.mu.Unlock()
 	if first {
 		close(r.ready)

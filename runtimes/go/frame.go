@@ -64,19 +64,28 @@ func CheckFrame(buf []byte) int {
 // exactly, CodeInvalidPkgHead when the head does not parse or lacks a
 // required field.
 func DecodeFrame(frame []byte) (*RpcHead, []byte, error) {
+	head := &RpcHead{}
+	body, err := decodeFrame(frame, head, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return head, body, nil
+}
+
+// decodeFrame is DecodeFrame into head; replyOnly as decodeRpcHead's.
+func decodeFrame(frame []byte, head *RpcHead, replyOnly bool) ([]byte, error) {
 	n := len(frame)
 	if n <= FrameOverhead || frame[0] != FrameSTX || frame[n-1] != FrameETX {
-		return nil, nil, &Error{Code: CodeInvalidPkg, Detail: "not one complete frame"}
+		return nil, &Error{Code: CodeInvalidPkg, Detail: "not one complete frame"}
 	}
 	headLen := int64(int32(binary.BigEndian.Uint32(frame[1:5])))
 	bodyLen := int64(int32(binary.BigEndian.Uint32(frame[5:9])))
 	if headLen <= 0 || bodyLen < 0 || FrameOverhead+headLen+bodyLen != int64(n) {
-		return nil, nil, &Error{Code: CodeInvalidPkg, Detail: "frame lengths do not match its size"}
+		return nil, &Error{Code: CodeInvalidPkg, Detail: "frame lengths do not match its size"}
 	}
 	headEnd := FrameHeadOffset + int(headLen)
-	head, err := DecodeRpcHead(frame[FrameHeadOffset:headEnd])
-	if err != nil {
-		return nil, nil, err
+	if err := decodeRpcHead(frame[FrameHeadOffset:headEnd], head, replyOnly); err != nil {
+		return nil, err
 	}
-	return head, frame[headEnd : n-1], nil
+	return frame[headEnd : n-1], nil
 }

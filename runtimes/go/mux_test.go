@@ -20,40 +20,61 @@ import (
 // write whatever it wants back (in any order) on that connection.
 func batchServer(t *testing.T, n int, answer func(conn net.Conn, requests [][]byte)) *fakeServer {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &fakeServer{listener: l}
-	t.Cleanup(func() {
-		l.Close()
-		CloseConnections()
-	})
-	go func() {
-		for {
-			conn, err := l.Accept()
+	return serveTCP(t, func(conn net.Conn) {
+		var requests [][]byte
+		frames := &frameReader{conn: conn}
+		for len(requests) < n {
+			request, err := frames.next()
 			if err != nil {
 				return
 			}
-			s.accepted.Add(1)
-			go func() {
-				defer conn.Close()
-				var requests [][]byte
-				frames := &frameReader{conn: conn}
-				for len(requests) < n {
-					request, err := frames.next()
-					if err != nil {
-						return
-					}
-					requests = append(requests, request)
-				}
-				answer(conn, requests)
-				// Keep the connection open until the client closes it.
-				conn.Read(make([]byte, 1))
-			}()
+			requests = append(requests, request)
 		}
-	}()
-	return s
+		answer(conn, requests)
+		// Keep the connection open until the client closes it.
+		conn.Read(make([]byte, 1))
+	})
+}
+
+// callConcurrently makes n calls of client at once (call i sends body(i))
+// and returns each call's reply and error.
+func callConcurrently(client *Client, n int, body func(i int) []byte) ([][]byte, []error) {
+	replies, errs := make([][]byte, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			replies[i], errs[i] = client.CallRaw(context.Background(), "x.Y.Z", body(i))
+		}()
+	}
+	wg.Wait()
+	return replies, errs
+}
+
+// noBody is the body of calls whose body does not matter.
+func noBody(int) []byte { return nil }
+
+// configureClientForTest applies config until the test ends.
+func configureClientForTest(t *testing.T, config ClientConfig) {
+	t.Helper()
+	if err := ConfigureClient(config); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ConfigureClient(ClientConfig{}) })
+}
+
+// captureClientLog sends the client's log to a buffer until the test ends; read it with the returned func.
+func captureClientLog(t *testing.T) func() string {
+	t.Helper()
+	var mu sync.Mutex
+	var logged bytes.Buffer
+	configureClientForTest(t, ClientConfig{Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logged}, nil))})
+	return func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return logged.String()
+	}
 }
 
 // replyTo builds the reply of a request frame: same head, body = prefix + request body.
@@ -73,20 +94,9 @@ func TestConcurrentCallsShareOneConnectionAndRepliesMatchInAnyOrder(t *testing.T
 		conn.Write(out)
 	})
 	client := NewClient(Options{Service: s.address(), Timeout: 5 * time.Second})
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	replies := make([]string, n)
+	replies, errs := callConcurrently(client, n, func(i int) []byte { return []byte(fmt.Sprintf("call %d", i)) })
 	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			reply, err := client.CallRaw(context.Background(), "x.Y.Z", []byte(fmt.Sprintf("call %d", i)))
-			replies[i], errs[i] = string(reply), err
-		}()
-	}
-	wg.Wait()
-	for i := 0; i < n; i++ {
-		if errs[i] != nil || replies[i] != fmt.Sprintf("re:call %d", i) {
+		if errs[i] != nil || string(replies[i]) != fmt.Sprintf("re:call %d", i) {
 			t.Fatalf("call %d: %q, %v", i, replies[i], errs[i])
 		}
 	}
@@ -160,11 +170,7 @@ func TestLateReplyOfATimedOutCallIsDroppedAndTheOtherCallGetsItsOwn(t *testing.T
 			}
 		}
 	})
-	var logged bytes.Buffer
-	if err := ConfigureClient(ClientConfig{Logger: slog.New(slog.NewTextHandler(&logged, nil))}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ConfigureClient(ClientConfig{}) })
+	logged := captureClientLog(t)
 	client := NewClient(Options{Service: s.address()})
 	first := make(chan error, 1)
 	go func() {
@@ -189,8 +195,8 @@ func TestLateReplyOfATimedOutCallIsDroppedAndTheOtherCallGetsItsOwn(t *testing.T
 	if got := <-second; got != "ok:second" {
 		t.Fatalf("second call: %s", got)
 	}
-	if logged.Len() != 0 {
-		t.Fatalf("a late reply was logged: %s", logged.String())
+	if text := logged(); text != "" {
+		t.Fatalf("a late reply was logged: %s", text)
 	}
 }
 
@@ -199,30 +205,13 @@ func TestUnknownSequenceFailsTheOnlyCallWithMinus16AndIsLoggedWhenSeveralWait(t 
 		head, _, _ := DecodeFrame(requests[0])
 		conn.Write(EncodeFrame(EncodeRpcHead(&RpcHead{Sequence: head.Sequence + 1000, MethodName: "x"}), nil))
 	})
-	var logged bytes.Buffer
-	var mu sync.Mutex
-	if err := ConfigureClient(ClientConfig{Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logged}, nil))}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ConfigureClient(ClientConfig{}) })
+	logged := captureClientLog(t)
 	client := NewClient(Options{Service: s.address(), Timeout: 400 * time.Millisecond})
-	var wg sync.WaitGroup
-	codes := make([]int32, 2)
-	for i := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := client.CallRaw(context.Background(), "x.Y.Z", nil)
-			codes[i] = CodeOf(err)
-		}()
+	_, errs := callConcurrently(client, 2, noBody)
+	if codes := codesOf(errs); codes != "-10 -10" {
+		t.Fatalf("codes %s, want both -10 (the reply cannot be attributed)", codes)
 	}
-	wg.Wait()
-	if codes[0] != CodeTimeout || codes[1] != CodeTimeout {
-		t.Fatalf("codes %v, want both -10 (the reply cannot be attributed)", codes)
-	}
-	mu.Lock()
-	text := logged.String()
-	mu.Unlock()
+	text := logged()
 	if !strings.Contains(text, "reply dropped: matches no call in flight") || !strings.Contains(text, "code=-16") || !strings.Contains(text, "inFlight=2") {
 		t.Fatalf("log %q", text)
 	}
@@ -237,6 +226,15 @@ func TestUnknownSequenceFailsTheOnlyCallWithMinus16AndIsLoggedWhenSeveralWait(t 
 	if !errors.As(err, &e) || e.Code != CodeInvalidSequence || !strings.Contains(e.Detail, ", expected ") {
 		t.Fatalf("err %v", err)
 	}
+}
+
+// codesOf is the SRPC codes of errs, space-separated.
+func codesOf(errs []error) string {
+	codes := make([]string, len(errs))
+	for i, err := range errs {
+		codes[i] = fmt.Sprint(CodeOf(err))
+	}
+	return strings.Join(codes, " ")
 }
 
 type lockedWriter struct {
@@ -255,35 +253,16 @@ func TestGarbageStreamFailsEveryCallInFlightWithMinus3(t *testing.T) {
 		conn.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
 	})
 	client := NewClient(Options{Service: s.address(), Timeout: 3 * time.Second})
-	var wg sync.WaitGroup
-	codes := make([]int32, 3)
-	for i := range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := client.CallRaw(context.Background(), "x.Y.Z", nil)
-			codes[i] = CodeOf(err)
-		}()
-	}
-	wg.Wait()
-	if codes[0] != CodeInvalidPkg || codes[1] != CodeInvalidPkg || codes[2] != CodeInvalidPkg {
-		t.Fatalf("codes %v", codes)
+	_, errs := callConcurrently(client, 3, noBody)
+	if codes := codesOf(errs); codes != "-3 -3 -3" {
+		t.Fatalf("codes %s", codes)
 	}
 }
 
 func TestConnectionLostFailsEveryCallInFlightWithMinus13(t *testing.T) {
 	s := batchServer(t, 4, func(conn net.Conn, _ [][]byte) { conn.Close() })
 	client := NewClient(Options{Service: s.address(), Timeout: 3 * time.Second})
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = client.CallRaw(context.Background(), "x.Y.Z", nil)
-		}()
-	}
-	wg.Wait()
+	_, errs := callConcurrently(client, 4, noBody)
 	for i, err := range errs {
 		var e *Error
 		if !errors.As(err, &e) || e.Code != CodeSendRecvFailed || !e.RequestSent || !strings.Contains(e.Detail, "lost") {
@@ -298,21 +277,9 @@ func TestPoolSizeSpreadsCallsOverConnections(t *testing.T) {
 			conn.Write(replyTo(r, ""))
 		}
 	})
-	if err := ConfigureClient(ClientConfig{PoolSize: 2}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ConfigureClient(ClientConfig{}) })
+	configureClientForTest(t, ClientConfig{PoolSize: 2})
 	client := NewClient(Options{Service: s.address(), Timeout: 3 * time.Second})
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = client.CallRaw(context.Background(), "x.Y.Z", nil)
-		}()
-	}
-	wg.Wait()
+	_, errs := callConcurrently(client, 4, noBody)
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("call %d: %v", i, err)
@@ -430,5 +397,31 @@ func TestRetriesOnlyAfterARefusedConnectionOnlyWhenAsked(t *testing.T) {
 	}
 	if _, err := NewClient(Options{Service: "Test.Retry3", Retries: -1}).CallRaw(context.Background(), "x.Y.Z", nil); CodeOf(err) != CodeParaError {
 		t.Fatalf("Retries -1: %v", err)
+	}
+}
+
+// Concurrent calls' frames are written in batches by the connection's writer:
+// with many calls at once, small and large (past keptWriteBuffer, so the
+// writer's buffer is both reused and dropped), every frame arrives whole and
+// every call gets its own reply, on one connection.
+func TestManyConcurrentFramesOfMixedSizesArriveWholeOnOneConnection(t *testing.T) {
+	s := startFakeServer(t, func(_ net.Conn, request []byte) []byte { return replyTo(request, "re:") })
+	client := NewClient(Options{Service: s.address(), Timeout: 30 * time.Second})
+	const n = 300
+	body := func(i int) []byte {
+		size := i * 7
+		if i%50 == 0 {
+			size = keptWriteBuffer + i
+		}
+		return bytes.Repeat([]byte{byte('a' + i%26)}, size)
+	}
+	replies, errs := callConcurrently(client, n, body)
+	for i := range n {
+		if errs[i] != nil || !bytes.Equal(replies[i], append([]byte("re:"), body(i)...)) {
+			t.Fatalf("call %d: %d bytes, %v", i, len(replies[i]), errs[i])
+		}
+	}
+	if got := s.accepted.Load(); got != 1 {
+		t.Fatalf("%d connections, want 1", got)
 	}
 }

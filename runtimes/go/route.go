@@ -33,10 +33,17 @@ func ParseLiteral(text string) (route Route, ok bool) {
 		return Route{}, false
 	}
 	ip, portText := main[:colon], main[colon+1:]
-	if len(portText) < 1 || len(portText) > 5 || strings.Trim(portText, "0123456789") != "" {
+	if len(portText) < 1 || len(portText) > 5 {
 		return Route{}, false
 	}
-	port, _ := strconv.Atoi(portText)
+	port := 0
+	for i := 0; i < len(portText); i++ {
+		d := portText[i]
+		if d < '0' || d > '9' {
+			return Route{}, false
+		}
+		port = port*10 + int(d-'0')
+	}
 	if port < 1 || port > 65535 {
 		return Route{}, false
 	}

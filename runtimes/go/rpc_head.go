@@ -90,9 +90,19 @@ func EncodeRpcHead(h *RpcHead) []byte {
 // *Error with CodeInvalidPkgHead.
 func DecodeRpcHead(data []byte) (*RpcHead, error) {
 	h := &RpcHead{}
+	if err := decodeRpcHead(data, h, false); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// decodeRpcHead is DecodeRpcHead into h. With replyOnly, the strings a
+// caller does not read from a reply (caller, method_name, caller_stack) are
+// checked and skipped, not copied.
+func decodeRpcHead(data []byte, h *RpcHead, replyOnly bool) error {
 	var hasSequence, hasMethod bool
-	fail := func(format string, args ...any) (*RpcHead, error) {
-		return nil, &Error{Code: CodeInvalidPkgHead, Detail: fmt.Sprintf(format, args...)}
+	fail := func(format string, args ...any) error {
+		return &Error{Code: CodeInvalidPkgHead, Detail: fmt.Sprintf(format, args...)}
 	}
 	for i := 0; i < len(data); {
 		key, n := binary.Uvarint(data[i:])
@@ -134,15 +144,22 @@ func DecodeRpcHead(data []byte) (*RpcHead, error) {
 				return fail("truncated length-delimited field %d", field)
 			}
 			i += n
-			s := string(data[i : i+int(l)])
+			raw := data[i : i+int(l)]
 			i += int(l)
+			if field == fieldMethodName {
+				hasMethod = true
+			}
+			if replyOnly && field != fieldErrMsg {
+				continue
+			}
+			s := string(raw)
 			switch field {
 			case fieldErrMsg:
 				h.ErrMsg = &s
 			case fieldCaller:
 				h.Caller = &s
 			case fieldMethodName:
-				h.MethodName, hasMethod = s, true
+				h.MethodName = s
 			case fieldCallerStack:
 				h.CallerStack = append(h.CallerStack, s)
 			}
@@ -165,7 +182,7 @@ func DecodeRpcHead(data []byte) (*RpcHead, error) {
 	if !hasMethod {
 		return fail("required field method_name is missing")
 	}
-	return h, nil
+	return nil
 }
 
 func appendVarintField(b []byte, field int, v uint64) []byte {

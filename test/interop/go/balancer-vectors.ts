@@ -54,12 +54,16 @@ type Op =
   | { op: "refused"; addr: string }
   | { op: "tick" };
 
-function record(name: string, instances: RouteInstance[], script: (emit: (at: number, op: Op) => void) => void, seed: number, shapingRequestMin?: number): Vector {
-  let now = 0;
+/** The service every script balances. */
+const SERVICE = "Conformance.Echo";
+
+/** A balancer on a scripted clock whose random draws come from lcg(seed) and are recorded. */
+function recordingBalancer(seed: number, shapingRequestMin: number | undefined) {
+  const clock = { now: 0 };
   const next = lcg(seed);
   const draws: [number, number][] = [];
-  const b = new Balancer({
-    now: () => now,
+  const balancer = new Balancer({
+    now: () => clock.now,
     randomInt: (n) => {
       const v = next() % n;
       draws.push([n, v]);
@@ -67,10 +71,27 @@ function record(name: string, instances: RouteInstance[], script: (emit: (at: nu
     },
     ...(shapingRequestMin === undefined ? {} : { shapingRequestMin }),
   });
-  const service = "Conformance.Echo";
+  return { balancer, clock, draws };
+}
+
+/** The vector of a recorded script. */
+function vectorOf(name: string, instances: RouteInstance[], draws: [number, number][], steps: Step[], shapingRequestMin: number | undefined): Vector {
+  return {
+    name,
+    ...(shapingRequestMin === undefined ? {} : { shapingRequestMin }),
+    service: SERVICE,
+    instances: instances.map((i) => ({ ip: i.ip, port: i.port, type: i.type, weight: i.weight })),
+    draws,
+    steps,
+  };
+}
+
+function record(name: string, instances: RouteInstance[], script: (emit: (at: number, op: Op) => void) => void, seed: number, shapingRequestMin?: number): Vector {
+  const { balancer: b, clock, draws } = recordingBalancer(seed, shapingRequestMin);
+  const service = SERVICE;
   const steps: Step[] = [];
   script((at, op) => {
-    now = at;
+    clock.now = at;
     if (op.op === "pick") {
       const r = b.pick(service, instances);
       steps.push({ at_ms: at, op: "pick", pick: r === undefined ? null : `${r.ip}:${r.port}`, weights: weightsOf(b, service) });
@@ -85,14 +106,7 @@ function record(name: string, instances: RouteInstance[], script: (emit: (at: nu
       steps.push({ at_ms: at, op: "tick", weights: weightsOf(b, service) });
     }
   });
-  return {
-    name,
-    ...(shapingRequestMin === undefined ? {} : { shapingRequestMin }),
-    service,
-    instances: instances.map((i) => ({ ip: i.ip, port: i.port, type: i.type, weight: i.weight })),
-    draws,
-    steps,
-  };
+  return vectorOf(name, instances, draws, steps, shapingRequestMin);
 }
 
 const inst = (ip: string, weight = 100, port = 7963): RouteInstance => ({ ip, port, type: "tcp", weight });
@@ -184,23 +198,13 @@ add("refused connection: dead at once, no picks (not even probes) for 5 s, then 
 
 /** Like record(), but the script sees each pick's result, so outcomes can follow the real picks. */
 function recordLoop(name: string, seed: number, instances: RouteInstance[], failPerMille: (ip: string, at: number) => number, calls: number, stepMs: number, shapingRequestMin?: number): Vector {
-  let now = 0;
-  const next = lcg(seed);
+  const { balancer: b, clock, draws } = recordingBalancer(seed, shapingRequestMin);
   const outcome = lcg(seed * 7919 + 1);
-  const draws: [number, number][] = [];
-  const b = new Balancer({
-    now: () => now,
-    randomInt: (n) => {
-      const v = next() % n;
-      draws.push([n, v]);
-      return v;
-    },
-    ...(shapingRequestMin === undefined ? {} : { shapingRequestMin }),
-  });
-  const service = "Conformance.Echo";
+  const service = SERVICE;
   const steps: Step[] = [];
   for (let i = 0; i < calls; i++) {
-    now += outcome() % stepMs;
+    clock.now += outcome() % stepMs;
+    const now = clock.now;
     const r = b.pick(service, instances)!;
     const picked = `${r.ip}:${r.port}`;
     steps.push({ at_ms: now, op: "pick", pick: picked, weights: weightsOf(b, service) });
@@ -209,17 +213,10 @@ function recordLoop(name: string, seed: number, instances: RouteInstance[], fail
     const known = b.update(service, picked, failed, cost);
     steps.push({ at_ms: now, op: "update", addr: picked, failed, cost_ms: cost, known, weights: weightsOf(b, service) });
   }
-  now += 5000;
+  clock.now += 5000;
   b.tick(service);
-  steps.push({ at_ms: now, op: "tick", weights: weightsOf(b, service) });
-  return {
-    name,
-    ...(shapingRequestMin === undefined ? {} : { shapingRequestMin }),
-    service,
-    instances: instances.map((i) => ({ ip: i.ip, port: i.port, type: i.type, weight: i.weight })),
-    draws,
-    steps,
-  };
+  steps.push({ at_ms: clock.now, op: "tick", weights: weightsOf(b, service) });
+  return vectorOf(name, instances, draws, steps, shapingRequestMin);
 }
 
 vectors.push(

@@ -7,6 +7,10 @@
 //
 // Routing is configured as a user's program does it: the runtime reads
 // $MSEC_ROUTES and $MSEC_ETCD_ENDPOINTS / $MSEC_ETCD_PREFIX by itself.
+//
+// Profiling: with $MSEC_RUNNER_CPUPROFILE set to a file path, the runner
+// writes a CPU profile of the whole scenario there (runtime/pprof; read it
+// with `go tool pprof`), e.g. under `npm run bench:callers -- --langs go`.
 package main
 
 import (
@@ -16,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"sync"
@@ -217,7 +222,34 @@ func fail(format string, args ...any) {
 	os.Exit(1)
 }
 
+// CPUProfileEnv names the file the runner writes a CPU profile to (unset: none).
+const CPUProfileEnv = "MSEC_RUNNER_CPUPROFILE"
+
+// startProfile starts the CPU profile $MSEC_RUNNER_CPUPROFILE asks for; the
+// returned func stops it and closes the file.
+func startProfile() func() {
+	path := os.Getenv(CPUProfileEnv)
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fail("%s: %v", CPUProfileEnv, err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fail("%s: %v", CPUProfileEnv, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fail("%s: %v", CPUProfileEnv, err)
+		}
+	}
+}
+
 func main() {
+	stopProfile := startProfile()
+	defer stopProfile()
 	in := bufio.NewReader(os.Stdin)
 	first, err := in.ReadBytes('\n')
 	if err != nil && len(first) == 0 {
