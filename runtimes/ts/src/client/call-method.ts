@@ -45,6 +45,25 @@ function literalRoute(service: string): Route | undefined {
   return route ?? undefined;
 }
 
+/** Most services whose success counter names are remembered (the memo stops growing when full). */
+const SUCCESS_LABELS_MAX = 1024;
+/** `call [<service>:<method>] success` by service and method: the counter every good call adds to, made once. */
+const successLabels = new Map<string, Map<string, string>>();
+
+function successLabel(service: string, method: string): string {
+  let methods = successLabels.get(service);
+  if (methods === undefined) {
+    methods = new Map();
+    if (successLabels.size < SUCCESS_LABELS_MAX) successLabels.set(service, methods);
+  }
+  let label = methods.get(method);
+  if (label === undefined) {
+    label = `call [${service}:${method}] success`;
+    if (methods.size < SUCCESS_LABELS_MAX) methods.set(method, label);
+  }
+  return label;
+}
+
 function colorIdOf(method: string): bigint {
   let id = colorIds.get(method);
   if (id === undefined) {
@@ -187,7 +206,7 @@ class CallReport implements CallOutcome {
     const { service, address } = this;
     if (err === undefined) {
       if (!this.literal) currentBalancer().update(service, address, 0, Math.round(performance.now() - this.started));
-      monitorAdd(`call [${service}:${this.method}] success`);
+      monitorAdd(successLabel(service, this.method));
       return;
     }
     if (!this.literal) {
