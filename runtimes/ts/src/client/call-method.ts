@@ -64,6 +64,18 @@ function successLabel(service: string, method: string): string {
   return label;
 }
 
+/** `routeAddress` of the literal memo's routes (made here, never handed out, never changed). */
+const addresses = new WeakMap<Route, string>();
+
+function literalAddress(route: Route): string {
+  let address = addresses.get(route);
+  if (address === undefined) {
+    address = routeAddress(route);
+    addresses.set(route, address);
+  }
+  return address;
+}
+
 function colorIdOf(method: string): bigint {
   let id = colorIds.get(method);
   if (id === undefined) {
@@ -149,7 +161,7 @@ function send(
   signal: AbortSignal | undefined,
   now: number,
 ): Promise<Uint8Array> {
-  const address = routeAddress(route);
+  const address = literal ? literalAddress(route) : routeAddress(route);
   const budget = deadline - now;
   if (budget <= 0) {
     return Promise.reject(new SrpcCallError(SrpcCode.Timeout, `no time left to call ${service} before the deadline`, { address, requestSent: false }));
@@ -179,7 +191,7 @@ function send(
     );
   }
   try {
-    return connectionFor(route).call(head, body, Math.ceil(budget), signal, report, now);
+    return connectionFor(route, address).call(head, body, Math.ceil(budget), signal, report, now);
   } catch (err) {
     // Not expected (routes are validated); keeps "a call rejects, never throws".
     report.settled(toCallError(err, { address, requestSent: false }) as SrpcCallError);
