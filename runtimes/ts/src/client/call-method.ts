@@ -109,8 +109,8 @@ export function callMethodRaw(service: string, method: string, body: Uint8Array,
   }
   const now = performance.now();
   const deadline = now + budget;
-  if (retries === 0) return attempt(service, method, body, options, deadline, now);
-  return withRetries(service, method, body, options, deadline, retries, now);
+  if (retries === 0) return attempt(service, method, body, options, deadline, now, budget);
+  return withRetries(service, method, body, options, deadline, retries, now, budget);
 }
 
 /** Attempts until one succeeds or fails with anything but a refused connection (routing names only). */
@@ -122,10 +122,12 @@ async function withRetries(
   deadline: number,
   retries: number,
   now: number,
+  budget: number,
 ): Promise<Uint8Array> {
   for (let tried = 0; ; tried++) {
     try {
-      return await attempt(service, method, body, options, deadline, tried === 0 ? now : performance.now());
+      const at = tried === 0 ? now : performance.now();
+      return await attempt(service, method, body, options, deadline, at, tried === 0 ? budget : deadline - at);
     } catch (err) {
       const refused = err instanceof SrpcCallError && err.code === SrpcCode.SendRecvFailed && !err.requestSent && !err.fromServer;
       if (!refused || tried >= retries || performance.now() >= deadline || literalRoute(service) !== undefined) throw err;
@@ -133,15 +135,22 @@ async function withRetries(
   }
 }
 
-/** One attempt: route (a literal at once, a name through the resolvers), then send. `now` is the time at the start. */
-function attempt(service: string, method: string, body: Uint8Array, options: CallOptions, deadline: number, now: number): Promise<Uint8Array> {
+/**
+ * One attempt: route (a literal at once, a name through the resolvers), then
+ * send. `now` is the time at the start and `budget` the time left then
+ * (`deadline - now`, passed as computed so a 600 ms call is not 600.0000001).
+ */
+function attempt(service: string, method: string, body: Uint8Array, options: CallOptions, deadline: number, now: number, budget: number): Promise<Uint8Array> {
   const signal = callSignal(options);
   if (signal?.aborted) return Promise.reject(new SrpcCallError(SrpcCode.Timeout, "call aborted", { address: service, requestSent: false }));
   // A literal address needs no resolver (and no wait for one); its outcomes are not reported to the balancer.
   const literal = literalRoute(service);
-  if (literal !== undefined) return send(service, method, body, options, deadline, literal, true, signal, now);
+  if (literal !== undefined) return send(service, method, body, literal, true, options, signal, now, budget);
   return getRoute(service).then(
-    (route) => send(service, method, body, options, deadline, route, false, signal, performance.now()),
+    (route) => {
+      const at = performance.now();
+      return send(service, method, body, route, false, options, signal, at, deadline - at);
+    },
     (err: unknown) => {
       monitorAdd(`get route failed [${service}]`);
       throw toCallError(err, { address: service, requestSent: false });
@@ -154,15 +163,14 @@ function send(
   service: string,
   method: string,
   body: Uint8Array,
-  options: CallOptions,
-  deadline: number,
   route: Route,
   literal: boolean,
+  options: CallOptions,
   signal: AbortSignal | undefined,
   now: number,
+  budget: number,
 ): Promise<Uint8Array> {
   const address = literal ? literalAddress(route) : routeAddress(route);
-  const budget = deadline - now;
   if (budget <= 0) {
     return Promise.reject(new SrpcCallError(SrpcCode.Timeout, `no time left to call ${service} before the deadline`, { address, requestSent: false }));
   }

@@ -27,9 +27,10 @@
  */
 import { type Socket, connect } from "node:net";
 import { SrpcCode, SrpcError } from "../errors.js";
-import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEAD_OFFSET, FrameDecoder, decodeFrame } from "../frame.js";
+import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEAD_OFFSET, FRAME_OVERHEAD, FrameDecoder, decodeFrame, view } from "../frame.js";
 import type { Logger } from "../log.js";
 import { SrpcCallError } from "./call-error.js";
+import { plainReplySequence } from "./reply-head.js";
 import { type RequestHead, encodeRequestFrame } from "./request-frame.js";
 
 export { type RequestHead, requestHead } from "./request-frame.js";
@@ -43,12 +44,6 @@ const PEEK_BYTES = FRAME_HEAD_OFFSET + 1 + 10;
 const SEQUENCE_TAG = 0x50;
 /** Largest request frame copied into a batch buffer; larger frames are written as they are. */
 const BATCH_COPY_MAX_BYTES = 16 * 1024;
-/**
- * Frames queued in one tick that leave at once rather than at the end of the
- * tick: a caller answering a batch of replies with new calls sends them in
- * slices, so the server works on the first while the caller makes the rest.
- */
-const FLUSH_EVERY_FRAMES = 16;
 /** Size of the buffers small request frames of one tick are copied into. */
 const BATCH_BUFFER_BYTES = 256 * 1024;
 
@@ -131,7 +126,6 @@ export class SrpcConnection {
   private batch: Uint8Array[] = [];
   private batchCalls: PendingCall[] = [];
   private batchBytes = 0;
-  private flushQueued = false;
   private closedWith: SrpcCallError | undefined;
   private lastError: string | undefined;
   /** The one timeout timer (unref'd: a call in flight refs the socket), and the deadline it is armed for. */
@@ -236,20 +230,11 @@ export class SrpcConnection {
    * many small frames still a fifth (`npm run bench:callers` profiles).
    */
   private write(frame: Uint8Array, call: PendingCall): void {
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      process.nextTick(this.flushTick);
-    }
+    if (this.batch.length === 0) process.nextTick(this.flush);
     this.batch.push(frame);
     this.batchCalls.push(call);
     this.batchBytes += frame.length;
-    if (this.batch.length >= FLUSH_EVERY_FRAMES) this.flush();
   }
-
-  private readonly flushTick = (): void => {
-    this.flushQueued = false;
-    if (this.batch.length > 0) this.flush();
-  };
 
   /** Writes the queued frames: small ones copied into shared buffers, large ones as they are (no copy). */
   private readonly flush = (): void => {
@@ -363,6 +348,16 @@ export class SrpcConnection {
   }
 
   private deliver(frame: Uint8Array): void {
+    const plain = plainReplySequence(frame);
+    if (plain >= 0) {
+      const call = this.inFlight.get(plain);
+      if (call !== undefined) {
+        this.settle(call);
+        const headLen = ((frame[1]! << 24) | (frame[2]! << 16) | (frame[3]! << 8) | frame[4]!) >>> 0;
+        succeed(call, view(frame, FRAME_HEAD_OFFSET + headLen, frame.length - FRAME_OVERHEAD - headLen));
+        return;
+      }
+    }
     let decoded;
     try {
       decoded = decodeFrame(frame);

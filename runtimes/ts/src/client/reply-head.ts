@@ -1,0 +1,80 @@
+/**
+ * The common reply, read without decoding its head: a frame whose head is
+ * well formed, carries `sequence` (< 2^32) and `method_name`, no `err` other
+ * than 0 and no `err_msg`, and whose text fields are ASCII. For such a frame
+ * `decodeFrame` could only say "a good reply with this sequence", so the
+ * client takes that answer here — no head object, no BigInt — and leaves
+ * every other frame (errors, anything unusual or malformed) to `decodeFrame`,
+ * which decides exactly as before.
+ */
+import { FRAME_ETX, FRAME_HEAD_OFFSET, FRAME_OVERHEAD, FRAME_STX } from "../frame.js";
+
+/** Field numbers (see `RpcHeadField`) the scan looks at. */
+const SEQUENCE = 10;
+const ERR = 40;
+const ERR_MSG = 42;
+const METHOD_NAME = 51;
+
+/** The sequence of a plain good reply in `frame`, or -1 when `decodeFrame` must look at it. */
+export function plainReplySequence(frame: Uint8Array): number {
+  const len = frame.length;
+  if (len <= FRAME_OVERHEAD || frame[0] !== FRAME_STX || frame[len - 1] !== FRAME_ETX) return -1;
+  const headLen = ((frame[1]! << 24) | (frame[2]! << 16) | (frame[3]! << 8) | frame[4]!) >>> 0;
+  const bodyLen = ((frame[5]! << 24) | (frame[6]! << 16) | (frame[7]! << 8) | frame[8]!) >>> 0;
+  if (headLen === 0 || headLen >= 0x80000000 || bodyLen >= 0x80000000 || FRAME_OVERHEAD + headLen + bodyLen !== len) return -1;
+  const end = FRAME_HEAD_OFFSET + headLen;
+  let pos = FRAME_HEAD_OFFSET;
+  let sequence = -1;
+  let named = false;
+  while (pos < end) {
+    // Tag: a varint of at most 5 bytes (field numbers here are small; anything else goes the long way).
+    let tag = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      if (pos >= end || shift > 28) return -1;
+      b = frame[pos++]!;
+      tag += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b >= 0x80);
+    if (tag > 0xffffffff) return -1;
+    const field = Math.floor(tag / 8);
+    const wire = tag % 8;
+    if (field === 0) return -1;
+    if (wire === 0) {
+      let value = 0;
+      let bytes = 0;
+      do {
+        if (pos >= end || bytes === 10) return -1;
+        b = frame[pos++]!;
+        if (bytes < 5) value += (b & 0x7f) * 2 ** (7 * bytes);
+        bytes++;
+      } while (b >= 0x80);
+      if (field === SEQUENCE) {
+        if (bytes > 5 || value > 0xffffffff) return -1;
+        sequence = value;
+      } else if (field === ERR && (bytes !== 1 || value !== 0)) {
+        return -1;
+      }
+    } else if (wire === 2) {
+      let size = 0;
+      let bytes = 0;
+      do {
+        if (pos >= end || bytes === 5) return -1;
+        b = frame[pos++]!;
+        size += (b & 0x7f) * 2 ** (7 * bytes);
+        bytes++;
+      } while (b >= 0x80);
+      if (size > end - pos || field === ERR_MSG) return -1;
+      for (let i = pos; i < pos + size; i++) if (frame[i]! >= 0x80) return -1;
+      if (field === METHOD_NAME) named = true;
+      pos += size;
+    } else if (wire === 1 || wire === 5) {
+      pos += wire === 1 ? 8 : 4;
+      if (pos > end) return -1;
+    } else {
+      return -1;
+    }
+  }
+  return named ? sequence : -1;
+}
