@@ -12,9 +12,19 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import {
+  callMethodRaw,
+  closeConnections,
+  createConfiguredEtcdResolver,
+  createEtcdResolver,
+  getRoute,
+  registerResolver,
+  setConfiguredEtcdResolver,
+  unregisterResolver,
+} from "@msec-gen/runtime";
 import { REPO_ROOT, runOk } from "../interop/ts-server.js";
 import { installTsCaller } from "../conformance/langs/ts.js";
-import { buildConformanceServer, type Instance, startInstance } from "../conformance/server.js";
+import { buildConformanceServer, ECHO_METHOD, type Instance, startInstance } from "../conformance/server.js";
 import { type EtcdCluster, freePort, startEtcd } from "./etcd-process.js";
 
 /** How long the program may take to call and exit on a loaded machine; a watch that kept it alive would never exit. */
@@ -95,6 +105,8 @@ describe("a plain TS caller program resolves through MSEC_ETCD_ENDPOINTS", () =>
   });
 
   after(async () => {
+    setConfiguredEtcdResolver(createConfiguredEtcdResolver());
+    closeConnections();
     await instance?.stop();
     await etcd?.stop();
     if (work !== undefined) rmSync(work, { recursive: true, force: true });
@@ -133,5 +145,28 @@ describe("a plain TS caller program resolves through MSEC_ETCD_ENDPOINTS", () =>
     const run = await runProgram(program, cwd, cleanEnv({ MSEC_ETCD_ENDPOINTS: "etcd-without-scheme:2379" }));
     assert.match(run.stderr, /get route failed for Conformance\.Echo: \$MSEC_ETCD_ENDPOINTS: invalid etcd endpoint "etcd-without-scheme:2379" \(expected http:\/\/host:port\)/);
     assert.equal(run.code, 1);
+  });
+
+  test("in process: the configured resolver (given its environment) resolves the name; it stands aside for a registered resolver of the same etcd", async () => {
+    const configured = createConfiguredEtcdResolver({ env: { MSEC_ETCD_ENDPOINTS: etcd.endpoints.join(","), MSEC_ETCD_PREFIX: PREFIX }, configFile: path.join(work, "no-such-config.ini") });
+    setConfiguredEtcdResolver(configured);
+    // EchoRequest{text: "in process"}; the reply's field 2 is the instance id.
+    const text = Buffer.from("in process");
+    const reply = await callMethodRaw("Conformance.Echo", ECHO_METHOD, Uint8Array.from([0x0a, text.length, ...text]), { timeoutMs: 5000 });
+    assert.ok(Buffer.from(reply).includes(Buffer.from([0x12, 1, 0x61])), "served by instance a");
+    assert.equal(configured.current()?.prefix, PREFIX);
+    assert.deepEqual(configured.wanted([]), true);
+    const own = createEtcdResolver({ endpoints: etcd.endpoints, prefix: PREFIX });
+    registerResolver(own);
+    try {
+      assert.equal(configured.wanted([own]), false);
+      const other = createEtcdResolver({ endpoints: etcd.endpoints, prefix: "/another" });
+      assert.equal(configured.wanted([other]), true);
+      other.close();
+      assert.deepEqual(await getRoute("Conformance.Echo"), { ip: "127.0.0.1", port: instance.port, type: "tcp" });
+    } finally {
+      own.close();
+      unregisterResolver(own);
+    }
   });
 });
