@@ -1,7 +1,7 @@
 /**
  * The common reply, read without decoding its head: a frame whose head is
- * well formed, carries `sequence` (< 2^32) and `method_name`, no `err` other
- * than 0 and no `err_msg`, and whose text fields are ASCII. For such a frame
+ * well formed, carries `sequence` (< 2^32) and `method_name`, and has no `err`
+ * other than 0 and no `err_msg`. For such a frame
  * `decodeFrame` could only say "a good reply with this sequence", so the
  * client takes that answer here — no head object, no BigInt — and leaves
  * every other frame (errors, anything unusual or malformed) to `decodeFrame`,
@@ -27,46 +27,45 @@ export function plainReplySequence(frame: Uint8Array): number {
   let sequence = -1;
   let named = false;
   while (pos < end) {
-    // Tag: a varint of at most 5 bytes (field numbers here are small; anything else goes the long way).
-    let tag = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      if (pos >= end || shift > 28) return -1;
-      b = frame[pos++]!;
-      tag += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b >= 0x80);
-    if (tag > 0xffffffff) return -1;
-    const field = Math.floor(tag / 8);
-    const wire = tag % 8;
+    // Tag: one or two bytes (fields up to 2047, which covers CRpcHead); anything longer goes the long way.
+    let tag = frame[pos++]!;
+    if (tag >= 0x80) {
+      if (pos >= end) return -1;
+      const b = frame[pos++]!;
+      if (b >= 0x80) return -1;
+      tag = (tag & 0x7f) | (b << 7);
+    }
+    const field = tag >>> 3;
+    const wire = tag & 7;
     if (field === 0) return -1;
     if (wire === 0) {
-      let value = 0;
-      let bytes = 0;
-      do {
-        if (pos >= end || bytes === 10) return -1;
-        b = frame[pos++]!;
-        if (bytes < 5) value += (b & 0x7f) * 2 ** (7 * bytes);
-        bytes++;
-      } while (b >= 0x80);
+      // A varint of at most 10 bytes; the value is kept only for the sequence (at most 5 bytes, < 2^32).
+      const from = pos;
+      while (pos < end && frame[pos]! >= 0x80) pos++;
+      if (pos >= end || pos - from >= 10) return -1;
+      pos++;
       if (field === SEQUENCE) {
-        if (bytes > 5 || value > 0xffffffff) return -1;
+        const bytes = pos - from;
+        if (bytes > 5) return -1;
+        let value = 0;
+        for (let i = bytes - 1; i >= 0; i--) value = value * 128 + (frame[from + i]! & 0x7f);
+        if (value > 0xffffffff) return -1;
         sequence = value;
-      } else if (field === ERR && (bytes !== 1 || value !== 0)) {
+      } else if (field === ERR && (pos - from !== 1 || frame[from] !== 0)) {
         return -1;
       }
     } else if (wire === 2) {
+      // Text and bytes fields are skipped: decoding text never fails (invalid UTF-8 becomes U+FFFD).
       let size = 0;
-      let bytes = 0;
-      do {
-        if (pos >= end || bytes === 5) return -1;
-        b = frame[pos++]!;
-        size += (b & 0x7f) * 2 ** (7 * bytes);
-        bytes++;
-      } while (b >= 0x80);
+      let shift = 0;
+      for (;;) {
+        if (pos >= end || shift > 21) return -1;
+        const b = frame[pos++]!;
+        size |= (b & 0x7f) << shift;
+        if (b < 0x80) break;
+        shift += 7;
+      }
       if (size > end - pos || field === ERR_MSG) return -1;
-      for (let i = pos; i < pos + size; i++) if (frame[i]! >= 0x80) return -1;
       if (field === METHOD_NAME) named = true;
       pos += size;
     } else if (wire === 1 || wire === 5) {
