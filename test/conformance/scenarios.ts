@@ -8,40 +8,13 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { REPO_ROOT } from "../interop/ts-server.js";
+import type { CallFields, Step } from "./runners/ts/steps.js";
 
 export const SCENARIOS_FILE = path.join(REPO_ROOT, "fixtures/conformance/scenarios.json");
 
 /** One call through the generated client (or, with `method`, the runtime's raw call). */
-export interface CallStep {
-  op: "call";
-  service: string;
-  text: string;
-  sleep_ms: number;
-  fail_code: number;
-  fail_message: string;
-  timeout_ms: number;
-  retries: number;
-  /** A wire method name other than Echo (the runner sends the EchoRequest to it). */
-  method?: string;
-}
-
-export type CallFields = Omit<CallStep, "op">;
-
-export type Step =
-  | CallStep
-  | { op: "parallel"; calls: CallFields[] }
-  | { op: "repeat"; count: number; concurrency: number; call: CallFields }
-  | { op: "load"; seconds: number; concurrency: number; call: CallFields }
-  | {
-      op: "balancer";
-      service: string;
-      instances: Array<{ addr: string; weight: number }>;
-      events: Array<{ at_ms: number; addr: string; failed: number; cost_ms: number }>;
-      options?: { shapingRequestMin?: number };
-    }
-  | { op: "write_file"; path: string; content: string }
-  | { op: "sleep"; ms: number }
-  | { op: "notify"; event: string };
+// Step types live beside the TS runner, which is compiled on its own (runners/ts/steps.ts).
+export type { CallFields, CallStep, Step } from "./runners/ts/steps.js";
 
 export interface Scenario {
   id: string;

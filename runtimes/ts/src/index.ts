@@ -29,5 +29,6 @@ export { type EtcdResolver, type EtcdResolverOptions, ETCD_FIRST_LOAD_WAIT_MS, E
 export { type EtcdRegistration, type EtcdRegistrationOptions, DEFAULT_ETCD_TTL_SECONDS, registerInEtcd } from "./route/etcd/registration.js";
 export { type EtcdSettings, ETCD_ENDPOINTS_ENV, ETCD_PREFIX_ENV, advertisedIp, etcdSettingsFromConfig } from "./route/etcd/etcd-config.js";
 export { REFUSED_HOLD_MS, reportRefused } from "./route/index.js";
+export { type ConfiguredEtcdOptions, type ConfiguredEtcdResolver, createConfiguredEtcdResolver, setConfiguredEtcdResolver } from "./route/index.js";
 export { MAX_JSON_DEPTH, MAX_MESSAGE_DEPTH, decodeRequest, missingRequiredField } from "./request-decoding.js";
 export { DeadlineExceededError, TIMEOUT_HEADER, deadlineExceededMessage } from "./server/call-deadline.js";

@@ -84,8 +84,13 @@ const LABEL_TEXT_MEMO_MAX = 4096;
 /** `{name="value"}` texts by label name and value (joined by a NUL), so a hot counter renders them once. */
 const oneLabelTexts = new Map<string, string>();
 
+/** Texts of the label objects `monitorAdd` keeps (never changed once made), by object. */
+const keptLabelTexts = new WeakMap<MetricLabels, string>();
+
 function labelText(labels: MetricLabels | undefined): string {
   if (labels === undefined) return "";
+  const kept = keptLabelTexts.get(labels);
+  if (kept !== undefined) return kept;
   const keys = Object.keys(labels);
   if (keys.length === 1) {
     const memoKey = `${keys[0]!}\0${labels[keys[0]!]!}`;
@@ -231,9 +236,20 @@ export function attrSet(name: string, value: number): void {
   metrics.gaugeSet(ATTR_GAUGE, ATTR_GAUGE_HELP, { name: `usr.${name}` }, value);
 }
 
+/** `{ name: "frm.rpc <name>" }` by name, with their texts in `keptLabelTexts` (every client call adds to one; the memo stops growing when full). */
+const monitorLabels = new Map<string, MetricLabels>();
+
 /** MSEC `monitor_add`: accumulates the framework attribute `frm.rpc <name>` (default +1). */
 export function monitorAdd(name: string, value = 1): void {
-  metrics.counterAdd(ATTR_COUNTER, ATTR_COUNTER_HELP, { name: `frm.rpc ${name}` }, value);
+  let labels = monitorLabels.get(name);
+  if (labels === undefined) {
+    labels = { name: `frm.rpc ${name}` };
+    if (monitorLabels.size < LABEL_TEXT_MEMO_MAX) {
+      keptLabelTexts.set(labels, labelText(labels));
+      monitorLabels.set(name, labels);
+    }
+  }
+  metrics.counterAdd(ATTR_COUNTER, ATTR_COUNTER_HELP, labels, value);
 }
 
 /** MSEC `monitor_set`: sets the framework gauge `frm.rpc <name>`. */

@@ -56,13 +56,27 @@ export function setDefaultCaller(name: string | undefined): void {
   processCaller = name;
 }
 
+/** `$MSEC_SERVICE_NAME` as last read, and when (reading `process.env` costs about a microsecond, too much per call). */
+let envCaller = DEFAULT_CALLER;
+let envCallerReadAt = -Infinity;
+/** `$MSEC_SERVICE_NAME` is read again at most this often. */
+export const SERVICE_NAME_RECHECK_MS = 1000;
+
 /**
  * `CRpcHead.caller` of a call: `options.caller`, else the name given to
- * `setDefaultCaller` (the server's service name), else `$MSEC_SERVICE_NAME`,
- * else `"node.client"`.
+ * `setDefaultCaller` (the server's service name), else `$MSEC_SERVICE_NAME`
+ * (read again at most once a second), else `"node.client"`. `now`:
+ * `performance.now()` if the caller has just read it.
  */
-export function callerName(options: CallOptions): string {
-  return options.caller ?? processCaller ?? (process.env[SERVICE_NAME_ENV] || DEFAULT_CALLER);
+export function callerName(options: CallOptions, now?: number): string {
+  const named = options.caller ?? processCaller;
+  if (named !== undefined) return named;
+  now ??= performance.now();
+  if (now - envCallerReadAt >= SERVICE_NAME_RECHECK_MS) {
+    envCaller = process.env[SERVICE_NAME_ENV] || DEFAULT_CALLER;
+    envCallerReadAt = now;
+  }
+  return envCaller;
 }
 
 /** Longest timeout a Node timer can hold (~24.8 days); longer budgets, including Infinity, are cut to it. */
@@ -73,13 +87,13 @@ export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
  * context's remaining time and by `MAX_TIMEOUT_MS`. Throws `RangeError` for a
  * timeout that is not a positive number.
  */
-export function callBudgetMs(options: { timeoutMs?: number; context?: CallContext }, now = Date.now()): number {
+export function callBudgetMs(options: { timeoutMs?: number; context?: CallContext }, now?: number): number {
   const requested = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!(requested > 0)) throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${requested}`);
   const own = Math.min(requested, MAX_TIMEOUT_MS);
   const deadline = options.context?.deadline;
   if (deadline === undefined || deadline === Infinity) return own;
-  return Math.min(own, Math.max(0, deadline - now));
+  return Math.min(own, Math.max(0, deadline - (now ?? Date.now())));
 }
 
 /** The abort signals that apply to a call (its own and its context's). */

@@ -38,16 +38,17 @@ export function configureClient(options: ClientOptions): void {
   settings = { ...settings, ...options };
 }
 
-/** A connection to `route` for one call. */
-export function connectionFor(route: Route): SrpcConnection {
-  const address = routeAddress(route);
+/** A connection to `route` for one call; `address` is `routeAddress(route)` when the caller has it. */
+export function connectionFor(route: Route, address = routeAddress(route)): SrpcConnection {
   let pool = pools.get(address);
   if (pool === undefined) {
     pool = { connections: [], next: 0 };
     pools.set(address, pool);
   }
   const size = settings.poolSize ?? DEFAULT_POOL_SIZE;
-  if (pool.connections.some((c) => !c.usable)) {
+  let failed = false;
+  for (const c of pool.connections) if (!c.usable) failed = true;
+  if (failed) {
     // Failed connections leave on their socket's close event; do not hand them out meanwhile.
     pool.connections.splice(0, pool.connections.length, ...pool.connections.filter((c) => c.usable));
   }

@@ -20,12 +20,17 @@
  * * a byte stream that is not SRPC → -3 for every call in flight, and the
  *   connection is closed;
  * * `CRpcHead.err ≠ 0` → that code, with `err_msg` appended when present.
+ *
+ * Per call it costs one promise and one small record: timeouts are kept by
+ * one timer per connection, armed for the earliest deadline in flight (calls
+ * made together share a timeout, so it rarely moves), not a timer per call.
  */
 import { type Socket, connect } from "node:net";
 import { SrpcCode, SrpcError } from "../errors.js";
-import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEAD_OFFSET, FrameDecoder, decodeFrame } from "../frame.js";
+import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEAD_OFFSET, FRAME_OVERHEAD, FrameDecoder, decodeFrame, view } from "../frame.js";
 import type { Logger } from "../log.js";
 import { SrpcCallError } from "./call-error.js";
+import { plainReplySequence } from "./reply-head.js";
 import { type RequestHead, encodeRequestFrame } from "./request-frame.js";
 
 export { type RequestHead, requestHead } from "./request-frame.js";
@@ -42,13 +47,47 @@ const BATCH_COPY_MAX_BYTES = 16 * 1024;
 /** Size of the buffers small request frames of one tick are copied into. */
 const BATCH_BUFFER_BYTES = 256 * 1024;
 
+/** Told of a call's outcome just before its promise settles (`callMethod` reports to the balancer and the monitor this way). */
+export interface CallOutcome {
+  /** `undefined` for a reply, else the error the call rejects with. */
+  settled(err: SrpcCallError | undefined): void;
+}
+
 interface PendingCall {
   readonly sequence: number;
   readonly resolve: (body: Uint8Array) => void;
   readonly reject: (err: SrpcCallError) => void;
+  readonly outcome: CallOutcome | undefined;
+  /** `performance.now()` time at which the call times out. */
+  readonly deadline: number;
+  readonly timeoutMs: number;
   written: boolean;
-  timer: NodeJS.Timeout | undefined;
   detach: (() => void) | undefined;
+}
+
+/** The resolve/reject pair of the promise being made (`new Promise(capture)` needs no closure per call). */
+let capturedResolve: (body: Uint8Array) => void = () => {};
+let capturedReject: (err: SrpcCallError) => void = () => {};
+function capture(resolve: (body: Uint8Array) => void, reject: (err: SrpcCallError) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+/** Settles a call: its outcome is reported first, then its promise. */
+function succeed(call: PendingCall, body: Uint8Array): void {
+  call.outcome?.settled(undefined);
+  call.resolve(body);
+}
+
+function fail(call: PendingCall, err: SrpcCallError): void {
+  call.outcome?.settled(err);
+  call.reject(err);
+}
+
+/** A promise rejected with `err`, reported to `outcome` first. */
+function rejected(err: SrpcCallError, outcome: CallOutcome | undefined): Promise<Uint8Array> {
+  outcome?.settled(err);
+  return Promise.reject(err);
 }
 
 export interface ConnectionOptions {
@@ -89,6 +128,9 @@ export class SrpcConnection {
   private batchBytes = 0;
   private closedWith: SrpcCallError | undefined;
   private lastError: string | undefined;
+  /** The one timeout timer (unref'd: a call in flight refs the socket), and the deadline it is armed for. */
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
 
   constructor(host: string, port: number, address: string, onClose: (conn: SrpcConnection) => void, options: ConnectionOptions = {}) {
     this.address = address;
@@ -121,32 +163,64 @@ export class SrpcConnection {
 
   /**
    * Sends one request and resolves with the reply body (a view into the
-   * received bytes). `timeoutMs` covers writing and the reply.
+   * received bytes). `timeoutMs` covers writing and the reply, counted from
+   * `now` (`performance.now()`, passed by a caller that just read it).
+   * `outcome` hears the result just before the promise settles.
    */
-  call(head: RequestHead, body: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
-    if (this.closedWith) return Promise.reject(this.closedWith);
+  call(head: RequestHead, body: Uint8Array, timeoutMs: number, signal?: AbortSignal, outcome?: CallOutcome, now = performance.now()): Promise<Uint8Array> {
+    if (this.closedWith) return rejected(this.closedWith, outcome);
     if (signal?.aborted) {
-      return Promise.reject(new SrpcCallError(SrpcCode.Timeout, `call aborted (${this.address})`, { address: this.address, requestSent: false }));
+      return rejected(new SrpcCallError(SrpcCode.Timeout, `call aborted (${this.address})`, { address: this.address, requestSent: false }), outcome);
     }
     const sequence = this.nextSequence;
     this.nextSequence = (this.nextSequence + 1) >>> 0 || 1;
     const frame = encodeRequestFrame(head, sequence, body);
-    return new Promise<Uint8Array>((resolve, reject) => {
-      const call: PendingCall = { sequence, resolve, reject, written: false, timer: undefined, detach: undefined };
-      this.inFlight.set(sequence, call);
-      if (this.inFlight.size === 1) this.socket.ref();
-      call.timer = setTimeout(() => this.expire(call, timeoutMs), timeoutMs);
-      if (signal) {
-        const onAbort = () => {
-          this.abandon(call);
-          reject(new SrpcCallError(SrpcCode.Timeout, `call aborted (${this.address})`, { address: this.address, requestSent: call.written }));
-        };
-        signal.addEventListener("abort", onAbort, { once: true });
-        call.detach = () => signal.removeEventListener("abort", onAbort);
-      }
-      this.write(frame, call);
-    });
+    const promise = new Promise<Uint8Array>(capture);
+    const call: PendingCall = {
+      sequence,
+      resolve: capturedResolve,
+      reject: capturedReject,
+      outcome,
+      deadline: now + timeoutMs,
+      timeoutMs,
+      written: false,
+      detach: undefined,
+    };
+    this.inFlight.set(sequence, call);
+    if (this.inFlight.size === 1) this.socket.ref();
+    if (call.deadline < this.timerAt) this.armTimer(call.deadline, now);
+    if (signal) {
+      const onAbort = () => {
+        this.abandon(call);
+        fail(call, new SrpcCallError(SrpcCode.Timeout, `call aborted (${this.address})`, { address: this.address, requestSent: call.written }));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      call.detach = () => signal.removeEventListener("abort", onAbort);
+    }
+    this.write(frame, call);
+    return promise;
   }
+
+  /** Arms the timeout timer for `deadline` (earlier than the one it is armed for). */
+  private armTimer(deadline: number, now: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = deadline;
+    this.timer = setTimeout(this.expireDue, Math.max(1, Math.ceil(deadline - now)));
+    this.timer.unref();
+  }
+
+  /** Times out every call whose deadline has come, then re-arms for the earliest one left. */
+  private readonly expireDue = (): void => {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const call of this.inFlight.values()) {
+      if (call.deadline <= now) this.expire(call);
+      else if (call.deadline < next) next = call.deadline;
+    }
+    if (next !== Infinity && this.closedWith === undefined) this.armTimer(next, now);
+  };
 
   /**
    * Queues a request frame. Frames queued in the same tick (calls issued
@@ -212,14 +286,15 @@ export class SrpcConnection {
     this.socket.destroy();
   }
 
-  private expire(call: PendingCall, timeoutMs: number): void {
-    if (this.inFlight.get(call.sequence) !== call) return;
+  private expire(call: PendingCall): void {
+    const timeoutMs = call.timeoutMs;
     const receiving =
       call.written &&
       this.partial !== undefined &&
       (readSequence(this.partial) ?? (this.inFlight.size === 1 ? call.sequence : undefined)) === call.sequence;
     this.abandon(call);
-    call.reject(
+    fail(
+      call,
       receiving
         ? new SrpcCallError(SrpcCode.RecvTimeout, `reply from ${this.address} incomplete after ${timeoutMs} ms`, { address: this.address, requestSent: true })
         : new SrpcCallError(
@@ -241,7 +316,6 @@ export class SrpcConnection {
 
   private settle(call: PendingCall): void {
     this.inFlight.delete(call.sequence);
-    clearTimeout(call.timer);
     call.detach?.();
     if (this.inFlight.size === 0) this.socket.unref();
   }
@@ -274,6 +348,16 @@ export class SrpcConnection {
   }
 
   private deliver(frame: Uint8Array): void {
+    const plain = plainReplySequence(frame);
+    if (plain >= 0) {
+      const call = this.inFlight.get(plain);
+      if (call !== undefined) {
+        this.settle(call);
+        const headLen = ((frame[1]! << 24) | (frame[2]! << 16) | (frame[3]! << 8) | frame[4]!) >>> 0;
+        succeed(call, view(frame, FRAME_HEAD_OFFSET + headLen, frame.length - FRAME_OVERHEAD - headLen));
+        return;
+      }
+    }
     let decoded;
     try {
       decoded = decodeFrame(frame);
@@ -295,9 +379,9 @@ export class SrpcConnection {
     this.settle(call);
     const err = head.err ?? 0;
     if (err !== 0) {
-      call.reject(new SrpcCallError(err, head.errMsg, { address: this.address, requestSent: true, fromServer: true }));
+      fail(call, new SrpcCallError(err, head.errMsg, { address: this.address, requestSent: true, fromServer: true }));
     } else {
-      call.resolve(body);
+      succeed(call, body);
     }
   }
 
@@ -307,7 +391,7 @@ export class SrpcConnection {
       const call = this.inFlight.values().next().value!;
       this.settle(call);
       const expected = code === SrpcCode.InvalidSequence ? `, expected ${call.sequence}` : "";
-      call.reject(new SrpcCallError(code, `${detail}${expected} (${this.address})`, { address: this.address, requestSent: true }));
+      fail(call, new SrpcCallError(code, `${detail}${expected} (${this.address})`, { address: this.address, requestSent: true }));
       return;
     }
     this.logger?.error("reply dropped: matches no call in flight", {
@@ -323,9 +407,12 @@ export class SrpcConnection {
   private shutdown(code: number, detail: string): void {
     if (this.closedWith) return;
     this.closedWith = new SrpcCallError(code, detail, { address: this.address, requestSent: false });
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
     for (const call of [...this.inFlight.values()]) {
       this.settle(call);
-      call.reject(new SrpcCallError(code, detail, { address: this.address, requestSent: this.connected && call.written }));
+      fail(call, new SrpcCallError(code, detail, { address: this.address, requestSent: this.connected && call.written }));
     }
   }
 }

@@ -1,9 +1,10 @@
 /**
  * A small etcd v3 client over etcd's JSON gateway (`/v3/...`, HTTP POST with
- * base64 keys and values) using Node's built-in `fetch` — no dependency. It
- * covers what routing needs: put, prefix range and delete, leases with
- * keep-alive, and a prefix watch (a streaming POST whose reply is one JSON
- * object per line).
+ * base64 keys and values) using Node's built-in `fetch` and `node:http` — no
+ * dependency. It covers what routing needs: put, prefix range and delete,
+ * leases with keep-alive, and a prefix watch (a streaming POST whose reply is
+ * one JSON object per line, on its own `node:http` connection whose socket is
+ * unref'd: an open watch never keeps the process alive).
  *
  * Requests go to the endpoint that last answered and move on to the next one
  * when an endpoint cannot be reached, so a cluster with one member down keeps
@@ -12,6 +13,8 @@
  *
  * Lives in the top-level `etcd/` folder, shared by the runtime and the CLI.
  */
+import { type IncomingMessage, request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 
 /** Budget of one unary request to one endpoint. */
 export const ETCD_REQUEST_TIMEOUT_MS = 2000;
@@ -202,25 +205,54 @@ export class EtcdGateway {
     for (let tried = 0; tried < this.endpoints.length; tried++) {
       const at = (this.current + tried) % this.endpoints.length;
       const endpoint = this.endpoints[at]!;
-      let res: Response;
+      let res: IncomingMessage;
       try {
-        res = await fetch(`${endpoint}/v3/watch`, {
-          method: "POST",
-          body: JSON.stringify({ create_request: { key: b64(prefix), range_end: prefixRangeEnd(prefix), start_revision: String(fromRevision) } }),
+        res = await openWatchStream(
+          endpoint,
+          JSON.stringify({ create_request: { key: b64(prefix), range_end: prefixRangeEnd(prefix), start_revision: String(fromRevision) } }),
           signal,
-        });
+        );
       } catch (err) {
         if (signal.aborted) return;
         causes.push(`${endpoint}: ${describeNetworkError(err)}`);
         continue;
       }
       this.current = at;
-      if (res.status !== 200 || res.body === null) throw new EtcdResponseError(res.status, await res.text());
-      await readWatchStream(res.body, onEvents, signal, onCreated);
+      if (res.statusCode !== 200) {
+        let text = "";
+        try {
+          for await (const chunk of res) text += (chunk as Buffer).toString("utf8");
+        } catch {
+          // the status is what matters
+        }
+        throw new EtcdResponseError(res.statusCode ?? 0, text);
+      }
+      await readWatchStream(res, onEvents, signal, onCreated);
       return;
     }
     throw new EtcdUnreachableError(this.endpoints, causes);
   }
+}
+
+/**
+ * POSTs a watch request to `endpoint` on a connection of its own and resolves
+ * with the streaming reply once its head arrived. The socket is unref'd, so a
+ * program whose calls are done exits even though the watch is still open
+ * (`fetch` offers no way to unref its connection).
+ */
+function openWatchStream(endpoint: string, body: string, signal: AbortSignal): Promise<IncomingMessage> {
+  const url = new URL(`${endpoint}/v3/watch`);
+  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      url,
+      { method: "POST", agent: false, signal, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+      resolve,
+    );
+    req.on("socket", (socket) => socket.unref());
+    req.on("error", reject);
+    req.end(body);
+  });
 }
 
 interface WatchLine {
@@ -236,7 +268,7 @@ interface WatchLine {
 }
 
 async function readWatchStream(
-  body: ReadableStream<Uint8Array>,
+  body: AsyncIterable<Uint8Array>,
   onEvents: (events: EtcdEvent[], revision: number) => void,
   signal: AbortSignal,
   onCreated?: () => void,
@@ -278,7 +310,8 @@ async function readWatchStream(
 
 /** `fetch failed` hides the reason in `cause`; surface it (e.g. `ECONNREFUSED`). */
 function describeNetworkError(err: unknown): string {
-  const e = err as Error & { cause?: { code?: string; message?: string } };
+  const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
   if (e.name === "TimeoutError") return `no answer within ${ETCD_REQUEST_TIMEOUT_MS} ms`;
-  return e.cause?.code ?? e.cause?.message ?? e.message;
+  // fetch puts the reason in `cause`; node:http errors carry it as `code` (the watch).
+  return e.cause?.code ?? e.cause?.message ?? e.code ?? e.message;
 }

@@ -4,19 +4,23 @@
  * `getroutebyname` / `updateroute`, spec §7.1).
  *
  * Literal names (`ip:port[@tcp|@udp]`) are used as written. Other names go to
- * the resolvers in order — those added with `registerResolver`, then the
- * routes file — and the first that knows the name supplies the instances the
- * balancer picks from.
+ * the resolvers in order — those added with `registerResolver`, then etcd when
+ * `$MSEC_ETCD_ENDPOINTS` / `[ROUTE] etcd` configures it (see
+ * etcd/configured-etcd.ts), then the routes file — and the first that knows
+ * the name supplies the instances the balancer picks from.
  */
 import { SrpcCode, SrpcError } from "../errors.js";
 import { Balancer } from "./balancer.js";
 import { type Route, parseLiteral } from "./literal.js";
 import type { Resolver, RouteInstance } from "./resolver.js";
 import { createRoutesFileResolver } from "./routes-file.js";
+import { type ConfiguredEtcdResolver, createConfiguredEtcdResolver } from "./etcd/configured-etcd.js";
 
 let balancer = new Balancer();
 const registered: Resolver[] = [];
 let routesFile: Resolver = createRoutesFileResolver();
+/** etcd from the environment or config, for plain callers (stands aside for a registered resolver of the same etcd). */
+let configuredEtcd: ConfiguredEtcdResolver = createConfiguredEtcdResolver();
 
 /** Adds a resolver, consulted before the routes file (and after resolvers added earlier). */
 export function registerResolver(resolver: Resolver): void {
@@ -44,8 +48,18 @@ export function currentBalancer(): Balancer {
   return balancer;
 }
 
+/**
+ * Replaces the resolver that reads etcd settings from the environment and
+ * config (tests give it a fixed environment this way); the one replaced stops
+ * its watch.
+ */
+export function setConfiguredEtcdResolver(resolver: ConfiguredEtcdResolver): void {
+  configuredEtcd.close();
+  configuredEtcd = resolver;
+}
+
 function resolverChain(): Resolver[] {
-  return [...registered, routesFile];
+  return configuredEtcd.wanted(registered) ? [...registered, configuredEtcd, routesFile] : [...registered, routesFile];
 }
 
 /** Instances of a routing name from the first resolver that knows it; `undefined` if none does. */
@@ -103,6 +117,7 @@ export function reportRefused(name: string, addr: string): void {
 export { Balancer, type BalancerOptions, type ServerWeight, BALANCE_PERIOD_MS, REFUSED_HOLD_MS, SHAPING_REQUEST_MIN } from "./balancer.js";
 export { type Route, type RouteType, parseLiteral, routeAddress } from "./literal.js";
 export { type Resolver, type RouteInstance, createStaticResolver } from "./resolver.js";
+export { type ConfiguredEtcdOptions, type ConfiguredEtcdResolver, createConfiguredEtcdResolver } from "./etcd/configured-etcd.js";
 export {
   type RoutesFileResolverOptions,
   DEFAULT_ROUTES_FILE,

@@ -5,9 +5,10 @@
  * installed as its README says) and the runtime `@msec-gen/runtime`, and
  * writes one JSON line per step. It checks nothing: the harness compares.
  *
- * Routing is configured as a user's program does it: the routes file from
- * `$MSEC_ROUTES` (read by the runtime), and, when `$MSEC_ETCD_ENDPOINTS` is
- * set, an etcd resolver registered before the first call.
+ * Routing is configured as a user's program does it — by the environment,
+ * with no code: the runtime reads the routes file from `$MSEC_ROUTES` and, when
+ * `$MSEC_ETCD_ENDPOINTS` (and `$MSEC_ETCD_PREFIX`) is set, resolves names
+ * through etcd first.
  */
 import { writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -17,43 +18,12 @@ import {
   Balancer,
   type CallOptions,
   closeConnections,
-  createEtcdResolver,
-  type EtcdResolver,
-  etcdSettingsFromConfig,
   callMethodRaw,
-  parseConfig,
   parseLiteral,
-  registerResolver,
   SrpcError,
 } from "@msec-gen/runtime";
 import { ConformanceServiceClient, EchoReplySchema, EchoRequestSchema, type EchoReply } from "conformance.echo-caller";
-
-interface Call {
-  service: string;
-  text: string;
-  sleep_ms: number;
-  fail_code: number;
-  fail_message: string;
-  timeout_ms: number;
-  retries: number;
-  method?: string;
-}
-
-type Step =
-  | ({ op: "call" } & Call)
-  | { op: "parallel"; calls: Call[] }
-  | { op: "repeat"; count: number; concurrency: number; call: Call }
-  | { op: "load"; seconds: number; concurrency: number; call: Call }
-  | {
-      op: "balancer";
-      service: string;
-      instances: Array<{ addr: string; weight: number }>;
-      events: Array<{ at_ms: number; addr: string; failed: number; cost_ms: number }>;
-      options?: { shapingRequestMin?: number };
-    }
-  | { op: "write_file"; path: string; content: string }
-  | { op: "sleep"; ms: number }
-  | { op: "notify"; event: string };
+import type { CallFields, Step } from "./steps.js";
 
 type CallObservation = { code: 0; reply: { text: string; instance: string; peer: string; deadline_ms: number } } | { code: number; message: string };
 
@@ -62,7 +32,7 @@ function observed(reply: EchoReply): CallObservation {
 }
 
 /** One call: the generated client, or the runtime's raw call when the step names another method. */
-async function call(c: Call): Promise<CallObservation> {
+async function call(c: CallFields): Promise<CallObservation> {
   const request = { text: c.text, sleepMs: c.sleep_ms, failCode: c.fail_code, failMessage: c.fail_message };
   const options: CallOptions = { timeoutMs: c.timeout_ms, retries: c.retries };
   try {
@@ -78,7 +48,7 @@ async function call(c: Call): Promise<CallObservation> {
 }
 
 /** `count` calls, `concurrency` at a time. */
-async function repeat(count: number, concurrency: number, c: Call): Promise<object> {
+async function repeat(count: number, concurrency: number, c: CallFields): Promise<object> {
   let next = 0;
   let ok = 0;
   const codes: Record<string, number> = {};
@@ -100,7 +70,7 @@ async function repeat(count: number, concurrency: number, c: Call): Promise<obje
 }
 
 /** Calls for `seconds`, `concurrency` in flight; latency percentiles of all calls. */
-async function load(seconds: number, concurrency: number, c: Call): Promise<object> {
+async function load(seconds: number, concurrency: number, c: CallFields): Promise<object> {
   const started = performance.now();
   const end = started + seconds * 1000;
   const latencies: number[] = [];
@@ -143,13 +113,6 @@ async function main(): Promise<void> {
   if (first.done === true) throw new Error("no scenario on stdin");
   const { scenario } = JSON.parse(first.value) as { scenario: { id: string; steps: Step[] } };
 
-  let etcd: EtcdResolver | undefined;
-  const settings = etcdSettingsFromConfig(parseConfig("", "(no config file)"));
-  if (settings !== undefined) {
-    etcd = createEtcdResolver({ endpoints: settings.endpoints, prefix: settings.prefix });
-    registerResolver(etcd);
-  }
-
   const write = (o: object): void => void process.stdout.write(JSON.stringify(o) + "\n");
   for (const [i, step] of scenario.steps.entries()) {
     switch (step.op) {
@@ -186,7 +149,6 @@ async function main(): Promise<void> {
         throw new Error(`unknown op ${JSON.stringify((step as { op: unknown }).op)}`);
     }
   }
-  etcd?.close();
   closeConnections();
 }
 

@@ -29,8 +29,16 @@ export interface EtcdResolverOptions {
   onInvalid?: (key: string, reason: string) => void;
 }
 
-/** An etcd resolver; `close()` stops its watch. */
+/**
+ * An etcd resolver; `close()` stops its watch. The watch does not keep the
+ * process alive (its socket is unref'd): a program exits when its own work is
+ * done, whether or not it closed the resolver.
+ */
 export interface EtcdResolver extends Resolver {
+  /** The etcd client URLs it reads. */
+  readonly endpoints: readonly string[];
+  /** The key prefix it reads. */
+  readonly prefix: string;
   /** Resolves after the first successful read of etcd (rejects never; see `lastError`). */
   readonly ready: Promise<void>;
   /** True while the watch is established. */
@@ -126,10 +134,12 @@ export function createEtcdResolver(options: EtcdResolverOptions): EtcdResolver {
     }
   }
 
-  // The open watch keeps the process alive until close() (a fetch stream cannot be unref'd).
+  // The watch runs on an unref'd socket and the retry pause on an unref'd timer: neither keeps the process alive.
   void run();
 
   return {
+    endpoints: gateway.endpoints,
+    prefix,
     ready,
     async resolve(service) {
       if (!loaded) {
