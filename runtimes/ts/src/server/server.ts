@@ -81,6 +81,11 @@ export interface ServerOptions {
    * packages pass their `openapi.json` (docs/openapi.md). Absent: that path is 404.
    */
   openapi?: string;
+  /**
+   * Where `GET /metrics` gets its text instead of this server's own metrics;
+   * a worker of `[SRPC] workers=N` passes the instance's aggregate (workers.ts).
+   */
+  metricsSource?: () => Promise<string>;
   /** This service's two-level name `Group.Service`, used in logs. */
   serviceName?: string;
   /** Where the server and `ctx.log` write; default `createLogger()`. */
@@ -97,6 +102,8 @@ export interface Server extends MethodRegistry {
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
   /** The bound port (after `listen()`), else the configured one. */
   readonly port: number;
+  /** This server's own Prometheus text (what `GET /metrics` serves without `metricsSource`). */
+  metricsText(): string;
 }
 
 /** Creates a server; register methods, then `listen()`. */
@@ -123,6 +130,7 @@ class MsecServer implements Server, ServerCore {
   readonly stats = new ServerStats();
   readonly jsonWriteOptions;
   readonly openapi: string | undefined;
+  readonly metricsSource: (() => Promise<string>) | undefined;
   draining = false;
   private readonly host: string;
   private boundPort: number;
@@ -165,6 +173,7 @@ class MsecServer implements Server, ServerCore {
     this.logger = options.serviceName === undefined ? logger : logger.child({ service: options.serviceName });
     this.jsonWriteOptions = options.canonicalJson ? CANONICAL_JSON_WRITE_OPTIONS : MSEC_JSON_WRITE_OPTIONS;
     this.openapi = options.openapi;
+    this.metricsSource = options.metricsSource;
   }
 
   get port(): number {
