@@ -4,7 +4,8 @@
  * `[SRPC] workers`). Serves `echo.EchoService.Echo` plus
  * `test.Workers.Pid` (answers the serving process's pid: JSON `{"pid":N}`,
  * binary the pid as decimal text) and `test.Workers.Slow` (answers
- * `{"slept":ms}` after `ms` milliseconds, from the JSON body `{"ms":N}`).
+ * `{"slept":ms}` after `ms` milliseconds, from the JSON body `{"ms":N}`;
+ * prints `slow call started` on stdout when it begins).
  */
 import { startServer } from "@msec-gen/runtime";
 import { echoMethods } from "../../../examples/echo/echo-service.js";
@@ -25,6 +26,7 @@ await startServer({
       name: "test.Workers.Slow",
       invoke: async (body) => {
         const ms = body.format === "json" ? (JSON.parse(body.text) as { ms: number }).ms : 0;
+        process.stdout.write("slow call started\n");
         await new Promise((resolve) => setTimeout(resolve, ms));
         return { format: "json", json: { slept: ms } };
       },
