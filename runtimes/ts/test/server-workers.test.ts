@@ -254,7 +254,7 @@ describe("workers=2", { timeout: 120_000 }, () => {
       const [frame] = await readFrames(s, 1);
       s.destroy();
       const { head, body } = decodeFrame(frame!);
-      assert.equal(head.errCode ?? 0, 0);
+      assert.equal(head.err ?? 0, 0);
       srpcPids.add(Number(Buffer.from(body).toString()));
     }
     assert.equal(srpcPids.size, 2, `SRPC pids seen: ${[...srpcPids].join(", ")}`);
