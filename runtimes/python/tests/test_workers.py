@@ -27,8 +27,10 @@ SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "workers_serve
 class Running:
     """A workers_server main process; its stdout lines are gathered by a thread."""
 
-    def __init__(self, config: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, SERVER, config], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def __init__(self, config: str, argv: Optional[List[str]] = None, **popen: Any) -> None:
+        self.proc = subprocess.Popen(
+            argv or [sys.executable, SERVER, config], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
+        )
         self.lines: List[str] = []
         self.errors: List[str] = []
         self._changed = threading.Condition()
@@ -81,8 +83,8 @@ def config_with(tmp_path: Any, lines: str) -> str:
     return str(path)
 
 
-def start(started: List[Running], config: str) -> Running:
-    r = Running(config)
+def start(started: List[Running], config: str, argv: Optional[List[str]] = None, **popen: Any) -> Running:
+    r = Running(config, argv, **popen)
     started.append(r)
     line = r.wait_for(r"^listening on ")
     r.port = int(re.search(r":(\d+) \(", line).group(1))  # type: ignore[union-attr]
@@ -307,3 +309,15 @@ def test_two_workers_register_once_in_etcd(tmp_path: Any, running: List[Running]
         assert EtcdGateway([etcd.url]).get_prefix(f"{prefix}/services/test.Workers/")[1] == []
     finally:
         etcd.stop()
+
+
+def test_workers_start_from_a_relative_script_path_after_a_chdir(tmp_path: Any, running: List[Running]) -> None:
+    """The workers run the same command line; a relative script path still names the script
+    after the program changed its working directory (as a generated main.py does)."""
+    config = config_with(tmp_path, "workers = 2")
+    here = os.path.dirname(SERVER)
+    env = dict(os.environ, WORKERS_TEST_CHDIR=str(tmp_path))
+    r = start(running, config, [sys.executable, os.path.basename(SERVER), config], cwd=here, env=env)
+    assert len(set(both_workers(r.port))) == 2
+    r.proc.send_signal(signal.SIGTERM)
+    assert r.proc.wait(30) == 0

@@ -4,7 +4,8 @@
 Serves ``echo.EchoService.Echo`` plus ``test.Workers.Pid`` (answers the serving process's pid:
 JSON ``{"pid": N}``, binary the pid as decimal text) and ``test.Workers.Slow`` (answers
 ``{"slept": ms}`` after ``ms`` milliseconds, from the JSON body ``{"ms": N}``; prints
-``slow call started`` on stdout when it begins).
+``slow call started`` on stdout when it begins). With ``$WORKERS_TEST_CHDIR`` it first changes
+to that folder, as a generated ``main.py`` does.
 """
 import asyncio
 import json
@@ -31,4 +32,7 @@ async def slow(body: "bytes | str", ctx: CallContext) -> object:
 
 
 if __name__ == "__main__":
-    start_server(dict(METHODS, **{"test.Workers.Pid": pid, "test.Workers.Slow": slow}), config_path=sys.argv[1], service_name="test.Workers")
+    config = os.path.abspath(sys.argv[1])
+    if os.environ.get("WORKERS_TEST_CHDIR"):
+        os.chdir(os.environ["WORKERS_TEST_CHDIR"])  # as a generated main.py moves to its own folder
+    start_server(dict(METHODS, **{"test.Workers.Pid": pid, "test.Workers.Slow": slow}), config_path=config, service_name="test.Workers")

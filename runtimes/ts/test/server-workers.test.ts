@@ -44,8 +44,11 @@ function configWith(lines: string): string {
   return path;
 }
 
-function launch(config: string): Running {
-  const proc = spawn(process.execPath, ["--import", "tsx", SERVER, config], { stdio: ["ignore", "pipe", "pipe"] });
+const REPO = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** Starts `args` under node with tsx (default: the workers server with `config`). */
+function launch(config: string, args: string[] = [SERVER, config]): Running {
+  const proc = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
   const stdout: string[] = [];
   const stderr: string[] = [];
   const watchers: { pattern: RegExp; resolve: (line: string) => void }[] = [];
@@ -85,8 +88,8 @@ function launch(config: string): Running {
   return r;
 }
 
-async function start(config: string): Promise<Running> {
-  const r = launch(config);
+async function start(config: string, args?: string[]): Promise<Running> {
+  const r = launch(config, args);
   const line = await r.waitFor(/^listening on /);
   r.port = Number(/:(\d+) \(/.exec(line)![1]);
   return r;
@@ -344,5 +347,24 @@ describe("workers=2 with etcd", { timeout: 120_000 }, () => {
     } finally {
       await etcd.stop();
     }
+  });
+});
+
+describe("the echo server with --workers", { timeout: 120_000 }, () => {
+  test("--workers 2 serves echo from both workers and sums /metrics; --workers 0 is refused", async () => {
+    const r = await start("", ["examples/echo/echo-server.ts", "--port", "0", "--host", "127.0.0.1", "--workers", "2"]);
+    for (let i = 0; i < 10; i++) {
+      const answer = await http(r.port, "POST", "/?methodName=echo.EchoService.Echo", JSON.stringify({ message: "aGk=" }));
+      assert.deepEqual(JSON.parse(answer.body), { ret: 0, errmsg: "", resultObj: { message: "aGk=" } });
+    }
+    const metrics = (await http(r.port, "GET", "/metrics")).body;
+    assert.equal(gauge(metrics, "msec_workers"), 2);
+    assert.equal(requestsFor(metrics, "echo.EchoService.Echo"), 10);
+    r.proc.kill("SIGTERM");
+    assert.equal(await r.exited, 0);
+
+    const bad = launch("", ["examples/echo/echo-server.ts", "--port", "0", "--workers", "0"]);
+    assert.equal(await bad.exited, 2);
+    assert.match(bad.stderr.join(""), /echo-server: workers: want a whole number from 1 to 256 or "auto", got "0"/);
   });
 });

@@ -283,6 +283,19 @@ def _bind(host: str, port: int, udp: bool) -> Tuple[socket.socket, Optional[sock
     raise AssertionError("unreachable")
 
 
+def worker_command() -> List[str]:
+    """This process's command line for a worker: the interpreter, its options and the program's
+    arguments as given (``sys.orig_argv``), with a script's path made absolute — a program may
+    change its working directory before it starts serving (a generated ``main.py`` does)."""
+    command = [sys.executable, *sys.orig_argv[1:]]
+    main = sys.modules.get("__main__")
+    script = getattr(main, "__file__", None)
+    at = len(command) - len(sys.argv)
+    if getattr(main, "__spec__", None) is None and script and 0 < at and command[at] == sys.argv[0]:
+        command[at] = os.path.abspath(script)
+    return command
+
+
 class WorkerGroup:
     """The main process's side: starts, restarts, drains the workers and sums their metrics."""
 
@@ -306,7 +319,7 @@ class WorkerGroup:
         fds = [self.tcp.fileno(), theirs.fileno()] + ([udp_fd] if udp_fd >= 0 else [])
         env = dict(os.environ)
         env[WORKER_ENV] = f"{index}:{self.tcp.fileno()}:{udp_fd}:{theirs.fileno()}"
-        process = await asyncio.create_subprocess_exec(sys.executable, *sys.orig_argv[1:], pass_fds=fds, env=env)
+        process = await asyncio.create_subprocess_exec(*worker_command(), pass_fds=fds, env=env)
         theirs.close()
         reader, writer = await asyncio.open_connection(sock=ours)
         worker = _Worker(index, process, writer, time.monotonic())
