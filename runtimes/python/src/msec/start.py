@@ -208,6 +208,7 @@ def start_server(
         if link is not None:
             # A worker: its main process announces and registers the instance; /metrics is the instance's sum.
             server.metrics_source = link.instance_metrics_source(server.metrics_text)
+
             def orphaned() -> None:
                 asyncio.ensure_future(server.shutdown())
 
