@@ -166,8 +166,13 @@ export function startWorkers(options: StartWorkersOptions): Promise<WorkerGroup>
   let nextCollectId = 1;
   const collections = new Map<number, { pending: Set<number>; texts: string[]; done: () => void }>();
 
+  if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
   const fork = (index: number): Worker => {
-    const worker = cluster.fork({ [WORKER_ENV]: String(index) });
+    const worker = cluster.fork({
+      [WORKER_ENV]: String(index),
+      // libuv then accepts one connection per wake-up and yields, so the workers share the queue.
+      UV_TCP_SINGLE_ACCEPT: process.env.UV_TCP_SINGLE_ACCEPT ?? "1",
+    });
     live.set(worker.id, worker);
     indexOf.set(worker.id, index);
     startedAt.set(worker.id, performance.now());
