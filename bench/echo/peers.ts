@@ -18,7 +18,7 @@ export interface EchoPeer {
   loadArgs?: string[];
 }
 
-/** Connections the workers rows spread their calls over (round-robin hands them to the workers). */
+/** Connections the workers rows spread their calls over (each connection stays with the worker that accepted it). */
 export const WORKERS_ROW_CONNECTIONS = 4;
 
 export const ECHO_PEERS: readonly EchoPeer[] = [

@@ -2,7 +2,7 @@
  * The msec-gen peer run the way a service runs: `startServer` (which reads
  * `[SRPC] workers`) with `--workers N`, serving `echo.EchoService.Echo` from
  * the echo example on TCP only. With N > 1 the main process forks N workers
- * (node:cluster, round-robin over connections, runtime/server/workers.ts) and
+ * (node:cluster, the workers accepting from one shared socket, runtime/server/workers.ts) and
  * is the one that announces the port; the workers serve the calls.
  * Reads no config file (`--config`, default a path that does not exist: all defaults).
  */

@@ -4,14 +4,22 @@
  *
  * Why cluster: Node 20's `net.Server` has no `reusePort`, so separate
  * processes cannot each bind the port; cluster lets every worker call
- * `listen()` on the same address. Its scheduling policy is left at Node's
- * default, `SCHED_RR` on Linux: the main process accepts TCP connections and
- * hands them to the workers in turn, which spreads even a handful of long
- * connections evenly (`SCHED_NONE`, where the workers accept from one shared
- * socket, is chosen with `NODE_CLUSTER_SCHED_POLICY=none` and tends to
- * favour one worker). UDP is never round-robined: each worker's `dgram`
- * bind receives the one socket the main process opened, and the kernel
- * gives each datagram to one of the workers reading it.
+ * `listen()` on the same address. Its scheduling policy is set to
+ * `SCHED_NONE` (unless `NODE_CLUSTER_SCHED_POLICY` says otherwise): the main
+ * process opens the listening socket once and every worker accepts from it,
+ * so the kernel gives each connection to one of the workers waiting, and a
+ * connection waiting in the queue is never lost when a worker dies. With
+ * Node's default on Linux, `SCHED_RR`, the main process accepts each
+ * connection and passes it to a worker over IPC; a connection passed to a
+ * worker that has just died (before the main process saw it exit) stays open
+ * in the main process, never answered — found by the kill -9 test, where it
+ * happened every other run. Workers are started with `UV_TCP_SINGLE_ACCEPT=1`
+ * (libuv then takes one connection per wake-up and yields), which spreads
+ * connections between the workers; the split is still the kernel's, not a
+ * strict rotation, and a connection stays with its worker for its life.
+ * UDP works the same way under both policies: each worker's `dgram` bind
+ * receives the one socket the main process opened, and the kernel gives each
+ * datagram to one of the workers reading it.
  *
  * The main process serves no calls. It forks the workers, prints the
  * `listening on …` line once all of them listen, registers the instance in
