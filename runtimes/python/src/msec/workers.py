@@ -360,11 +360,14 @@ class WorkerGroup:
     def _collect(self, asker: _Worker, asker_id: int) -> None:
         collection_id = self._next_collection
         self._next_collection += 1
-        collection = _Collection(asker, asker_id, set(self.workers), [])
+        # A worker still starting has nothing to count yet.
+        collection = _Collection(asker, asker_id, {pid for pid, w in self.workers.items() if w.listening}, [])
         self._collections[collection_id] = collection
         collection.timer = asyncio.get_running_loop().call_later(COLLECT_TIMEOUT_S, self._answer, collection_id)
-        for worker in list(self.workers.values()):
-            self._send(worker, {"t": "collect", "id": collection_id})
+        for pid in collection.pending:
+            self._send(self.workers[pid], {"t": "collect", "id": collection_id})
+        if not collection.pending:
+            self._answer(collection_id)
 
     def _answer(self, collection_id: int) -> None:
         collection = self._collections.pop(collection_id, None)

@@ -168,6 +168,8 @@ export function startWorkers(options: StartWorkersOptions): Promise<WorkerGroup>
   const startedAt = new Map<number, number>();
   /** Worker id → its index (`MSEC_WORKER`), kept by its replacement. */
   const indexOf = new Map<number, number>();
+  /** Workers that listen (and so answer metrics collection). */
+  const ready = new Set<number>();
   let restartDelay = FIRST_RESTART_DELAY_MS;
   let stopping = false;
   let address: { host: string; port: number } | undefined;
@@ -186,7 +188,8 @@ export function startWorkers(options: StartWorkersOptions): Promise<WorkerGroup>
     startedAt.set(worker.id, performance.now());
     worker.on("message", (message: unknown) => {
       if (!isMessage<WorkerMessage>(message)) return;
-      if (message.msec === "metrics-request") collect(worker, message.id);
+      if (message.msec === "listening") ready.add(worker.id);
+      else if (message.msec === "metrics-request") collect(worker, message.id);
       else if (message.msec === "metrics-text") {
         const collection = collections.get(message.id);
         if (collection?.pending.delete(worker.id)) {
@@ -202,7 +205,8 @@ export function startWorkers(options: StartWorkersOptions): Promise<WorkerGroup>
   const collect = (asker: Worker, askerId: number): void => {
     const id = nextCollectId++;
     const texts: string[] = [];
-    const pending = new Set(live.keys());
+    // A worker still starting has nothing to count yet and may not be listening for messages.
+    const pending = new Set([...live.keys()].filter((workerId) => ready.has(workerId)));
     let timer: NodeJS.Timeout | undefined;
     const done = (): void => {
       if (!collections.delete(id)) return;
@@ -212,6 +216,7 @@ export function startWorkers(options: StartWorkersOptions): Promise<WorkerGroup>
     collections.set(id, { pending, texts, done });
     timer = setTimeout(done, COLLECT_TIMEOUT_MS);
     for (const workerId of pending) send(live.get(workerId)!, { msec: "metrics-collect", id });
+    if (pending.size === 0) done();
   };
 
   const dropFromCollections = (workerId: number): void => {
@@ -256,6 +261,7 @@ export function startWorkers(options: StartWorkersOptions): Promise<WorkerGroup>
     };
     cluster.on("exit", (worker, code, signal) => {
       if (!live.delete(worker.id)) return;
+      ready.delete(worker.id);
       dropFromCollections(worker.id);
       const index = indexOf.get(worker.id) ?? 0;
       indexOf.delete(worker.id);
