@@ -5,7 +5,8 @@
  * `--duration` seconds (measured), and prints one JSON line with the result.
  *
  * Clients, each as lean as its protocol allows:
- * - `srpc`: raw `node:net`, all calls pipelined on one connection, one
+ * - `srpc`: raw `node:net`, all calls pipelined on one connection (or spread
+ *   over `--connections N`, for the servers with several workers), one
  *   pre-encoded frame per in-flight slot (its sequence = slot + 1), replies
  *   matched by the sequence read straight from the head, bodies not decoded.
  * - `ceiling`: raw `node:net`, 4-byte big-endian length prefix, one
@@ -60,6 +61,8 @@ interface LoadOptions {
   host: string;
   port: number;
   concurrency: number;
+  /** SRPC only: connections the in-flight calls are spread over (default 1). */
+  connections: number;
   payloadBytes: number;
   warmupMs: number;
   durationMs: number;
@@ -171,24 +174,34 @@ function replyBodyBytes(requestBody: Uint8Array): number {
   return toBinary(EchoResponseSchema, create(EchoResponseSchema, { message: request.message })).length;
 }
 
-function startSrpc(o: LoadOptions, meter: Meter): Promise<() => void> {
+/** `--concurrency` calls over `--connections` connections, each with its share of the slots pipelined. */
+async function startSrpc(o: LoadOptions, meter: Meter): Promise<() => void> {
   const body = encodeEchoRequest(o.payloadBytes);
   const expectedBody = replyBodyBytes(body);
   const color = colorId(ECHO_METHOD);
-  const frames: Buffer[] = [];
-  for (let slot = 0; slot < o.concurrency; slot++) {
-    const sequence = BigInt(slot + 1);
-    const head = { sequence, methodName: ECHO_METHOD, coloring: 0, colorId: color, flowId: color ^ sequence, caller: "bench.load" };
-    frames.push(Buffer.from(encodeFrame(head, body)));
+  const stops: (() => void)[] = [];
+  for (let c = 0; c < o.connections; c++) {
+    const slots = Math.floor(o.concurrency / o.connections) + (c < o.concurrency % o.connections ? 1 : 0);
+    const frames: Buffer[] = [];
+    for (let slot = 0; slot < slots; slot++) {
+      const sequence = BigInt(slot + 1);
+      const head = { sequence, methodName: ECHO_METHOD, coloring: 0, colorId: color, flowId: color ^ sequence, caller: "bench.load" };
+      frames.push(Buffer.from(encodeFrame(head, body)));
+    }
+    stops.push(
+      await runRawTcp(
+        o,
+        meter,
+        frames,
+        (buf, at) => (buf.length - at < 9 ? 0 : 10 + buf.readInt32BE(at + 1) + buf.readInt32BE(at + 5)),
+        // An error reply has an empty body (spec §1.7), so the body length tells good from bad.
+        (reply) => ({ slot: frameSequence(reply) - 1, good: reply.readInt32BE(5) === expectedBody }),
+      ),
+    );
   }
-  return runRawTcp(
-    o,
-    meter,
-    frames,
-    (buf, at) => (buf.length - at < 9 ? 0 : 10 + buf.readInt32BE(at + 1) + buf.readInt32BE(at + 5)),
-    // An error reply has an empty body (spec §1.7), so the body length tells good from bad.
-    (reply) => ({ slot: frameSequence(reply) - 1, good: reply.readInt32BE(5) === expectedBody }),
-  );
+  return () => {
+    for (const stop of stops) stop();
+  };
 }
 
 function startCeiling(o: LoadOptions, meter: Meter): Promise<() => void> {
@@ -305,6 +318,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   };
 }
 
+function connectionCount(text: string, concurrency: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > concurrency) throw new Error(`--connections must be a whole number from 1 to --concurrency, got ${text}`);
+  return n;
+}
+
 function parseLoadArgs(argv: string[]): LoadOptions {
   const { values } = parseArgs({
     args: argv,
@@ -313,6 +332,7 @@ function parseLoadArgs(argv: string[]): LoadOptions {
       host: { type: "string", default: "127.0.0.1" },
       port: { type: "string" },
       concurrency: { type: "string", default: "64" },
+      connections: { type: "string", default: "1" },
       payload: { type: "string", default: String(DEFAULT_PAYLOAD_BYTES) },
       warmup: { type: "string", default: "5" },
       duration: { type: "string", default: "10" },
@@ -326,6 +346,7 @@ function parseLoadArgs(argv: string[]): LoadOptions {
     host: values.host,
     port: Number(values.port),
     concurrency: Number(values.concurrency),
+    connections: connectionCount(values.connections, Number(values.concurrency)),
     payloadBytes: Number(values.payload),
     warmupMs: Number(values.warmup) * 1000,
     durationMs: Number(values.duration) * 1000,

@@ -4,7 +4,11 @@
  * on plain node): for each peer, starts its server
  * in one process and the load generator (`load.ts`) in another, over
  * loopback, then prints a table and, as the last line, a JSON summary:
- * `{"msec_rps":…,"grpc_js_rps":…,"connect_rps":…,"ceiling_rps":…,"msec_p99_ms":…, …}`.
+ * `{"msec_rps":…,"grpc_js_rps":…,"connect_rps":…,"ceiling_rps":…,"msec_p99_ms":…, …}`,
+ * with `msec_workers1_rps`, `msec_workers2_rps` and their `msec_workers2_ratio`
+ * (the msec server through `startServer` with `[SRPC] workers` 1 and 2, both
+ * driven over the same connections in the same run). Server CPU counts a
+ * server's workers too.
  *
  * Flags: `--duration S` (measured seconds per peer, default 10), `--warmup S`
  * (default 5), `--concurrency N` (default 64), `--payload BYTES` (default
@@ -13,12 +17,14 @@
  * `--rounds N` (default 1: run all peers N times in turn and report, per peer,
  * the round with the median req/s — steadier on a shared machine).
  */
+import { readFileSync, readdirSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { nodeScript, processCpuSeconds, runCommand, siblingScript, startServer } from "../process.js";
 import { formatNumber, renderTable } from "../table.js";
 import { type LoadResult, PHASE_DONE, PHASE_MEASURE } from "./load.js";
-import { ECHO_PEERS, type EchoPeer } from "./peers.js";
+import { availableParallelism } from "node:os";
+import { ECHO_PEERS, type EchoPeer, WORKERS_ROW_CONNECTIONS } from "./peers.js";
 import { DEFAULT_PAYLOAD_BYTES } from "./payload.js";
 
 
@@ -34,10 +40,45 @@ interface PeerOutcome {
   failure?: string;
 }
 
+/** Pids of `pid`'s living descendants (a server with workers is a process tree), from /proc. */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    for (const child of children.get(p) ?? []) {
+      out.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/** CPU seconds of a server process and its living descendants (its workers). */
+function treeCpuSeconds(pid: number): number | undefined {
+  const own = processCpuSeconds(pid);
+  if (own === undefined) return undefined;
+  return descendants(pid).reduce((sum, child) => sum + (processCpuSeconds(child) ?? 0), own);
+}
+
 async function measure(peer: EchoPeer, loadArgs: string[], serverNodeArgs: string[]): Promise<PeerOutcome> {
   let server;
   try {
-    server = await startServer(siblingScript(import.meta.url, `servers/${peer.server}`), ["--port", "0"], serverNodeArgs);
+    server = await startServer(
+      siblingScript(import.meta.url, `servers/${peer.server}`),
+      ["--port", "0", ...(peer.serverArgs ?? [])],
+      serverNodeArgs,
+    );
   } catch (err) {
     return { peer, failure: (err as Error).message };
   }
@@ -47,10 +88,10 @@ async function measure(peer: EchoPeer, loadArgs: string[], serverNodeArgs: strin
     let startedAt = 0;
     const onLine = (line: string) => {
       if (line === PHASE_MEASURE) {
-        cpuAtStart = processCpuSeconds(server.pid);
+        cpuAtStart = treeCpuSeconds(server.pid);
         startedAt = performance.now();
       } else if (line === PHASE_DONE) {
-        const cpuAtEnd = processCpuSeconds(server.pid);
+        const cpuAtEnd = treeCpuSeconds(server.pid);
         if (cpuAtStart !== undefined && cpuAtEnd !== undefined) {
           serverCpu = (cpuAtEnd - cpuAtStart) / ((performance.now() - startedAt) / 1000);
         }
@@ -63,6 +104,7 @@ async function measure(peer: EchoPeer, loadArgs: string[], serverNodeArgs: strin
       "--port",
       String(server.port),
       ...loadArgs,
+      ...(peer.loadArgs ?? []),
     ], { onLine });
     const last = load.stdout.trim().split("\n").pop() ?? "";
     if (load.code !== 0 || !last.startsWith("{")) {
@@ -162,6 +204,14 @@ async function main(): Promise<void> {
   const connectCandidates = [get("connect"), get("connect-grpc")].filter((r): r is LoadResult => r !== undefined);
   const connect = connectCandidates.sort((a, b) => b.rps - a.rps)[0];
   const msec = get("msec");
+  const workers1 = get("msec-workers1");
+  const workers2 = get("msec-workers2");
+  if (workers1 && workers2) {
+    console.log(
+      `workers: ${formatNumber(workers2.rps)} req/s with workers=2 against ${formatNumber(workers1.rps)} with workers=1 ` +
+        `(×${(workers2.rps / workers1.rps).toFixed(2)}) on ${availableParallelism()} cores shared with the load generator`,
+    );
+  }
   const summary = {
     msec_rps: round(msec?.rps, 0),
     grpc_js_rps: round(get("grpc-js")?.rps, 0),
@@ -179,6 +229,11 @@ async function main(): Promise<void> {
     warmup_s: Number(values.warmup),
     duration_s: Number(values.duration),
     rounds,
+    msec_workers1_rps: round(workers1?.rps, 0),
+    msec_workers2_rps: round(workers2?.rps, 0),
+    msec_workers2_ratio: workers1 && workers2 ? round(workers2.rps / workers1.rps, 3) : null,
+    msec_workers_connections: WORKERS_ROW_CONNECTIONS,
+    cores: availableParallelism(),
     python_rps: round(python?.rps, 0),
     python_p99_ms: round(python?.p99Ms, 3),
     msec_published_python_rps: MSEC_PYTHON_PUBLISHED_RPS,

@@ -5,6 +5,8 @@
  *   --host ADDR     listen address (default 0.0.0.0)
  *   --no-udp        TCP only
  *   --config PATH   INI config (default etc/config.ini; a missing file means defaults)
+ *   --workers N     worker processes on the port: a whole number or `auto` (one per core);
+ *                   wins over `[SRPC] workers` (default 1)
  *   --lang ts|python  implementation to start: `ts` (this runtime, default) or `python`
  *                   (examples/echo/python/echo_server.py on the Python runtime, run with
  *                   `python3` from PATH; the same options are passed on)
@@ -31,6 +33,13 @@ function runPython(args: string[]): void {
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
+/** `--workers`: `auto` or a whole number; startServer checks the range. */
+function workerCount(value: string): number | "auto" {
+  if (value === "auto") return "auto";
+  if (!/^\d+$/.test(value)) throw new Error(`--workers ${value}: want a whole number or auto`);
+  return Number(value);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -38,13 +47,14 @@ async function main(): Promise<void> {
       host: { type: "string" },
       "no-udp": { type: "boolean", default: false },
       config: { type: "string" },
+      workers: { type: "string" },
       lang: { type: "string", default: "ts" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write("usage: npm run echo-server -- [--port N] [--host ADDR] [--no-udp] [--config PATH] [--lang ts|python]\n");
+    process.stdout.write("usage: npm run echo-server -- [--port N] [--host ADDR] [--no-udp] [--config PATH] [--workers N|auto] [--lang ts|python]\n");
     return;
   }
   if (!(LANGUAGES as readonly string[]).includes(values.lang)) {
@@ -56,6 +66,7 @@ async function main(): Promise<void> {
     if (values.host !== undefined) args.push("--host", values.host);
     if (values["no-udp"]) args.push("--no-udp");
     if (values.config !== undefined) args.push("--config", values.config);
+    if (values.workers !== undefined) args.push("--workers", values.workers);
     runPython(args);
     return;
   }
@@ -70,6 +81,7 @@ async function main(): Promise<void> {
   if (values["no-udp"]) overrides.udp = false;
   await startServer({
     ...(values.config !== undefined ? { configPath: values.config } : {}),
+    ...(values.workers !== undefined ? { workers: workerCount(values.workers) } : {}),
     serviceName: "echo.EchoService",
     overrides,
     register(server) {

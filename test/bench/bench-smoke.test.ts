@@ -64,13 +64,19 @@ describe("benchmarks (smoke)", () => {
 
   test("echo benchmark measures every peer and ends with the agreed JSON summary", async () => {
     const lines = await bench("echo/run.js", ["--duration", "0.5", "--warmup", "0.2"]);
-    assertTable(lines, ["peer", "req/s", "p50 ms", "p99 ms"], ["msec", "grpc-js", "connect", "connect-grpc", "ceiling", "python"]);
+    assertTable(lines, ["peer", "req/s", "p50 ms", "p99 ms"], ["msec", "grpc-js", "connect", "connect-grpc", "ceiling", "msec-workers1", "msec-workers2", "python"]);
     assert.ok(!lines.some((l) => l.includes("NOT MEASURED")), "every peer measured");
     const summary = assertSummary(lines, ["msec_rps", "grpc_js_rps", "connect_rps", "ceiling_rps", "msec_p99_ms"]);
     assert.equal(summary.concurrency, 64);
     assert.equal(summary.payload_bytes, 100);
     assert.ok((summary.python_rps as number) > 0, "python peer measured");
     assert.equal(summary.msec_published_python_rps, 32000);
+    // workers=2 beside workers=1, measured in the same run.
+    assert.ok((summary.msec_workers1_rps as number) > 0 && (summary.msec_workers2_rps as number) > 0, "workers rows measured");
+    // The ratio is of the unrounded rates; the rounded ones give it within a rounding step.
+    const ratio = (summary.msec_workers2_rps as number) / (summary.msec_workers1_rps as number);
+    assert.ok(Math.abs((summary.msec_workers2_ratio as number) - ratio) <= 0.0015, `ratio ${summary.msec_workers2_ratio} vs ${ratio}`);
+    assert.ok(lines.some((l) => /^workers: [\d,]+ req\/s with workers=2 against [\d,]+ with workers=1 \(×\d+\.\d\d\)/.test(l)));
     assert.ok(lines.some((l) => /^python: [\d,]+ req\/s on this machine, beside MSEC's published 32,000 req\/s/.test(l)));
   });
 

@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, help="TCP and UDP port (default 7963 or [SRPC] listen; 0 picks a free one)")
     parser.add_argument("--host", help="listen address (default 0.0.0.0 or [SRPC] listen)")
     parser.add_argument("--no-udp", action="store_true", help="TCP only")
+    parser.add_argument("--workers", help="worker processes on the port: a whole number or auto (default 1 or [SRPC] workers)")
     parser.add_argument("--config", help="INI config ([SRPC] listen and limits, [LOG], [COLOR], [ROUTE]); default etc/config.ini")
     args = parser.parse_args()
     # The JSON mode's OpenAPI document (msec-gen openapi fixtures/echo/echo.proto), served at GET /openapi.json.
@@ -53,6 +54,8 @@ def main() -> None:
         overrides["host"] = args.host
     if args.no_udp:
         overrides["udp"] = False
+    if args.workers is not None:
+        overrides["workers"] = args.workers
     start_server(METHODS, config_path=args.config, service_name="echo.EchoService", overrides=overrides)
 
 

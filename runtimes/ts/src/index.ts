@@ -12,6 +12,8 @@ export { type ColorRule, type LogFieldValue, type LogLevel, type Logger, type Lo
 export { type MetricLabels, ATTR_COUNTER, ATTR_GAUGE, DEFAULT_BUCKETS, DURATION_BUCKETS, HistogramSeries, Metrics, attrReport, attrSet, metricName, metrics, monitorAdd, monitorSet, renderMetrics } from "./monitor.js";
 export { type Server, type ServerOptions, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HOST, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION, DEFAULT_MAX_PENDING_OUTPUT_BYTES, DEFAULT_MAX_UDP_IN_FLIGHT, DEFAULT_PORT, DEFAULT_REQUEST_TIMEOUT_MS, FD_RESERVE, createServer } from "./server/server.js";
 export { type ListenSpec, type StartServerOptions, parseListen, serverOptionsFromConfig, startServer } from "./server/start-server.js";
+export { parseWorkers } from "./server/workers.js";
+export { aggregateMetrics } from "./server/metrics-aggregate.js";
 export { type HttpParserLimits, type HttpRequest, DEFAULT_MAX_HTTP_HEADER_BYTES, HttpParseError, HttpRequestParser } from "./server/http-request.js";
 export { janssonJson, jsonEnvelope } from "./server/json-envelope.js";
 export { type BalancerOptions, type Resolver, type Route, type RouteInstance, type RouteType, type RoutesFileResolverOptions, type ServerWeight, BALANCE_PERIOD_MS, Balancer, DEFAULT_ROUTES_FILE, DEFAULT_WEIGHT, ROUTES_ENV, ROUTES_RECHECK_MS, RoutesFileError, SHAPING_REQUEST_MIN, createRoutesFileResolver, createStaticResolver, currentBalancer, defaultRoutesPath, getRoute, parseLiteral, parseRoutes, registerResolver, resolveInstances, routeAddress, setBalancer, setRoutesFileResolver, unregisterResolver, updateRoute } from "./route/index.js";

@@ -176,6 +176,12 @@ class ServerOptions:
     openapi: Optional[str] = None
     #: One JSON line per answered call where the logs go (``[LOG] access_log=1``; docs/metrics.md).
     access_log: bool = False
+    #: Worker processes serving the port (``[SRPC] workers``), read by :func:`~msec.start.start_server`
+    #: (:mod:`.workers`); a :class:`Server` itself is always one process.
+    workers: int = 1
+    #: Listening sockets inherited from a worker group's main process, ``(tcp_fd, udp_fd or -1)``:
+    #: :meth:`Server.start` serves them instead of binding (set in workers by :mod:`.workers`).
+    listen_fds: Optional[Tuple[int, int]] = None
 
 
 def _new_flow_id() -> int:
@@ -218,6 +224,9 @@ class Server:
         self._closed: Optional["asyncio.Future[None]"] = None
         self.max_connections = self.options.max_connections
         self.port = 0
+        #: When set, ``GET /metrics`` serves what this returns instead of :meth:`metrics_text`
+        #: (a worker of ``[SRPC] workers=N``: the instance's sum, :mod:`.workers`).
+        self.metrics_source: Optional[Callable[[], Awaitable[str]]] = None
         if self.options.service_name:
             set_service_name(self.options.service_name)
 
@@ -237,6 +246,9 @@ class Server:
                 "max_connections capped by the file descriptor limit (RLIMIT_NOFILE soft limit minus a reserve)",
                 {"maxConnections": self.options.max_connections, "fdLimit": soft, "effectiveMaxConnections": self.max_connections},
             )
+        if self.options.listen_fds is not None:
+            await self._serve_inherited(*self.options.listen_fds)
+            return
         attempts = 20 if self.options.port == 0 else 1
         for attempt in range(attempts):
             sock = _listening_socket(self.options.host, self.options.port)
@@ -253,6 +265,16 @@ class Server:
                     continue
             self._acceptor = Acceptor(sock, self._on_accept, self._on_fd_limit)
             return
+
+    async def _serve_inherited(self, tcp_fd: int, udp_fd: int) -> None:
+        """Serves sockets a worker group's main process bound (every worker shares them)."""
+        sock = socket.socket(fileno=tcp_fd)
+        self.port = int(sock.getsockname()[1])
+        if udp_fd >= 0:
+            self._udp, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+                lambda: _UdpProtocol(self), sock=socket.socket(fileno=udp_fd)
+            )
+        self._acceptor = Acceptor(sock, self._on_accept, self._on_fd_limit)
 
     async def serve_until_stopped(self) -> None:
         """Waits until :meth:`shutdown` completes."""
@@ -599,7 +621,10 @@ class Server:
                 arrived_at = asyncio.get_running_loop().time()
             return await self._json_call(request, peer, arrived_at, early)
         if request.method in ("GET", "HEAD"):
-            response = self._resource(parts.path)
+            if parts.path == "/metrics" and self.metrics_source is not None:
+                response = plain_response(200, "OK", _METRICS_TYPE, (await self.metrics_source()).encode("utf-8"))
+            else:
+                response = self._resource(parts.path)
             # HEAD: the GET answer's status and headers (Content-Length included), no body.
             return response[: response.index(b"\r\n\r\n") + 4] if request.method == "HEAD" else response
         return plain_response(405, "Method Not Allowed", _TEXT, b"method not allowed\n", "Allow: GET, HEAD, POST\r\n")
@@ -668,8 +693,9 @@ class Server:
         return answered(0, envelope_response(0, result))
 
     def metrics_text(self) -> str:
-        """Everything ``GET /metrics`` serves: the monitor's attributes, the server's own metrics,
-        then the process's (docs/metrics.md); one function, so its output can be combined."""
+        """This process's Prometheus text, served by ``GET /metrics`` unless :attr:`metrics_source`
+        is set: the monitor's attributes, the server's own metrics, then the process's
+        (docs/metrics.md); one function, so a worker group can sum it."""
         return self.monitor.prometheus_text() + self.stats.prometheus_text() + process_metrics_text()
 
     def _resource(self, path: str) -> bytes:
@@ -679,13 +705,15 @@ class Server:
                 return plain_response(503, "Service Unavailable", _TEXT, b"draining\n")
             return plain_response(200, "OK", _TEXT, b"ok\n")
         if path == "/metrics":
-            body = self.metrics_text().encode("utf-8")
-            return plain_response(200, "OK", "text/plain; version=0.0.4; charset=utf-8", body)
+            return plain_response(200, "OK", _METRICS_TYPE, self.metrics_text().encode("utf-8"))
         if path == "/openapi.json" and self.options.openapi is not None:
             return plain_response(200, "OK", "application/json; charset=utf-8", self.options.openapi.encode("utf-8"))
         if path == EXPLORER_PATH:
             return explorer_response()
         return plain_response(404, "Not Found", _TEXT, b"not found\n")
+
+
+_METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):

@@ -16,6 +16,8 @@ key                                           meaning
 ``max_pending_output_bytes``,
 ``max_udp_in_flight``
 ``[SRPC] drain_timeout_ms``                   how long SIGTERM waits for running calls (default 10 s)
+``[SRPC] workers``                            worker processes serving the port: a whole number (default 1)
+                                              or ``auto`` (one per CPU); see :mod:`.workers`
 ``[LOG] Level``, ``[COLOR] …``                logging (read by :mod:`.log` from the same file)
 ``[LOG] access_log``                          ``1``/``true``: one JSON line per call where the logs go
                                               (``ServerOptions.access_log``, docs/metrics.md)
@@ -26,6 +28,7 @@ key                                           meaning
 ``etcd_advertise``                            default the listen IP, or this host's address when listening on all)
 ============================================  ==========================================================
 """
+import asyncio
 import os
 import re
 import socket
@@ -39,6 +42,7 @@ from .handler import MethodTable
 from .log import INFO, format_line, record_fields
 from .route import ConfiguredEtcdResolver, default_router
 from .server import DEFAULT_PORT, Server, ServerOptions, run_server
+from .workers import WorkerLink, parse_workers, run_worker_group, worker_setup
 
 _LISTEN_ENTRY = re.compile(r"(?:(.*):)?(\d+)/(tcp|udp)")
 _SIOCGIFADDR = 0x8915
@@ -130,6 +134,10 @@ def server_options_from_config(config_path: Optional[str] = None) -> ServerOptio
     access_log = read_config(config_path).get("LOG", {}).get("access_log")
     if access_log:
         changes["access_log"] = access_log.strip().lower() in ("1", "true")
+    try:
+        changes["workers"] = parse_workers(srpc.get("workers"))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     return replace(options, **changes)
 
 
@@ -159,7 +167,20 @@ def start_server(
     if service_name:
         options = replace(options, service_name=service_name)
     if overrides:
+        if isinstance(overrides.get("workers"), str):
+            try:
+                overrides = dict(overrides, workers=parse_workers(overrides["workers"], "workers"))
+            except ValueError as e:
+                raise ConfigError(str(e)) from None
         options = replace(options, **overrides)
+    if not isinstance(options.workers, int) or not 1 <= options.workers <= 256:
+        raise ConfigError(f'workers: want a whole number from 1 to 256 or "auto", got "{options.workers}"')
+    # A worker of a group serves the sockets its main process bound (msec.workers).
+    setup = worker_setup()
+    link: Optional[WorkerLink] = None
+    if setup is not None:
+        options = replace(options, listen_fds=(setup.tcp_fd, setup.udp_fd))
+        link = WorkerLink(setup.control_fd)
     route = read_config(config_path).get("ROUTE", {})
     try:
         endpoints = endpoints_from_env(route.get("etcd"))
@@ -182,22 +203,44 @@ def start_server(
             configured.close()
         default_router.resolvers = [resolver] + [r for r in default_router.resolvers if not isinstance(r, ConfiguredEtcdResolver)]
 
-    def started(server: Server) -> None:
+    def announce(port: int) -> None:
+        """The instance is up: the listening line, then the etcd registration (once per instance)."""
         transports = "tcp+udp" if options.udp else "tcp"
-        _announce(f"listening on {options.host}:{server.port} ({transports})", {"host": options.host, "port": server.port, "transports": transports})
+        _announce(f"listening on {options.host}:{port} ({transports})", {"host": options.host, "port": port, "transports": transports})
         if endpoints is not None and options.service_name:
             host = route.get("etcd_advertise") or options.host
             if host in ("", "0.0.0.0", "::"):
                 host = socket.gethostbyname(socket.gethostname())
             registration.append(
-                EtcdRegistration(endpoints, options.service_name, host, server.port, weight=weight, ttl_s=ttl_s, prefix=prefix)
+                EtcdRegistration(endpoints, options.service_name, host, port, weight=weight, ttl_s=ttl_s, prefix=prefix)
             )
             _announce(f"registered {registration[0].key} in etcd", {"key": registration[0].key})
+
+    def started(server: Server) -> None:
+        if link is not None:
+            # A worker: its main process announces and registers the instance; /metrics is the instance's sum.
+            server.metrics_source = link.instance_metrics_source(server.metrics_text)
+
+            def orphaned() -> None:
+                asyncio.ensure_future(server.shutdown())
+
+            async def connect(worker: WorkerLink) -> None:
+                await worker.attach(server.metrics_text, orphaned)
+                worker.listening(server.port)
+
+            asyncio.ensure_future(connect(link))
+        else:
+            announce(server.port)
         if on_started is not None:
             on_started(server)
 
     try:
-        run_server(methods, options, on_started=started)
+        if options.workers > 1 and link is None:
+            # The main process of a worker group serves no calls (msec.workers); on_started is the workers'.
+            if not run_worker_group(options.workers, options.host, options.port, options.udp, options.drain_timeout_s, announce):
+                raise RuntimeError("not every worker process drained and exited 0")
+        else:
+            run_server(methods, options, on_started=started)
     finally:
         # Graceful stop (or a failed start): deregister, stop watching.
         for r in registration:

@@ -35,4 +35,6 @@ export interface ServerCore {
   readonly accessLog: AccessLog | undefined;
   /** Prometheus text for `GET /metrics`. */
   metricsText(): string;
+  /** When set, `GET /metrics` serves what this resolves to instead (`ServerOptions.metricsSource`). */
+  readonly metricsSource?: (() => Promise<string>) | undefined;
 }

@@ -73,7 +73,9 @@ const invalidPackage: Failure = { code: SrpcCode.InvalidPkg, message: errorText(
 export function handleHttpRequest(core: ServerCore, req: HttpRequest, slot: number, sink: HttpSink, arrivedAt: number): boolean {
   if (req.method === "POST") return startJsonCall(core, req, slot, sink, arrivedAt);
   if (req.method === "GET" || req.method === "HEAD") {
-    const response = resourceResponse(core, req.target.split("?", 1)[0]!);
+    const path = req.target.split("?", 1)[0]!;
+    if (path === "/metrics" && core.metricsSource !== undefined) return answerLater(core.metricsSource, req, slot, sink);
+    const response = resourceResponse(core, path);
     // HEAD: the GET answer's status and headers (Content-Length included), no body.
     sink.respond(slot, req.method === "HEAD" ? withoutBody(response) : response);
     return false;
@@ -81,6 +83,18 @@ export function handleHttpRequest(core: ServerCore, req: HttpRequest, slot: numb
   // A 405 answers neither GET, HEAD nor POST, so it always has a body.
   sink.respond(slot, plainResponse(405, "Method Not Allowed", "text/plain; charset=utf-8", "method not allowed\n", "Allow: GET, HEAD, POST\r\n"));
   return false;
+}
+
+/** Answers `/metrics` from an asynchronous source (the instance aggregate); held like a call until answered. */
+function answerLater(source: () => Promise<string>, req: HttpRequest, slot: number, sink: HttpSink): true {
+  source().then(
+    (text) => plainResponse(200, "OK", "text/plain; version=0.0.4; charset=utf-8", text),
+    () => plainResponse(500, "Internal Server Error", "text/plain; charset=utf-8", "metrics unavailable\n"),
+  ).then((response) => {
+    sink.respond(slot, req.method === "HEAD" ? withoutBody(response) : response);
+    sink.callFinished();
+  });
+  return true;
 }
 
 /** The answer to `GET <path>`: health, metrics, the OpenAPI document, the explorer, else 404. */

@@ -83,6 +83,11 @@ export interface ServerOptions {
    * packages pass their `openapi.json` (docs/openapi.md). Absent: that path is 404.
    */
   openapi?: string;
+  /**
+   * Where `GET /metrics` gets its text instead of this server's own metrics;
+   * a worker of `[SRPC] workers=N` passes the instance's aggregate (workers.ts).
+   */
+  metricsSource?: () => Promise<string>;
   /** This service's two-level name `Group.Service`, used in logs. */
   serviceName?: string;
   /** Where the server and `ctx.log` write; default `createLogger()`. */
@@ -104,6 +109,8 @@ export interface Server extends MethodRegistry {
   close(options?: { drainTimeoutMs?: number }): Promise<void>;
   /** The bound port (after `listen()`), else the configured one. */
   readonly port: number;
+  /** This server's own Prometheus text (what `GET /metrics` serves without `metricsSource`). */
+  metricsText(): string;
 }
 
 /** Creates a server; register methods, then `listen()`. */
@@ -131,6 +138,7 @@ class MsecServer implements Server, ServerCore {
   readonly jsonWriteOptions;
   readonly openapi: string | undefined;
   readonly accessLog: AccessLog | undefined;
+  readonly metricsSource: (() => Promise<string>) | undefined;
   draining = false;
   private readonly host: string;
   private boundPort: number;
@@ -175,6 +183,7 @@ class MsecServer implements Server, ServerCore {
     this.openapi = options.openapi;
     const access = options.accessLog;
     this.accessLog = access === undefined || access === false ? undefined : new AccessLog(access === true ? process.stderr : access);
+    this.metricsSource = options.metricsSource;
   }
 
   get port(): number {

@@ -10,6 +10,7 @@
  * | `[SRPC] listen` | `[iface:]port/tcp` and `[iface:]port/udp` entries, space-separated; one port for both. `iface` is `all`, an IP address or an interface name. Default `7963/tcp 7963/udp`. |
  * | `[SRPC] max_frame_bytes`, `max_connections`, `max_in_flight_per_connection`, `idle_timeout_ms`, `max_http_header_bytes`, `request_timeout_ms`, `max_pending_output_bytes`, `max_udp_in_flight` | limits (`ServerOptions`) |
  * | `[SRPC] drain_timeout_ms` | how long SIGTERM waits for running calls (default 10 s) |
+ * | `[SRPC] workers` | worker processes serving the port: a whole number (default 1) or `auto` (one per core); see `workers.ts` |
  * | `[SRPC] canonical_json` | `1`/`true`: JSON responses in canonical ProtoJSON |
  * | `[LOG] Level` | TRACE, DEBUG, INFO, ERROR, FATAL or NONE (default ERROR) |
  * | `[LOG] access_log` | `1`/`true`: one JSON line per call on stderr (`ServerOptions.accessLog`, docs/metrics.md) |
@@ -26,6 +27,9 @@ import { createEtcdResolver } from "../route/etcd/etcd-resolver.js";
 import { type EtcdRegistration, registerInEtcd } from "../route/etcd/registration.js";
 import { setDefaultCaller } from "../client/call-options.js";
 import { configureClient } from "../client/connection-pool.js";
+import { startupLogger } from "./startup-log.js";
+import { serveAsInstance } from "./worker-instance.js";
+import { type WorkerLink, connectWorker, isWorkerProcess, parseWorkers, startWorkers } from "./workers.js";
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_PORT, type Server, type ServerOptions, createServer } from "./server.js";
 
 export interface StartServerOptions {
@@ -37,6 +41,8 @@ export interface StartServerOptions {
   register: (server: Server) => void;
   /** Options that win over the config file. */
   overrides?: Partial<ServerOptions>;
+  /** Worker processes (wins over `[SRPC] workers`): a whole number, or `"auto"` for one per core. */
+  workers?: number | "auto";
 }
 
 /** What `[SRPC] listen` selects. */
@@ -137,21 +143,41 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
   // and replies the client has to drop are logged where the server logs.
   if (serverOptions.serviceName !== undefined) setDefaultCaller(serverOptions.serviceName);
   configureClient({ logger: serverOptions.logger });
+  const transports = serverOptions.udp === false ? "tcp" : "tcp+udp";
+  const workers =
+    options.workers !== undefined ? parseWorkers(options.workers, "workers") : parseWorkers(config.get("SRPC", "workers"));
+  if (workers > 1 && !isWorkerProcess()) {
+    // The main process of a worker group: it serves no calls (workers.ts).
+    const group = await startWorkers({ workers, drainTimeoutMs, logger: serverOptions.logger });
+    return serveAsInstance(group, serverOptions, etcd, transports);
+  }
+  let stopping = false;
+  let worker: WorkerLink | undefined;
+  let made: Server | undefined;
+  if (isWorkerProcess()) {
+    // Before the server exists a worker has no metrics yet, and a drain request just exits.
+    worker = connectWorker(
+      () => made?.metricsText() ?? "",
+      () => (made === undefined ? process.exit(0) : stop("SIGTERM")),
+    );
+    serverOptions.metricsSource = worker.instanceMetrics;
+  }
   const server = createServer(serverOptions);
+  made = server;
   options.register(server);
   const { host, port } = await server.listen();
-  const transports = serverOptions.udp === false ? "tcp" : "tcp+udp";
-  // Startup lines go to stdout whatever [LOG] Level says: tools wait for them.
-  const stdoutLog = createLogger({ level: "INFO", destination: process.stdout });
-  const announce = serverOptions.serviceName === undefined ? stdoutLog : stdoutLog.child({ service: serverOptions.serviceName });
-  announce.info(`listening on ${host}:${port} (${transports})`, { host, port, transports });
+  const announce = startupLogger(serverOptions.serviceName);
+  // A worker's line is printed by its main process, once every worker listens.
+  if (worker !== undefined) worker.listening(host, port);
+  else announce.info(`listening on ${host}:${port} (${transports})`, { host, port, transports });
   let registration: EtcdRegistration | undefined;
   if (etcd !== undefined) {
     // Outgoing calls resolve through etcd first, then the routes file.
     const resolver = createEtcdResolver({ endpoints: etcd.endpoints, prefix: etcd.prefix });
     registerResolver(resolver);
     try {
-      if (serverOptions.serviceName !== undefined) {
+      // A worker leaves registration to its main process: one entry per instance.
+      if (serverOptions.serviceName !== undefined && worker === undefined) {
         registration = await registerInEtcd({
           endpoints: etcd.endpoints,
           prefix: etcd.prefix,
@@ -179,8 +205,7 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
       return closeServer(closeOptions);
     };
   }
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
+  function stop(signal: NodeJS.Signals): void {
     if (stopping) return;
     stopping = true;
     serverOptions.logger!.info("draining before exit", { signal });
@@ -188,7 +213,7 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
       () => process.exit(0),
       () => process.exit(1),
     );
-  };
+  }
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
   return server;
