@@ -86,7 +86,7 @@ def config_with(tmp_path: Any, lines: str) -> str:
 def start(started: List[Running], config: str, argv: Optional[List[str]] = None, **popen: Any) -> Running:
     r = Running(config, argv, **popen)
     started.append(r)
-    line = r.wait_for(r"^listening on ")
+    line = r.wait_for(r'"msg":"listening on ')  # the JSON startup line
     r.port = int(re.search(r":(\d+) \(", line).group(1))  # type: ignore[union-attr]
     return r
 
@@ -319,10 +319,10 @@ def test_two_workers_register_once_in_etcd(tmp_path: Any, running: List[Running]
             running,
             config_with(tmp_path, f"workers = 2\n[ROUTE]\netcd = {etcd.url}\netcd_prefix = {prefix}\netcd_ttl = 5\netcd_advertise = 127.0.0.1"),
         )
-        r.wait_for("^registered ")
+        r.wait_for('"msg":"registered ')
         key = f"{prefix}/services/test.Workers/127.0.0.1:{r.port}"
-        assert r.lines.count(f"registered {key} in etcd") == 1
-        assert r.count("^registered ") == 1
+        assert sum(1 for line in r.lines if f'"msg":"registered {key} in etcd"' in line) == 1
+        assert r.count('"msg":"registered ') == 1
         stored = EtcdGateway([etcd.url]).get_prefix(f"{prefix}/services/test.Workers/")[1]
         assert [k for k, _ in stored] == [key]
         assert len(set(both_workers(r.port))) == 2

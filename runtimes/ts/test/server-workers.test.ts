@@ -90,7 +90,7 @@ function launch(config: string, args: string[] = [SERVER, config]): Running {
 
 async function start(config: string, args?: string[]): Promise<Running> {
   const r = launch(config, args);
-  const line = await r.waitFor(/^listening on /);
+  const line = await r.waitFor(/"msg":"listening on /); // the JSON startup line
   r.port = Number(/:(\d+) \(/.exec(line)![1]);
   return r;
 }
@@ -372,14 +372,14 @@ describe("workers=2 with etcd", { timeout: 120_000 }, () => {
       const r = await start(
         configWith(`workers = 2\n[ROUTE]\netcd = ${etcd.endpoints.join(",")}\netcd_prefix = ${prefix}\netcd_ttl = 5\netcd_advertise = 127.0.0.1`),
       );
-      await r.waitFor(/^registered /);
+      await r.waitFor(/"msg":"registered /);
       const gateway = new EtcdGateway(etcd.endpoints);
       const { kvs: stored } = await gateway.getPrefix(servicePrefix(prefix, "test.Workers"));
       assert.deepEqual(
         stored.map((kv) => kv.key),
         [`${prefix}/services/test.Workers/127.0.0.1:${r.port}`],
       );
-      assert.equal(r.stdout.filter((line) => line.startsWith("registered ")).length, 1);
+      assert.equal(r.stdout.filter((line) => line.includes('"msg":"registered ')).length, 1);
       // Both workers serve while registered once.
       assert.equal(new Set(await bothWorkers(() => pidCall(r.port))).size, 2);
       r.proc.kill("SIGTERM");
