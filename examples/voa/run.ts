@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     ["VOA2.Crawl", dirs.crawl2, ports.crawl2],
     ["VOA.MainLogic", dirs.mainLogic, ports.mainLogic],
   ] as const) {
-    await startChild(name, pkg.command, pkg.args, { cwd: pkg.dir, readyLine: /^registered \S+ in etcd$/m, readyPort: port, env: { PYTHONDONTWRITEBYTECODE: "1" } });
+    await startChild(name, pkg.command, pkg.args, { cwd: pkg.dir, readyLine: /"msg":"registered \S+ in etcd"/, readyPort: port, env: { PYTHONDONTWRITEBYTECODE: "1" } });
   }
   console.log("  the services registered themselves; what each instance's callers resolve:");
   for (const prefix of [PREFIX_1, PREFIX_2]) {
