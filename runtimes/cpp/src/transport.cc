@@ -21,6 +21,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include "msec/frame.h"
 #include "socket_address.h"
@@ -51,11 +52,11 @@ std::uint32_t BudgetMs(Deadline deadline) {
 std::string ErrnoText(int err) { return std::strerror(err); }
 
 /** The sequence at the start of a frame's head (tag 0x50 + varint), or 0 when not readable yet. */
-std::uint64_t PeekSequence(const std::string& bytes) {
-  if (bytes.size() <= kFrameHeadOffset + 1 || static_cast<std::uint8_t>(bytes[kFrameHeadOffset]) != kSequenceTag) return 0;
+std::uint64_t PeekSequence(const std::uint8_t* bytes, std::size_t size) {
+  if (size <= kFrameHeadOffset + 1 || bytes[kFrameHeadOffset] != kSequenceTag) return 0;
   std::uint64_t value = 0;
   int shift = 0;
-  for (std::size_t i = kFrameHeadOffset + 1; i < bytes.size() && i < kFrameHeadOffset + 11; ++i) {
+  for (std::size_t i = kFrameHeadOffset + 1; i < size && i < kFrameHeadOffset + 11; ++i) {
     const std::uint8_t b = static_cast<std::uint8_t>(bytes[i]);
     value |= std::uint64_t{b & 0x7fu} << shift;
     if (b < 0x80) return value;
@@ -67,6 +68,8 @@ std::uint64_t PeekSequence(const std::string& bytes) {
 /** Decoded reply or failure delivered to a waiting call. */
 struct Reply {
   Status status;
+  /** False when the call's request was never (completely) handed to the socket. */
+  bool sent = true;
   srpc::CRpcHead head;
   std::string body;
 };
@@ -139,14 +142,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
       Forget(sequence, false);
       return Status(packed, "").SetCall(address_, false);
     }
-    bool partly = false;
-    Status written = Write(frame, deadline, within, &partly);
-    if (!written.ok()) {
-      Forget(sequence, written.code() == kTimeout);
-      // A partly written frame would corrupt the stream for every later call.
-      if (partly) Shutdown();
-      return written.SetCall(address_, partly);
+    // Queue the frame; when no other call is writing, this call writes everything queued
+    // (its own frame and those of the calls that queue meanwhile) in as few send()s as it can.
+    bool writer = false;
+    {
+      std::lock_guard<std::mutex> lock(out_mutex_);
+      outbox_.append(frame);
+      outbox_sequences_.push_back(sequence);
+      if (!writing_) writing_ = writer = true;
     }
+    if (writer) Flush(deadline, within);
     if (future.wait_until(deadline) != std::future_status::ready) {
       bool receiving = false;
       if (Forget(sequence, true, &receiving)) {
@@ -161,7 +166,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       // The reader took it meanwhile: the reply (or failure) is set.
     }
     *reply = future.get();
-    reply->status.SetCall(address_, true);
+    reply->status.SetCall(address_, reply->sent);
     return reply->status;
   }
 
@@ -222,6 +227,60 @@ class Connection : public std::enable_shared_from_this<Connection> {
       }
     }
     return true;
+  }
+
+  /**
+   * Writes the queued frames until the queue is empty, then gives up the
+   * writer role. When a batch cannot be written, every call in it fails with
+   * the reason (and the connection is shut when part of it went out, since a
+   * partial frame would corrupt the stream for every later call).
+   */
+  void Flush(Deadline deadline, const std::string& within) {
+    std::string batch;
+    std::vector<std::uint64_t> sequences;
+    for (;;) {
+      batch.clear();
+      sequences.clear();
+      {
+        std::lock_guard<std::mutex> lock(out_mutex_);
+        if (outbox_.empty()) {
+          writing_ = false;
+          return;
+        }
+        batch.swap(outbox_);
+        sequences.swap(outbox_sequences_);
+      }
+      bool partly = false;
+      Status written = Write(batch, deadline, within, &partly);
+      if (written.ok()) continue;
+      if (partly) {
+        // Calls queued after this batch would follow a partial frame: fail them too.
+        std::lock_guard<std::mutex> lock(out_mutex_);
+        outbox_.clear();
+        sequences.insert(sequences.end(), outbox_sequences_.begin(), outbox_sequences_.end());
+        outbox_sequences_.clear();
+      }
+      for (const std::uint64_t sequence : sequences) {
+        Reply failed;
+        failed.status = written;
+        failed.sent = partly;
+        Deliver(sequence, std::move(failed));
+      }
+      if (partly) Shutdown();
+    }
+  }
+
+  /** Completes a call still waiting with `reply` (no-op when it gave up already). */
+  void Deliver(std::uint64_t sequence, Reply reply) {
+    std::shared_ptr<std::promise<Reply>> target;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      const auto found = pending_.find(sequence);
+      if (found == pending_.end()) return;
+      target = std::move(found->second);
+      pending_.erase(found);
+    }
+    target->set_value(std::move(reply));
   }
 
   Status Write(const std::string& frame, Deadline deadline, const std::string& within, bool* partly) {
@@ -334,12 +393,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::string buffer;
     std::vector<char> chunk(kReadChunkBytes);
     for (;;) {
-      // Dispatch every complete frame in the buffer.
+      // Dispatch every complete frame in the buffer (from `start`; consumed bytes are dropped once, after the loop).
+      std::size_t start = 0;
       for (;;) {
-        const std::int64_t checked = CheckFrame(reinterpret_cast<const std::uint8_t*>(buffer.data()), buffer.size());
-        if (checked < 0 && !buffer.empty()) return Status(kInvalidPkg, "reply stream from " + address_ + " is not SRPC");
-        if (checked == 0 && buffer.size() >= kFrameHeadOffset) {
-          const auto* p = reinterpret_cast<const std::uint8_t*>(buffer.data());
+        const auto* at = reinterpret_cast<const std::uint8_t*>(buffer.data()) + start;
+        const std::size_t left = buffer.size() - start;
+        const std::int64_t checked = CheckFrame(at, left);
+        if (checked < 0 && left > 0) return Status(kInvalidPkg, "reply stream from " + address_ + " is not SRPC");
+        if (checked == 0 && left >= kFrameHeadOffset) {
+          const auto* p = at;
           const std::uint64_t head_len = (std::uint64_t{p[1]} << 24) | (std::uint64_t{p[2]} << 16) | (std::uint64_t{p[3]} << 8) | p[4];
           const std::uint64_t body_len = (std::uint64_t{p[5]} << 24) | (std::uint64_t{p[6]} << 16) | (std::uint64_t{p[7]} << 8) | p[8];
           if (kFrameOverhead + head_len + body_len > kMaxReplyFrameBytes) {
@@ -348,34 +410,37 @@ class Connection : public std::enable_shared_from_this<Connection> {
           }
         }
         if (checked <= 0) break;
-        const std::string frame = buffer.substr(0, static_cast<std::size_t>(checked));
-        buffer.erase(0, static_cast<std::size_t>(checked));
-        Dispatch(frame);
+        Dispatch(at, static_cast<std::size_t>(checked));
+        start += static_cast<std::size_t>(checked);
       }
+      buffer.erase(0, start);
       {
         std::lock_guard<std::mutex> lock(mutex_);
         partial_bytes_ = buffer.size();
-        partial_sequence_ = PeekSequence(buffer);
+        partial_sequence_ = PeekSequence(reinterpret_cast<const std::uint8_t*>(buffer.data()), buffer.size());
       }
-      pollfd p{fd_, POLLIN, 0};
-      const int ready = ::poll(&p, 1, -1);
-      if (ready < 0 && errno == EINTR) continue;
+      // Read first; wait in poll() only when nothing is there yet.
       const ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);
       if (n > 0) {
         buffer.append(chunk.data(), static_cast<std::size_t>(n));
         continue;
       }
       if (n == 0) return Status(kSendRecvFailed, "connection to " + address_ + " lost (closed by peer)");
-      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        pollfd p{fd_, POLLIN, 0};
+        ::poll(&p, 1, -1);
+        continue;
+      }
       return Status(kSendRecvFailed, "connection to " + address_ + " lost (" + ErrnoText(errno) + ")");
     }
   }
 
   /** Hands one complete frame to the call it belongs to. */
-  void Dispatch(const std::string& frame) {
+  void Dispatch(const std::uint8_t* frame, std::size_t size) {
     Reply reply;
-    const int decoded = DecodeFrame(reinterpret_cast<const std::uint8_t*>(frame.data()), frame.size(), &reply.head, &reply.body);
-    const std::uint64_t sequence = decoded == kSuccess ? reply.head.sequence() : PeekSequence(frame);
+    const int decoded = DecodeFrame(frame, size, &reply.head, &reply.body);
+    const std::uint64_t sequence = decoded == kSuccess ? reply.head.sequence() : PeekSequence(frame, size);
     if (decoded != kSuccess) reply.status = Status(decoded, "reply from " + address_);
     std::shared_ptr<std::promise<Reply>> target;
     {
@@ -425,6 +490,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::condition_variable turn_free_;
   bool turn_taken_ = false;
   int fd_ = -1;
+  // Frames waiting to be written, their calls' sequences, and whether a call is writing them.
+  std::mutex out_mutex_;
+  std::string outbox_;
+  std::vector<std::uint64_t> outbox_sequences_;
+  bool writing_ = false;
   std::mutex mutex_;  // guards everything below
   std::condition_variable state_changed_;
   State state_ = State::kConnecting;
