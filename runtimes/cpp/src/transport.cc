@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
@@ -84,10 +85,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::thread([self = shared_from_this(), connect_deadline] { self->Run(connect_deadline); }).detach();
   }
 
-  bool Closed() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return state_ == State::kClosed;
-  }
+  bool Closed() const { return closed_.load(std::memory_order_acquire); }
 
   /** Shuts the socket down: the reader fails every call in flight with -13 and exits. */
   void Shutdown() {
@@ -96,7 +94,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::lock_guard<std::mutex> state_lock(mutex_);
     shutdown_requested_ = true;
     // New calls take a new connection at once; the reader fails the calls in flight.
-    if (state_ == State::kOpen) state_ = State::kClosed;
+    if (state_ == State::kOpen) SetClosed();
   }
 
   /** True when no call is waiting for a reply. */
@@ -115,14 +113,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
    * already closed after being open: the caller takes a new one.
    */
   Status Call(srpc::CRpcHead& head, const std::string& body, Deadline deadline, int timeout_ms, Reply* reply, bool* stale) {
-    const std::string within = std::to_string(timeout_ms) + " ms";
+    // "<timeout_ms> ms" for error messages, built only when one is needed.
+    const auto within = [timeout_ms] { return std::to_string(timeout_ms) + " ms"; };
     *stale = false;
     const std::uint64_t sequence = head.sequence();
     std::future<Reply> future;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       if (!state_changed_.wait_until(lock, deadline, [this] { return state_ != State::kConnecting; })) {
-        return Status(kTimeout, "cannot connect to " + address_ + " within " + within).SetCall(address_, false);
+        return Status(kTimeout, "cannot connect to " + address_ + " within " + within()).SetCall(address_, false);
       }
       if (state_ == State::kClosed) {
         if (was_open_) {
@@ -151,7 +150,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       outbox_sequences_.push_back(sequence);
       if (!writing_) writing_ = writer = true;
     }
-    if (writer) Flush(deadline, within);
+    if (writer) Flush(deadline, timeout_ms);
     if (future.wait_until(deadline) != std::future_status::ready) {
       bool receiving = false;
       if (Forget(sequence, true, &receiving)) {
@@ -159,9 +158,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
           // The stream stopped mid-frame. With no other call waiting, close it rather than let the
           // rest of that frame (or its absence) garble the next call's reply; the next call reconnects.
           if (Idle()) Shutdown();
-          return Status(kRecvTimeout, "reply from " + address_ + " incomplete after " + within).SetCall(address_, true);
+          return Status(kRecvTimeout, "reply from " + address_ + " incomplete after " + within()).SetCall(address_, true);
         }
-        return Status(kTimeout, "no reply from " + address_ + " within " + within).SetCall(address_, true);
+        return Status(kTimeout, "no reply from " + address_ + " within " + within()).SetCall(address_, true);
       }
       // The reader took it meanwhile: the reply (or failure) is set.
     }
@@ -172,6 +171,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   enum class State { kConnecting, kOpen, kClosed };
+
+  /** state_ = kClosed, mirrored in closed_ for Closed(); mutex_ held. */
+  void SetClosed() {
+    state_ = State::kClosed;
+    closed_.store(true, std::memory_order_release);
+  }
 
   /** Holds the connection's write turn for its lifetime (see turn_mutex_). */
   class WriteTurn {
@@ -235,7 +240,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
    * the reason (and the connection is shut when part of it went out, since a
    * partial frame would corrupt the stream for every later call).
    */
-  void Flush(Deadline deadline, const std::string& within) {
+  void Flush(Deadline deadline, int timeout_ms) {
     std::string batch;
     std::vector<std::uint64_t> sequences;
     for (;;) {
@@ -251,7 +256,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         sequences.swap(outbox_sequences_);
       }
       bool partly = false;
-      Status written = Write(batch, deadline, within, &partly);
+      Status written = Write(batch, deadline, timeout_ms, &partly);
       if (written.ok()) continue;
       if (partly) {
         // Calls queued after this batch would follow a partial frame: fail them too.
@@ -283,10 +288,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     target->set_value(std::move(reply));
   }
 
-  Status Write(const std::string& frame, Deadline deadline, const std::string& within, bool* partly) {
+  Status Write(const std::string& frame, Deadline deadline, int timeout_ms, bool* partly) {
     WriteTurn turn(this, deadline);
     if (!turn.held()) {
-      return Status(kTimeout, "request to " + address_ + " not sent within " + within);
+      return Status(kTimeout, "request to " + address_ + " not sent within " + std::to_string(timeout_ms) + " ms");
     }
     std::size_t sent = 0;
     while (sent < frame.size()) {
@@ -301,7 +306,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         pollfd p{fd_, POLLOUT, 0};
         const int ready = ::poll(&p, 1, RemainingMs(deadline));
-        if (ready == 0) return Status(kTimeout, "request to " + address_ + " not sent within " + within);
+        if (ready == 0) return Status(kTimeout, "request to " + address_ + " not sent within " + std::to_string(timeout_ms) + " ms");
         continue;
       }
       return Status(kSendRecvFailed, "connection to " + address_ + " lost (" + ErrnoText(errno) + ")");
@@ -318,7 +323,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         state_ = State::kOpen;
         was_open_ = true;
       } else {
-        state_ = State::kClosed;
+        SetClosed();
         close_reason_ = connected.ok() ? Status(kSendRecvFailed, "connection to " + address_ + " closed") : connected;
       }
     }
@@ -469,7 +474,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::map<std::uint64_t, std::shared_ptr<std::promise<Reply>>> pending;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      state_ = State::kClosed;
+      SetClosed();
       close_reason_ = why;
       pending.swap(pending_);
     }
@@ -498,6 +503,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::mutex mutex_;  // guards everything below
   std::condition_variable state_changed_;
   State state_ = State::kConnecting;
+  std::atomic<bool> closed_{false};  // state_ == kClosed, readable without mutex_
   bool was_open_ = false;
   bool shutdown_requested_ = false;
   Status close_reason_;
