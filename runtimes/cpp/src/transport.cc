@@ -397,77 +397,102 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Status ReadLoop() {
     std::string buffer;
     std::vector<char> chunk(kReadChunkBytes);
+    bool chunk_filled = false;
+    std::vector<Arrived> arrived;
+    std::vector<std::shared_ptr<std::promise<Reply>>> targets;
     for (;;) {
       // Dispatch every complete frame in the buffer (from `start`; consumed bytes are dropped once, after the loop).
       std::size_t start = 0;
+      Status broken;  // set when the stream cannot go on (the replies before it are still handed over)
       for (;;) {
         const auto* at = reinterpret_cast<const std::uint8_t*>(buffer.data()) + start;
         const std::size_t left = buffer.size() - start;
         const std::int64_t checked = CheckFrame(at, left);
-        if (checked < 0 && left > 0) return Status(kInvalidPkg, "reply stream from " + address_ + " is not SRPC");
+        if (checked < 0 && left > 0) {
+          broken = Status(kInvalidPkg, "reply stream from " + address_ + " is not SRPC");
+          break;
+        }
         if (checked == 0 && left >= kFrameHeadOffset) {
           const auto* p = at;
           const std::uint64_t head_len = (std::uint64_t{p[1]} << 24) | (std::uint64_t{p[2]} << 16) | (std::uint64_t{p[3]} << 8) | p[4];
           const std::uint64_t body_len = (std::uint64_t{p[5]} << 24) | (std::uint64_t{p[6]} << 16) | (std::uint64_t{p[7]} << 8) | p[8];
           if (kFrameOverhead + head_len + body_len > kMaxReplyFrameBytes) {
-            return Status(kInvalidPkg, "reply from " + address_ + " announces " + std::to_string(kFrameOverhead + head_len + body_len) +
+            broken = Status(kInvalidPkg, "reply from " + address_ + " announces " + std::to_string(kFrameOverhead + head_len + body_len) +
                                            " bytes, more than the limit of " + std::to_string(kMaxReplyFrameBytes));
+            break;
           }
         }
         if (checked <= 0) break;
-        Dispatch(at, static_cast<std::size_t>(checked));
+        arrived.push_back(Decode(at, static_cast<std::size_t>(checked)));
         start += static_cast<std::size_t>(checked);
       }
       buffer.erase(0, start);
+      // Match every reply of this read to its call under one lock, then wake the calls.
       {
         std::lock_guard<std::mutex> lock(mutex_);
+        for (Arrived& a : arrived) targets.push_back(Match(a));
         partial_bytes_ = buffer.size();
         partial_sequence_ = PeekSequence(reinterpret_cast<const std::uint8_t*>(buffer.data()), buffer.size());
       }
-      // Read first; wait in poll() only when nothing is there yet.
+      for (std::size_t i = 0; i < arrived.size(); ++i) {
+        if (targets[i]) targets[i]->set_value(std::move(arrived[i].reply));
+      }
+      arrived.clear();
+      targets.clear();
+      if (!broken.ok()) return broken;
+      // Wait in poll() unless the last read filled the whole chunk (more is likely there already).
+      if (!chunk_filled) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, -1) < 0 && errno == EINTR) continue;
+      }
       const ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);
+      chunk_filled = n == static_cast<ssize_t>(chunk.size());
       if (n > 0) {
         buffer.append(chunk.data(), static_cast<std::size_t>(n));
         continue;
       }
       if (n == 0) return Status(kSendRecvFailed, "connection to " + address_ + " lost (closed by peer)");
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        pollfd p{fd_, POLLIN, 0};
-        ::poll(&p, 1, -1);
-        continue;
-      }
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
       return Status(kSendRecvFailed, "connection to " + address_ + " lost (" + ErrnoText(errno) + ")");
     }
   }
 
-  /** Hands one complete frame to the call it belongs to. */
-  void Dispatch(const std::uint8_t* frame, std::size_t size) {
+  /** One reply frame read, decoded, waiting to be handed to its call. */
+  struct Arrived {
+    std::uint64_t sequence = 0;
+    bool decoded = false;
     Reply reply;
-    const int decoded = DecodeFrame(frame, size, &reply.head, &reply.body);
-    const std::uint64_t sequence = decoded == kSuccess ? reply.head.sequence() : PeekSequence(frame, size);
-    if (decoded != kSuccess) reply.status = Status(decoded, "reply from " + address_);
-    std::shared_ptr<std::promise<Reply>> target;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      auto found = pending_.find(sequence);
-      if (found == pending_.end()) {
-        if (abandoned_set_.count(sequence) > 0) return;  // its call timed out: dropped quietly
-        if (pending_.size() != 1) {
-          std::cerr << "msec: dropped a reply from " << address_ << " with sequence " << sequence << " that matches none of the "
-                    << pending_.size() << " calls in flight\n";
-          return;
-        }
-        found = pending_.begin();
-        if (decoded == kSuccess) {
-          reply.status = Status(kInvalidSequence, "reply carries sequence " + std::to_string(sequence) + ", expected " +
-                                                      std::to_string(found->first) + " (" + address_ + ")");
-        }
+  };
+
+  /** Decodes one complete frame (the call it belongs to is matched later, in Match). */
+  Arrived Decode(const std::uint8_t* frame, std::size_t size) {
+    Arrived a;
+    const int decoded = DecodeFrame(frame, size, &a.reply.head, &a.reply.body);
+    a.decoded = decoded == kSuccess;
+    a.sequence = a.decoded ? a.reply.head.sequence() : PeekSequence(frame, size);
+    if (!a.decoded) a.reply.status = Status(decoded, "reply from " + address_);
+    return a;
+  }
+
+  /** The waiting call a reply belongs to, taken off pending_ (null: dropped); mutex_ held. */
+  std::shared_ptr<std::promise<Reply>> Match(Arrived& a) {
+    auto found = pending_.find(a.sequence);
+    if (found == pending_.end()) {
+      if (abandoned_set_.count(a.sequence) > 0) return nullptr;  // its call timed out: dropped quietly
+      if (pending_.size() != 1) {
+        std::cerr << "msec: dropped a reply from " << address_ << " with sequence " << a.sequence << " that matches none of the "
+                  << pending_.size() << " calls in flight\n";
+        return nullptr;
       }
-      target = found->second;
-      pending_.erase(found);
+      found = pending_.begin();
+      if (a.decoded) {
+        a.reply.status = Status(kInvalidSequence, "reply carries sequence " + std::to_string(a.sequence) + ", expected " +
+                                                      std::to_string(found->first) + " (" + address_ + ")");
+      }
     }
-    target->set_value(std::move(reply));
+    std::shared_ptr<std::promise<Reply>> target = std::move(found->second);
+    pending_.erase(found);
+    return target;
   }
 
   void FailAll(const Status& why) {
