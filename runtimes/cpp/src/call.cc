@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <random>
+#include <utility>
 
 #include "msec/color.h"
 #include "msec/frame.h"
@@ -50,7 +51,7 @@ Status CallOnce(std::string_view service, std::string_view method, const std::st
 
   const auto started = std::chrono::steady_clock::now();
   srpc::CRpcHead reply_head;
-  status = Exchange(route, head, request_body, deadline, options.timeout_ms, &reply_head, response_body);
+  status = Exchange(route, std::move(head), request_body, deadline, options.timeout_ms, &reply_head, response_body);
   const auto cost_ms =
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
   if (!status.ok()) {

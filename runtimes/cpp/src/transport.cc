@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
@@ -21,6 +22,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include "msec/frame.h"
 #include "socket_address.h"
@@ -51,11 +53,11 @@ std::uint32_t BudgetMs(Deadline deadline) {
 std::string ErrnoText(int err) { return std::strerror(err); }
 
 /** The sequence at the start of a frame's head (tag 0x50 + varint), or 0 when not readable yet. */
-std::uint64_t PeekSequence(const std::string& bytes) {
-  if (bytes.size() <= kFrameHeadOffset + 1 || static_cast<std::uint8_t>(bytes[kFrameHeadOffset]) != kSequenceTag) return 0;
+std::uint64_t PeekSequence(const std::uint8_t* bytes, std::size_t size) {
+  if (size <= kFrameHeadOffset + 1 || bytes[kFrameHeadOffset] != kSequenceTag) return 0;
   std::uint64_t value = 0;
   int shift = 0;
-  for (std::size_t i = kFrameHeadOffset + 1; i < bytes.size() && i < kFrameHeadOffset + 11; ++i) {
+  for (std::size_t i = kFrameHeadOffset + 1; i < size && i < kFrameHeadOffset + 11; ++i) {
     const std::uint8_t b = static_cast<std::uint8_t>(bytes[i]);
     value |= std::uint64_t{b & 0x7fu} << shift;
     if (b < 0x80) return value;
@@ -67,6 +69,8 @@ std::uint64_t PeekSequence(const std::string& bytes) {
 /** Decoded reply or failure delivered to a waiting call. */
 struct Reply {
   Status status;
+  /** False when the call's request was never (completely) handed to the socket. */
+  bool sent = true;
   srpc::CRpcHead head;
   std::string body;
 };
@@ -81,10 +85,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::thread([self = shared_from_this(), connect_deadline] { self->Run(connect_deadline); }).detach();
   }
 
-  bool Closed() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return state_ == State::kClosed;
-  }
+  bool Closed() const { return closed_.load(std::memory_order_acquire); }
 
   /** Shuts the socket down: the reader fails every call in flight with -13 and exits. */
   void Shutdown() {
@@ -93,7 +94,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::lock_guard<std::mutex> state_lock(mutex_);
     shutdown_requested_ = true;
     // New calls take a new connection at once; the reader fails the calls in flight.
-    if (state_ == State::kOpen) state_ = State::kClosed;
+    if (state_ == State::kOpen) SetClosed();
   }
 
   /** True when no call is waiting for a reply. */
@@ -112,14 +113,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
    * already closed after being open: the caller takes a new one.
    */
   Status Call(srpc::CRpcHead& head, const std::string& body, Deadline deadline, int timeout_ms, Reply* reply, bool* stale) {
-    const std::string within = std::to_string(timeout_ms) + " ms";
+    // "<timeout_ms> ms" for error messages, built only when one is needed.
+    const auto within = [timeout_ms] { return std::to_string(timeout_ms) + " ms"; };
     *stale = false;
     const std::uint64_t sequence = head.sequence();
     std::future<Reply> future;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       if (!state_changed_.wait_until(lock, deadline, [this] { return state_ != State::kConnecting; })) {
-        return Status(kTimeout, "cannot connect to " + address_ + " within " + within).SetCall(address_, false);
+        return Status(kTimeout, "cannot connect to " + address_ + " within " + within()).SetCall(address_, false);
       }
       if (state_ == State::kClosed) {
         if (was_open_) {
@@ -139,14 +141,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
       Forget(sequence, false);
       return Status(packed, "").SetCall(address_, false);
     }
-    bool partly = false;
-    Status written = Write(frame, deadline, within, &partly);
-    if (!written.ok()) {
-      Forget(sequence, written.code() == kTimeout);
-      // A partly written frame would corrupt the stream for every later call.
-      if (partly) Shutdown();
-      return written.SetCall(address_, partly);
+    // Queue the frame; when no other call is writing, this call writes everything queued
+    // (its own frame and those of the calls that queue meanwhile) in as few send()s as it can.
+    bool writer = false;
+    {
+      std::lock_guard<std::mutex> lock(out_mutex_);
+      outbox_.append(frame);
+      outbox_sequences_.push_back(sequence);
+      if (!writing_) writing_ = writer = true;
     }
+    if (writer) Flush(deadline, timeout_ms);
     if (future.wait_until(deadline) != std::future_status::ready) {
       bool receiving = false;
       if (Forget(sequence, true, &receiving)) {
@@ -154,19 +158,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
           // The stream stopped mid-frame. With no other call waiting, close it rather than let the
           // rest of that frame (or its absence) garble the next call's reply; the next call reconnects.
           if (Idle()) Shutdown();
-          return Status(kRecvTimeout, "reply from " + address_ + " incomplete after " + within).SetCall(address_, true);
+          return Status(kRecvTimeout, "reply from " + address_ + " incomplete after " + within()).SetCall(address_, true);
         }
-        return Status(kTimeout, "no reply from " + address_ + " within " + within).SetCall(address_, true);
+        return Status(kTimeout, "no reply from " + address_ + " within " + within()).SetCall(address_, true);
       }
       // The reader took it meanwhile: the reply (or failure) is set.
     }
     *reply = future.get();
-    reply->status.SetCall(address_, true);
+    reply->status.SetCall(address_, reply->sent);
     return reply->status;
   }
 
  private:
   enum class State { kConnecting, kOpen, kClosed };
+
+  /** state_ = kClosed, mirrored in closed_ for Closed(); mutex_ held. */
+  void SetClosed() {
+    state_ = State::kClosed;
+    closed_.store(true, std::memory_order_release);
+  }
 
   /** Holds the connection's write turn for its lifetime (see turn_mutex_). */
   class WriteTurn {
@@ -224,10 +234,64 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return true;
   }
 
-  Status Write(const std::string& frame, Deadline deadline, const std::string& within, bool* partly) {
+  /**
+   * Writes the queued frames until the queue is empty, then gives up the
+   * writer role. When a batch cannot be written, every call in it fails with
+   * the reason (and the connection is shut when part of it went out, since a
+   * partial frame would corrupt the stream for every later call).
+   */
+  void Flush(Deadline deadline, int timeout_ms) {
+    std::string batch;
+    std::vector<std::uint64_t> sequences;
+    for (;;) {
+      batch.clear();
+      sequences.clear();
+      {
+        std::lock_guard<std::mutex> lock(out_mutex_);
+        if (outbox_.empty()) {
+          writing_ = false;
+          return;
+        }
+        batch.swap(outbox_);
+        sequences.swap(outbox_sequences_);
+      }
+      bool partly = false;
+      Status written = Write(batch, deadline, timeout_ms, &partly);
+      if (written.ok()) continue;
+      if (partly) {
+        // Calls queued after this batch would follow a partial frame: fail them too.
+        std::lock_guard<std::mutex> lock(out_mutex_);
+        outbox_.clear();
+        sequences.insert(sequences.end(), outbox_sequences_.begin(), outbox_sequences_.end());
+        outbox_sequences_.clear();
+      }
+      for (const std::uint64_t sequence : sequences) {
+        Reply failed;
+        failed.status = written;
+        failed.sent = partly;
+        Deliver(sequence, std::move(failed));
+      }
+      if (partly) Shutdown();
+    }
+  }
+
+  /** Completes a call still waiting with `reply` (no-op when it gave up already). */
+  void Deliver(std::uint64_t sequence, Reply reply) {
+    std::shared_ptr<std::promise<Reply>> target;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      const auto found = pending_.find(sequence);
+      if (found == pending_.end()) return;
+      target = std::move(found->second);
+      pending_.erase(found);
+    }
+    target->set_value(std::move(reply));
+  }
+
+  Status Write(const std::string& frame, Deadline deadline, int timeout_ms, bool* partly) {
     WriteTurn turn(this, deadline);
     if (!turn.held()) {
-      return Status(kTimeout, "request to " + address_ + " not sent within " + within);
+      return Status(kTimeout, "request to " + address_ + " not sent within " + std::to_string(timeout_ms) + " ms");
     }
     std::size_t sent = 0;
     while (sent < frame.size()) {
@@ -242,7 +306,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         pollfd p{fd_, POLLOUT, 0};
         const int ready = ::poll(&p, 1, RemainingMs(deadline));
-        if (ready == 0) return Status(kTimeout, "request to " + address_ + " not sent within " + within);
+        if (ready == 0) return Status(kTimeout, "request to " + address_ + " not sent within " + std::to_string(timeout_ms) + " ms");
         continue;
       }
       return Status(kSendRecvFailed, "connection to " + address_ + " lost (" + ErrnoText(errno) + ")");
@@ -259,7 +323,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         state_ = State::kOpen;
         was_open_ = true;
       } else {
-        state_ = State::kClosed;
+        SetClosed();
         close_reason_ = connected.ok() ? Status(kSendRecvFailed, "connection to " + address_ + " closed") : connected;
       }
     }
@@ -333,34 +397,56 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Status ReadLoop() {
     std::string buffer;
     std::vector<char> chunk(kReadChunkBytes);
+    bool chunk_filled = false;
+    std::vector<Arrived> arrived;
+    std::vector<std::shared_ptr<std::promise<Reply>>> targets;
     for (;;) {
-      // Dispatch every complete frame in the buffer.
+      // Dispatch every complete frame in the buffer (from `start`; consumed bytes are dropped once, after the loop).
+      std::size_t start = 0;
+      Status broken;  // set when the stream cannot go on (the replies before it are still handed over)
       for (;;) {
-        const std::int64_t checked = CheckFrame(reinterpret_cast<const std::uint8_t*>(buffer.data()), buffer.size());
-        if (checked < 0 && !buffer.empty()) return Status(kInvalidPkg, "reply stream from " + address_ + " is not SRPC");
-        if (checked == 0 && buffer.size() >= kFrameHeadOffset) {
-          const auto* p = reinterpret_cast<const std::uint8_t*>(buffer.data());
+        const auto* at = reinterpret_cast<const std::uint8_t*>(buffer.data()) + start;
+        const std::size_t left = buffer.size() - start;
+        const std::int64_t checked = CheckFrame(at, left);
+        if (checked < 0 && left > 0) {
+          broken = Status(kInvalidPkg, "reply stream from " + address_ + " is not SRPC");
+          break;
+        }
+        if (checked == 0 && left >= kFrameHeadOffset) {
+          const auto* p = at;
           const std::uint64_t head_len = (std::uint64_t{p[1]} << 24) | (std::uint64_t{p[2]} << 16) | (std::uint64_t{p[3]} << 8) | p[4];
           const std::uint64_t body_len = (std::uint64_t{p[5]} << 24) | (std::uint64_t{p[6]} << 16) | (std::uint64_t{p[7]} << 8) | p[8];
           if (kFrameOverhead + head_len + body_len > kMaxReplyFrameBytes) {
-            return Status(kInvalidPkg, "reply from " + address_ + " announces " + std::to_string(kFrameOverhead + head_len + body_len) +
+            broken = Status(kInvalidPkg, "reply from " + address_ + " announces " + std::to_string(kFrameOverhead + head_len + body_len) +
                                            " bytes, more than the limit of " + std::to_string(kMaxReplyFrameBytes));
+            break;
           }
         }
         if (checked <= 0) break;
-        const std::string frame = buffer.substr(0, static_cast<std::size_t>(checked));
-        buffer.erase(0, static_cast<std::size_t>(checked));
-        Dispatch(frame);
+        arrived.push_back(Decode(at, static_cast<std::size_t>(checked)));
+        start += static_cast<std::size_t>(checked);
       }
+      buffer.erase(0, start);
+      // Match every reply of this read to its call under one lock, then wake the calls.
       {
         std::lock_guard<std::mutex> lock(mutex_);
+        for (Arrived& a : arrived) targets.push_back(Match(a));
         partial_bytes_ = buffer.size();
-        partial_sequence_ = PeekSequence(buffer);
+        partial_sequence_ = PeekSequence(reinterpret_cast<const std::uint8_t*>(buffer.data()), buffer.size());
       }
-      pollfd p{fd_, POLLIN, 0};
-      const int ready = ::poll(&p, 1, -1);
-      if (ready < 0 && errno == EINTR) continue;
+      for (std::size_t i = 0; i < arrived.size(); ++i) {
+        if (targets[i]) targets[i]->set_value(std::move(arrived[i].reply));
+      }
+      arrived.clear();
+      targets.clear();
+      if (!broken.ok()) return broken;
+      // Wait in poll() unless the last read filled the whole chunk (more is likely there already).
+      if (!chunk_filled) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, -1) < 0 && errno == EINTR) continue;
+      }
       const ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);
+      chunk_filled = n == static_cast<ssize_t>(chunk.size());
       if (n > 0) {
         buffer.append(chunk.data(), static_cast<std::size_t>(n));
         continue;
@@ -371,40 +457,49 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
   }
 
-  /** Hands one complete frame to the call it belongs to. */
-  void Dispatch(const std::string& frame) {
+  /** One reply frame read, decoded, waiting to be handed to its call. */
+  struct Arrived {
+    std::uint64_t sequence = 0;
+    bool decoded = false;
     Reply reply;
-    const int decoded = DecodeFrame(reinterpret_cast<const std::uint8_t*>(frame.data()), frame.size(), &reply.head, &reply.body);
-    const std::uint64_t sequence = decoded == kSuccess ? reply.head.sequence() : PeekSequence(frame);
-    if (decoded != kSuccess) reply.status = Status(decoded, "reply from " + address_);
-    std::shared_ptr<std::promise<Reply>> target;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      auto found = pending_.find(sequence);
-      if (found == pending_.end()) {
-        if (abandoned_set_.count(sequence) > 0) return;  // its call timed out: dropped quietly
-        if (pending_.size() != 1) {
-          std::cerr << "msec: dropped a reply from " << address_ << " with sequence " << sequence << " that matches none of the "
-                    << pending_.size() << " calls in flight\n";
-          return;
-        }
-        found = pending_.begin();
-        if (decoded == kSuccess) {
-          reply.status = Status(kInvalidSequence, "reply carries sequence " + std::to_string(sequence) + ", expected " +
-                                                      std::to_string(found->first) + " (" + address_ + ")");
-        }
+  };
+
+  /** Decodes one complete frame (the call it belongs to is matched later, in Match). */
+  Arrived Decode(const std::uint8_t* frame, std::size_t size) {
+    Arrived a;
+    const int decoded = DecodeFrame(frame, size, &a.reply.head, &a.reply.body);
+    a.decoded = decoded == kSuccess;
+    a.sequence = a.decoded ? a.reply.head.sequence() : PeekSequence(frame, size);
+    if (!a.decoded) a.reply.status = Status(decoded, "reply from " + address_);
+    return a;
+  }
+
+  /** The waiting call a reply belongs to, taken off pending_ (null: dropped); mutex_ held. */
+  std::shared_ptr<std::promise<Reply>> Match(Arrived& a) {
+    auto found = pending_.find(a.sequence);
+    if (found == pending_.end()) {
+      if (abandoned_set_.count(a.sequence) > 0) return nullptr;  // its call timed out: dropped quietly
+      if (pending_.size() != 1) {
+        std::cerr << "msec: dropped a reply from " << address_ << " with sequence " << a.sequence << " that matches none of the "
+                  << pending_.size() << " calls in flight\n";
+        return nullptr;
       }
-      target = found->second;
-      pending_.erase(found);
+      found = pending_.begin();
+      if (a.decoded) {
+        a.reply.status = Status(kInvalidSequence, "reply carries sequence " + std::to_string(a.sequence) + ", expected " +
+                                                      std::to_string(found->first) + " (" + address_ + ")");
+      }
     }
-    target->set_value(std::move(reply));
+    std::shared_ptr<std::promise<Reply>> target = std::move(found->second);
+    pending_.erase(found);
+    return target;
   }
 
   void FailAll(const Status& why) {
     std::map<std::uint64_t, std::shared_ptr<std::promise<Reply>>> pending;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      state_ = State::kClosed;
+      SetClosed();
       close_reason_ = why;
       pending.swap(pending_);
     }
@@ -425,9 +520,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::condition_variable turn_free_;
   bool turn_taken_ = false;
   int fd_ = -1;
+  // Frames waiting to be written, their calls' sequences, and whether a call is writing them.
+  std::mutex out_mutex_;
+  std::string outbox_;
+  std::vector<std::uint64_t> outbox_sequences_;
+  bool writing_ = false;
   std::mutex mutex_;  // guards everything below
   std::condition_variable state_changed_;
   State state_ = State::kConnecting;
+  std::atomic<bool> closed_{false};  // state_ == kClosed, readable without mutex_
   bool was_open_ = false;
   bool shutdown_requested_ = false;
   Status close_reason_;
