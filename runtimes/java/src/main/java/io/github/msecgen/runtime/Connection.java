@@ -16,6 +16,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -72,12 +74,16 @@ final class Connection implements AutoCloseable {
 
     private final class Pending {
         final long sequence;
+        final long deadlineNanos;
+        /** Complete on {@link #completions} rather than on the reader or timer thread. */
+        final boolean offReader;
         final CompletableFuture<Frame.Decoded> future = new CompletableFuture<>();
         final AtomicInteger state = new AtomicInteger(QUEUED);
-        volatile ScheduledFuture<?> timer;
 
-        Pending(long sequence) {
+        Pending(long sequence, long deadlineNanos, boolean offReader) {
             this.sequence = sequence;
+            this.deadlineNanos = deadlineNanos;
+            this.offReader = offReader;
         }
     }
 
@@ -85,6 +91,17 @@ final class Connection implements AutoCloseable {
     private final Socket socket;
     private final OutputStream out;
     private final ScheduledExecutorService timers;
+    /** Where calls sent with {@code offReader} complete (one task per batch of replies read). */
+    private final Executor completions;
+    /**
+     * The connection's one deadline timer, armed for the earliest deadline of its calls in
+     * flight (not one timer per call): when it fires, every call past its deadline expires and
+     * it is re-armed for the next. Guarded by {@link #timerLock}, as {@link #timerAt}.
+     */
+    private ScheduledFuture<?> timer;
+    /** The deadline {@link #timer} is armed for ({@link System#nanoTime()} scale). */
+    private long timerAt;
+    private final Object timerLock = new Object();
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     private final LinkedHashSet<Long> abandoned = new LinkedHashSet<>();
     /** Requests waiting to be written, in the order they were sent. */
@@ -100,18 +117,19 @@ final class Connection implements AutoCloseable {
     /** Bytes of the current frame received so far (0 between frames). */
     private volatile int receivingBytes;
 
-    private Connection(String address, Socket socket, ScheduledExecutorService timers) throws IOException {
+    private Connection(String address, Socket socket, ScheduledExecutorService timers, Executor completions) throws IOException {
         this.address = address;
         this.socket = socket;
         this.out = socket.getOutputStream();
         this.timers = timers;
+        this.completions = completions;
     }
 
     /**
      * Connects to {@code route} before {@code deadlineNanos} ({@link System#nanoTime()} scale) and
      * starts its reader thread. Refused → -13 ({@code requestSent} false); not connected in time → -10.
      */
-    static Connection open(Route route, long deadlineNanos, ScheduledExecutorService timers) {
+    static Connection open(Route route, long deadlineNanos, ScheduledExecutorService timers, Executor completions) {
         String address = route.address();
         long remainingMs = (deadlineNanos - System.nanoTime()) / 1_000_000;
         if (remainingMs <= 0) {
@@ -121,7 +139,7 @@ final class Connection implements AutoCloseable {
         try {
             socket.setTcpNoDelay(true);
             socket.connect(new InetSocketAddress(route.ip(), route.port()), (int) Math.min(remainingMs, Integer.MAX_VALUE));
-            Connection conn = new Connection(address, socket, timers);
+            Connection conn = new Connection(address, socket, timers, completions);
             Thread reader = new Thread(conn::readLoop, "msec-srpc-reader " + address);
             reader.setDaemon(true);
             reader.start();
@@ -151,17 +169,19 @@ final class Connection implements AutoCloseable {
     /**
      * Sends one request (its head gets {@code sequence}, and {@code timeout_ms} = the remaining
      * budget when written) and returns the future of its decoded reply. Never throws: failures
-     * complete the future exceptionally.
+     * complete the future exceptionally. The future completes on the reader thread (a reply),
+     * the timer thread (a deadline) or the thread closing the connection, unless
+     * {@code offReader}: then always on the connection's completions executor, replies read
+     * together completing in one task there (one thread hop per batch, not per call).
      */
-    CompletableFuture<Frame.Decoded> send(long sequence, Request request) {
-        Pending call = new Pending(sequence);
+    CompletableFuture<Frame.Decoded> send(long sequence, Request request, boolean offReader) {
+        Pending call = new Pending(sequence, request.deadlineNanos(), offReader);
         if (closed) {
             call.future.completeExceptionally(lost(call, closeReason));
             return call.future;
         }
         pending.put(sequence, call);
-        long delay = request.deadlineNanos() - System.nanoTime();
-        call.timer = timers.schedule(() -> expire(call), Math.max(0, delay), TimeUnit.NANOSECONDS);
+        arm(call.deadlineNanos);
         if (closed) { // closed between the check and the registration: fail() may have missed it
             fail(call, lost(call, closeReason));
             return call.future;
@@ -218,6 +238,36 @@ final class Connection implements AutoCloseable {
         }
     }
 
+    /** Makes sure the timer fires by {@code deadline}. */
+    private void arm(long deadline) {
+        synchronized (timerLock) {
+            if (timer != null && timerAt - deadline <= 0) return;
+            if (timer != null) timer.cancel(false);
+            timerAt = deadline;
+            timer = timers.schedule(this::expireDue, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** The timer: expires every call past its deadline, then re-arms for the earliest left. */
+    private void expireDue() {
+        synchronized (timerLock) {
+            timer = null;
+        }
+        if (closed) return;
+        long now = System.nanoTime();
+        boolean more = false;
+        long next = 0;
+        for (Pending call : pending.values()) {
+            if (call.deadlineNanos - now <= 0) {
+                expire(call);
+            } else if (!more || call.deadlineNanos - next < 0) {
+                next = call.deadlineNanos;
+                more = true;
+            }
+        }
+        if (more && !closed) arm(next);
+    }
+
     private void expire(Pending call) {
         if (call.future.isDone()) return;
         int state = call.state.getAndUpdate(s -> s == QUEUED ? WRITTEN : s);
@@ -247,9 +297,32 @@ final class Connection implements AutoCloseable {
 
     private void fail(Pending call, SrpcException e) {
         pending.remove(call.sequence, call);
-        ScheduledFuture<?> t = call.timer;
-        if (t != null) t.cancel(false);
+        if (call.offReader) {
+            try {
+                completions.execute(() -> call.future.completeExceptionally(e));
+                return;
+            } catch (RejectedExecutionException closing) {
+                // the client is closing: complete here
+            }
+        }
         call.future.completeExceptionally(e);
+    }
+
+    /** Completes the off-reader calls whose replies one read delivered, in one task. */
+    private void completeBatch(List<Pending> calls, List<Frame.Decoded> replies) {
+        if (calls.isEmpty()) return;
+        Pending[] c = calls.toArray(new Pending[0]);
+        Frame.Decoded[] r = replies.toArray(new Frame.Decoded[0]);
+        calls.clear();
+        replies.clear();
+        Runnable task = () -> {
+            for (int i = 0; i < c.length; i++) c[i].future.complete(r[i]);
+        };
+        try {
+            completions.execute(task);
+        } catch (RejectedExecutionException closing) {
+            task.run(); // the client is closing: complete here
+        }
     }
 
     private SrpcException lost(Pending call, String reason) {
@@ -260,6 +333,8 @@ final class Connection implements AutoCloseable {
     private void readLoop() {
         byte[] buf = new byte[INITIAL_BUFFER_BYTES];
         int have = 0;
+        List<Pending> batchCalls = new ArrayList<>();
+        List<Frame.Decoded> batchReplies = new ArrayList<>();
         try {
             InputStream in = socket.getInputStream();
             for (;;) {
@@ -267,18 +342,21 @@ final class Connection implements AutoCloseable {
                 int start = 0;
                 while (have - start > 0) {
                     if (buf[start] != Frame.STX) {
+                        completeBatch(batchCalls, batchReplies);
                         shutdownWith(SrpcCode.INVALID_PKG, "reply byte stream from " + address + " is not SRPC");
                         return;
                     }
                     long checked = Frame.check(buf, start, have - start);
                     if (checked < 0) {
+                        completeBatch(batchCalls, batchReplies);
                         shutdownWith(SrpcCode.INVALID_PKG, "reply byte stream from " + address + " is not SRPC");
                         return;
                     }
                     if (checked == 0) break;
-                    deliver(Arrays.copyOfRange(buf, start, start + (int) checked));
+                    deliver(Arrays.copyOfRange(buf, start, start + (int) checked), batchCalls, batchReplies);
                     start += (int) checked;
                 }
+                completeBatch(batchCalls, batchReplies);
                 if (start > 0) {
                     System.arraycopy(buf, start, buf, 0, have - start);
                     have -= start;
@@ -319,7 +397,8 @@ final class Connection implements AutoCloseable {
         return -1;
     }
 
-    private void deliver(byte[] frame) {
+    /** Completes the call {@code frame} answers (off-reader ones are added to the batch). */
+    private void deliver(byte[] frame, List<Pending> batchCalls, List<Frame.Decoded> batchReplies) {
         receivingBytes = 0;
         receivingSequence = -1;
         long sequence;
@@ -334,9 +413,12 @@ final class Connection implements AutoCloseable {
         }
         Pending call = decoded != null ? pending.remove(sequence) : null;
         if (call != null) {
-            ScheduledFuture<?> t = call.timer;
-            if (t != null) t.cancel(false);
-            call.future.complete(decoded);
+            if (call.offReader) {
+                batchCalls.add(call);
+                batchReplies.add(decoded);
+            } else {
+                call.future.complete(decoded);
+            }
             return;
         }
         if (decoded != null) {
@@ -358,6 +440,7 @@ final class Connection implements AutoCloseable {
     private void shutdownWith(int code, String reason) {
         closed = true;
         closeReason = reason;
+        cancelTimer();
         for (Pending call : pending.values()) {
             fail(call, new SrpcException(code, reason, address, true, false, null));
         }
@@ -370,8 +453,16 @@ final class Connection implements AutoCloseable {
             closeReason = reason;
             closed = true;
         }
+        cancelTimer();
         closeQuietly(socket);
         for (Pending call : pending.values()) fail(call, lost(call, closeReason));
+    }
+
+    private void cancelTimer() {
+        synchronized (timerLock) {
+            if (timer != null) timer.cancel(false);
+            timer = null;
+        }
     }
 
     @Override

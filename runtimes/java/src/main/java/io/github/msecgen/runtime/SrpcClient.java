@@ -69,7 +69,7 @@ public final class SrpcClient implements AutoCloseable {
             return t;
         });
         this.timers.setRemoveOnCancelPolicy(true);
-        this.pool = new ConnectionPool(poolSize, timers);
+        this.pool = new ConnectionPool(poolSize, timers, asyncExecutor);
     }
 
     /**
@@ -151,8 +151,11 @@ public final class SrpcClient implements AutoCloseable {
      * {@link SrpcException} ({@link CompletableFuture#get()} throws it as the cause).
      */
     public <R> CompletableFuture<R> callAsync(String service, String method, MessageLite request, Parser<R> parser, CallOptions options) {
-        return callRawAsync(service, method, request.toByteArray(), options)
-            .thenApplyAsync(body -> parse(service, body, parser), asyncExecutor);
+        // TCP replies (and failures) complete on the pool already, the replies of one read in one
+        // task (Connection.send's offReader); a future failed before this returns completes in the caller.
+        long deadline = System.nanoTime() + options.timeoutMs() * 1_000_000L;
+        return attempt(service, method, request.toByteArray(), options, deadline, 0, true)
+            .thenApply(body -> parse(service, body, parser));
     }
 
     /** Sends {@code body} (already serialized) to {@code method} and returns the reply body bytes. */
@@ -173,22 +176,23 @@ public final class SrpcClient implements AutoCloseable {
      */
     public CompletableFuture<byte[]> callRawAsync(String service, String method, byte[] body, CallOptions options) {
         long deadline = System.nanoTime() + options.timeoutMs() * 1_000_000L;
-        return attempt(service, method, body, options, deadline, 0);
+        return attempt(service, method, body, options, deadline, 0, false);
     }
 
-    private CompletableFuture<byte[]> attempt(String service, String method, byte[] body, CallOptions options, long deadline, int attempt) {
-        return callOnce(service, method, body, options, deadline).exceptionallyCompose(err -> {
+    /** {@code offReader}: complete on {@link #asyncExecutor}, never on the reader or timer thread. */
+    private CompletableFuture<byte[]> attempt(String service, String method, byte[] body, CallOptions options, long deadline, int attempt, boolean offReader) {
+        return callOnce(service, method, body, options, deadline, offReader).exceptionallyCompose(err -> {
             SrpcException e = asSrpc(err);
             boolean refused = e.code() == SrpcCode.SEND_RECV_FAILED && !e.requestSent() && !e.fromServer();
             if (!refused || attempt >= options.retries() || System.nanoTime() >= deadline || Route.parseLiteral(service) != null) {
                 return CompletableFuture.failedFuture(e);
             }
-            return attempt(service, method, body, options, deadline, attempt + 1);
+            return attempt(service, method, body, options, deadline, attempt + 1, offReader);
         });
     }
 
     /** One attempt: route, send, wait for the reply, report the outcome to the balancer. */
-    private CompletableFuture<byte[]> callOnce(String service, String method, byte[] body, CallOptions options, long deadline) {
+    private CompletableFuture<byte[]> callOnce(String service, String method, byte[] body, CallOptions options, long deadline, boolean offReader) {
         Route route;
         try {
             route = resolve(service);
@@ -224,7 +228,7 @@ public final class SrpcClient implements AutoCloseable {
                     return CompletableFuture.failedFuture(e);
                 }
             }
-            reply = conn.send(seq, request);
+            reply = conn.send(seq, request, offReader);
         }
         return reply.handle((decoded, err) -> {
             SrpcException failure = err != null ? asSrpc(err) : null;
