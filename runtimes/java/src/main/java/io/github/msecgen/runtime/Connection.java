@@ -21,7 +21,9 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -56,6 +58,32 @@ final class Connection implements AutoCloseable {
     /** Sequences of timed-out calls remembered so their late replies are dropped quietly. */
     static final int ABANDONED_SEQUENCES_KEPT = 1024;
 
+    /**
+     * Set while a thread completes a batch of replies (see {@link #completeBatch}): requests its
+     * callbacks send on that connection are queued and written together when the batch ends (one
+     * write for the batch, not one per call). Should a callback block (say, waiting for the reply
+     * to a request it sent), the watchdog ({@link #watchCork}) writes the held requests within
+     * {@value #CORK_WATCHDOG_MS}-{@value #CORK_WATCHDOG_MS_MAX} ms.
+     */
+    private static final class Cork {
+        final Connection connection;
+        final long id;
+        /** True once a request waits for the batch's end. */
+        boolean holding;
+
+        Cork(Connection connection, long id) {
+            this.connection = connection;
+            this.id = id;
+        }
+    }
+
+    /** Watchdog period: a batch holding requests over two ticks has them written. */
+    private static final long CORK_WATCHDOG_MS = 1;
+    private static final long CORK_WATCHDOG_MS_MAX = 2 * CORK_WATCHDOG_MS;
+    /** Idle ticks (no batch holding requests) after which the watchdog stops until needed. */
+    private static final int CORK_WATCHDOG_IDLE_TICKS = 1000;
+
+    private static final ThreadLocal<Cork> CORKED = new ThreadLocal<>();
     private static final System.Logger LOG = System.getLogger("io.github.msecgen.runtime");
     /** {@code CRpcHead.sequence} (field 10, varint) tag byte; encoders write it first. */
     private static final int SEQUENCE_TAG = 0x50;
@@ -102,6 +130,12 @@ final class Connection implements AutoCloseable {
     /** The deadline {@link #timer} is armed for ({@link System#nanoTime()} scale). */
     private long timerAt;
     private final Object timerLock = new Object();
+    /** Ids of reply batches (see {@link Cork}). */
+    private final AtomicLong batchIds = new AtomicLong();
+    /** Id of the batch holding requests now, 0 when none. */
+    private volatile long corkedBatch;
+    /** True while the cork watchdog runs. */
+    private final AtomicBoolean watchdogRunning = new AtomicBoolean();
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     private final LinkedHashSet<Long> abandoned = new LinkedHashSet<>();
     /** Requests waiting to be written, in the order they were sent. */
@@ -187,7 +221,15 @@ final class Connection implements AutoCloseable {
             return call.future;
         }
         outbox.add(new Outgoing(call, request));
-        drain();
+        Cork cork = CORKED.get();
+        if (cork == null || cork.connection != this) {
+            drain();
+        } else if (!cork.holding) {
+            // Written when the batch ends, or by the watchdog should a callback block for long.
+            cork.holding = true;
+            corkedBatch = cork.id;
+            startCorkWatchdog();
+        }
         return call.future;
     }
 
@@ -236,6 +278,32 @@ final class Connection implements AutoCloseable {
                 writer.unlock();
             }
         }
+    }
+
+    private void startCorkWatchdog() {
+        if (watchdogRunning.compareAndSet(false, true)) scheduleCorkWatch(0, 0);
+    }
+
+    private void scheduleCorkWatch(long lastSeen, int idleTicks) {
+        try {
+            timers.schedule(() -> watchCork(lastSeen, idleTicks), CORK_WATCHDOG_MS, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            watchdogRunning.set(false);
+            drain();
+        }
+    }
+
+    /** Writes the held requests of a batch seen holding them on the previous tick too. */
+    private void watchCork(long lastSeen, int idleTicks) {
+        long batch = corkedBatch;
+        if (batch != 0 && batch == lastSeen) drain();
+        int idle = batch == 0 ? idleTicks + 1 : 0;
+        if (closed || idle >= CORK_WATCHDOG_IDLE_TICKS) {
+            watchdogRunning.set(false);
+            if (corkedBatch != 0 && !closed) startCorkWatchdog(); // a batch started holding as it stopped
+            return;
+        }
+        scheduleCorkWatch(batch, idle);
     }
 
     /** Makes sure the timer fires by {@code deadline}. */
@@ -316,7 +384,19 @@ final class Connection implements AutoCloseable {
         calls.clear();
         replies.clear();
         Runnable task = () -> {
-            for (int i = 0; i < c.length; i++) c[i].future.complete(r[i]);
+            if (c.length == 1) {
+                c[0].future.complete(r[0]);
+                return;
+            }
+            Cork cork = new Cork(this, batchIds.incrementAndGet());
+            CORKED.set(cork);
+            try {
+                for (int i = 0; i < c.length; i++) c[i].future.complete(r[i]);
+            } finally {
+                CORKED.remove();
+                if (cork.holding) corkedBatch = 0;
+                drain();
+            }
         };
         try {
             completions.execute(task);
