@@ -258,10 +258,10 @@ final class Connection implements AutoCloseable {
                     head.sequence = o.call().sequence;
                     head.timeoutMs = (int) Math.max(1, Math.min(remainingMs, Integer.MAX_VALUE));
                     if (head.flowId == null && head.colorId != null) head.flowId = head.colorId ^ head.sequence;
-                    byte[] frame = Frame.encode(head.encode(), request.body());
-                    if (len + frame.length > batch.length) batch = Arrays.copyOf(batch, Math.max(batch.length * 2, len + frame.length));
-                    System.arraycopy(frame, 0, batch, len, frame.length);
-                    len += frame.length;
+                    byte[] headBytes = head.encode();
+                    int frameLen = Frame.OVERHEAD + headBytes.length + request.body().length;
+                    if (len + frameLen > batch.length) batch = Arrays.copyOf(batch, Math.max(batch.length * 2, len + frameLen));
+                    len = Frame.encodeInto(batch, len, headBytes, request.body());
                     written.add(o.call());
                 }
                 if (batch.length <= MAX_BATCH_BYTES) batchBuffer = batch;

@@ -40,10 +40,10 @@ final class ConnectionPool implements AutoCloseable {
         this.completions = completions;
     }
 
-    /** An open connection to {@code route}, or {@code null} when a new one must be opened for the next slot. */
-    Connection existing(Route route) {
+    /** An open connection to {@code address} ({@link Route#address()}), or {@code null} when a new one must be opened for the next slot. */
+    Connection existing(String address) {
         synchronized (this) {
-            Slots slots = byAddress.computeIfAbsent(route.address(), k -> new Slots(poolSize));
+            Slots slots = byAddress.computeIfAbsent(address, k -> new Slots(poolSize));
             Connection c = slots.connections[slots.next];
             if (c != null && !c.isClosed()) {
                 slots.next = (slots.next + 1) % poolSize;
