@@ -132,8 +132,8 @@ final class Connection implements AutoCloseable {
     private final Object timerLock = new Object();
     /** Ids of reply batches (see {@link Cork}). */
     private final AtomicLong batchIds = new AtomicLong();
-    /** Id of the batch holding requests now, 0 when none. */
-    private volatile long corkedBatch;
+    /** Id of the batch that last held a request, 0 when none holds any. */
+    private final AtomicLong corkedBatch = new AtomicLong();
     /** True while the cork watchdog runs. */
     private final AtomicBoolean watchdogRunning = new AtomicBoolean();
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
@@ -224,11 +224,11 @@ final class Connection implements AutoCloseable {
         Cork cork = CORKED.get();
         if (cork == null || cork.connection != this) {
             drain();
-        } else if (!cork.holding) {
+        } else {
             // Written when the batch ends, or by the watchdog should a callback block for long.
             cork.holding = true;
-            corkedBatch = cork.id;
-            startCorkWatchdog();
+            corkedBatch.set(cork.id);
+            if (!watchdogRunning.get()) startCorkWatchdog();
         }
         return call.future;
     }
@@ -295,12 +295,12 @@ final class Connection implements AutoCloseable {
 
     /** Writes the held requests of a batch seen holding them on the previous tick too. */
     private void watchCork(long lastSeen, int idleTicks) {
-        long batch = corkedBatch;
+        long batch = corkedBatch.get();
         if (batch != 0 && batch == lastSeen) drain();
         int idle = batch == 0 ? idleTicks + 1 : 0;
         if (closed || idle >= CORK_WATCHDOG_IDLE_TICKS) {
             watchdogRunning.set(false);
-            if (corkedBatch != 0 && !closed) startCorkWatchdog(); // a batch started holding as it stopped
+            if (corkedBatch.get() != 0 && !closed) startCorkWatchdog(); // a batch started holding as it stopped
             return;
         }
         scheduleCorkWatch(batch, idle);
@@ -394,8 +394,8 @@ final class Connection implements AutoCloseable {
                 for (int i = 0; i < c.length; i++) c[i].future.complete(r[i]);
             } finally {
                 CORKED.remove();
-                if (cork.holding) corkedBatch = 0;
-                drain();
+                if (cork.holding) corkedBatch.compareAndSet(cork.id, 0);
+                drain(); // also writes what other batches held until now
             }
         };
         try {
