@@ -16,10 +16,14 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -54,6 +58,32 @@ final class Connection implements AutoCloseable {
     /** Sequences of timed-out calls remembered so their late replies are dropped quietly. */
     static final int ABANDONED_SEQUENCES_KEPT = 1024;
 
+    /**
+     * Set while a thread completes a batch of replies (see {@link #completeBatch}): requests its
+     * callbacks send on that connection are queued and written together when the batch ends (one
+     * write for the batch, not one per call). Should a callback block (say, waiting for the reply
+     * to a request it sent), the watchdog ({@link #watchCork}) writes the held requests within
+     * {@value #CORK_WATCHDOG_MS}-{@value #CORK_WATCHDOG_MS_MAX} ms.
+     */
+    private static final class Cork {
+        final Connection connection;
+        final long id;
+        /** True once a request waits for the batch's end. */
+        boolean holding;
+
+        Cork(Connection connection, long id) {
+            this.connection = connection;
+            this.id = id;
+        }
+    }
+
+    /** Watchdog period: a batch holding requests over two ticks has them written. */
+    private static final long CORK_WATCHDOG_MS = 1;
+    private static final long CORK_WATCHDOG_MS_MAX = 2 * CORK_WATCHDOG_MS;
+    /** Idle ticks (no batch holding requests) after which the watchdog stops until needed. */
+    private static final int CORK_WATCHDOG_IDLE_TICKS = 1000;
+
+    private static final ThreadLocal<Cork> CORKED = new ThreadLocal<>();
     private static final System.Logger LOG = System.getLogger("io.github.msecgen.runtime");
     /** {@code CRpcHead.sequence} (field 10, varint) tag byte; encoders write it first. */
     private static final int SEQUENCE_TAG = 0x50;
@@ -72,12 +102,16 @@ final class Connection implements AutoCloseable {
 
     private final class Pending {
         final long sequence;
+        final long deadlineNanos;
+        /** Complete on {@link #completions} rather than on the reader or timer thread. */
+        final boolean offReader;
         final CompletableFuture<Frame.Decoded> future = new CompletableFuture<>();
         final AtomicInteger state = new AtomicInteger(QUEUED);
-        volatile ScheduledFuture<?> timer;
 
-        Pending(long sequence) {
+        Pending(long sequence, long deadlineNanos, boolean offReader) {
             this.sequence = sequence;
+            this.deadlineNanos = deadlineNanos;
+            this.offReader = offReader;
         }
     }
 
@@ -85,6 +119,23 @@ final class Connection implements AutoCloseable {
     private final Socket socket;
     private final OutputStream out;
     private final ScheduledExecutorService timers;
+    /** Where calls sent with {@code offReader} complete (one task per batch of replies read). */
+    private final Executor completions;
+    /**
+     * The connection's one deadline timer, armed for the earliest deadline of its calls in
+     * flight (not one timer per call): when it fires, every call past its deadline expires and
+     * it is re-armed for the next. Guarded by {@link #timerLock}, as {@link #timerAt}.
+     */
+    private ScheduledFuture<?> timer;
+    /** The deadline {@link #timer} is armed for ({@link System#nanoTime()} scale). */
+    private long timerAt;
+    private final Object timerLock = new Object();
+    /** Ids of reply batches (see {@link Cork}). */
+    private final AtomicLong batchIds = new AtomicLong();
+    /** Id of the batch that last held a request, 0 when none holds any. */
+    private final AtomicLong corkedBatch = new AtomicLong();
+    /** True while the cork watchdog runs. */
+    private final AtomicBoolean watchdogRunning = new AtomicBoolean();
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     private final LinkedHashSet<Long> abandoned = new LinkedHashSet<>();
     /** Requests waiting to be written, in the order they were sent. */
@@ -100,18 +151,19 @@ final class Connection implements AutoCloseable {
     /** Bytes of the current frame received so far (0 between frames). */
     private volatile int receivingBytes;
 
-    private Connection(String address, Socket socket, ScheduledExecutorService timers) throws IOException {
+    private Connection(String address, Socket socket, ScheduledExecutorService timers, Executor completions) throws IOException {
         this.address = address;
         this.socket = socket;
         this.out = socket.getOutputStream();
         this.timers = timers;
+        this.completions = completions;
     }
 
     /**
      * Connects to {@code route} before {@code deadlineNanos} ({@link System#nanoTime()} scale) and
      * starts its reader thread. Refused → -13 ({@code requestSent} false); not connected in time → -10.
      */
-    static Connection open(Route route, long deadlineNanos, ScheduledExecutorService timers) {
+    static Connection open(Route route, long deadlineNanos, ScheduledExecutorService timers, Executor completions) {
         String address = route.address();
         long remainingMs = (deadlineNanos - System.nanoTime()) / 1_000_000;
         if (remainingMs <= 0) {
@@ -121,7 +173,7 @@ final class Connection implements AutoCloseable {
         try {
             socket.setTcpNoDelay(true);
             socket.connect(new InetSocketAddress(route.ip(), route.port()), (int) Math.min(remainingMs, Integer.MAX_VALUE));
-            Connection conn = new Connection(address, socket, timers);
+            Connection conn = new Connection(address, socket, timers, completions);
             Thread reader = new Thread(conn::readLoop, "msec-srpc-reader " + address);
             reader.setDaemon(true);
             reader.start();
@@ -151,23 +203,33 @@ final class Connection implements AutoCloseable {
     /**
      * Sends one request (its head gets {@code sequence}, and {@code timeout_ms} = the remaining
      * budget when written) and returns the future of its decoded reply. Never throws: failures
-     * complete the future exceptionally.
+     * complete the future exceptionally. The future completes on the reader thread (a reply),
+     * the timer thread (a deadline) or the thread closing the connection, unless
+     * {@code offReader}: then always on the connection's completions executor, replies read
+     * together completing in one task there (one thread hop per batch, not per call).
      */
-    CompletableFuture<Frame.Decoded> send(long sequence, Request request) {
-        Pending call = new Pending(sequence);
+    CompletableFuture<Frame.Decoded> send(long sequence, Request request, boolean offReader) {
+        Pending call = new Pending(sequence, request.deadlineNanos(), offReader);
         if (closed) {
             call.future.completeExceptionally(lost(call, closeReason));
             return call.future;
         }
         pending.put(sequence, call);
-        long delay = request.deadlineNanos() - System.nanoTime();
-        call.timer = timers.schedule(() -> expire(call), Math.max(0, delay), TimeUnit.NANOSECONDS);
+        arm(call.deadlineNanos);
         if (closed) { // closed between the check and the registration: fail() may have missed it
             fail(call, lost(call, closeReason));
             return call.future;
         }
         outbox.add(new Outgoing(call, request));
-        drain();
+        Cork cork = CORKED.get();
+        if (cork == null || cork.connection != this) {
+            drain();
+        } else {
+            // Written when the batch ends, or by the watchdog should a callback block for long.
+            cork.holding = true;
+            corkedBatch.set(cork.id);
+            if (!watchdogRunning.get()) startCorkWatchdog();
+        }
         return call.future;
     }
 
@@ -196,10 +258,10 @@ final class Connection implements AutoCloseable {
                     head.sequence = o.call().sequence;
                     head.timeoutMs = (int) Math.max(1, Math.min(remainingMs, Integer.MAX_VALUE));
                     if (head.flowId == null && head.colorId != null) head.flowId = head.colorId ^ head.sequence;
-                    byte[] frame = Frame.encode(head.encode(), request.body());
-                    if (len + frame.length > batch.length) batch = Arrays.copyOf(batch, Math.max(batch.length * 2, len + frame.length));
-                    System.arraycopy(frame, 0, batch, len, frame.length);
-                    len += frame.length;
+                    byte[] headBytes = head.encode();
+                    int frameLen = Frame.OVERHEAD + headBytes.length + request.body().length;
+                    if (len + frameLen > batch.length) batch = Arrays.copyOf(batch, Math.max(batch.length * 2, len + frameLen));
+                    len = Frame.encodeInto(batch, len, headBytes, request.body());
                     written.add(o.call());
                 }
                 if (batch.length <= MAX_BATCH_BYTES) batchBuffer = batch;
@@ -216,6 +278,62 @@ final class Connection implements AutoCloseable {
                 writer.unlock();
             }
         }
+    }
+
+    private void startCorkWatchdog() {
+        if (watchdogRunning.compareAndSet(false, true)) scheduleCorkWatch(0, 0);
+    }
+
+    private void scheduleCorkWatch(long lastSeen, int idleTicks) {
+        try {
+            timers.schedule(() -> watchCork(lastSeen, idleTicks), CORK_WATCHDOG_MS, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            watchdogRunning.set(false);
+            drain();
+        }
+    }
+
+    /** Writes the held requests of a batch seen holding them on the previous tick too. */
+    private void watchCork(long lastSeen, int idleTicks) {
+        long batch = corkedBatch.get();
+        if (batch != 0 && batch == lastSeen) drain();
+        int idle = batch == 0 ? idleTicks + 1 : 0;
+        if (closed || idle >= CORK_WATCHDOG_IDLE_TICKS) {
+            watchdogRunning.set(false);
+            if (corkedBatch.get() != 0 && !closed) startCorkWatchdog(); // a batch started holding as it stopped
+            return;
+        }
+        scheduleCorkWatch(batch, idle);
+    }
+
+    /** Makes sure the timer fires by {@code deadline}. */
+    private void arm(long deadline) {
+        synchronized (timerLock) {
+            if (timer != null && timerAt - deadline <= 0) return;
+            if (timer != null) timer.cancel(false);
+            timerAt = deadline;
+            timer = timers.schedule(this::expireDue, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** The timer: expires every call past its deadline, then re-arms for the earliest left. */
+    private void expireDue() {
+        synchronized (timerLock) {
+            timer = null;
+        }
+        if (closed) return;
+        long now = System.nanoTime();
+        boolean more = false;
+        long next = 0;
+        for (Pending call : pending.values()) {
+            if (call.deadlineNanos - now <= 0) {
+                expire(call);
+            } else if (!more || call.deadlineNanos - next < 0) {
+                next = call.deadlineNanos;
+                more = true;
+            }
+        }
+        if (more && !closed) arm(next);
     }
 
     private void expire(Pending call) {
@@ -247,9 +365,44 @@ final class Connection implements AutoCloseable {
 
     private void fail(Pending call, SrpcException e) {
         pending.remove(call.sequence, call);
-        ScheduledFuture<?> t = call.timer;
-        if (t != null) t.cancel(false);
+        if (call.offReader) {
+            try {
+                completions.execute(() -> call.future.completeExceptionally(e));
+                return;
+            } catch (RejectedExecutionException closing) {
+                // the client is closing: complete here
+            }
+        }
         call.future.completeExceptionally(e);
+    }
+
+    /** Completes the off-reader calls whose replies one read delivered, in one task. */
+    private void completeBatch(List<Pending> calls, List<Frame.Decoded> replies) {
+        if (calls.isEmpty()) return;
+        Pending[] c = calls.toArray(new Pending[0]);
+        Frame.Decoded[] r = replies.toArray(new Frame.Decoded[0]);
+        calls.clear();
+        replies.clear();
+        Runnable task = () -> {
+            if (c.length == 1) {
+                c[0].future.complete(r[0]);
+                return;
+            }
+            Cork cork = new Cork(this, batchIds.incrementAndGet());
+            CORKED.set(cork);
+            try {
+                for (int i = 0; i < c.length; i++) c[i].future.complete(r[i]);
+            } finally {
+                CORKED.remove();
+                if (cork.holding) corkedBatch.compareAndSet(cork.id, 0);
+                drain(); // also writes what other batches held until now
+            }
+        };
+        try {
+            completions.execute(task);
+        } catch (RejectedExecutionException closing) {
+            task.run(); // the client is closing: complete here
+        }
     }
 
     private SrpcException lost(Pending call, String reason) {
@@ -260,6 +413,8 @@ final class Connection implements AutoCloseable {
     private void readLoop() {
         byte[] buf = new byte[INITIAL_BUFFER_BYTES];
         int have = 0;
+        List<Pending> batchCalls = new ArrayList<>();
+        List<Frame.Decoded> batchReplies = new ArrayList<>();
         try {
             InputStream in = socket.getInputStream();
             for (;;) {
@@ -267,18 +422,21 @@ final class Connection implements AutoCloseable {
                 int start = 0;
                 while (have - start > 0) {
                     if (buf[start] != Frame.STX) {
+                        completeBatch(batchCalls, batchReplies);
                         shutdownWith(SrpcCode.INVALID_PKG, "reply byte stream from " + address + " is not SRPC");
                         return;
                     }
                     long checked = Frame.check(buf, start, have - start);
                     if (checked < 0) {
+                        completeBatch(batchCalls, batchReplies);
                         shutdownWith(SrpcCode.INVALID_PKG, "reply byte stream from " + address + " is not SRPC");
                         return;
                     }
                     if (checked == 0) break;
-                    deliver(Arrays.copyOfRange(buf, start, start + (int) checked));
+                    deliver(Arrays.copyOfRange(buf, start, start + (int) checked), batchCalls, batchReplies);
                     start += (int) checked;
                 }
+                completeBatch(batchCalls, batchReplies);
                 if (start > 0) {
                     System.arraycopy(buf, start, buf, 0, have - start);
                     have -= start;
@@ -319,7 +477,8 @@ final class Connection implements AutoCloseable {
         return -1;
     }
 
-    private void deliver(byte[] frame) {
+    /** Completes the call {@code frame} answers (off-reader ones are added to the batch). */
+    private void deliver(byte[] frame, List<Pending> batchCalls, List<Frame.Decoded> batchReplies) {
         receivingBytes = 0;
         receivingSequence = -1;
         long sequence;
@@ -334,9 +493,12 @@ final class Connection implements AutoCloseable {
         }
         Pending call = decoded != null ? pending.remove(sequence) : null;
         if (call != null) {
-            ScheduledFuture<?> t = call.timer;
-            if (t != null) t.cancel(false);
-            call.future.complete(decoded);
+            if (call.offReader) {
+                batchCalls.add(call);
+                batchReplies.add(decoded);
+            } else {
+                call.future.complete(decoded);
+            }
             return;
         }
         if (decoded != null) {
@@ -358,6 +520,7 @@ final class Connection implements AutoCloseable {
     private void shutdownWith(int code, String reason) {
         closed = true;
         closeReason = reason;
+        cancelTimer();
         for (Pending call : pending.values()) {
             fail(call, new SrpcException(code, reason, address, true, false, null));
         }
@@ -370,8 +533,16 @@ final class Connection implements AutoCloseable {
             closeReason = reason;
             closed = true;
         }
+        cancelTimer();
         closeQuietly(socket);
         for (Pending call : pending.values()) fail(call, lost(call, closeReason));
+    }
+
+    private void cancelTimer() {
+        synchronized (timerLock) {
+            if (timer != null) timer.cancel(false);
+            timer = null;
+        }
     }
 
     @Override

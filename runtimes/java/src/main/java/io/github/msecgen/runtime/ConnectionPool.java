@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 
 /**
@@ -28,19 +29,21 @@ final class ConnectionPool implements AutoCloseable {
 
     private final int poolSize;
     private final ScheduledExecutorService timers;
+    private final Executor completions;
     private final Map<String, Slots> byAddress = new HashMap<>();
     private boolean closed;
 
-    ConnectionPool(int poolSize, ScheduledExecutorService timers) {
+    ConnectionPool(int poolSize, ScheduledExecutorService timers, Executor completions) {
         if (poolSize < 1) throw new IllegalArgumentException("poolSize must be >= 1, got " + poolSize);
         this.poolSize = poolSize;
         this.timers = timers;
+        this.completions = completions;
     }
 
-    /** An open connection to {@code route}, or {@code null} when a new one must be opened for the next slot. */
-    Connection existing(Route route) {
+    /** An open connection to {@code address} ({@link Route#address()}), or {@code null} when a new one must be opened for the next slot. */
+    Connection existing(String address) {
         synchronized (this) {
-            Slots slots = byAddress.computeIfAbsent(route.address(), k -> new Slots(poolSize));
+            Slots slots = byAddress.computeIfAbsent(address, k -> new Slots(poolSize));
             Connection c = slots.connections[slots.next];
             if (c != null && !c.isClosed()) {
                 slots.next = (slots.next + 1) % poolSize;
@@ -71,7 +74,7 @@ final class ConnectionPool implements AutoCloseable {
                 c = slots.connections[slot];
             }
             if (c != null && !c.isClosed()) return c;
-            Connection opened = Connection.open(route, deadlineNanos, timers);
+            Connection opened = Connection.open(route, deadlineNanos, timers, completions);
             boolean keep;
             synchronized (this) {
                 keep = !closed;

@@ -21,13 +21,20 @@ public final class Frame {
     /** The frame carrying {@code head} and {@code body}. */
     public static byte[] encode(byte[] head, byte[] body) {
         byte[] out = new byte[OVERHEAD + head.length + body.length];
-        out[0] = STX;
-        putInt32(out, 1, head.length);
-        putInt32(out, 5, body.length);
-        System.arraycopy(head, 0, out, HEAD_OFFSET, head.length);
-        System.arraycopy(body, 0, out, HEAD_OFFSET + head.length, body.length);
-        out[out.length - 1] = ETX;
+        encodeInto(out, 0, head, body);
         return out;
+    }
+
+    /** Writes the frame at {@code out[at]} (room for it is the caller's care); returns the offset after it. */
+    static int encodeInto(byte[] out, int at, byte[] head, byte[] body) {
+        out[at] = STX;
+        putInt32(out, at + 1, head.length);
+        putInt32(out, at + 5, body.length);
+        System.arraycopy(head, 0, out, at + HEAD_OFFSET, head.length);
+        System.arraycopy(body, 0, out, at + HEAD_OFFSET + head.length, body.length);
+        int end = at + OVERHEAD + head.length + body.length;
+        out[end - 1] = ETX;
+        return end;
     }
 
     /**

@@ -1,7 +1,5 @@
 package io.github.msecgen.runtime;
 
-import java.util.regex.Pattern;
-
 /**
  * Where one call goes: an address and its transport. Service names that are
  * literal addresses — {@code ip:port}, {@code ip:port@tcp}, {@code ip:port@udp} —
@@ -12,7 +10,15 @@ public record Route(String ip, int port, Transport transport) {
     /** How a route is reached. */
     public enum Transport { TCP, UDP }
 
-    private static final Pattern PORT = Pattern.compile("[0-9]{1,5}");
+    /** One to five ASCII digits. */
+    private static boolean isPort(String text) {
+        if (text.isEmpty() || text.length() > 5) return false;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < '0' || c > '9') return false;
+        }
+        return true;
+    }
 
     /** Parses a literal address; {@code null} when {@code text} is not one (e.g. a {@code Group.Service} name). */
     public static Route parseLiteral(String text) {
@@ -23,7 +29,7 @@ public record Route(String ip, int port, Transport transport) {
         if (colon <= 0) return null;
         String ip = main.substring(0, colon);
         String portText = main.substring(colon + 1);
-        if (!PORT.matcher(portText).matches()) return null;
+        if (!isPort(portText)) return null;
         int port = Integer.parseInt(portText);
         if (port < 1 || port > 65535) return null;
         if (ip.startsWith("[") && ip.endsWith("]")) ip = ip.substring(1, ip.length() - 1);

@@ -1,6 +1,5 @@
 package io.github.msecgen.runtime;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,19 +52,40 @@ public final class RpcHead {
         if (methodName == null) {
             throw new SrpcException(SrpcCode.HEADER_UNINIT, "method_name is not set");
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream(64);
-        writeVarintField(out, 10, sequence);
-        if (coloring != null) writeVarintField(out, 20, coloring.longValue());
-        if (colorId != null) writeVarintField(out, 21, colorId);
-        if (flowId != null) writeVarintField(out, 30, flowId);
-        if (err != null) writeVarintField(out, 40, err.longValue());
-        if (result != null) writeVarintField(out, 41, result.longValue());
-        if (errMsg != null) writeBytesField(out, 42, errMsg);
-        if (caller != null) writeBytesField(out, 50, caller);
-        writeBytesField(out, 51, methodName);
-        for (String entry : callerStack) writeBytesField(out, 60, entry);
-        if (timeoutMs != null) writeVarintField(out, 70, Integer.toUnsignedLong(timeoutMs));
-        return out.toByteArray();
+        // Strings as UTF-8 first, so the head is sized exactly and written into one array.
+        byte[] errMsgBytes = utf8(errMsg);
+        byte[] callerBytes = utf8(caller);
+        byte[] methodBytes = utf8(methodName);
+        byte[][] stackBytes = new byte[callerStack.size()][];
+        for (int i = 0; i < stackBytes.length; i++) stackBytes[i] = utf8(callerStack.get(i));
+        int size = varintFieldSize(10, sequence);
+        if (coloring != null) size += varintFieldSize(20, coloring.longValue());
+        if (colorId != null) size += varintFieldSize(21, colorId);
+        if (flowId != null) size += varintFieldSize(30, flowId);
+        if (err != null) size += varintFieldSize(40, err.longValue());
+        if (result != null) size += varintFieldSize(41, result.longValue());
+        if (errMsgBytes != null) size += bytesFieldSize(42, errMsgBytes);
+        if (callerBytes != null) size += bytesFieldSize(50, callerBytes);
+        size += bytesFieldSize(51, methodBytes);
+        for (byte[] entry : stackBytes) size += bytesFieldSize(60, entry);
+        if (timeoutMs != null) size += varintFieldSize(70, Integer.toUnsignedLong(timeoutMs));
+        byte[] out = new byte[size];
+        int at = writeVarintField(out, 0, 10, sequence);
+        if (coloring != null) at = writeVarintField(out, at, 20, coloring.longValue());
+        if (colorId != null) at = writeVarintField(out, at, 21, colorId);
+        if (flowId != null) at = writeVarintField(out, at, 30, flowId);
+        if (err != null) at = writeVarintField(out, at, 40, err.longValue());
+        if (result != null) at = writeVarintField(out, at, 41, result.longValue());
+        if (errMsgBytes != null) at = writeBytesField(out, at, 42, errMsgBytes);
+        if (callerBytes != null) at = writeBytesField(out, at, 50, callerBytes);
+        at = writeBytesField(out, at, 51, methodBytes);
+        for (byte[] entry : stackBytes) at = writeBytesField(out, at, 60, entry);
+        if (timeoutMs != null) writeVarintField(out, at, 70, Integer.toUnsignedLong(timeoutMs));
+        return out;
+    }
+
+    private static byte[] utf8(String s) {
+        return s == null ? null : s.getBytes(StandardCharsets.UTF_8);
     }
 
     /**
@@ -122,25 +142,44 @@ public final class RpcHead {
         return new SrpcException(SrpcCode.INVALID_PKG_HEAD, why);
     }
 
-    private static void writeVarintField(ByteArrayOutputStream out, int field, long value) {
-        writeVarint(out, ((long) field << 3) | WIRE_VARINT);
-        writeVarint(out, value);
+    private static int varintSize(long value) {
+        int n = 1;
+        while ((value & ~0x7FL) != 0) {
+            n++;
+            value >>>= 7;
+        }
+        return n;
     }
 
-    private static void writeBytesField(ByteArrayOutputStream out, int field, String value) {
-        byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
-        writeVarint(out, ((long) field << 3) | WIRE_LEN);
-        writeVarint(out, bytes.length);
-        out.write(bytes, 0, bytes.length);
+    private static int varintFieldSize(int field, long value) {
+        return varintSize((long) field << 3) + varintSize(value);
+    }
+
+    private static int bytesFieldSize(int field, byte[] bytes) {
+        return varintSize((long) field << 3) + varintSize(bytes.length) + bytes.length;
+    }
+
+    /** Writes the field at {@code at} and returns the offset after it. */
+    private static int writeVarintField(byte[] out, int at, int field, long value) {
+        at = writeVarint(out, at, ((long) field << 3) | WIRE_VARINT);
+        return writeVarint(out, at, value);
+    }
+
+    private static int writeBytesField(byte[] out, int at, int field, byte[] bytes) {
+        at = writeVarint(out, at, ((long) field << 3) | WIRE_LEN);
+        at = writeVarint(out, at, bytes.length);
+        System.arraycopy(bytes, 0, out, at, bytes.length);
+        return at + bytes.length;
     }
 
     /** Negative int32 values are written sign-extended to 10 bytes, as protobuf does. */
-    private static void writeVarint(ByteArrayOutputStream out, long value) {
+    private static int writeVarint(byte[] out, int at, long value) {
         while ((value & ~0x7FL) != 0) {
-            out.write((int) ((value & 0x7F) | 0x80));
+            out[at++] = (byte) ((value & 0x7F) | 0x80);
             value >>>= 7;
         }
-        out.write((int) value);
+        out[at++] = (byte) value;
+        return at;
     }
 
     private static long readVarint(byte[] buf, int[] pos, int to) {

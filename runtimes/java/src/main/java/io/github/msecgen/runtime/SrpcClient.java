@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -43,6 +44,10 @@ public final class SrpcClient implements AutoCloseable {
     private final List<AutoCloseable> owned = new ArrayList<>();
     private final ScheduledThreadPoolExecutor timers;
     private final ConnectionPool pool;
+    /** Service names seen, each to its literal {@link Route} or {@link #NOT_LITERAL} (at most {@value #LITERALS_KEPT}). */
+    private final Map<String, Object> literals = new ConcurrentHashMap<>();
+    private static final Object NOT_LITERAL = new Object();
+    private static final int LITERALS_KEPT = 1024;
     private final AtomicLong sequence = new AtomicLong(ThreadLocalRandom.current().nextLong(1, 0x1_0000_0000L));
     private final ExecutorService asyncExecutor = Executors.newCachedThreadPool(task -> {
         Thread t = new Thread(task, "msec-srpc-call");
@@ -69,7 +74,7 @@ public final class SrpcClient implements AutoCloseable {
             return t;
         });
         this.timers.setRemoveOnCancelPolicy(true);
-        this.pool = new ConnectionPool(poolSize, timers);
+        this.pool = new ConnectionPool(poolSize, timers, asyncExecutor);
     }
 
     /**
@@ -123,7 +128,7 @@ public final class SrpcClient implements AutoCloseable {
      * naming the service and every place it looked.
      */
     public Route resolve(String service) {
-        Route literal = Route.parseLiteral(service);
+        Route literal = literal(service);
         if (literal != null) return literal;
         for (Resolver resolver : resolvers) {
             List<RouteInstance> instances = resolver.resolve(service);
@@ -151,8 +156,11 @@ public final class SrpcClient implements AutoCloseable {
      * {@link SrpcException} ({@link CompletableFuture#get()} throws it as the cause).
      */
     public <R> CompletableFuture<R> callAsync(String service, String method, MessageLite request, Parser<R> parser, CallOptions options) {
-        return callRawAsync(service, method, request.toByteArray(), options)
-            .thenApplyAsync(body -> parse(service, body, parser), asyncExecutor);
+        // TCP replies (and failures) complete on the pool already, the replies of one read in one
+        // task (Connection.send's offReader); a future failed before this returns completes in the caller.
+        long deadline = System.nanoTime() + options.timeoutMs() * 1_000_000L;
+        return attempt(service, method, request.toByteArray(), options, deadline, 0, true)
+            .thenApply(body -> parse(service, body, parser));
     }
 
     /** Sends {@code body} (already serialized) to {@code method} and returns the reply body bytes. */
@@ -173,22 +181,23 @@ public final class SrpcClient implements AutoCloseable {
      */
     public CompletableFuture<byte[]> callRawAsync(String service, String method, byte[] body, CallOptions options) {
         long deadline = System.nanoTime() + options.timeoutMs() * 1_000_000L;
-        return attempt(service, method, body, options, deadline, 0);
+        return attempt(service, method, body, options, deadline, 0, false);
     }
 
-    private CompletableFuture<byte[]> attempt(String service, String method, byte[] body, CallOptions options, long deadline, int attempt) {
-        return callOnce(service, method, body, options, deadline).exceptionallyCompose(err -> {
+    /** {@code offReader}: complete on {@link #asyncExecutor}, never on the reader or timer thread. */
+    private CompletableFuture<byte[]> attempt(String service, String method, byte[] body, CallOptions options, long deadline, int attempt, boolean offReader) {
+        return callOnce(service, method, body, options, deadline, offReader).exceptionallyCompose(err -> {
             SrpcException e = asSrpc(err);
             boolean refused = e.code() == SrpcCode.SEND_RECV_FAILED && !e.requestSent() && !e.fromServer();
-            if (!refused || attempt >= options.retries() || System.nanoTime() >= deadline || Route.parseLiteral(service) != null) {
+            if (!refused || attempt >= options.retries() || System.nanoTime() >= deadline || literal(service) != null) {
                 return CompletableFuture.failedFuture(e);
             }
-            return attempt(service, method, body, options, deadline, attempt + 1);
+            return attempt(service, method, body, options, deadline, attempt + 1, offReader);
         });
     }
 
     /** One attempt: route, send, wait for the reply, report the outcome to the balancer. */
-    private CompletableFuture<byte[]> callOnce(String service, String method, byte[] body, CallOptions options, long deadline) {
+    private CompletableFuture<byte[]> callOnce(String service, String method, byte[] body, CallOptions options, long deadline, boolean offReader) {
         Route route;
         try {
             route = resolve(service);
@@ -215,7 +224,7 @@ public final class SrpcClient implements AutoCloseable {
         if (route.transport() == Route.Transport.UDP) {
             reply = CompletableFuture.supplyAsync(() -> udp(route, seq, request), asyncExecutor);
         } else {
-            Connection conn = pool.existing(route);
+            Connection conn = pool.existing(address);
             if (conn == null) {
                 try {
                     conn = pool.connect(route, deadline);
@@ -224,7 +233,7 @@ public final class SrpcClient implements AutoCloseable {
                     return CompletableFuture.failedFuture(e);
                 }
             }
-            reply = conn.send(seq, request);
+            reply = conn.send(seq, request, offReader);
         }
         return reply.handle((decoded, err) -> {
             SrpcException failure = err != null ? asSrpc(err) : null;
@@ -262,7 +271,7 @@ public final class SrpcClient implements AutoCloseable {
             } catch (SrpcException e) {
                 report(service, route, e, started);
                 boolean refused = e.code() == SrpcCode.SEND_RECV_FAILED && !e.requestSent();
-                if (!refused || attempt >= options.retries() || System.nanoTime() >= deadline || Route.parseLiteral(service) != null) throw e;
+                if (!refused || attempt >= options.retries() || System.nanoTime() >= deadline || literal(service) != null) throw e;
             }
         }
     }
@@ -306,7 +315,7 @@ public final class SrpcClient implements AutoCloseable {
 
     /** Tells the balancer how a call to a routing name went; literal names are not reported (as MSEC). */
     private void report(String service, Route route, SrpcException failure, long startedNanos) {
-        if (Route.parseLiteral(service) != null) return;
+        if (literal(service) != null) return;
         String address = route.address();
         if (failure == null || failure.fromServer()) {
             balancer.update(service, address, 0, (System.nanoTime() - startedNanos) / 1_000_000);
@@ -345,6 +354,15 @@ public final class SrpcClient implements AutoCloseable {
                 // closing: nothing left to report to
             }
         }
+    }
+
+    /** {@link Route#parseLiteral} of {@code service}, remembered (each call asks up to three times). */
+    private Route literal(String service) {
+        Object known = literals.get(service);
+        if (known != null) return known instanceof Route r ? r : null;
+        Route parsed = Route.parseLiteral(service);
+        if (literals.size() < LITERALS_KEPT) literals.put(service, parsed != null ? parsed : NOT_LITERAL);
+        return parsed;
     }
 
     /** 32-bit sequences from a random start, never 0 (MSEC peers store them as uint32 values). */
