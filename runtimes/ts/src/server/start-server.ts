@@ -22,13 +22,14 @@ import { networkInterfaces } from "node:os";
 import { type Config, DEFAULT_CONFIG_PATH, loadConfig } from "../config.js";
 import { createLogger, logOptionsFromConfig } from "../log.js";
 import { createRoutesFileResolver, registerResolver, setRoutesFileResolver, unregisterResolver } from "../route/index.js";
-import { advertisedIp, etcdSettingsFromConfig } from "../route/etcd/etcd-config.js";
+import { etcdSettingsFromConfig } from "../route/etcd/etcd-config.js";
 import { createEtcdResolver } from "../route/etcd/etcd-resolver.js";
-import { type EtcdRegistration, registerInEtcd } from "../route/etcd/registration.js";
+import type { EtcdRegistration } from "../route/etcd/registration.js";
 import { setDefaultCaller } from "../client/call-options.js";
 import { configureClient } from "../client/connection-pool.js";
 import { startupLogger } from "./startup-log.js";
 import { serveAsInstance } from "./worker-instance.js";
+import { registerInstance } from "./instance-registration.js";
 import { type WorkerLink, connectWorker, isWorkerProcess, parseWorkers, startWorkers } from "./workers.js";
 import { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_PORT, type Server, type ServerOptions, createServer } from "./server.js";
 
@@ -178,17 +179,7 @@ export async function startServer(options: StartServerOptions): Promise<Server> 
     try {
       // A worker leaves registration to its main process: one entry per instance.
       if (serverOptions.serviceName !== undefined && worker === undefined) {
-        registration = await registerInEtcd({
-          endpoints: etcd.endpoints,
-          prefix: etcd.prefix,
-          service: serverOptions.serviceName,
-          ip: etcd.advertise ?? advertisedIp(host),
-          port,
-          weight: etcd.weight,
-          ttlSeconds: etcd.ttlSeconds,
-          onError: (err) => serverOptions.logger!.error("etcd lease renewal failed", { error: err.message }),
-        });
-        announce.info(`registered ${registration.key} in etcd`, { key: registration.key });
+        registration = await registerInstance(etcd, serverOptions.serviceName, host, port, serverOptions.logger, announce);
       }
     } catch (err) {
       resolver.close();

@@ -3,8 +3,9 @@
  * prints the `listening on …` line, registers the instance in etcd once,
  * and on SIGTERM/SIGINT deregisters, drains every worker and exits.
  */
-import { type EtcdSettings, advertisedIp } from "../route/etcd/etcd-config.js";
-import { type EtcdRegistration, registerInEtcd } from "../route/etcd/registration.js";
+import type { EtcdSettings } from "../route/etcd/etcd-config.js";
+import type { EtcdRegistration } from "../route/etcd/registration.js";
+import { registerInstance } from "./instance-registration.js";
 import type { Server, ServerOptions } from "./server.js";
 import type { WorkerGroup } from "./workers.js";
 import { startupLogger } from "./startup-log.js";
@@ -26,21 +27,11 @@ export async function serveAsInstance(
   let registration: EtcdRegistration | undefined;
   if (etcd !== undefined && serverOptions.serviceName !== undefined) {
     try {
-      registration = await registerInEtcd({
-        endpoints: etcd.endpoints,
-        prefix: etcd.prefix,
-        service: serverOptions.serviceName,
-        ip: etcd.advertise ?? advertisedIp(host),
-        port,
-        weight: etcd.weight,
-        ttlSeconds: etcd.ttlSeconds,
-        onError: (err) => logger.error("etcd lease renewal failed", { error: err.message }),
-      });
+      registration = await registerInstance(etcd, serverOptions.serviceName, host, port, logger, announce);
     } catch (err) {
       await group.drain();
       throw err;
     }
-    announce.info(`registered ${registration.key} in etcd`, { key: registration.key });
   }
   let closing: Promise<void> | undefined;
   let allClean = true;
