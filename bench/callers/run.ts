@@ -4,8 +4,14 @@
  * other, the raw pipelined client (raw-client.ts) and each language's
  * conformance runner doing its `load` step — echo calls with `--concurrency`
  * in flight from one process, through the generated caller — for the same
- * duration. Prints a table and, last, one JSON line
+ * duration. The raw client runs again after every caller, so each caller's
+ * share ("of raw") is taken against the mean of the two raw runs around it:
+ * on a shared 2-core machine the server's pace drifts by ±15 % over a minute,
+ * and one raw run at the start would turn that drift into the callers'
+ * ratios. Prints a table and, last, one JSON line
  * `{"raw_rps":…, "ts_rps":…, "python_rps":…, "go_rps":…, "java_rps":…, "cpp_rps":…, "php_rps":…, "python_async_rps":…, "<lang>_p99_ms":…, …}`;
+ * `raw_rps` is the median of the raw runs (all listed in `raw_runs_rps`), and
+ * `<lang>_of_raw` each caller's share against its neighbouring raw runs;
  * a caller that could not be measured is `null` there, with the reason on stderr.
  *
  * Run from source with tsx after `npm run bench:build` (the npm script does
@@ -50,6 +56,12 @@ function loadObservation(o: Record<string, unknown>): Measured {
   return { rps: seconds > 0 ? calls / seconds : 0, p50: Number(o["p50_ms"]), p99: Number(o["p99_ms"]), calls, errors: Number(o["errors"]) };
 }
 
+/** The raw run of median rate (the lower middle one for an even count). */
+function medianRun(runs: Measured[]): Measured {
+  const sorted = [...runs].sort((a, b) => a.rps - b.rps);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
 async function loadLanguage(name: string): Promise<Language | string> {
   const file = path.join(REPO, "test/conformance/langs", `${name}.ts`);
   if (!existsSync(file)) return `no conformance runner yet (test/conformance/langs/${name}.ts is missing)`;
@@ -81,15 +93,24 @@ async function main(): Promise<void> {
   const work = workFolder("bench");
   const env = new ConformanceEnv(work);
   const results = new Map<string, Measured>();
+  /** Every raw run in order: one before the first caller, one after each measured caller. */
+  const rawRuns: Measured[] = [];
+  /** Per measured caller: the mean raw rate of the raw runs just before and just after it. */
+  const rawAround = new Map<string, number>();
   const reasons = new Map<string, string>();
   try {
     await env.prepare(["instances:1"]);
     const address = env.placeholders(work, "")["addr:a"]!;
     const port = address.slice(address.lastIndexOf(":") + 1);
 
-    const raw = await runCommand(process.execPath, [RAW_CLIENT, "--port", port, "--concurrency", String(concurrency), "--seconds", String(seconds), "--warmup", String(warmup), "--payload", String(payload)]);
-    if (raw.code !== 0) throw new Error(`raw client failed (${raw.code}): ${raw.stderr}`);
-    results.set("raw", loadObservation(JSON.parse(raw.stdout.trim().split("\n").pop()!) as Record<string, unknown>));
+    const measureRaw = async (): Promise<Measured> => {
+      const raw = await runCommand(process.execPath, [RAW_CLIENT, "--port", port, "--concurrency", String(concurrency), "--seconds", String(seconds), "--warmup", String(warmup), "--payload", String(payload)]);
+      if (raw.code !== 0) throw new Error(`raw client failed (${raw.code}): ${raw.stderr}`);
+      const m = loadObservation(JSON.parse(raw.stdout.trim().split("\n").pop()!) as Record<string, unknown>);
+      rawRuns.push(m);
+      return m;
+    };
+    let rawBefore = await measureRaw();
 
     const call = { service: address, text: "a".repeat(payload), timeout_ms: 5000 };
     for (const name of CALLERS) {
@@ -132,23 +153,39 @@ async function main(): Promise<void> {
         continue;
       }
       results.set(name, loadObservation(run.observations.at(-1)!));
+      const rawAfter = await measureRaw();
+      rawAround.set(name, (rawBefore.rps + rawAfter.rps) / 2);
+      rawBefore = rawAfter;
     }
+    results.set("raw", medianRun(rawRuns));
   } finally {
     await env.stop();
   }
 
-  const rawRps = results.get("raw")!.rps;
+  const share = (name: string): number | undefined => {
+    const m = results.get(name);
+    const around = rawAround.get(name);
+    return m === undefined || around === undefined ? undefined : m.rps / around;
+  };
   const rows = ["raw", ...CALLERS].map((name) => {
     const m = results.get(name);
-    if (m === undefined) return [name, "-", "-", "-", "-", "-"];
-    return [name, formatNumber(m.rps), `${formatNumber((100 * m.rps) / rawRps, 1)}%`, formatNumber(m.p50, 2), formatNumber(m.p99, 2), formatNumber(m.errors)];
+    if (m === undefined) return [name, "-", "-", "-", "-", "-", "-"];
+    const around = name === "raw" ? m.rps : rawAround.get(name)!;
+    const ratio = name === "raw" ? 1 : share(name)!;
+    return [name, formatNumber(m.rps), formatNumber(around), `${formatNumber(100 * ratio, 1)}%`, formatNumber(m.p50, 2), formatNumber(m.p99, 2), formatNumber(m.errors)];
   });
-  process.stdout.write(`caller benchmark: ${concurrency} in flight, ${payload}-byte text, ${seconds} s per caller after ${warmup} s warm-up, one TS server\n\n`);
-  process.stdout.write(renderTable(["caller", "req/s", "of raw", "p50 ms", "p99 ms", "errors"], rows) + "\n\n");
+  process.stdout.write(`caller benchmark: ${concurrency} in flight, ${payload}-byte text, ${seconds} s per caller after ${warmup} s warm-up, one TS server\n`);
+  process.stdout.write(`raw runs (before the first caller, then after each): ${rawRuns.map((r) => formatNumber(r.rps)).join(", ")} req/s; raw row = their median\n\n`);
+  process.stdout.write(renderTable(["caller", "req/s", "raw around", "of raw", "p50 ms", "p99 ms", "errors"], rows) + "\n\n");
   for (const [name, reason] of reasons) process.stderr.write(`${name}: null — ${reason}\n`);
-  const summary: Record<string, number | null> = {};
+  const summary: Record<string, number | number[] | null> = {};
   for (const name of ["raw", ...CALLERS]) summary[`${key(name)}_rps`] = results.has(name) ? Math.round(results.get(name)!.rps) : null;
   for (const name of ["raw", ...CALLERS]) summary[`${key(name)}_p99_ms`] = results.has(name) ? Number(results.get(name)!.p99.toFixed(3)) : null;
+  for (const name of CALLERS) {
+    const ratio = share(name);
+    summary[`${key(name)}_of_raw`] = ratio === undefined ? null : Number(ratio.toFixed(4));
+  }
+  summary["raw_runs_rps"] = rawRuns.map((r) => Math.round(r.rps));
   summary["concurrency"] = concurrency;
   summary["seconds"] = seconds;
   summary["payload_bytes"] = payload;
