@@ -16,6 +16,7 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { REPO_ROOT } from "../generator/golden-cases.js";
+import { VOA_CRAWL_HANDLER, VOA_MAIN_LOGIC_HANDLER } from "../interop/voa-handlers.js";
 
 const exec = promisify(execFile);
 const CLI = path.join(REPO_ROOT, "dist/cli/main.js");
@@ -77,48 +78,6 @@ async function postJson(port: number, method: string, body: string, headers: Rec
   return res.text();
 }
 
-const CRAWL_IMPL = `import type { CrawlServiceHandler } from "../gen/Crawl_msec.js";
-
-/** Two fixed episodes per type, as the seed's crawler would return them. */
-export const crawlService: CrawlServiceHandler = {
-  getMP3List(request) {
-    if (request.type !== "standard" && request.type !== "special") {
-      return { status: 1, msg: "unknown type " + request.type };
-    }
-    return {
-      status: 0,
-      msg: "ok",
-      mp3s: [1, 2].map((n) => ({ title: request.type + " " + n, url: "http://voa.example/" + request.type + "/" + n + ".mp3" })),
-    };
-  },
-};
-`;
-
-const MAIN_LOGIC_IMPL = `import { SrpcCode, SrpcError } from "@msec-gen/runtime";
-import type { MainLogicServiceHandler } from "../gen/MainLogic_msec.js";
-
-const EPISODES: Record<string, string[]> = { special: ["Mars", "Moon"], standard: ["News"] };
-
-export const mainLogicService: MainLogicServiceHandler = {
-  async getTitles(request, ctx) {
-    const titles = EPISODES[request.type];
-    if (titles === undefined) return { status: 1, msg: "no such type" };
-    return { titles, status: 0, msg: "hello " + ctx.caller + " via " + ctx.format };
-  },
-
-  getUrlByTitle(request) {
-    if (request.title === "boom") throw new SrpcError(SrpcCode.Backend, "backend down");
-    if (!(EPISODES[request.type] ?? []).includes(request.title)) return { status: 2, msg: "not found" };
-    return { url: "http://voa.example/" + request.type + "/" + request.title + ".mp3", status: 0, msg: "" };
-  },
-
-  downloadMP3(request) {
-    const content = new TextEncoder().encode("ID3:" + request.title);
-    return { status: 0, msg: "", fileLen: content.length, fileContent: content };
-  },
-};
-`;
-
 before(async () => {
   await sh("npm", ["run", "--silent", "build"], REPO_ROOT);
   work = await fs.mkdtemp(path.join(tmpdir(), "msec-gen-e2e-"));
@@ -166,8 +125,8 @@ describe("VOA end to end (TypeScript server and callers)", () => {
   });
 
   test("implemented handlers compile and the services start from etc/config.ini", async () => {
-    await fs.writeFile(path.join(crawlDir, "src/handlers/CrawlService.ts"), CRAWL_IMPL);
-    await fs.writeFile(path.join(mainLogicDir, "src/handlers/MainLogicService.ts"), MAIN_LOGIC_IMPL);
+    await fs.writeFile(path.join(crawlDir, "src/handlers/CrawlService.ts"), VOA_CRAWL_HANDLER);
+    await fs.writeFile(path.join(mainLogicDir, "src/handlers/MainLogicService.ts"), VOA_MAIN_LOGIC_HANDLER);
     for (const dir of [crawlDir, mainLogicDir]) {
       const ini = path.join(dir, "etc/config.ini");
       await fs.writeFile(ini, (await fs.readFile(ini, "utf8")).replace("listen=7963/tcp 7963/udp", "listen=127.0.0.1:0/tcp"));

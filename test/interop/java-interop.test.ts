@@ -32,47 +32,7 @@ import {
   runtimeJar,
 } from "./java-toolchain.js";
 import { buildTsServer, freePort, msecGen, type ServerProcess, setListenPort, startTsServer } from "./ts-server.js";
-
-const CRAWL_IMPL = `import type { CrawlServiceHandler } from "../gen/Crawl_msec.js";
-
-export const crawlService: CrawlServiceHandler = {
-  getMP3List(request) {
-    if (request.type !== "standard" && request.type !== "special") {
-      return { status: 1, msg: "unknown type " + request.type };
-    }
-    return {
-      status: 0,
-      msg: "ok",
-      mp3s: [1, 2].map((n) => ({ title: request.type + " " + n, url: "http://voa.example/" + request.type + "/" + n + ".mp3" })),
-    };
-  },
-};
-`;
-
-const MAIN_LOGIC_IMPL = `import { SrpcCode, SrpcError } from "@msec-gen/runtime";
-import type { MainLogicServiceHandler } from "../gen/MainLogic_msec.js";
-
-const EPISODES: Record<string, string[]> = { special: ["Mars", "Moon"], standard: ["News"] };
-
-export const mainLogicService: MainLogicServiceHandler = {
-  getTitles(request, ctx) {
-    const titles = EPISODES[request.type];
-    if (titles === undefined) return { status: 1, msg: "no such type" };
-    return { titles, status: 0, msg: "hello " + ctx.caller + " via " + ctx.format };
-  },
-
-  getUrlByTitle(request) {
-    if (request.title === "boom") throw new SrpcError(SrpcCode.Backend, "backend down");
-    if (!(EPISODES[request.type] ?? []).includes(request.title)) return { status: 2, msg: "not found" };
-    return { url: "http://voa.example/" + request.type + "/" + request.title + ".mp3", status: 0, msg: "" };
-  },
-
-  downloadMP3(request) {
-    const content = new TextEncoder().encode("ID3:" + request.title);
-    return { status: 0, msg: "", fileLen: content.length, fileContent: content };
-  },
-};
-`;
+import { VOA_CRAWL_HANDLER, VOA_MAIN_LOGIC_HANDLER } from "./voa-handlers.js";
 
 const INTEROP_IMPL = `import { setTimeout as sleep } from "node:timers/promises";
 import type { InteropServiceHandler } from "../gen/interop_msec.js";
@@ -169,8 +129,8 @@ async function startInteropServer(): Promise<number> {
   const r = await msecGen(["server", ...protos, "--name", "Interop.Java", "-o", work, "--dir", "--quiet"]);
   if (r.code !== 0) throw new Error(`msec-gen server failed:\n${r.stderr}`);
   const dir = r.stdout.trim();
-  await fs.writeFile(path.join(dir, "src/handlers/CrawlService.ts"), CRAWL_IMPL);
-  await fs.writeFile(path.join(dir, "src/handlers/MainLogicService.ts"), MAIN_LOGIC_IMPL);
+  await fs.writeFile(path.join(dir, "src/handlers/CrawlService.ts"), VOA_CRAWL_HANDLER);
+  await fs.writeFile(path.join(dir, "src/handlers/MainLogicService.ts"), VOA_MAIN_LOGIC_HANDLER);
   await fs.writeFile(path.join(dir, "src/handlers/InteropService.ts"), INTEROP_IMPL);
   await buildTsServer(dir);
   const port = await freePort();
