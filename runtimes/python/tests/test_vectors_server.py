@@ -100,17 +100,6 @@ def test_v8_http(echo, case):
         assert got.decode() == responses[case["msec_gen"]]
 
 
-def test_bad_frame_closes_only_that_connection(echo):
-    v1 = bytes.fromhex(vector("v1-python-client-request.json")["frame_hex"])
-    with connect(echo.port) as good, connect(echo.port) as bad:
-        good.sendall(v1)
-        assert read_frame(good) == v1
-        bad.sendall(v1[:-1] + b"\x00")
-        assert recv_until_closed(bad) == b""
-        good.sendall(v1)
-        assert read_frame(good) == v1
-
-
 def test_bad_json_answers_minus_3_and_keeps_the_connection(echo):
     bad = b"POST /?methodName=echo.EchoService.Echo HTTP/1.1\r\nContent-Length: 7\r\n\r\n{nope!}"
     unknown_field = b'POST /?methodName=echo.EchoService.Echo HTTP/1.1\r\nContent-Length: 11\r\n\r\n{"bogus":1}'
