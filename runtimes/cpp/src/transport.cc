@@ -221,8 +221,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const std::string within = std::to_string(timeout_ms) + " ms";
     Pending pending;
     Reply failed;
-    bool receiving = false;
-    bool idle = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       const auto found = pending_.find(sequence);
@@ -235,8 +233,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         failed.status = Status(kTimeout, "cannot connect to " + address_ + " within " + within);
         failed.sent = false;
       } else {
-        receiving = partial_bytes_ > 0 && (partial_sequence_ == sequence || (partial_sequence_ == 0 && pending_.empty()));
-        idle = pending_.empty();
+        const bool receiving = partial_bytes_ > 0 && (partial_sequence_ == sequence || (partial_sequence_ == 0 && pending_.empty()));
+        const bool idle = pending_.empty();
         abandoned_.push_back(sequence);
         abandoned_set_.insert(sequence);
         if (abandoned_.size() > kAbandonedSequencesKept) {
@@ -245,11 +243,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
         }
         failed.status = receiving ? Status(kRecvTimeout, "reply from " + address_ + " incomplete after " + within)
                                   : Status(kTimeout, "no reply from " + address_ + " within " + within);
+        // The stream stopped mid-frame. With no other call waiting, close it rather than let the
+        // rest of that frame (or its absence) garble the next call's reply: closed for new calls
+        // now (they take a new connection), the socket shut on a thread of its own (Shutdown waits
+        // for the write turn, which must not hold up the other timers).
+        if (receiving && idle && state_ == State::kOpen) {
+          shutdown_requested_ = true;
+          SetClosed();
+          std::thread([self = shared_from_this()] { self->Shutdown(); }).detach();
+        }
       }
     }
-    // The stream stopped mid-frame. With no other call waiting, close it rather than let the
-    // rest of that frame (or its absence) garble the next call's reply; the next call reconnects.
-    if (receiving && idle) Shutdown();
     failed.status.SetCall(address_, failed.sent);
     pending.done(std::move(failed.status), srpc::CRpcHead(), std::string());
   }
