@@ -52,19 +52,22 @@ describe("C++ runtime (runtimes/cpp) framing vs fixtures/vectors", () => {
     assert.equal(r.stdout, `ERROR cannot read ${path.join(scratch, "nope")}/v1-python-client-request.json\n`);
   });
 
-  test("ctest runs the runtime's own tests: the vectors on ../../fixtures/vectors, balancer, multiplexing, etcd, raw TCP calls", async () => {
+  test("ctest runs the runtime's own tests: the vectors on ../../fixtures/vectors, balancer, multiplexing, etcd, raw TCP calls, async calls", async () => {
     const out = await runOk("ctest", ["--test-dir", runtime.build, "--output-on-failure"]);
-    assert.match(out, /100% tests passed, 0 tests failed out of 5/);
-    for (const name of ["frame_vectors", "balancer_test", "multiplex_test", "etcd_test", "tcp_call_test"]) assert.match(out, new RegExp(`Test +#\\d+: ${name} \\.+ +Passed`));
+    assert.match(out, /100% tests passed, 0 tests failed out of 6/);
+    for (const name of ["frame_vectors", "balancer_test", "multiplex_test", "etcd_test", "tcp_call_test", "async_call_test"]) assert.match(out, new RegExp(`Test +#\\d+: ${name} \\.+ +Passed`));
   });
 
   test("one copy of the vectors: no restated vector files in the C++ runtime or templates", () => {
     assert.deepEqual(readdirSync(path.join(REPO_ROOT, "runtimes/cpp/tests")).sort(), [
+      "async_call_test.cc",
       "balancer_test.cc",
       "check.h",
       "etcd_test.cc",
       "frame_vectors_test.cc",
       "multiplex_test.cc",
+      "net.h",
+      "srpc_server.h",
       "tcp_call_test.cc",
     ]);
     assert.equal(existsSync(path.join(REPO_ROOT, "templates/caller/cpp/tests")), false);

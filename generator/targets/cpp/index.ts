@@ -33,6 +33,8 @@ const CPP_PACKAGE_RE = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 interface CppMethodData {
   readonly member: string;
+  /** The asynchronous member: `<member>Async`, escaped against every other member name of the class. */
+  readonly asyncMember: string;
   readonly wireName: string;
   readonly wireLiteral: string;
   readonly inputType: string;
@@ -253,7 +255,7 @@ function fileData(
       className,
       qualifiedName: `${ns}::${className}`.replace(/^::/, ""),
       comment: commentLines(service.comments.leading, service.comments.trailing),
-      methods: service.methods.map((m) => methodData(m, memberTaken)),
+      methods: methodsData(service.methods, memberTaken),
     };
   });
   return {
@@ -269,9 +271,21 @@ function fileData(
   };
 }
 
-function methodData(method: MethodModel, taken: ReadonlySet<string>): CppMethodData {
+/** The client members of a service's rpcs: blocking ones first, then the `…Async` ones, none clashing with another. */
+function methodsData(methods: readonly MethodModel[], taken: ReadonlySet<string>): CppMethodData[] {
+  const named = methods.map((m) => ({ method: m, member: escapeCppIdentifier(m.name, taken) }));
+  const used = new Set([...taken, ...named.map((n) => n.member)]);
+  return named.map(({ method, member }) => {
+    const asyncMember = escapeCppIdentifier(`${member}Async`, used);
+    used.add(asyncMember);
+    return methodData(method, member, asyncMember);
+  });
+}
+
+function methodData(method: MethodModel, member: string, asyncMember: string): CppMethodData {
   return {
-    member: escapeCppIdentifier(method.name, taken),
+    member,
+    asyncMember,
     wireName: method.wireName,
     wireLiteral: cppStringLiteral(method.wireName),
     inputType: cppMessageType(method.input.desc),

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -26,6 +27,7 @@
 
 #include "msec/frame.h"
 #include "socket_address.h"
+#include "timer_thread.h"
 
 namespace msec {
 namespace {
@@ -66,7 +68,7 @@ std::uint64_t PeekSequence(const std::uint8_t* bytes, std::size_t size) {
   return 0;
 }
 
-/** Decoded reply or failure delivered to a waiting call. */
+/** Decoded reply or failure handed to a call. */
 struct Reply {
   Status status;
   /** False when the call's request was never (completely) handed to the socket. */
@@ -75,13 +77,43 @@ struct Reply {
   std::string body;
 };
 
-/** One persistent TCP connection carrying many calls, read by its own thread. */
+/** A call waiting for its reply: how to complete it, and the timer task of its deadline. */
+struct Pending {
+  ExchangeCallback done;
+  internal::TimerThread::Key timer;
+};
+
+/** A call issued while its connection was connecting: encoded and written once it is open. */
+struct Queued {
+  std::uint64_t sequence;
+  srpc::CRpcHead head;
+  std::string body;
+  Deadline deadline;
+  int timeout_ms;
+};
+
+/** Runs `done` with a failure on the timer thread (never on the thread issuing the call). */
+void CompleteLater(ExchangeCallback done, Status status) {
+  internal::TimerThread::Get().Post(
+      [done = std::move(done), status = std::move(status)]() mutable { done(std::move(status), srpc::CRpcHead(), std::string()); });
+}
+
+class Connection;
+/** The connection whose reader thread is handing replies to their calls on this thread (null: none). */
+thread_local const Connection* dispatching = nullptr;
+
+/**
+ * One persistent TCP connection carrying many calls, read by its own thread.
+ * A call registers in pending_ with a timer task for its deadline; whichever
+ * of the reply, the timer or the connection's end takes it out of pending_
+ * first completes it, exactly once.
+ */
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(Route route, std::string address) : route_(std::move(route)), address_(std::move(address)) {}
 
   /** Starts the reader thread, which connects first (within `connect_deadline`). */
-  void Start(Deadline connect_deadline) {
+  void Open(Deadline connect_deadline) {
     std::thread([self = shared_from_this(), connect_deadline] { self->Run(connect_deadline); }).detach();
   }
 
@@ -97,76 +129,39 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (state_ == State::kOpen) SetClosed();
   }
 
-  /** True when no call is waiting for a reply. */
-  bool Idle() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return pending_.empty();
-  }
-
   ConnectionInfo Info() {
     std::lock_guard<std::mutex> lock(mutex_);
     return ConnectionInfo{address_, local_address_, pending_.size()};
   }
 
   /**
-   * One call. `*stale` is set (and nothing sent) when the connection had
-   * already closed after being open: the caller takes a new one.
+   * Issues one call; `done` completes it later (see ExchangeAsync). Returns
+   * false, leaving `done` untouched and sending nothing, when the connection
+   * had already closed after being open: the caller takes a new one.
    */
-  Status Call(srpc::CRpcHead& head, const std::string& body, Deadline deadline, int timeout_ms, Reply* reply, bool* stale) {
-    // "<timeout_ms> ms" for error messages, built only when one is needed.
-    const auto within = [timeout_ms] { return std::to_string(timeout_ms) + " ms"; };
-    *stale = false;
+  bool Send(srpc::CRpcHead& head, const std::string& body, Deadline deadline, int timeout_ms, ExchangeCallback& done) {
     const std::uint64_t sequence = head.sequence();
-    std::future<Reply> future;
     {
-      std::unique_lock<std::mutex> lock(mutex_);
-      if (!state_changed_.wait_until(lock, deadline, [this] { return state_ != State::kConnecting; })) {
-        return Status(kTimeout, "cannot connect to " + address_ + " within " + within()).SetCall(address_, false);
-      }
+      std::lock_guard<std::mutex> lock(mutex_);
       if (state_ == State::kClosed) {
-        if (was_open_) {
-          *stale = true;
-          return Status();
-        }
-        return Status(close_reason_).SetCall(address_, false);
+        if (was_open_) return false;
+        CompleteLater(std::move(done), Status(close_reason_).SetCall(address_, false));
+        return true;
       }
-      auto promise = std::make_shared<std::promise<Reply>>();
-      future = promise->get_future();
-      pending_[sequence] = std::move(promise);
-    }
-    head.set_timeout_ms(BudgetMs(deadline));
-    std::string frame;
-    const int packed = EncodeFrame(head, body, &frame);
-    if (packed != kSuccess) {
-      Forget(sequence, false);
-      return Status(packed, "").SetCall(address_, false);
-    }
-    // Queue the frame; when no other call is writing, this call writes everything queued
-    // (its own frame and those of the calls that queue meanwhile) in as few send()s as it can.
-    bool writer = false;
-    {
-      std::lock_guard<std::mutex> lock(out_mutex_);
-      outbox_.append(frame);
-      outbox_sequences_.push_back(sequence);
-      if (!writing_) writing_ = writer = true;
-    }
-    if (writer) Flush(deadline, timeout_ms);
-    if (future.wait_until(deadline) != std::future_status::ready) {
-      bool receiving = false;
-      if (Forget(sequence, true, &receiving)) {
-        if (receiving) {
-          // The stream stopped mid-frame. With no other call waiting, close it rather than let the
-          // rest of that frame (or its absence) garble the next call's reply; the next call reconnects.
-          if (Idle()) Shutdown();
-          return Status(kRecvTimeout, "reply from " + address_ + " incomplete after " + within()).SetCall(address_, true);
-        }
-        return Status(kTimeout, "no reply from " + address_ + " within " + within()).SetCall(address_, true);
+      // Scheduled under mutex_ so that the timer cannot fire before the call is in pending_.
+      Pending& pending = pending_[sequence];
+      pending.done = std::move(done);
+      pending.timer = internal::TimerThread::Get().Schedule(
+          deadline, [self = shared_from_this(), sequence, timeout_ms] { self->Expire(sequence, timeout_ms); });
+      if (state_ == State::kConnecting) {
+        connecting_.push_back(Queued{sequence, std::move(head), body, deadline, timeout_ms});
+        return true;
       }
-      // The reader took it meanwhile: the reply (or failure) is set.
     }
-    *reply = future.get();
-    reply->status.SetCall(address_, reply->sent);
-    return reply->status;
+    // From a completion on this connection's reader thread, the frame only queues: the reader
+    // writes everything its completions queued at once, after the batch of replies.
+    Enqueue(sequence, head, body, deadline, timeout_ms, dispatching != this);
+    return true;
   }
 
  private:
@@ -210,42 +205,115 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool held_ = false;
   };
 
-  /**
-   * Removes a call that gives up; true when it was still waiting. A timed-out
-   * call's sequence is remembered so its late reply is dropped quietly.
-   * `*receiving`: part of its reply frame had arrived.
-   */
-  bool Forget(std::uint64_t sequence, bool abandoned, bool* receiving = nullptr) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    const auto found = pending_.find(sequence);
-    if (found == pending_.end()) return false;
-    if (receiving != nullptr) {
-      *receiving = partial_bytes_ > 0 && (partial_sequence_ == sequence || (partial_sequence_ == 0 && pending_.size() == 1));
-    }
-    pending_.erase(found);
-    if (abandoned) {
-      abandoned_.push_back(sequence);
-      abandoned_set_.insert(sequence);
-      if (abandoned_.size() > kAbandonedSequencesKept) {
-        abandoned_set_.erase(abandoned_.front());
-        abandoned_.pop_front();
-      }
-    }
-    return true;
+  /** Completes a call taken out of pending_ (its timer is cancelled). */
+  void Complete(Pending& pending, Reply reply) {
+    internal::TimerThread::Get().Cancel(pending.timer);
+    reply.status.SetCall(address_, reply.sent);
+    pending.done(std::move(reply.status), std::move(reply.head), std::move(reply.body));
   }
 
   /**
-   * Writes the queued frames until the queue is empty, then gives up the
-   * writer role. When a batch cannot be written, every call in it fails with
-   * the reason (and the connection is shut when part of it went out, since a
-   * partial frame would corrupt the stream for every later call).
+   * The timer task of a call's deadline (timer thread): when the call still
+   * waits, it fails with -10, or -12 when part of its reply had arrived; a
+   * timed-out call's sequence is remembered so its late reply is dropped quietly.
    */
-  void Flush(Deadline deadline, int timeout_ms) {
+  void Expire(std::uint64_t sequence, int timeout_ms) {
+    const std::string within = std::to_string(timeout_ms) + " ms";
+    Pending pending;
+    Reply failed;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      const auto found = pending_.find(sequence);
+      if (found == pending_.end()) return;
+      pending = std::move(found->second);
+      pending_.erase(found);
+      const auto queued = std::find_if(connecting_.begin(), connecting_.end(), [sequence](const Queued& q) { return q.sequence == sequence; });
+      if (queued != connecting_.end()) {
+        connecting_.erase(queued);
+        failed.status = Status(kTimeout, "cannot connect to " + address_ + " within " + within);
+        failed.sent = false;
+      } else {
+        const bool receiving = partial_bytes_ > 0 && (partial_sequence_ == sequence || (partial_sequence_ == 0 && pending_.empty()));
+        const bool idle = pending_.empty();
+        abandoned_.push_back(sequence);
+        abandoned_set_.insert(sequence);
+        if (abandoned_.size() > kAbandonedSequencesKept) {
+          abandoned_set_.erase(abandoned_.front());
+          abandoned_.pop_front();
+        }
+        failed.status = receiving ? Status(kRecvTimeout, "reply from " + address_ + " incomplete after " + within)
+                                  : Status(kTimeout, "no reply from " + address_ + " within " + within);
+        // The stream stopped mid-frame. With no other call waiting, close it rather than let the
+        // rest of that frame (or its absence) garble the next call's reply: closed for new calls
+        // now (they take a new connection), the socket shut on a thread of its own (Shutdown waits
+        // for the write turn, which must not hold up the other timers).
+        if (receiving && idle && state_ == State::kOpen) {
+          shutdown_requested_ = true;
+          SetClosed();
+          std::thread([self = shared_from_this()] { self->Shutdown(); }).detach();
+        }
+      }
+    }
+    failed.status.SetCall(address_, failed.sent);
+    pending.done(std::move(failed.status), srpc::CRpcHead(), std::string());
+  }
+
+  /**
+   * Encodes a call's frame (head.timeout_ms = the budget left now) and queues
+   * it; with `flush`, writes the queue when no other thread is writing it.
+   */
+  void Enqueue(std::uint64_t sequence, srpc::CRpcHead& head, const std::string& body, Deadline deadline, int timeout_ms, bool flush) {
+    head.set_timeout_ms(BudgetMs(deadline));
+    std::string frame;
+    const int packed = EncodeFrame(head, body, &frame);
+    if (packed != kSuccess) {
+      Reply failed;
+      failed.status = Status(packed, "");
+      failed.sent = false;
+      FailLater(sequence, std::move(failed));
+      return;
+    }
+    // When no other call is writing, this one writes everything queued (its own frame and those
+    // of the calls that queue meanwhile) in as few send()s as it can.
+    bool writer = false;
+    {
+      std::lock_guard<std::mutex> lock(out_mutex_);
+      outbox_.append(frame);
+      outbox_sequences_.push_back(sequence);
+      if (deadline > outbox_deadline_) {
+        outbox_deadline_ = deadline;
+        outbox_timeout_ms_ = timeout_ms;
+      }
+      if (!writing_ && flush) writing_ = writer = true;
+    }
+    if (writer) Flush();
+  }
+
+  /** Writes what is queued unless another thread is writing it already. */
+  void FlushQueued() {
+    {
+      std::lock_guard<std::mutex> lock(out_mutex_);
+      if (writing_ || outbox_.empty()) return;
+      writing_ = true;
+    }
+    Flush();
+  }
+
+  /**
+   * Writes the queued frames until the queue is empty (each batch within the
+   * latest deadline of its calls), then gives up the writer role. When a batch
+   * cannot be written, every call in it fails with the reason (and the
+   * connection is shut when part of it went out, since a partial frame would
+   * corrupt the stream for every later call).
+   */
+  void Flush() {
     std::string batch;
     std::vector<std::uint64_t> sequences;
     for (;;) {
       batch.clear();
       sequences.clear();
+      Deadline deadline;
+      int timeout_ms;
       {
         std::lock_guard<std::mutex> lock(out_mutex_);
         if (outbox_.empty()) {
@@ -254,6 +322,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         }
         batch.swap(outbox_);
         sequences.swap(outbox_sequences_);
+        deadline = outbox_deadline_;
+        timeout_ms = outbox_timeout_ms_;
+        outbox_deadline_ = Deadline::min();
       }
       bool partly = false;
       Status written = Write(batch, deadline, timeout_ms, &partly);
@@ -269,23 +340,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
         Reply failed;
         failed.status = written;
         failed.sent = partly;
-        Deliver(sequence, std::move(failed));
+        FailLater(sequence, std::move(failed));
       }
       if (partly) Shutdown();
     }
   }
 
-  /** Completes a call still waiting with `reply` (no-op when it gave up already). */
-  void Deliver(std::uint64_t sequence, Reply reply) {
-    std::shared_ptr<std::promise<Reply>> target;
+  /** Fails a call still waiting with `reply`, on the timer thread (no-op when it is complete already). */
+  void FailLater(std::uint64_t sequence, Reply reply) {
+    Pending pending;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       const auto found = pending_.find(sequence);
       if (found == pending_.end()) return;
-      target = std::move(found->second);
+      pending = std::move(found->second);
       pending_.erase(found);
     }
-    target->set_value(std::move(reply));
+    internal::TimerThread::Get().Cancel(pending.timer);
+    reply.status.SetCall(address_, reply.sent);
+    CompleteLater(std::move(pending.done), std::move(reply.status));
   }
 
   Status Write(const std::string& frame, Deadline deadline, int timeout_ms, bool* partly) {
@@ -314,28 +387,35 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return Status();
   }
 
-  /** Connect, then read replies until the connection ends. */
+  /** Connect, write the calls issued meanwhile, then read replies until the connection ends. */
   void Run(Deadline connect_deadline) {
     Status connected = Connect(connect_deadline);
+    std::vector<Queued> queued;
+    bool open = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (connected.ok() && !shutdown_requested_) {
         state_ = State::kOpen;
-        was_open_ = true;
+        open = was_open_ = true;
+        queued.swap(connecting_);
       } else {
         SetClosed();
         close_reason_ = connected.ok() ? Status(kSendRecvFailed, "connection to " + address_ + " closed") : connected;
       }
     }
-    state_changed_.notify_all();
-    if (connected.ok() && !was_open_) {  // closed by Shutdown() while connecting
+    if (connected.ok() && !open) {  // closed by Shutdown() while connecting
       WriteTurn turn(this);
       ::close(fd_);
       fd_ = -1;
     }
-    if (!was_open_) return;
+    if (!open) {
+      FailAll(close_reason_, false);
+      return;
+    }
+    for (Queued& q : queued) Enqueue(q.sequence, q.head, q.body, q.deadline, q.timeout_ms, false);
+    FlushQueued();
     Status end = ReadLoop();
-    FailAll(end);
+    FailAll(end, true);
     WriteTurn turn(this);
     ::close(fd_);
     fd_ = -1;
@@ -399,7 +479,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::vector<char> chunk(kReadChunkBytes);
     bool chunk_filled = false;
     std::vector<Arrived> arrived;
-    std::vector<std::shared_ptr<std::promise<Reply>>> targets;
+    std::vector<Pending> targets;
     for (;;) {
       // Dispatch every complete frame in the buffer (from `start`; consumed bytes are dropped once, after the loop).
       std::size_t start = 0;
@@ -427,18 +507,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
         start += static_cast<std::size_t>(checked);
       }
       buffer.erase(0, start);
-      // Match every reply of this read to its call under one lock, then wake the calls.
+      // Match every reply of this read to its call under one lock, then complete the calls.
       {
         std::lock_guard<std::mutex> lock(mutex_);
         for (Arrived& a : arrived) targets.push_back(Match(a));
         partial_bytes_ = buffer.size();
         partial_sequence_ = PeekSequence(reinterpret_cast<const std::uint8_t*>(buffer.data()), buffer.size());
       }
+      dispatching = this;
       for (std::size_t i = 0; i < arrived.size(); ++i) {
-        if (targets[i]) targets[i]->set_value(std::move(arrived[i].reply));
+        if (targets[i].done) Complete(targets[i], std::move(arrived[i].reply));
       }
+      dispatching = nullptr;
       arrived.clear();
       targets.clear();
+      // The calls the completions issued on this connection, in one write.
+      FlushQueued();
       if (!broken.ok()) return broken;
       // Wait in poll() unless the last read filled the whole chunk (more is likely there already).
       if (!chunk_filled) {
@@ -474,15 +558,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return a;
   }
 
-  /** The waiting call a reply belongs to, taken off pending_ (null: dropped); mutex_ held. */
-  std::shared_ptr<std::promise<Reply>> Match(Arrived& a) {
+  /** The waiting call a reply belongs to, taken off pending_ (empty `done`: dropped); mutex_ held. */
+  Pending Match(Arrived& a) {
     auto found = pending_.find(a.sequence);
     if (found == pending_.end()) {
-      if (abandoned_set_.count(a.sequence) > 0) return nullptr;  // its call timed out: dropped quietly
+      if (abandoned_set_.count(a.sequence) > 0) return Pending();  // its call timed out: dropped quietly
       if (pending_.size() != 1) {
         std::cerr << "msec: dropped a reply from " << address_ << " with sequence " << a.sequence << " that matches none of the "
                   << pending_.size() << " calls in flight\n";
-        return nullptr;
+        return Pending();
       }
       found = pending_.begin();
       if (a.decoded) {
@@ -490,24 +574,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                                       std::to_string(found->first) + " (" + address_ + ")");
       }
     }
-    std::shared_ptr<std::promise<Reply>> target = std::move(found->second);
+    Pending target = std::move(found->second);
     pending_.erase(found);
     return target;
   }
 
-  void FailAll(const Status& why) {
-    std::map<std::uint64_t, std::shared_ptr<std::promise<Reply>>> pending;
+  /** Closes the connection for good and fails every call still waiting with `why` (request_sent() = `sent`). */
+  void FailAll(const Status& why, bool sent) {
+    std::map<std::uint64_t, Pending> pending;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       SetClosed();
       close_reason_ = why;
       pending.swap(pending_);
+      connecting_.clear();
     }
-    state_changed_.notify_all();
     for (auto& entry : pending) {
       Reply reply;
       reply.status = why;
-      entry.second->set_value(std::move(reply));
+      reply.sent = sent;
+      Complete(entry.second, std::move(reply));
     }
   }
 
@@ -520,20 +606,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::condition_variable turn_free_;
   bool turn_taken_ = false;
   int fd_ = -1;
-  // Frames waiting to be written, their calls' sequences, and whether a call is writing them.
+  // Frames waiting to be written, their calls' sequences, the latest of their deadlines (and
+  // that call's timeout, for messages), and whether a thread is writing them.
   std::mutex out_mutex_;
   std::string outbox_;
   std::vector<std::uint64_t> outbox_sequences_;
+  Deadline outbox_deadline_ = Deadline::min();
+  int outbox_timeout_ms_ = 0;
   bool writing_ = false;
   std::mutex mutex_;  // guards everything below
-  std::condition_variable state_changed_;
   State state_ = State::kConnecting;
   std::atomic<bool> closed_{false};  // state_ == kClosed, readable without mutex_
   bool was_open_ = false;
   bool shutdown_requested_ = false;
   Status close_reason_;
   std::string local_address_;
-  std::map<std::uint64_t, std::shared_ptr<std::promise<Reply>>> pending_;
+  std::map<std::uint64_t, Pending> pending_;
+  std::vector<Queued> connecting_;  // calls issued while connecting, in order
   std::deque<std::uint64_t> abandoned_;
   std::unordered_set<std::uint64_t> abandoned_set_;
   std::size_t partial_bytes_ = 0;
@@ -557,25 +646,18 @@ std::shared_ptr<Connection> ConnectionFor(const Route& route, const std::string&
   auto& slot = pool.connections[address];
   if (slot && !slot->Closed()) return slot;
   slot = std::make_shared<Connection>(route, address);
-  slot->Start(std::max(deadline, Clock::now() + std::chrono::milliseconds(kMinConnectMs)));
+  slot->Open(std::max(deadline, Clock::now() + std::chrono::milliseconds(kMinConnectMs)));
   return slot;
 }
 
-Status ExchangeTcp(const Route& route, srpc::CRpcHead& head, const std::string& body, Deadline deadline, int timeout_ms,
-                   srpc::CRpcHead* reply_head, std::string* reply_body) {
+/** Issues a TCP call on the address's pooled connection (a new one when the pooled one closed meanwhile). */
+void ExchangeTcp(const Route& route, srpc::CRpcHead& head, const std::string& body, Deadline deadline, int timeout_ms,
+                 ExchangeCallback done) {
   const std::string address = route.Address();
-  for (int attempt = 0;; ++attempt) {
-    std::shared_ptr<Connection> connection = ConnectionFor(route, address, deadline);
-    Reply reply;
-    bool stale = false;
-    Status status = connection->Call(head, body, deadline, timeout_ms, &reply, &stale);
-    if (stale && attempt < 3) continue;
-    if (stale) return Status(kSendRecvFailed, "connection to " + address + " keeps closing").SetCall(address, false);
-    if (!status.ok()) return status;
-    *reply_head = std::move(reply.head);
-    *reply_body = std::move(reply.body);
-    return status;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    if (ConnectionFor(route, address, deadline)->Send(head, body, deadline, timeout_ms, done)) return;
   }
+  CompleteLater(std::move(done), Status(kSendRecvFailed, "connection to " + address + " keeps closing").SetCall(address, false));
 }
 
 Status ExchangeUdp(const Route& route, srpc::CRpcHead& head, const std::string& body, Deadline deadline, int timeout_ms,
@@ -640,13 +722,40 @@ Status ExchangeUdp(const Route& route, srpc::CRpcHead& head, const std::string& 
 
 }  // namespace
 
+void ExchangeAsync(const Route& route, srpc::CRpcHead head, const std::string& body, Deadline deadline, int timeout_ms,
+                   ExchangeCallback done) {
+  if (Clock::now() >= deadline) {
+    CompleteLater(std::move(done),
+                  Status(kTimeout, "no time left to call " + route.Address() + " before the deadline").SetCall(route.Address(), false));
+    return;
+  }
+  if (route.transport == Transport::kUdp) {
+    // One datagram each way on a socket of its own: the blocking exchange, on a thread of its own.
+    std::thread([route, head = std::move(head), body, deadline, timeout_ms, done = std::move(done)]() mutable {
+      srpc::CRpcHead reply_head;
+      std::string reply_body;
+      Status status = ExchangeUdp(route, head, body, deadline, timeout_ms, &reply_head, &reply_body);
+      done(std::move(status), std::move(reply_head), std::move(reply_body));
+    }).detach();
+    return;
+  }
+  ExchangeTcp(route, head, body, deadline, timeout_ms, std::move(done));
+}
+
 Status Exchange(const Route& route, srpc::CRpcHead head, const std::string& body, Deadline deadline, int timeout_ms,
                 srpc::CRpcHead* reply_head, std::string* reply_body) {
-  if (Clock::now() >= deadline) {
-    return Status(kTimeout, "no time left to call " + route.Address() + " before the deadline").SetCall(route.Address(), false);
-  }
-  return route.transport == Transport::kUdp ? ExchangeUdp(route, head, body, deadline, timeout_ms, reply_head, reply_body)
-                                            : ExchangeTcp(route, head, body, deadline, timeout_ms, reply_head, reply_body);
+  // Shared with the completion, which may still be unwinding when get() returns.
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> result = promise->get_future();
+  ExchangeAsync(route, std::move(head), body, deadline, timeout_ms,
+                [promise, reply_head, reply_body](Status status, srpc::CRpcHead head, std::string body) {
+                  if (status.ok()) {
+                    *reply_head = std::move(head);
+                    *reply_body = std::move(body);
+                  }
+                  promise->set_value(std::move(status));
+                });
+  return result.get();
 }
 
 void CloseConnections() {

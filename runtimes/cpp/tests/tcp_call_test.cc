@@ -21,17 +21,13 @@
 
 #include "check.h"
 #include "msec/msec.h"
+#include "net.h"
 
 namespace {
 
-void WriteAll(int fd, const std::string& bytes) {
-  std::size_t sent = 0;
-  while (sent < bytes.size()) {
-    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return;
-    sent += static_cast<std::size_t>(n);
-  }
-}
+using msec_test::DeadPort;
+using msec_test::ListenLoopback;
+using msec_test::WriteAll;
 
 /**
  * A loopback peer: each connection's thread reads `request_bytes` bytes, then
@@ -42,17 +38,7 @@ class Peer {
   using Script = std::function<void(int fd, const std::string& request)>;
 
   Peer(std::size_t request_bytes, Script script) : request_bytes_(request_bytes), script_(std::move(script)) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int one = 1;
-    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::listen(listen_fd_, 16);
-    socklen_t len = sizeof addr;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    listen_fd_ = ListenLoopback(16, &port_);
     accept_ = std::thread([this] {
       for (;;) {
         const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -99,18 +85,6 @@ class Peer {
   std::mutex mutex_;
   std::vector<std::string> requests_;
 };
-
-std::uint16_t DeadPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 /** "LEN:<n>;" then n bytes: the framing of the scripted services; -7 for anything else. */
 long LengthPrefixed(std::string_view received) {

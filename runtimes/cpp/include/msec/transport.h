@@ -3,10 +3,13 @@
 // calls at once, or one UDP datagram each way. POSIX sockets.
 //
 // TCP: calls are multiplexed on a connection by sequence number; a reader
-// thread per connection reads reply frames and hands each to the call whose
-// sequence it carries, in whatever order they come back. Each call waits on
-// its own future until its deadline. Failure mapping (spec §2 codes), as the
-// TypeScript runtime:
+// thread per connection reads reply frames and completes the call whose
+// sequence each carries, in whatever order they come back. Calls are
+// asynchronous underneath (ExchangeAsync): a call's deadline is a task on the
+// runtime's timer thread; the blocking Exchange waits for ExchangeAsync's
+// completion. A call issued while its connection is still connecting is
+// written by the reader thread once it is open. Failure mapping (spec §2
+// codes), as the TypeScript runtime:
 //  * timeout → -10, or -12 when part of that call's reply had arrived (the
 //    connection is then closed if no other call is waiting on it: the stream
 //    stopped mid-frame);
@@ -25,6 +28,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -59,6 +63,26 @@ using Deadline = std::chrono::steady_clock::time_point;
  */
 Status Exchange(const Route& route, srpc::CRpcHead head, const std::string& body, Deadline deadline, int timeout_ms,
                 srpc::CRpcHead* reply_head, std::string* reply_body);
+
+/**
+ * Completion of ExchangeAsync: the status (with address() and request_sent())
+ * and, when it is ok, the decoded reply (its `err` is the caller's to check).
+ */
+using ExchangeCallback = std::function<void(Status status, srpc::CRpcHead reply_head, std::string reply_body)>;
+
+/**
+ * Exchange without waiting: issues the request and returns; `done` runs
+ * exactly once, with the same outcomes and codes as Exchange — on the
+ * connection's reader thread for a reply or a lost connection, on the
+ * runtime's timer thread for a timeout or a failure found before sending, on
+ * a thread of its own for UDP; never inside ExchangeAsync itself. `done` must
+ * not throw, and should return soon (the reader thread completes the other
+ * calls of its connection after it); it may issue new calls (those issued on
+ * the reader thread are written together after the batch of replies being
+ * completed). Thread-safe.
+ */
+void ExchangeAsync(const Route& route, srpc::CRpcHead head, const std::string& body, Deadline deadline, int timeout_ms,
+                   ExchangeCallback done);
 
 /** Closes every pooled connection; calls in flight on them fail with -13. */
 void CloseConnections();

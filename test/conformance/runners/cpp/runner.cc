@@ -10,11 +10,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <fstream>
 #include <future>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -78,16 +80,26 @@ Value Obj(const Struct& s) {
   return v;
 }
 
-/** One `call` step's observation: {"code":0,"reply":{…}} or {"code":c,"message":m}. */
-Struct Call(const Struct& c) {
+/** The request and options of a `call` object (its `service` and `method` are read by the caller). */
+conformance::EchoRequest Request(const Struct& c) {
   conformance::EchoRequest request;
   request.set_text(Text(c, "text"));
   request.set_sleep_ms(static_cast<std::uint32_t>(Number(c, "sleep_ms")));
   request.set_fail_code(static_cast<std::int32_t>(Number(c, "fail_code")));
   request.set_fail_message(Text(c, "fail_message"));
+  return request;
+}
+msec::CallOptions Options(const Struct& c) {
   msec::CallOptions options;
   options.timeout_ms = static_cast<int>(Number(c, "timeout_ms", msec::kDefaultTimeoutMs));
   options.retries = static_cast<int>(Number(c, "retries"));
+  return options;
+}
+
+/** One `call` step's observation: {"code":0,"reply":{…}} or {"code":c,"message":m}. */
+Struct Call(const Struct& c) {
+  const conformance::EchoRequest request = Request(c);
+  const msec::CallOptions options = Options(c);
   conformance::EchoReply reply;
   msec::Status status;
   const std::string method = Text(c, "method");
@@ -164,41 +176,92 @@ Struct Repeat(const Struct& step) {
   return out;
 }
 
+/**
+ * One `load` step in progress: `concurrency` calls in flight through the
+ * runtime's asynchronous API; each completion records its latency and, until
+ * the time is up, issues the next call from its callback (no thread per call).
+ */
+class LoadRun : public std::enable_shared_from_this<LoadRun> {
+ public:
+  LoadRun(const Struct& c, Clock::time_point end)
+      : service_(Text(c, "service")), client_(service_), method_(Text(c, "method")), request_(Request(c)), options_(Options(c)), end_(end) {}
+
+  /** Starts `concurrency` calls, then waits until the last one has completed. */
+  void Run(int concurrency) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      in_flight_ = concurrency;
+    }
+    for (int i = 0; i < concurrency; ++i) Issue();
+    std::unique_lock<std::mutex> lock(mutex_);
+    finished_.wait(lock, [this] { return in_flight_ == 0; });
+  }
+
+  std::vector<double>& latencies() { return latencies_; }
+  int errors() const { return errors_; }
+
+ private:
+  void Issue() {
+    const Clock::time_point started = Clock::now();
+    auto self = shared_from_this();
+    if (!method_.empty()) {
+      // Another method than the client's: the runtime's raw call.
+      msec::CallRawAsync(
+          service_, method_, request_.SerializeAsString(),
+          [self, started](msec::Status status, std::string body) {
+            conformance::EchoReply reply;
+            if (status.ok() && !reply.ParseFromString(body)) status = msec::Status(msec::kInvalidPkgBody, "reply does not parse");
+            self->Completed(started, status.ok());
+          },
+          options_);
+      return;
+    }
+    client_.EchoAsync(
+        request_, [self, started](msec::Status status, conformance::EchoReply) { self->Completed(started, status.ok()); }, options_);
+  }
+
+  void Completed(Clock::time_point started, bool ok) {
+    const Clock::time_point now = Clock::now();
+    const bool more = now < end_;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      latencies_.push_back(std::chrono::duration<double, std::milli>(now - started).count());
+      if (!ok) ++errors_;
+      if (!more && --in_flight_ == 0) finished_.notify_all();
+    }
+    if (more) Issue();
+  }
+
+  const std::string service_;
+  const conformance::ConformanceServiceClient client_;
+  const std::string method_;
+  const conformance::EchoRequest request_;
+  const msec::CallOptions options_;
+  const Clock::time_point end_;
+  std::mutex mutex_;
+  std::condition_variable finished_;
+  int in_flight_ = 0;
+  std::vector<double> latencies_;
+  int errors_ = 0;
+};
+
 /** `load`: calls for `seconds` with `concurrency` in flight → calls, errors, seconds, p50_ms, p99_ms. */
 Struct Load(const Struct& step) {
   const double seconds = Number(step, "seconds");
   const int concurrency = std::max(1, static_cast<int>(Number(step, "concurrency", 1)));
-  const Struct& c = Object(step, "call");
   const Clock::time_point started = Clock::now();
   const Clock::time_point end = started + std::chrono::microseconds(static_cast<std::int64_t>(seconds * 1e6));
-  std::mutex mutex;
-  std::vector<double> latencies;
-  int errors = 0;
-  std::vector<std::thread> workers;
-  for (int w = 0; w < concurrency; ++w) {
-    workers.emplace_back([&] {
-      std::vector<double> mine;
-      int my_errors = 0;
-      while (Clock::now() < end) {
-        const Clock::time_point t = Clock::now();
-        const Struct r = Call(c);
-        mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
-        if (r.fields().at("code").number_value() != 0) ++my_errors;
-      }
-      std::lock_guard<std::mutex> lock(mutex);
-      latencies.insert(latencies.end(), mine.begin(), mine.end());
-      errors += my_errors;
-    });
-  }
-  for (auto& w : workers) w.join();
+  auto run = std::make_shared<LoadRun>(Object(step, "call"), end);
+  run->Run(concurrency);
   const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+  std::vector<double>& latencies = run->latencies();
   std::sort(latencies.begin(), latencies.end());
   const auto at = [&](double q) {
     return latencies.empty() ? 0.0 : latencies[std::min(latencies.size() - 1, static_cast<std::size_t>(q * latencies.size()))];
   };
   Struct out;
   (*out.mutable_fields())["calls"] = Num(static_cast<double>(latencies.size()));
-  (*out.mutable_fields())["errors"] = Num(errors);
+  (*out.mutable_fields())["errors"] = Num(run->errors());
   (*out.mutable_fields())["seconds"] = Num(elapsed);
   (*out.mutable_fields())["p50_ms"] = Num(at(0.5));
   (*out.mutable_fields())["p99_ms"] = Num(at(0.99));
