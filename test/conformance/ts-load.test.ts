@@ -42,8 +42,9 @@ test("load: good calls count as calls with no error; a server error (fail_code 5
   scenario.expect = scenario.steps.map(() => ({ calls: { $ge: 1 }, errors: any, seconds: any, p50_ms: any, p99_ms: any }));
   const run = await runScenario("ts", runner, scenario, env, path.join(work, "runs"));
   assert.deepEqual(run.failures, []);
-  const [good, failing, refused] = run.observations as Array<{ calls: number; errors: number; seconds: number }>;
+  const [good, failing, refused] = run.observations as Array<{ calls: number; errors: number; seconds: number; p50_ms: number; p99_ms: number }>;
   assert.equal(good!.errors, 0);
+  assert.ok(good!.p50_ms > 0 && good!.p50_ms <= good!.p99_ms, `0 < p50 ≤ p99 (got ${good!.p50_ms}, ${good!.p99_ms})`);
   assert.ok(good!.seconds >= 0.3, `measured for the step's seconds (got ${good!.seconds})`);
   assert.equal(failing!.errors, failing!.calls);
   assert.equal(refused!.errors, refused!.calls);
