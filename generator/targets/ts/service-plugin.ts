@@ -193,6 +193,7 @@ function printCallerFile(f: GeneratedFile, file: DescFile, defaultService: strin
   const toBinary = f.import("toBinary", "@bufbuild/protobuf");
   const CallOptions = f.import("CallOptions", RUNTIME_MODULE, true);
   const callMethodRaw = f.import("callMethodRaw", RUNTIME_MODULE);
+  const withDefaults = f.import("withDefaults", RUNTIME_MODULE);
   const SrpcError = f.import("SrpcError", RUNTIME_MODULE);
   const SrpcCode = f.import("SrpcCode", RUNTIME_MODULE);
 
@@ -223,7 +224,8 @@ function printCallerFile(f: GeneratedFile, file: DescFile, defaultService: strin
       const input = f.importSchema(method.input);
       const output = f.importSchema(method.output);
       f.print("  async ", methodMemberName(method), "(request: ", MessageInitShape, "<typeof ", input, ">, options?: ", CallOptions, "): ", P, "<", f.importShape(method.output), "> {");
-      f.print("    const bytes = await ", callMethodRaw, "(this.service, ", f.string(`${service.typeName}.${method.name}`), ", ", toBinary, "(", input, ", ", create, "(", input, ", request)), { ...this.defaults, ...options });");
+      f.print("    // `options` over `this.defaults`, with no new object when either is empty.");
+      f.print("    const bytes = await ", callMethodRaw, "(this.service, ", f.string(`${service.typeName}.${method.name}`), ", ", toBinary, "(", input, ", ", create, "(", input, ", request)), ", withDefaults, "(this.defaults, options));");
       f.print("    try {");
       f.print("      return ", fromBinary, "(", output, ", bytes);");
       f.print("    } catch (e) {");

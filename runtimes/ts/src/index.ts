@@ -18,7 +18,7 @@ export { type HttpParserLimits, type HttpRequest, DEFAULT_MAX_HTTP_HEADER_BYTES,
 export { janssonJson, jsonEnvelope } from "./server/json-envelope.js";
 export { type BalancerOptions, type Resolver, type Route, type RouteInstance, type RouteType, type RoutesFileResolverOptions, type ServerWeight, BALANCE_PERIOD_MS, Balancer, DEFAULT_ROUTES_FILE, DEFAULT_WEIGHT, ROUTES_ENV, ROUTES_RECHECK_MS, RoutesFileError, SHAPING_REQUEST_MIN, createRoutesFileResolver, createStaticResolver, currentBalancer, defaultRoutesPath, getRoute, parseLiteral, parseRoutes, registerResolver, resolveInstances, routeAddress, setBalancer, setRoutesFileResolver, unregisterResolver, updateRoute } from "./route/index.js";
 export { type CallErrorFacts, SrpcCallError } from "./client/call-error.js";
-export { type CallOptions, DEFAULT_CALLER, DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, SERVICE_NAME_ENV, callerName, setDefaultCaller } from "./client/call-options.js";
+export { type CallOptions, DEFAULT_CALLER, DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS, SERVICE_NAME_ENV, callerName, setDefaultCaller, withDefaults } from "./client/call-options.js";
 export { type IsComplete, type TcpCallOptions, callTcp } from "./tcp.js";
 export { JSON_TCP_PREFIX_BYTES, callJsonTcp, checkJsonTcp, decodeJsonTcp, encodeJsonTcp } from "./json-tcp.js";
 export { type ClientOptions, DEFAULT_POOL_SIZE, closeConnections, configureClient, openConnections } from "./client/connection-pool.js";

@@ -49,6 +49,19 @@ export interface CallOptions {
   sendTimeout?: boolean;
 }
 
+/**
+ * A client's default options with one call's options over them: the same
+ * options as `{ ...defaults, ...options }`, without making an object when
+ * one side is empty (a generated client calls this on every call, and most
+ * clients have no defaults or most calls no options). The result may be
+ * `defaults` or `options` itself; the client never changes it.
+ */
+export function withDefaults(defaults: CallOptions, options: CallOptions | undefined): CallOptions {
+  if (options === undefined) return defaults;
+  for (const _ in defaults) return { ...defaults, ...options };
+  return options;
+}
+
 let processCaller: string | undefined;
 
 /** Names this process for outgoing calls (a server calls it with its `Group.Service`). */
