@@ -1,0 +1,77 @@
+"""Deadlines of calls that no thread waits for (the blocking client's futures).
+
+A blocking :meth:`msec.Client.call` waits for its own reply with a timeout; a call made with
+:meth:`msec.Client.call_future` has no waiting thread, so its deadline is kept here: one
+daemon thread per client sleeps until the earliest deadline and then runs the expiry
+function of each call whose deadline has passed (that function decides -10 or -12 and
+completes the future). A call answered earlier stays in the heap until it reaches its top
+(then it is dropped unseen) — or until a compaction, which keeps the heap within twice the
+calls still waiting.
+"""
+import heapq
+import itertools
+import threading
+import time
+from typing import Callable, List, Optional, Tuple
+
+#: Heap size below which answered calls are not compacted away.
+COMPACT_MIN = 1024
+
+#: (deadline, tie-breaker, whether the call still waits, what to run at the deadline)
+_Entry = Tuple[float, int, Callable[[], bool], Callable[[], None]]
+
+
+class Expiry:
+    """Runs ``expire()`` at ``deadline`` (``time.monotonic()``) for each call added, unless
+    ``waiting()`` says it was answered by then. Thread-safe; the thread starts with the first call."""
+
+    def __init__(self, name: str = "msec-client-deadlines") -> None:
+        self._name = name
+        self._heap: List[_Entry] = []
+        self._cond = threading.Condition(threading.Lock())
+        self._order = itertools.count()
+        self._thread: Optional[threading.Thread] = None
+        self._compact_at = COMPACT_MIN
+
+    def add(self, deadline: float, waiting: Callable[[], bool], expire: Callable[[], None]) -> None:
+        entry = (deadline, next(self._order), waiting, expire)
+        with self._cond:
+            heapq.heappush(self._heap, entry)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+            elif self._heap[0] is entry:  # earlier than what the thread sleeps until
+                self._cond.notify()
+            if len(self._heap) > self._compact_at:
+                self._heap = [e for e in self._heap if e[2]()]
+                heapq.heapify(self._heap)
+                self._compact_at = max(COMPACT_MIN, 2 * len(self._heap))
+
+    def stop(self) -> None:
+        """Ends the thread; calls still in the heap are not expired (their connections closed)."""
+        with self._cond:
+            self._heap.clear()
+            self._thread = None
+            self._cond.notify()
+
+    def _run(self) -> None:
+        cond = self._cond
+        me = threading.current_thread()
+        with cond:
+            while self._thread is me:  # a later add() after stop() starts another thread
+                now = time.monotonic()
+                due: List[Callable[[], None]] = []
+                heap = self._heap
+                while heap and (heap[0][0] <= now or not heap[0][2]()):
+                    entry = heapq.heappop(heap)
+                    if entry[0] <= now and entry[2]():
+                        due.append(entry[3])
+                if due:
+                    cond.release()  # expiring completes futures, whose callbacks may add calls
+                    try:
+                        for expire in due:
+                            expire()
+                    finally:
+                        cond.acquire()
+                    continue
+                cond.wait(heap[0][0] - now if heap else None)
