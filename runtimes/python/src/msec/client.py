@@ -299,7 +299,7 @@ class _Call:
     connection's lock) by whichever thread completes it: the reader, the client's deadline thread,
     or the thread that closed the connection."""
 
-    __slots__ = ("wake", "on_done", "key", "data", "deadline", "queued", "reply", "error", "turn", "attempts", "address", "started")
+    __slots__ = ("wake", "on_done", "key", "data", "deadline", "queued", "reply", "error", "turn", "attempts", "address", "started", "conn")
 
     def __init__(self, key: int, deadline: float, attempts: "_Attempts", address: Address, started: float,
                  on_done: Optional[Callable[["_Call"], None]]) -> None:
@@ -320,11 +320,18 @@ class _Call:
         self.attempts = attempts
         self.address = address
         self.started = started
+        #: The connection it was registered on (for :meth:`expire`).
+        self.conn: Optional["_TcpConnection"] = None
 
     @property
     def waiting(self) -> bool:
         """Neither answered nor failed yet."""
         return self.reply is None and self.error is None
+
+    def expire(self) -> None:
+        """A future call's deadline passed (the client's :class:`msec.expiry.Expiry` calls this)."""
+        if self.conn is not None:
+            self.conn.expire(self)
 
     def signal(self) -> None:
         """Wakes a blocking call (once; more signals before it wakes are one). Under the connection's lock."""
@@ -461,6 +468,7 @@ class _TcpConnection:
             if self.closed:
                 raise _Gone(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {self.address} closed the connection")
             self.pending[call.key] = call
+            call.conn = self
             call.queued = True
             self._outbox.append(call)
             write, self._writing = not self._writing, True
@@ -817,7 +825,7 @@ class Client:
             if on_done is None:
                 conn.wait(call, write)
             else:
-                self._expiry.add(deadline, lambda: call.waiting, lambda: conn.expire(call))
+                self._expiry.add(deadline, call)
                 if write:
                     conn.write()
             return call

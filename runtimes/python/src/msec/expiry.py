@@ -12,18 +12,30 @@ import heapq
 import itertools
 import threading
 import time
-from typing import Callable, List, Optional, Tuple
+from typing import List, Optional, Protocol, Tuple
 
 #: Heap size below which answered calls are not compacted away.
 COMPACT_MIN = 1024
 
-#: (deadline, tie-breaker, whether the call still waits, what to run at the deadline)
-_Entry = Tuple[float, int, Callable[[], bool], Callable[[], None]]
+
+class Expirable(Protocol):
+    """A call whose deadline is kept here."""
+
+    @property
+    def waiting(self) -> bool:
+        """Neither answered nor failed yet."""
+
+    def expire(self) -> None:
+        """Fails the call: its deadline passed."""
+
+
+#: (deadline, tie-breaker, the call)
+_Entry = Tuple[float, int, Expirable]
 
 
 class Expiry:
-    """Runs ``expire()`` at ``deadline`` (``time.monotonic()``) for each call added, unless
-    ``waiting()`` says it was answered by then. Thread-safe; the thread starts with the first call."""
+    """Runs ``call.expire()`` at ``deadline`` (``time.monotonic()``) for each call added, unless
+    it was answered by then (``call.waiting`` false). Thread-safe; the thread starts with the first call."""
 
     def __init__(self, name: str = "msec-client-deadlines") -> None:
         self._name = name
@@ -33,8 +45,8 @@ class Expiry:
         self._thread: Optional[threading.Thread] = None
         self._compact_at = COMPACT_MIN
 
-    def add(self, deadline: float, waiting: Callable[[], bool], expire: Callable[[], None]) -> None:
-        entry = (deadline, next(self._order), waiting, expire)
+    def add(self, deadline: float, call: Expirable) -> None:
+        entry = (deadline, next(self._order), call)
         with self._cond:
             heapq.heappush(self._heap, entry)
             if self._thread is None:
@@ -43,7 +55,7 @@ class Expiry:
             elif self._heap[0] is entry:  # earlier than what the thread sleeps until
                 self._cond.notify()
             if len(self._heap) > self._compact_at:
-                self._heap = [e for e in self._heap if e[2]()]
+                self._heap = [e for e in self._heap if e[2].waiting]
                 heapq.heapify(self._heap)
                 self._compact_at = max(COMPACT_MIN, 2 * len(self._heap))
 
@@ -60,17 +72,17 @@ class Expiry:
         with cond:
             while self._thread is me:  # a later add() after stop() starts another thread
                 now = time.monotonic()
-                due: List[Callable[[], None]] = []
+                due: List[Expirable] = []
                 heap = self._heap
-                while heap and (heap[0][0] <= now or not heap[0][2]()):
+                while heap and (heap[0][0] <= now or not heap[0][2].waiting):
                     entry = heapq.heappop(heap)
-                    if entry[0] <= now and entry[2]():
-                        due.append(entry[3])
+                    if entry[0] <= now and entry[2].waiting:
+                        due.append(entry[2])
                 if due:
                     cond.release()  # expiring completes futures, whose callbacks may add calls
                     try:
-                        for expire in due:
-                            expire()
+                        for call in due:
+                            call.expire()
                     finally:
                         cond.acquire()
                     continue
