@@ -2,6 +2,7 @@
 sockets: results, replies out of order, the same error codes as ``call`` (timeouts -10/-12, refused
 -13, no route -15, peer gone -13), many calls in flight from one thread on one connection,
 callbacks that make the next call, futures and blocking threads sharing a connection."""
+import os
 import socket
 import threading
 from concurrent.futures import Future
@@ -179,3 +180,25 @@ def test_a_bad_retries_value_is_refused_at_once() -> None:
     with Client() as client:
         with pytest.raises(ValueError, match="retries must be an integer >= 0"):
             client.call_future("127.0.0.1:1", "a.b.c", b"", 1000, retries=-1)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_opens_its_own_connection_and_keeps_its_own_deadlines(serve: Any, raw_server: Any) -> None:
+    s = serve(METHODS)
+    silent = raw_server(stall)
+    with Client() as client:
+        assert client.call_future(s.address, "t.S.Echo", b"parent", 5000).result(WAIT_S) == b"parent"  # reader and deadline threads run
+        pid = os.fork()
+        if pid == 0:  # the child: neither the parent's connection reader nor its deadline thread is here
+            ok = False
+            try:
+                ok = (
+                    client.call(s.address, "t.S.Echo", b"child", 5000) == b"child"
+                    and client.call_future(s.address, "t.S.Echo", b"child-f", 5000).result(WAIT_S) == b"child-f"
+                    and code(client.call_future(f"127.0.0.1:{silent.port}", "a.b.c", b"", 200)) == -10
+                )
+            finally:
+                os._exit(0 if ok else 1)  # never back into pytest
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert client.call(s.address, "t.S.Echo", b"parent again", 5000) == b"parent again"

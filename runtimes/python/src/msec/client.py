@@ -47,6 +47,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Type, TypeVar, Un
 
 from .color import color_id
 from .expiry import Expiry
+from .process import current_pid
 from .context import current_call, service_name
 from .errors import (
     ERR_BODY_UNINIT,
@@ -383,7 +384,7 @@ class _TcpConnection:
         self.address = address
         self.closed = False
         #: The process that opened it: after ``os.fork`` a child has no reader thread for it.
-        self.pid = os.getpid()
+        self.pid = current_pid()
         self.pending: Dict[int, _Call] = {}
         self._abandoned: "collections.OrderedDict[int, None]" = collections.OrderedDict()
         self._lock = threading.Lock()
@@ -865,12 +866,12 @@ class Client:
         listed = self._conns.get(where)
         if listed:  # the common case, without locks: the first pooled connection is open and free for key
             first = listed[0]
-            if not first.closed and key not in first.pending and first.pid == os.getpid():
+            if not first.closed and key not in first.pending and first.pid == current_pid():
                 return first
 
         def usable() -> Optional[_TcpConnection]:
             with self._lock:
-                listed = [c for c in self._conns.get(where, []) if not c.closed and c.pid == os.getpid()]
+                listed = [c for c in self._conns.get(where, []) if not c.closed and c.pid == current_pid()]
                 self._conns[where] = listed
             for c in listed:
                 if not c.has_pending(key):

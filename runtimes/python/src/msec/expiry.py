@@ -14,6 +14,8 @@ import threading
 import time
 from typing import List, Optional, Protocol, Tuple
 
+from .process import current_pid
+
 #: Heap size below which answered calls are not compacted away.
 COMPACT_MIN = 1024
 
@@ -44,9 +46,15 @@ class Expiry:
         self._order = itertools.count()
         self._thread: Optional[threading.Thread] = None
         self._compact_at = COMPACT_MIN
+        #: The process the thread runs in: a forked child starts over (its parent's thread and
+        #: perhaps a lock held by it at the fork are not its own).
+        self._pid = current_pid()
 
     def add(self, deadline: float, call: Expirable) -> None:
         entry = (deadline, next(self._order), call)
+        if self._pid != current_pid():
+            self._pid = current_pid()
+            self._heap, self._cond, self._thread = [], threading.Condition(threading.Lock()), None
         with self._cond:
             heapq.heappush(self._heap, entry)
             if self._thread is None:
