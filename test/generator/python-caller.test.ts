@@ -366,6 +366,19 @@ describe("generated Python caller", () => {
     assert.deepEqual(r.clients, { AsyncAsyncClient: { from_: m, none: m }, AsyncClient_: withFutures({ from_: m, none: m }), AsyncstrClient: { close_: m }, strClient: withFutures({ close_: m }) });
   });
 
+  test("future methods are named after every rpc: an rpc called EchoFuture keeps its name", async () => {
+    const dir = path.join(work, "futures");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "f.proto"), 'syntax = "proto3";\npackage f;\nmessage M {}\nmessage N {}\nservice S { rpc Echo(M) returns (M); rpc EchoFuture(M) returns (N); }\n');
+    const root = writeOut("futures", await generate({ kind: "caller", protos: [path.join(dir, "f.proto")], includes: [dir], name: "F.S", lang: "python", cwd: REPO_ROOT }));
+    const r = await checkPackage(root, "f_s");
+    assert.deepEqual(r.problems, []);
+    const [m, n] = ["f_s.f_pb2.M", "f_s.f_pb2.N"];
+    const future = (t: string): string => `concurrent.futures._base.Future[${t}]`;
+    assert.deepEqual(r.clients["SClient"], { echo: [m, m], echo_future: [m, n], echo_future_: [m, future(m)], echo_future_future: [m, future(n)] });
+    assert.deepEqual(r.clients["AsyncSClient"], { echo: [m, m], echo_future: [m, n] });
+  });
+
   test("a caller for files without services is refused", async () => {
     await assert.rejects(pythonCaller(["fixtures/edge/messages_only.proto"], "Plain.Notes"), UserError);
   });
