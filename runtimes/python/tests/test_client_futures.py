@@ -148,7 +148,11 @@ def test_callbacks_run_on_the_reader_and_may_make_the_next_call(serve: Any) -> N
             next_call(c, 0)
         done.wait()
     assert seen == {c: [b"%d.%d" % (c, i) for i in range(length)] for c in range(chains)}
-    assert set(threads) == {f"msec-client-{s.address}@tcp"}
+    # On the reader; a callback added to a future already answered runs at once in the thread
+    # adding it (concurrent.futures' rule): only the first call of a chain is added by the main thread.
+    reader = f"msec-client-{s.address}@tcp"
+    assert reader in threads and set(threads) <= {reader, "MainThread"}
+    assert threads.count("MainThread") <= chains
 
 
 def test_blocking_threads_and_futures_share_a_connection(serve: Any) -> None:
