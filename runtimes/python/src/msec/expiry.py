@@ -4,12 +4,13 @@ A blocking :meth:`msec.Client.call` waits for its own reply with a timeout; a ca
 :meth:`msec.Client.call_future` has no waiting thread, so its deadline is kept here: one
 daemon thread per client sleeps until the earliest deadline and then runs the expiry
 function of each call whose deadline has passed (that function decides -10 or -12 and
-completes the future). A call answered earlier stays in the heap until it reaches its top
-(then it is dropped unseen) — or until a compaction, which keeps the heap within twice the
-calls still waiting.
+completes the future). A call answered earlier is dropped when it reaches the top (by the next
+``add`` or the thread) or by a compaction, which keeps the heap within twice the calls still
+waiting (at least ``COMPACT_MIN``).
 """
 import heapq
 import itertools
+import math
 import threading
 import time
 from typing import List, Optional, Protocol, Tuple
@@ -17,7 +18,7 @@ from typing import List, Optional, Protocol, Tuple
 from .process import current_pid
 
 #: Heap size below which answered calls are not compacted away.
-COMPACT_MIN = 1024
+COMPACT_MIN = 256
 
 
 class Expirable(Protocol):
@@ -49,6 +50,8 @@ class Expiry:
         self._order = itertools.count()
         self._thread: Optional[threading.Thread] = None
         self._compact_at = COMPACT_MIN
+        #: When the thread's current wait ends (it recomputes this before every wait).
+        self._sleep_until = math.inf
         #: The process the thread runs in: a forked child starts over (its parent's thread and
         #: perhaps a lock held by it at the fork are not its own).
         self._pid = current_pid()
@@ -59,12 +62,19 @@ class Expiry:
             self._pid = current_pid()
             self._lock = threading.Lock()
             self._heap, self._cond, self._thread = [], threading.Condition(self._lock), None
+            self._sleep_until = math.inf
         with self._lock:
-            heapq.heappush(self._heap, entry)
+            heap = self._heap
+            # Calls mostly end in the order they started: drop the answered ones at the top now, so
+            # they (and their replies, futures, callbacks) are not kept alive until the compaction —
+            # long-lived garbage makes Python's cyclic GC scan far more (its pauses were the p99).
+            while heap and not heap[0][2].waiting:
+                heapq.heappop(heap)
+            heapq.heappush(heap, entry)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
-            elif self._heap[0] is entry:  # earlier than what the thread sleeps until
+            elif deadline < self._sleep_until:  # earlier than what the thread sleeps until
                 self._cond.notify()
             if len(self._heap) > self._compact_at:
                 self._heap = [e for e in self._heap if e[2].waiting]
@@ -98,4 +108,5 @@ class Expiry:
                     finally:
                         cond.acquire()
                     continue
+                self._sleep_until = heap[0][0] if heap else math.inf
                 cond.wait(heap[0][0] - now if heap else None)
