@@ -131,6 +131,9 @@ for stub in sorted((root / pkg).glob("*_pb2.pyi")):
             check(n, getattr(module, n.name), f"{stub.stem}.{n.name}")
 
 def type_name(t):
+    origin = typing.get_origin(t)
+    if origin is not None:  # Future[Reply] of the blocking clients' *_future methods
+        return f"{type_name(origin)}[{', '.join(type_name(a) for a in typing.get_args(t))}]"
     return f"{t.__module__}.{t.__qualname__}"
 
 clients = {}
@@ -153,6 +156,15 @@ interface PackageReport {
   problems: string[];
   clients: Record<string, Record<string, [string, string]>>;
   all: string[];
+}
+
+type Methods = Record<string, [string, string]>;
+
+/** A blocking client's methods: each rpc and its `<member>_future` twin returning a `Future` of the reply. */
+function withFutures(methods: Methods): Methods {
+  const out: Methods = { ...methods };
+  for (const [name, [request, reply]] of Object.entries(methods)) out[`${name}_future`] = [request, `concurrent.futures._base.Future[${reply}]`];
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 async function checkPackage(root: string, pkg: string, extraPath: readonly string[] = []): Promise<PackageReport> {
@@ -299,7 +311,7 @@ describe("generated Python caller", () => {
     assert.deepEqual((await checkPackage(billing, "shop_billing")).problems, []);
     const r = await checkPackage(catalog, "shop_catalog", [billing]);
     assert.deepEqual(r.problems, []);
-    assert.deepEqual(r.clients["CatalogServiceClient"], { price: ["shop_catalog.catalog_catalog_pb2.PriceRequest", "shop_catalog.catalog_catalog_pb2.PriceReply"] });
+    assert.deepEqual(r.clients["CatalogServiceClient"], withFutures({ price: ["shop_catalog.catalog_catalog_pb2.PriceRequest", "shop_catalog.catalog_catalog_pb2.PriceReply"] }));
 
     const bad: Array<[string, RegExp]> = [
       ["common/types.proto", /want <file\.proto>=<python\.module>/],
@@ -351,7 +363,20 @@ describe("generated Python caller", () => {
     const r = await checkPackage(root, "a_b");
     assert.deepEqual(r.problems, []);
     const m = ["a_b.a_pb2.M", "a_b.a_pb2.M"];
-    assert.deepEqual(r.clients, { AsyncAsyncClient: { from_: m, none: m }, AsyncClient_: { from_: m, none: m }, AsyncstrClient: { close_: m }, strClient: { close_: m } });
+    assert.deepEqual(r.clients, { AsyncAsyncClient: { from_: m, none: m }, AsyncClient_: withFutures({ from_: m, none: m }), AsyncstrClient: { close_: m }, strClient: withFutures({ close_: m }) });
+  });
+
+  test("future methods are named after every rpc: an rpc called EchoFuture keeps its name", async () => {
+    const dir = path.join(work, "futures");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "f.proto"), 'syntax = "proto3";\npackage f;\nmessage M {}\nmessage N {}\nservice S { rpc Echo(M) returns (M); rpc EchoFuture(M) returns (N); }\n');
+    const root = writeOut("futures", await generate({ kind: "caller", protos: [path.join(dir, "f.proto")], includes: [dir], name: "F.S", lang: "python", cwd: REPO_ROOT }));
+    const r = await checkPackage(root, "f_s");
+    assert.deepEqual(r.problems, []);
+    const [m, n] = ["f_s.f_pb2.M", "f_s.f_pb2.N"];
+    const future = (t: string): string => `concurrent.futures._base.Future[${t}]`;
+    assert.deepEqual(r.clients["SClient"], { echo: [m, m], echo_future: [m, n], echo_future_: [m, future(m)], echo_future_future: [m, future(n)] });
+    assert.deepEqual(r.clients["AsyncSClient"], { echo: [m, m], echo_future: [m, n] });
   });
 
   test("a caller for files without services is refused", async () => {
@@ -363,16 +388,16 @@ describe("generated Python caller", () => {
     const r = await checkPackage(root, "modern_events");
     assert.deepEqual(r.problems, []);
     assert.deepEqual(r.clients, {
-      AdminServiceClient: { purge: ["google.protobuf.timestamp_pb2.Timestamp", "google.protobuf.wrappers_pb2.Int64Value"] },
+      AdminServiceClient: withFutures({ purge: ["google.protobuf.timestamp_pb2.Timestamp", "google.protobuf.wrappers_pb2.Int64Value"] }),
       AsyncAdminServiceClient: { purge: ["google.protobuf.timestamp_pb2.Timestamp", "google.protobuf.wrappers_pb2.Int64Value"] },
       AsyncEventServiceClient: {
         latest: ["google.protobuf.empty_pb2.Empty", "modern_events.modern_proto3_pb2.Event"],
         put: ["modern_events.modern_proto3_pb2.Event", "google.protobuf.empty_pb2.Empty"],
       },
-      EventServiceClient: {
+      EventServiceClient: withFutures({
         latest: ["google.protobuf.empty_pb2.Empty", "modern_events.modern_proto3_pb2.Event"],
         put: ["modern_events.modern_proto3_pb2.Event", "google.protobuf.empty_pb2.Empty"],
-      },
+      }),
     });
   });
 
@@ -390,7 +415,7 @@ describe("generated Python caller", () => {
       then: [t("Object"), t("Array")],
       to_string: [t("Object"), t("Object")],
     };
-    assert.deepEqual(r.clients, { AsyncErrorClient: error, AsyncStringClient: { catch: [t("Promise"), t("Promise")] }, ErrorClient: error, StringClient: { catch: [t("Promise"), t("Promise")] } });
+    assert.deepEqual(r.clients, { AsyncErrorClient: error, AsyncStringClient: { catch: [t("Promise"), t("Promise")] }, ErrorClient: withFutures(error), StringClient: withFutures({ catch: [t("Promise"), t("Promise")] }) });
     assert.ok(r.all.includes("Object") && r.all.includes("Promise"));
   });
 
@@ -405,7 +430,7 @@ describe("generated Python caller", () => {
     const r = await checkPackage(root, "shop_users");
     assert.deepEqual(r.problems, []);
     assert.deepEqual(Object.keys(r.clients), ["AsyncOrderServiceClient", "OrderServiceClient", "AsyncUserServiceClient", "UserServiceClient"]);
-    assert.deepEqual(r.clients["OrderServiceClient"], { list_orders: ["shop_users.orders_pb2.ListOrdersRequest", "shop_users.orders_pb2.ListOrdersResponse"] });
+    assert.deepEqual(r.clients["OrderServiceClient"], withFutures({ list_orders: ["shop_users.orders_pb2.ListOrdersRequest", "shop_users.orders_pb2.ListOrdersResponse"] }));
     assert.ok(r.all.includes("Note") && r.all.includes("ListUsersRequest"));
   });
 });

@@ -358,6 +358,26 @@ describe("Python caller package", () => {
   });
 });
 
+describe("Python blocking client futures (<rpc>_future) against a generated TypeScript server", () => {
+  const mode = "future";
+  test("literal address, routing name and UDP: exact response bytes", async () => {
+    assert.deepEqual(await drive({ op: "crawl", mode, service: literal(), type: "standard" }), { code: 0, hex: expectedMp3List("standard") });
+    assert.deepEqual(await drive({ op: "crawl", mode, service: "Interop.Echo", type: "慢速" }), { code: 0, hex: expectedMp3List("慢速") });
+    assert.deepEqual(await drive({ op: "crawl", mode, service: `${literal()}@udp`, type: "udp" }), { code: 0, hex: expectedMp3List("udp") });
+  });
+
+  test("many futures in flight from one thread each get their own reply", async () => {
+    const types = Array.from({ length: 40 }, (_, i) => `t${i}`);
+    assert.deepEqual(await drive({ op: "crawl", mode, service: literal(), type: "", types }), types.map((t) => ({ code: 0, hex: expectedMp3List(t) })));
+  });
+
+  test("-10 timeout, -13 server down, -15 unknown name arrive as the future's exception", async () => {
+    assert.equal((await drive({ op: "echo", mode, service: literal(), value: "zero", delay_ms: 3000, timeout_ms: 300 })).code, -10);
+    assert.equal((await drive({ op: "crawl", mode, service: `127.0.0.1:${await freePort()}`, type: "x" })).code, -13);
+    assert.equal((await drive({ op: "crawl", mode, service: "VOA.Nowhere", type: "x" })).code, -15);
+  });
+});
+
 for (const mode of ["sync", "async"] as const) {
   describe(`Python ${mode} client against a generated TypeScript server`, () => {
     test("VOA GetMP3List over a literal address: exact response bytes", async () => {
@@ -438,7 +458,8 @@ for (const mode of ["sync", "async"] as const) {
       want.forEach(([type, value], i) => assertMessage(type, r.hex[i], value));
       assert.equal(r.class, "cls!");
       assert.equal(r.await, 42);
-      assert.deepEqual(r.members, ["close", "constructor", "delete", "service_", "then", "to_string"]);
+      // the blocking ErrorClient: each rpc and its *_future twin
+      assert.deepEqual(r.members, ["close", "constructor", "constructor_future", "delete", "delete_future", "service_", "service__future", "then", "then_future", "to_string", "to_string_future"]);
     });
 
     test("an unset required request field fails with -8 before sending", async () => {

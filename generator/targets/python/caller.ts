@@ -35,7 +35,7 @@ export const pythonCallerTarget: Target = {
 const CLIENT_MEMBERS: ReadonlySet<string> = new Set([
   "service", "timeout_ms", "retries", "close",
   // names the class body refers to after the methods (annotations): a method of that name would shadow them
-  "str", "int", "float", "object", "Optional", "Client", "AsyncClient", "DEFAULT_SERVICE",
+  "str", "int", "float", "object", "Optional", "Future", "Client", "AsyncClient", "DEFAULT_SERVICE",
 ]);
 
 /** MSEC's Python functions (spec §5.5) re-exported at the package top, from the runtime's `msec_impl`. */
@@ -122,6 +122,8 @@ function messageExpr(ref: MethodModel["input"], imported: ImportMap): { expr: st
 
 interface ClientMethod {
   readonly member: string;
+  /** The blocking client's method returning a `concurrent.futures.Future` (`<member>_future`, escaped). */
+  readonly futureMember: string;
   readonly wireName: string;
   readonly input: string;
   readonly output: string;
@@ -156,6 +158,7 @@ function clientClass(service: ServiceModel, imports: Set<string>, taken: Set<str
     const c = m.comments;
     return {
       member,
+      futureMember: "",
       wireName: m.wireName,
       input: input.expr,
       output: output.expr,
@@ -165,7 +168,13 @@ function clientClass(service: ServiceModel, imports: Set<string>, taken: Set<str
       inputInit: zeroInitKwargs(m.input.desc),
     };
   });
-  return { sync, async: asyncName, doc: service.comments.leading ?? "", methods };
+  // Future variants are named after every rpc member is taken, so an rpc named `EchoFuture` keeps its name.
+  const withFutures = methods.map((m) => {
+    const futureMember = safeMemberName(`${m.member}_future`, members);
+    members.add(futureMember);
+    return { ...m, futureMember };
+  });
+  return { sync, async: asyncName, doc: service.comments.leading ?? "", methods: withFutures };
 }
 
 /** The client module (`<stem>_msec.py`) of one `.proto` file and its stub. */
@@ -173,6 +182,7 @@ function clientModule(classes: readonly ClientClass[], imports: ReadonlySet<stri
   const py: string[] = [];
   const pyi: string[] = [];
   const common = [
+    "from concurrent.futures import Future",
     "from typing import Optional",
     "",
     "from msec.client import AsyncClient, Client",
@@ -215,6 +225,16 @@ function clientModule(classes: readonly ClientClass[], imports: ReadonlySet<stri
         py.push("            retries=retries if retries is not None else self.retries,");
         py.push("        )");
         pyi.push(`    ${ad}def ${m.member}(self, request: ${m.input}, timeout_ms: Optional[float] = ..., retries: Optional[int] = ...) -> ${m.output}: ...`);
+        if (isAsync) continue;
+        py.push("");
+        py.push(`    def ${m.futureMember}(self, request: ${m.input}, timeout_ms: Optional[float] = None, retries: Optional[int] = None) -> "Future[${m.output}]":`);
+        py.push(...docstring(`Calls \`${m.wireName}\` without waiting: a future of the reply, completed on the runtime's\nreader thread (its exception: the SrpcError \`${m.member}\` would raise). Keep callbacks short.`, "        "));
+        py.push(`        return self._client.call_message_future(`);
+        py.push(`            self.service, ${JSON.stringify(m.wireName)}, request, ${m.output},`);
+        py.push("            timeout_ms if timeout_ms is not None else self.timeout_ms,");
+        py.push("            retries=retries if retries is not None else self.retries,");
+        py.push("        )");
+        pyi.push(`    def ${m.futureMember}(self, request: ${m.input}, timeout_ms: Optional[float] = ..., retries: Optional[int] = ...) -> Future[${m.output}]: ...`);
       }
       py.push("");
       py.push(`    ${ad}def close(self) -> None:`);

@@ -77,6 +77,11 @@ def run(cmd: Dict[str, Any]) -> Any:
         if mode == "sync":
             with CrawlServiceClient(service) as c:
                 return outcome(lambda: c.get_mp3_list(req, timeout_ms=timeout))
+        if mode == "future":  # the blocking client's futures: every type of the command in flight at once
+            with CrawlServiceClient(service) as c:
+                futures = [c.get_mp3_list_future(GetMP3ListRequest(type=t), timeout_ms=timeout) for t in cmd.get("types", [cmd["type"]])]
+                outcomes = [outcome(f.result) for f in futures]
+                return outcomes[0] if "types" not in cmd else outcomes
 
         async def crawl() -> Dict[str, Any]:
             async with AsyncCrawlServiceClient(service) as c:
@@ -100,6 +105,9 @@ def run(cmd: Dict[str, Any]) -> Any:
         if mode == "sync":
             with InteropServiceClient(service) as i:
                 return outcome(lambda: i.echo(ereq, timeout_ms=timeout))
+        if mode == "future":
+            with InteropServiceClient(service) as i:
+                return outcome(i.echo_future(ereq, timeout_ms=timeout).result)
 
         async def echo() -> Dict[str, Any]:
             async with AsyncInteropServiceClient(service) as i:

@@ -42,9 +42,12 @@ import threading
 import time
 import math
 import os
+from concurrent.futures import Future
 from typing import Any, Callable, Dict, List, Optional, Tuple, Type, TypeVar, Union
 
 from .color import color_id
+from .expiry import Expiry
+from .process import current_pid
 from .context import current_call, service_name
 from .errors import (
     ERR_BODY_UNINIT,
@@ -286,29 +289,66 @@ _log = logging.getLogger("msec.client")
 Reply = Tuple[bytes, Optional[Tuple[RpcHead, bytes]]]
 
 
-class _Waiter:
-    """One call on a :class:`_TcpConnection`: its request until a writer takes it, then its reply
-    (or failure). ``wake`` is a plain lock held while nothing is to be done, released (under the
-    connection's lock, at most once per wait) when the reply arrives, the call fails or it is
-    this call's turn to write."""
+class _Call:
+    """One call on a :class:`_TcpConnection`, blocking or future: its request until a writer
+    takes it, then its reply (or failure), and what the client needs to finish it (where it went,
+    when, the balancer's attempt state).
 
-    __slots__ = ("wake", "data", "queued", "reply", "error", "turn")
+    A blocking call has ``wake``, a plain lock held while nothing is to be done, released (under
+    the connection's lock, at most once per wait) when the reply arrives, the call fails or it is
+    this call's turn to write. A future call has ``on_done`` instead, run once (outside the
+    connection's lock) by whichever thread completes it: the reader, the client's deadline thread,
+    or the thread that closed the connection."""
 
-    def __init__(self, data: bytes) -> None:
-        self.wake = threading.Lock()
-        self.wake.acquire()
-        self.data = data
+    __slots__ = ("wake", "on_done", "key", "data", "deadline", "queued", "reply", "error", "turn", "attempts", "address", "started", "conn")
+
+    def __init__(self, key: int, deadline: float, attempts: "_Attempts", address: Address, started: float,
+                 on_done: Optional[Callable[["_Call"], None]]) -> None:
+        self.on_done = on_done
+        self.wake: Optional[threading.Lock] = None
+        if on_done is None:
+            self.wake = threading.Lock()
+            self.wake.acquire()
+        self.key = key
+        self.deadline = deadline
+        self.data = b""
         #: In the connection's outbox: not yet taken by a writer.
-        self.queued = True
+        self.queued = False
         self.reply: Optional[Reply] = None
         self.error: Optional[SrpcError] = None
-        #: Asked to take over writing the outbox (see :meth:`_TcpConnection.exchange`).
+        #: Asked to take over writing the outbox (blocking calls only; see :meth:`_TcpConnection.wait`).
         self.turn = False
+        self.attempts = attempts
+        self.address = address
+        self.started = started
+        #: The connection it was registered on (for :meth:`expire`).
+        self.conn: Optional["_TcpConnection"] = None
+
+    @property
+    def waiting(self) -> bool:
+        """Neither answered nor failed yet."""
+        return self.reply is None and self.error is None
+
+    def expire(self) -> None:
+        """A future call's deadline passed (the client's :class:`msec.expiry.Expiry` calls this)."""
+        if self.conn is not None:
+            self.conn.expire(self)
 
     def signal(self) -> None:
-        """Wakes the call (once; more signals before it wakes are one). Under the connection's lock."""
-        if self.wake.locked():
-            self.wake.release()
+        """Wakes a blocking call (once; more signals before it wakes are one). Under the connection's lock."""
+        wake = self.wake
+        if wake is not None and wake.locked():
+            wake.release()
+
+
+def _finish(calls: List[_Call]) -> None:
+    """Runs the ``on_done`` of completed future calls; outside any connection lock."""
+    for call in calls:
+        assert call.on_done is not None
+        try:
+            call.on_done(call)
+        except Exception:  # a bug of ours must not kill the reader or the deadline thread
+            _log.exception("completing a call failed")
 
 
 def _wait_fd(sock: socket.socket, events: int, timeout_s: Optional[float]) -> bool:
@@ -319,14 +359,18 @@ def _wait_fd(sock: socket.socket, events: int, timeout_s: Optional[float]) -> bo
 
 
 class _TcpConnection:
-    """One TCP connection shared by many threads; a reader thread matches replies to waiting
-    calls by sequence, in any order.
+    """One TCP connection shared by many threads and futures; a reader thread matches replies
+    to calls by sequence, in any order.
 
     Writes are coalesced: a call puts its request frame in the outbox; the call that finds no
     writer at work becomes the writer and sends everything queued in one ``send``, round after
-    round, until the outbox is empty — or, once its own reply has come, hands the turn to the
-    first call still queued. A call whose deadline passes while its frame is still queued takes
-    it out (-10, nothing sent). The reader decodes each reply's head once; the caller gets it.
+    round, until the outbox is empty — or, for a blocking call once its own reply has come, hands
+    the turn to the first blocking call still queued (with only futures queued it writes them
+    first). While the reader completes futures it holds the turn itself, so calls made from their
+    callbacks go out together in one ``send`` after the batch. A blocking call whose deadline
+    passes while its frame is still queued takes it out (-10, nothing sent); a future's deadline
+    is kept by the client's :class:`msec.expiry.Expiry`, with the same outcomes
+    (:meth:`expire`). The reader decodes each reply's head once; the caller gets it.
 
     A reply with an unknown sequence (docs/runtime-client.md): dropped quietly when it answers a
     call that timed out (the last ``ABANDONED_REMEMBERED`` are remembered); else, with exactly one
@@ -340,13 +384,13 @@ class _TcpConnection:
         self.address = address
         self.closed = False
         #: The process that opened it: after ``os.fork`` a child has no reader thread for it.
-        self.pid = os.getpid()
-        self.pending: Dict[int, _Waiter] = {}
+        self.pid = current_pid()
+        self.pending: Dict[int, _Call] = {}
         self._abandoned: "collections.OrderedDict[int, None]" = collections.OrderedDict()
         self._lock = threading.Lock()
         #: Calls whose frames wait for a writer, oldest first.
-        self._outbox: List[_Waiter] = []
-        #: Whether some call is writing the outbox (holds the turn).
+        self._outbox: List[_Call] = []
+        #: Whether some thread is writing the outbox (holds the turn).
         self._writing = False
         self._decoder = FrameDecoder(max_frame_size)
         sock.setblocking(False)
@@ -377,21 +421,33 @@ class _TcpConnection:
             self.sock.close()  # only this thread closes the descriptor: no reuse under a poll
 
     def _deliver(self, replies: List[Reply]) -> None:
+        done: List[_Call] = []
         with self._lock:
             for frame, decoded in replies:
                 # a head that does not parse: attributed like an unknown sequence
                 sequence = decoded[0].sequence if decoded is not None else None
-                waiter = self.pending.pop(sequence, None) if sequence is not None else None
-                if waiter is None:
+                call = self.pending.pop(sequence, None) if sequence is not None else None
+                if call is None:
                     if sequence is not None and sequence in self._abandoned:
                         continue
                     if len(self.pending) != 1:
                         _log.warning("reply from %s with sequence %s matches none of %d calls in flight: dropped",
                                      self.address, sequence, len(self.pending))
                         continue
-                    _, waiter = self.pending.popitem()
-                waiter.reply = (frame, decoded)
-                waiter.signal()
+                    _, call = self.pending.popitem()
+                call.reply = (frame, decoded)
+                if call.on_done is None:
+                    call.signal()
+                else:
+                    done.append(call)
+            # Futures' callbacks may make calls: they queue while the reader holds the turn.
+            cork = bool(done) and not self._writing
+            if cork:
+                self._writing = True
+        if done:
+            _finish(done)
+        if cork:
+            self._write_turn(None, 0.0)
 
     def receiving(self, sequence: int) -> bool:
         """Whether part of the reply to ``sequence`` has arrived (for -12 vs -10); call under the lock."""
@@ -405,57 +461,84 @@ class _TcpConnection:
         with self._lock:
             return key in self.pending
 
-    def exchange(self, frame: FrameSource, key: int, deadline: float) -> Reply:
-        """Writes one request whose reply carries sequence ``key``; waits for that reply until ``deadline``."""
-        waiter = _Waiter(_frame_now(frame, deadline, time.monotonic()))
+    def submit(self, call: _Call, frame: FrameSource) -> bool:
+        """Registers ``call`` (its reply carries sequence ``call.key``) and queues its request;
+        whether the caller now holds the turn and must write (:meth:`wait` or :meth:`write`)."""
+        call.data = _frame_now(frame, call.deadline, time.monotonic())
         with self._lock:
             if self.closed:
                 raise _Gone(ERR_SEND_RECV_FAILED, f"network sendrecv failed: {self.address} closed the connection")
-            self.pending[key] = waiter
-            self._outbox.append(waiter)
+            self.pending[call.key] = call
+            call.conn = self
+            call.queued = True
+            self._outbox.append(call)
             write, self._writing = not self._writing, True
+        return write
+
+    def write(self) -> None:
+        """Writes the outbox for a future call that got the turn in :meth:`submit`."""
+        self._write_turn(None, 0.0)
+
+    def wait(self, call: _Call, write: bool) -> None:
+        """A blocking call: writes when it holds the turn, then waits for its reply or failure
+        until its deadline (at which it fails as :meth:`expire` says)."""
+        deadline = call.deadline
+        keep = False  # the turn is left with only futures queued: write them before leaving
         try:
             if write:
-                self._write_turn(waiter, deadline)
-            while waiter.reply is None and waiter.error is None:
-                if waiter.wake.acquire(True, max(0.0, deadline - time.monotonic())):
-                    if waiter.turn:
-                        waiter.turn = False
-                        self._write_turn(waiter, deadline)
+                self._write_turn(call, deadline)
+            while call.reply is None and call.error is None:
+                assert call.wake is not None
+                if call.wake.acquire(True, max(0.0, deadline - time.monotonic())):
+                    if call.turn:
+                        call.turn = False
+                        self._write_turn(call, deadline)
                     continue
                 with self._lock:
-                    if waiter.reply is not None or waiter.error is not None:
-                        break  # answered as the wait ran out
-                    self.pending.pop(key, None)
-                    unsent = waiter.queued
-                    if unsent:
-                        self._outbox.remove(waiter)
-                        waiter.queued = False
-                    if waiter.turn:  # the turn came as the wait ran out: pass it on (to another call)
-                        waiter.turn = False
-                        self._pass_turn()
-                    if unsent:
-                        raise SrpcError(ERR_TIMEOUT, f"timeout sending to {self.address}")
-                    self._abandon(key)
-                    raise _expired(self.receiving(key), self.address)
-        except SrpcError as exc:
+                    if call.reply is None and call.error is None:
+                        self._expire_locked(call)
+                    if call.turn:  # the turn came as the wait ran out: pass it on (to another call)
+                        call.turn = False
+                        keep = self._pass_turn()
+                break
+        except SrpcError as exc:  # this call's own write failed
             with self._lock:
-                if self.pending.pop(key, None) is not None and exc.code == ERR_TIMEOUT and not waiter.queued:
-                    self._abandon(key)  # a writer's timeout after its own frame went out
-            raise
+                if self.pending.pop(call.key, None) is not None and exc.code == ERR_TIMEOUT and not call.queued:
+                    self._abandon(call.key)  # a writer's timeout after its own frame went out
+                if call.error is None:
+                    call.error = exc
         finally:
-            if waiter.queued or waiter.turn:  # e.g. answered while still queued (the only call in flight)
+            if call.queued or call.turn:  # e.g. answered while still queued (the only call in flight)
                 with self._lock:
-                    if waiter.queued:
-                        self._outbox.remove(waiter)
-                        waiter.queued = False
-                    if waiter.turn:
-                        waiter.turn = False
-                        self._pass_turn()
-        if waiter.error is not None:
-            raise waiter.error
-        assert waiter.reply is not None
-        return waiter.reply
+                    if call.queued:
+                        self._outbox.remove(call)
+                        call.queued = False
+                    if call.turn:
+                        call.turn = False
+                        keep = self._pass_turn()
+            if keep:
+                self._write_turn(None, 0.0)
+
+    def expire(self, call: _Call) -> None:
+        """A future call's deadline passed: fails it as a blocking call would (see :meth:`_expire_locked`)."""
+        with self._lock:
+            if call.reply is not None or call.error is not None:
+                return
+            self._expire_locked(call)
+        _finish([call])
+
+    def _expire_locked(self, call: _Call) -> None:
+        """Fails a call at its deadline: -10 and taken out when its frame is still queued (nothing
+        was sent); else its sequence is abandoned and it fails -12 when part of its reply had
+        arrived, -10 when none had. Under the lock."""
+        self.pending.pop(call.key, None)
+        if call.queued:
+            self._outbox.remove(call)
+            call.queued = False
+            call.error = SrpcError(ERR_TIMEOUT, f"timeout sending to {self.address}")
+            return
+        self._abandon(call.key)
+        call.error = _expired(self.receiving(call.key), self.address)
 
     def _abandon(self, key: int) -> None:
         """Remembers a timed-out call's sequence, so its late reply is dropped quietly; under the lock."""
@@ -463,38 +546,52 @@ class _TcpConnection:
         while len(self._abandoned) > ABANDONED_REMEMBERED:
             self._abandoned.popitem(last=False)
 
-    def _pass_turn(self) -> None:
-        """Gives the writer's turn to the oldest queued call, or ends it; under the lock."""
+    def _pass_turn(self) -> bool:
+        """Gives the writer's turn to the oldest queued blocking call, or ends it when nothing is
+        queued; ``True`` when only futures are queued (then the caller keeps it and writes them).
+        Under the lock."""
         if self._outbox and not self.closed:
-            first = self._outbox[0]
-            first.turn = True
-            first.signal()
-        else:
-            self._writing = False
+            for queued in self._outbox:
+                if queued.wake is not None:
+                    queued.turn = True
+                    queued.signal()
+                    return False
+            return True
+        self._writing = False
+        return False
 
-    def _write_turn(self, me: _Waiter, deadline: float) -> None:
+    def _write_turn(self, me: Optional[_Call], deadline: float) -> None:
         """Holding the turn: sends the outbox round after round (each round one ``send`` of every
-        frame queued); ends it when the outbox is empty, hands it on once ``me`` has its reply."""
+        frame queued); ends it when the outbox is empty, hands it on once ``me`` (a blocking call)
+        has its reply. Without ``me`` (futures, the reader) a round may wait for the socket until
+        the latest deadline among its calls, and a failure is the calls' (they fail, or expire)."""
         while True:
             with self._lock:
-                if self.closed or not self._outbox or me.reply is not None or me.error is not None:
-                    self._pass_turn()
-                    return
+                if self.closed or not self._outbox or (me is not None and (me.reply is not None or me.error is not None)):
+                    if not self._pass_turn():
+                        return
+                    me = None  # only futures are left: write them, then end the turn
                 batch, self._outbox = self._outbox, []
                 for w in batch:
                     w.queued = False
             data = batch[0].data if len(batch) == 1 else b"".join(w.data for w in batch)
             try:
-                self._send_all(data, deadline)
+                self._send_all(data, deadline if me is not None else max(w.deadline for w in batch))
             except SrpcError:
                 with self._lock:
-                    if not self.closed:  # nothing of the round went out: the others stay queued
+                    if not self.closed and me is not None:  # nothing of the round went out: the others stay queued
                         others = [w for w in batch if w is not me]
                         for w in others:
                             w.queued = True
                         self._outbox[:0] = others
-                    self._pass_turn()
-                raise
+                    if me is not None:
+                        keep = self._pass_turn()
+                if me is not None:
+                    if keep:
+                        self._write_turn(None, 0.0)
+                    raise
+                # Without me: the round's calls all passed their deadlines unsent; the deadline
+                # thread fails them. The turn goes on with what was queued since.
 
     def _send_all(self, data: bytes, deadline: float) -> None:
         """Sends ``data`` whole by ``deadline``: -10 when it could not start; when it was cut
@@ -519,21 +616,26 @@ class _TcpConnection:
 
     def close(self, failure: SrpcError) -> None:
         """Fails every call in flight with ``failure`` and wakes the reader, which closes the socket."""
+        done: List[_Call] = []
         with self._lock:
             if self.closed:
                 return
             self.closed = True
-            for waiter in self.pending.values():
-                waiter.error = SrpcError(failure.code, failure.message)
-                waiter.signal()
+            for call in self.pending.values():
+                call.error = SrpcError(failure.code, failure.message)
+                if call.on_done is None:
+                    call.signal()
+                else:
+                    done.append(call)
             self.pending.clear()
-            for waiter in self._outbox:
-                waiter.queued = False
+            for call in self._outbox:
+                call.queued = False
             self._outbox.clear()
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+        _finish(done)
 
 
 def _decoded(frame: bytes) -> Optional[Tuple[RpcHead, bytes]]:
@@ -575,6 +677,8 @@ class Client:
         self._conns: Dict[Tuple[str, int], List[_TcpConnection]] = {}
         self._connecting: Dict[Tuple[str, int], threading.Lock] = {}
         self._lock = threading.Lock()
+        #: Deadlines of future calls (a thread, started by the first one).
+        self._expiry = Expiry()
 
     def call(
         self,
@@ -594,16 +698,52 @@ class Client:
         certainly never reached a server — pick again, up to that many times, within the same
         budget; never for literal addresses. Timeouts, resets and server errors are not retried.
         """
-        sequence = new_sequence()
-        send = self.send_timeout if send_timeout is None else send_timeout
-        request = _request_frame(method, sequence, bytes(body), send, self.caller, flow_id, coloring)
-        tries = self.retries if retries is None else _check_retries(retries)
-        address, (reply, decoded), cost_ms = self._send(service, request, sequence, timeout_ms, tries)
-        return _checked(self.router, service, address, reply, sequence, cost_ms, decoded)
+        sequence, request, tries = self._request(method, body, flow_id, coloring, send_timeout, retries)
+        call = self._start(service, request, sequence, timeout_ms, tries, None)
+        return self._outcome(service, call, True)
+
+    def call_future(
+        self,
+        service: str,
+        method: str,
+        body: bytes,
+        timeout_ms: Optional[float] = None,
+        *,
+        flow_id: Optional[int] = None,
+        coloring: Optional[int] = None,
+        send_timeout: Optional[bool] = None,
+        retries: Optional[int] = None,
+    ) -> "Future[bytes]":
+        """:meth:`call` without waiting: returns a :class:`concurrent.futures.Future` of the response
+        body, completed when the reply arrives or the call fails (its exception is the same
+        ``SrpcError`` :meth:`call` would raise, failures before sending included).
+
+        Many futures may be in flight from one thread. Routing, connecting (when no pooled
+        connection is open) and, for a UDP address, the whole exchange happen in the calling
+        thread; the reply completes the future on the connection's reader thread, the deadline
+        on the client's deadline thread — ``add_done_callback`` callbacks run there, so they must
+        not block (calls they make are fine: they go out together after the batch of replies).
+        The future is running at once: ``cancel()`` returns ``False``.
+        """
+        return self._future(service, method, body, timeout_ms, flow_id, coloring, send_timeout, retries, None)
 
     def call_message(self, service: str, method: str, request: Any, response_type: Type[M], timeout_ms: Optional[float] = None, **head: Any) -> M:
         """Typed call: serializes ``request``, parses the reply as ``response_type`` (-5 if it cannot)."""
         return _parse_reply(response_type, self.call(service, method, _serialize(request), timeout_ms, **head))
+
+    def call_message_future(self, service: str, method: str, request: Any, response_type: Type[M], timeout_ms: Optional[float] = None,
+                            **head: Any) -> "Future[M]":
+        """Typed :meth:`call_future`: a future of the reply parsed as ``response_type`` (-8 when
+        ``request`` cannot be serialized, -5 when the reply cannot be parsed, as :meth:`call_message`)."""
+        try:
+            body = _serialize(request)
+        except SrpcError as exc:
+            failed: "Future[M]" = Future()
+            failed.set_running_or_notify_cancel()
+            failed.set_exception(exc)
+            return failed
+        return self._future(service, method, body, timeout_ms, head.get("flow_id"), head.get("coloring"), head.get("send_timeout"),
+                            head.get("retries"), lambda reply: _parse_reply(response_type, reply))
 
     def exchange(self, service: str, frame: bytes, timeout_ms: Optional[float] = None, *, retries: int = 0) -> bytes:
         """Sends one request frame to a routed service and returns the response frame, unchecked.
@@ -616,23 +756,66 @@ class Client:
             key = decode_frame(frame)[0].sequence
         except SrpcError:
             key = -new_sequence()  # never a wire sequence: matched only as the only call in flight
-        address, (reply, _), cost_ms = self._send(service, frame, key, timeout_ms, _check_retries(retries))
-        self.router.update(service, address, 0, cost_ms)
-        return reply
+        call = self._start(service, frame, key, timeout_ms, _check_retries(retries), None)
+        return self._outcome(service, call, False)
 
-    def _send(self, service: str, frame: FrameSource, key: int, timeout_ms: Optional[float], retries: int) -> Tuple[Address, Reply, int]:
-        """Routes and exchanges one frame: (address, reply, cost in ms); see :class:`_Attempts`."""
+    def _request(self, method: str, body: bytes, flow_id: Optional[int], coloring: Optional[int], send_timeout: Optional[bool],
+                 retries: Optional[int]) -> Tuple[int, RequestFrame, int]:
+        """A call's sequence, request frame and number of retries."""
+        sequence = new_sequence()
+        send = self.send_timeout if send_timeout is None else send_timeout
+        request = _request_frame(method, sequence, bytes(body), send, self.caller, flow_id, coloring)
+        return sequence, request, self.retries if retries is None else _check_retries(retries)
+
+    def _future(self, service: str, method: str, body: bytes, timeout_ms: Optional[float], flow_id: Optional[int], coloring: Optional[int],
+                send_timeout: Optional[bool], retries: Optional[int], parse: Optional[Callable[[bytes], Any]]) -> "Future[Any]":
+        """The future of a call (see :meth:`call_future`); ``parse`` turns the reply body into its result."""
+        future: "Future[Any]" = Future()
+        future.set_running_or_notify_cancel()
+
+        def done(call: _Call) -> None:
+            try:
+                reply = self._outcome(service, call, True)
+                result = parse(reply) if parse is not None else reply
+            except Exception as exc:  # SrpcError, as call() raises it
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        try:
+            sequence, request, tries = self._request(method, body, flow_id, coloring, send_timeout, retries)
+            self._start(service, request, sequence, timeout_ms, tries, done)
+        except SrpcError as exc:  # no route, no time left, refused, ...: failed before anything was sent
+            future.set_exception(exc)
+        return future
+
+    def _start(self, service: str, frame: FrameSource, key: int, timeout_ms: Optional[float], retries: int,
+               on_done: Optional[Callable[[_Call], None]]) -> _Call:
+        """Routes and sends one frame whose reply carries sequence ``key`` (see :class:`_Attempts`).
+
+        Blocking (no ``on_done``): returns the call once it is answered or failed. Future: returns
+        the call once it is sent or queued; ``on_done`` runs when it is answered or failed — also
+        before this returns, e.g. for UDP. Raises ``SrpcError`` only for failures before the call
+        was registered on a connection (no route, no time left, refused, connect timeout)."""
         budget_ms = call_budget_ms(timeout_ms)
         deadline = time.monotonic() + budget_ms / 1000.0
         attempts = _Attempts(self.router, service, budget_ms, deadline, retries)
         while True:
             address = attempts.pick()
-            started = time.monotonic()
+            call = _Call(key, deadline, attempts, address, time.monotonic(), on_done)
             try:
                 if address.type == UDP:
-                    reply: Reply = (self._exchange_udp(address, frame, deadline), None)
-                else:
-                    reply = self._exchange_tcp(address, frame, key, deadline)
+                    call.reply = (self._exchange_udp(address, frame, deadline), None)
+                    if on_done is not None:
+                        on_done(call)
+                    return call
+                while True:
+                    conn = self._connection(address, key, deadline)
+                    try:
+                        write = conn.submit(call, frame)
+                        break
+                    except _Gone:
+                        continue  # closed by the peer before this request was written: take another one
             except _Refused:
                 if attempts.refused(address, time.monotonic()):
                     continue
@@ -640,7 +823,27 @@ class Client:
             except SrpcError as exc:
                 attempts.failed(address, exc)
                 raise
-            return address, reply, int((time.monotonic() - started) * 1000)
+            if on_done is None:
+                conn.wait(call, write)
+            else:
+                self._expiry.add(deadline, call)
+                if write:
+                    conn.write()
+            return call
+
+    def _outcome(self, service: str, call: _Call, check: bool) -> bytes:
+        """The result of a finished call, reported to the balancer: the checked reply body (``check``)
+        or the raw reply frame; else its failure, raised."""
+        if call.error is not None:
+            call.attempts.failed(call.address, call.error)
+            raise call.error
+        assert call.reply is not None
+        reply, decoded = call.reply
+        cost_ms = int((time.monotonic() - call.started) * 1000)
+        if check:
+            return _checked(self.router, service, call.address, reply, call.key, cost_ms, decoded)
+        self.router.update(service, call.address, 0, cost_ms)
+        return reply
 
     def close(self) -> None:
         """Closes the pooled connections (calls in flight on them fail with -13)."""
@@ -649,6 +852,7 @@ class Client:
         for listed in conns.values():
             for conn in listed:
                 conn.close(SrpcError(ERR_SEND_RECV_FAILED, "network sendrecv failed: client closed"))
+        self._expiry.stop()
 
     def __enter__(self) -> "Client":
         return self
@@ -662,12 +866,12 @@ class Client:
         listed = self._conns.get(where)
         if listed:  # the common case, without locks: the first pooled connection is open and free for key
             first = listed[0]
-            if not first.closed and key not in first.pending and first.pid == os.getpid():
+            if not first.closed and key not in first.pending and first.pid == current_pid():
                 return first
 
         def usable() -> Optional[_TcpConnection]:
             with self._lock:
-                listed = [c for c in self._conns.get(where, []) if not c.closed and c.pid == os.getpid()]
+                listed = [c for c in self._conns.get(where, []) if not c.closed and c.pid == current_pid()]
                 self._conns[where] = listed
             for c in listed:
                 if not c.has_pending(key):
@@ -709,13 +913,6 @@ class Client:
             return conn
         finally:
             opening.release()
-
-    def _exchange_tcp(self, address: Address, frame: FrameSource, key: int, deadline: float) -> Reply:
-        while True:
-            try:
-                return self._connection(address, key, deadline).exchange(frame, key, deadline)
-            except _Gone:
-                continue  # closed by the peer before this request was written: take another one
 
     def _exchange_udp(self, address: Address, frame: FrameSource, deadline: float) -> bytes:
         family = socket.AF_INET6 if ":" in address.ip else socket.AF_INET

@@ -4,6 +4,7 @@ A service name is either a literal address ``ip:port[@tcp|@udp]`` or a routing
 name ``Group.Service`` resolved to instances (routes file by default) among
 which :class:`Balancer` picks one with MSEC NLB semantics (spec §7.3, §7.4).
 """
+import functools
 import os
 import random
 import re
@@ -87,6 +88,12 @@ def parse_address(text: str) -> Optional[Address]:
     if not host:
         return None
     return Address(host, port, UDP if sep and suffix == UDP else TCP)
+
+
+@functools.lru_cache(maxsize=1024)
+def _literal(service: str) -> Optional[Address]:
+    """:func:`parse_address` remembered per name: the router asks it twice per call."""
+    return parse_address(service)
 
 
 class RoutesFileError(ValueError):
@@ -478,7 +485,7 @@ class Router:
 
     def route(self, service: str) -> Optional[Address]:
         """A literal address as written, else a balanced pick; ``None`` when unknown."""
-        literal = parse_address(service)
+        literal = _literal(service)
         if literal is not None:
             return literal
         found = self.instances(service)
@@ -489,7 +496,7 @@ class Router:
 
         Returns NLB's codes: 0 done (or a literal address), -4 unknown service, -9 unknown server.
         """
-        if parse_address(service) is not None:
+        if _literal(service) is not None:
             return 0
         found = self.instances(service)
         if not found:
@@ -499,7 +506,7 @@ class Router:
     def report_refused(self, service: str, address: Address) -> None:
         """A connection to ``address`` (picked for ``service``) was refused: the balancer stops
         picking it at once (:meth:`Balancer.mark_refused`). Literal addresses are not tracked."""
-        if parse_address(service) is None:
+        if _literal(service) is None:
             self.balancer.mark_refused(service, address)
 
 

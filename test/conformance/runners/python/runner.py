@@ -6,7 +6,7 @@ client of ``conformance_echo`` (installed with pip as its README says) on the
 harness compares.
 
 ``python runner.py``          the blocking ``ConformanceServiceClient`` (one shared ``Client``;
-                              concurrent calls run on threads)
+                              concurrent calls run on threads, a ``load`` step on futures)
 ``python runner.py --async``  the asyncio ``AsyncConformanceServiceClient`` (one shared ``AsyncClient``)
 
 Routing is configured as a user's program does it — not at all: the runtime reads
@@ -18,7 +18,7 @@ import json
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional
 
 from conformance_echo import AsyncConformanceServiceClient, ConformanceServiceClient, EchoReply, EchoRequest, SrpcError
@@ -87,7 +87,8 @@ def balancer(step: Dict[str, Any]) -> Observation:
 
 
 class SyncRunner:
-    """Steps through the blocking client; concurrency on threads sharing one ``Client``."""
+    """Steps through the blocking client: ``call``/``parallel``/``repeat`` on threads sharing one
+    ``Client``, ``load`` with its futures from one thread."""
 
     def __init__(self) -> None:
         self.client = Client()
@@ -113,28 +114,43 @@ class SyncRunner:
             return tally(list(pool.map(lambda _: self.call(call), range(count))))
 
     def load(self, seconds: float, concurrency: int, call: Dict[str, Any]) -> Observation:
-        started = time.monotonic()
+        """Keeps ``concurrency`` calls in flight for ``seconds`` from this one thread with the typed
+        client's futures (``echo_future``): each reply's callback (on the runtime's reader thread)
+        records its latency and makes the next call. The stub and the request are built once, as
+        a program making many calls holds them; the raw ``method`` form is not used by load steps."""
+        stub = ConformanceServiceClient(call["service"], client=self.client, timeout_ms=call["timeout_ms"], retries=call["retries"])
+        request = request_of(call)
+        clock = time.monotonic
+        latencies: List[float] = []
+        errors = [0]
+        lock = threading.Lock()  # callbacks run on the reader and, at deadlines, the deadline thread
+        finished = threading.Event()
+        running = [concurrency]
+        started = clock()
         end = started + seconds
-        # One latency list and error count per thread, merged at the end: a lock shared by every
-        # call would be measured as the client's cost.
-        latencies: List[List[float]] = [[] for _ in range(concurrency)]
-        errors = [0] * concurrency
 
-        def worker(i: int) -> None:
-            mine = latencies[i]
-            while time.monotonic() < end:
-                t = time.monotonic()
-                r = self.call(call)
-                mine.append((time.monotonic() - t) * 1000)
-                if r["code"] != 0:
-                    errors[i] += 1
+        def issue() -> None:
+            t = clock()
+            stub.echo_future(request).add_done_callback(lambda f: done(f, t))
 
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        return load_summary([ms for mine in latencies for ms in mine], sum(errors), time.monotonic() - started)
+        def done(f: "Future[EchoReply]", t: float) -> None:
+            now = clock()
+            failed = f.exception() is not None
+            with lock:
+                latencies.append((now - t) * 1000)
+                if failed:
+                    errors[0] += 1
+                if now >= end:
+                    running[0] -= 1
+                    if running[0] == 0:
+                        finished.set()
+                    return
+            issue()
+
+        for _ in range(concurrency):
+            issue()
+        finished.wait()
+        return load_summary(latencies, errors[0], clock() - started)
 
     def close(self) -> None:
         self.client.close()
