@@ -12,6 +12,10 @@ if [ ! -d node_modules ]; then
 fi
 echo "==> build"
 npm run --silent build
+# The node suites run through tsx, which strips types without checking them: check them here.
+echo "==> typecheck"
+npm run --silent typecheck
+npx tsc -p bench/tsconfig.json --noEmit
 
 mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 echo "==> node --test (${#files[@]} files)"

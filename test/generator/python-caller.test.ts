@@ -362,7 +362,7 @@ describe("generated Python caller", () => {
     const root = writeOut("shadow", await generate({ kind: "caller", protos: [path.join(dir, "a.proto")], includes: [dir], name: "A.B", lang: "python", cwd: REPO_ROOT }));
     const r = await checkPackage(root, "a_b");
     assert.deepEqual(r.problems, []);
-    const m = ["a_b.a_pb2.M", "a_b.a_pb2.M"];
+    const m: [string, string] = ["a_b.a_pb2.M", "a_b.a_pb2.M"];
     assert.deepEqual(r.clients, { AsyncAsyncClient: { from_: m, none: m }, AsyncClient_: withFutures({ from_: m, none: m }), AsyncstrClient: { close_: m }, strClient: withFutures({ close_: m }) });
   });
 
@@ -408,8 +408,8 @@ describe("generated Python caller", () => {
     const r = await checkPackage(reserved, "reserved_words");
     assert.deepEqual(r.problems, []);
     const t = (n: string): string => `reserved_words.reserved_words_pb2.${n}`;
-    const error = {
-      constructor: [t("Promise"), t("Promise")],
+    const error: Methods = {
+      constructor: [t("Promise"), t("Promise")] as [string, string],
       delete: [t("Function"), t("Function")],
       service_: [t("Object"), t("Object")],
       then: [t("Object"), t("Array")],

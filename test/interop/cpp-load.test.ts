@@ -14,7 +14,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ConformanceEnv, type RunnerCommand, runScenario, workFolder } from "../conformance/harness.js";
 import { language } from "../conformance/langs/cpp.js";
-import type { Scenario } from "../conformance/scenarios.js";
+import type { CallFields, Scenario } from "../conformance/scenarios.js";
 
 describe("C++ runner load step (asynchronous calls)", () => {
   const work = workFolder("cpp-load");
@@ -32,7 +32,7 @@ describe("C++ runner load step (asynchronous calls)", () => {
   });
 
   /** Runs load steps and returns their observations (fields checked by the tests). */
-  async function load(steps: Array<{ seconds: number; concurrency: number; call: Record<string, unknown> }>): Promise<Array<Record<string, unknown>>> {
+  async function load(steps: Array<{ seconds: number; concurrency: number; call: CallFields }>): Promise<Array<Record<string, unknown>>> {
     const any = { $any: true };
     const scenario: Scenario = {
       id: "cpp-load",
