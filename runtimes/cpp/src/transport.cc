@@ -289,61 +289,96 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (writer) Flush();
   }
 
-  /** Writes what is queued unless another thread is writing it already. */
-  void FlushQueued() {
-    {
-      std::lock_guard<std::mutex> lock(out_mutex_);
-      if (writing_ || outbox_.empty()) return;
-      writing_ = true;
+  /** Frames taken off the queue to be written together, and how much of them went out. */
+  struct Batch {
+    std::string bytes;
+    std::vector<std::uint64_t> sequences;
+    Deadline deadline;  // the latest deadline of its calls
+    int timeout_ms = 0;  // that call's timeout, for messages
+    std::size_t sent = 0;  // bytes handed to the socket
+  };
+
+  /** Takes the queued frames into `batch` (true), or, when none are queued, gives up the writer role (false). */
+  bool TakeBatch(Batch* batch) {
+    std::lock_guard<std::mutex> lock(out_mutex_);
+    if (outbox_.empty()) {
+      writing_ = false;
+      return false;
     }
-    Flush();
+    batch->bytes.clear();
+    batch->bytes.swap(outbox_);
+    batch->sequences.clear();
+    batch->sequences.swap(outbox_sequences_);
+    batch->deadline = outbox_deadline_;
+    batch->timeout_ms = outbox_timeout_ms_;
+    batch->sent = 0;
+    outbox_deadline_ = Deadline::min();
+    return true;
   }
 
   /**
-   * Writes the queued frames until the queue is empty (each batch within the
-   * latest deadline of its calls), then gives up the writer role. When a batch
-   * cannot be written, every call in it fails with the reason (and the
-   * connection is shut when part of it went out, since a partial frame would
-   * corrupt the stream for every later call).
+   * A calling thread's writing (never the reader's): writes the queued frames
+   * until the queue is empty, each batch within its deadline, then gives up
+   * the writer role.
    */
   void Flush() {
-    std::string batch;
-    std::vector<std::uint64_t> sequences;
-    for (;;) {
-      batch.clear();
-      sequences.clear();
-      Deadline deadline;
-      int timeout_ms;
-      {
-        std::lock_guard<std::mutex> lock(out_mutex_);
-        if (outbox_.empty()) {
-          writing_ = false;
-          return;
-        }
-        batch.swap(outbox_);
-        sequences.swap(outbox_sequences_);
-        deadline = outbox_deadline_;
-        timeout_ms = outbox_timeout_ms_;
-        outbox_deadline_ = Deadline::min();
-      }
-      bool partly = false;
-      Status written = Write(batch, deadline, timeout_ms, &partly);
-      if (written.ok()) continue;
-      if (partly) {
-        // Calls queued after this batch would follow a partial frame: fail them too.
-        std::lock_guard<std::mutex> lock(out_mutex_);
-        outbox_.clear();
-        sequences.insert(sequences.end(), outbox_sequences_.begin(), outbox_sequences_.end());
-        outbox_sequences_.clear();
-      }
-      for (const std::uint64_t sequence : sequences) {
-        Reply failed;
-        failed.status = written;
-        failed.sent = partly;
-        FailLater(sequence, std::move(failed));
-      }
-      if (partly) Shutdown();
+    Batch batch;
+    while (TakeBatch(&batch)) {
+      Status written = Write(&batch, batch.deadline);
+      if (!written.ok()) FailBatch(&batch, written);
     }
+  }
+
+  /**
+   * The reader thread's writing, which never waits for the socket: takes the
+   * writer role when it is free and writes what the socket accepts now. It
+   * keeps the role while part of `*batch` is left (`*writer`: it holds the
+   * role; other threads' calls meanwhile only queue behind it), and the
+   * reader polls for POLLOUT to go on. A batch still not written at its
+   * deadline fails as in Flush. Returns whether bytes are left to write.
+   */
+  bool WriteSome(Batch* batch, bool* writer) {
+    if (!*writer) {
+      std::lock_guard<std::mutex> lock(out_mutex_);
+      if (writing_ || outbox_.empty()) return false;
+      writing_ = *writer = true;
+    }
+    for (;;) {
+      if (batch->sent == batch->bytes.size() && !TakeBatch(batch)) {
+        *writer = false;
+        return false;
+      }
+      Status written = Write(batch, Deadline::min());
+      if (written.ok()) continue;
+      if (written.code() == kTimeout && Clock::now() < batch->deadline) return true;
+      FailBatch(batch, written);
+    }
+  }
+
+  /**
+   * Fails every call of a batch that could not be written with `why`, and
+   * empties it. When part of it went out, the calls queued after it fail too
+   * and the connection is shut, since a partial frame corrupts the stream for
+   * every later call.
+   */
+  void FailBatch(Batch* batch, const Status& why) {
+    const bool partly = batch->sent > 0;
+    if (partly) {
+      std::lock_guard<std::mutex> lock(out_mutex_);
+      outbox_.clear();
+      batch->sequences.insert(batch->sequences.end(), outbox_sequences_.begin(), outbox_sequences_.end());
+      outbox_sequences_.clear();
+    }
+    for (const std::uint64_t sequence : batch->sequences) {
+      Reply failed;
+      failed.status = why;
+      failed.sent = partly;
+      FailLater(sequence, std::move(failed));
+    }
+    batch->bytes.clear();
+    batch->sequences.clear();
+    batch->sent = 0;
+    if (partly) Shutdown();
   }
 
   /** Fails a call still waiting with `reply`, on the timer thread (no-op when it is complete already). */
@@ -361,25 +396,29 @@ class Connection : public std::enable_shared_from_this<Connection> {
     CompleteLater(std::move(pending.done), std::move(reply.status));
   }
 
-  Status Write(const std::string& frame, Deadline deadline, int timeout_ms, bool* partly) {
-    WriteTurn turn(this, deadline);
-    if (!turn.held()) {
-      return Status(kTimeout, "request to " + address_ + " not sent within " + std::to_string(timeout_ms) + " ms");
-    }
-    std::size_t sent = 0;
-    while (sent < frame.size()) {
+  /**
+   * Sends the rest of `batch`, waiting for the socket (and the write turn)
+   * until `wait` — Deadline::min(): not at all. kTimeout when it cannot go on
+   * within that, -13 when the connection is lost.
+   */
+  Status Write(Batch* batch, Deadline wait) {
+    const auto late = [&] {
+      return Status(kTimeout, "request to " + address_ + " not sent within " + std::to_string(batch->timeout_ms) + " ms");
+    };
+    WriteTurn turn(this, wait);
+    if (!turn.held()) return late();
+    const std::string& bytes = batch->bytes;
+    while (batch->sent < bytes.size()) {
       if (fd_ < 0) return Status(kSendRecvFailed, "connection to " + address_ + " lost");
-      const ssize_t n = ::send(fd_, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
+      const ssize_t n = ::send(fd_, bytes.data() + batch->sent, bytes.size() - batch->sent, MSG_NOSIGNAL);
       if (n > 0) {
-        sent += static_cast<std::size_t>(n);
-        *partly = true;
+        batch->sent += static_cast<std::size_t>(n);
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         pollfd p{fd_, POLLOUT, 0};
-        const int ready = ::poll(&p, 1, RemainingMs(deadline));
-        if (ready == 0) return Status(kTimeout, "request to " + address_ + " not sent within " + std::to_string(timeout_ms) + " ms");
+        if (Clock::now() >= wait || ::poll(&p, 1, RemainingMs(wait)) == 0) return late();
         continue;
       }
       return Status(kSendRecvFailed, "connection to " + address_ + " lost (" + ErrnoText(errno) + ")");
@@ -412,8 +451,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       FailAll(close_reason_, false);
       return;
     }
+    // Queued only: the reader writes them as it starts.
     for (Queued& q : queued) Enqueue(q.sequence, q.head, q.body, q.deadline, q.timeout_ms, false);
-    FlushQueued();
     Status end = ReadLoop();
     FailAll(end, true);
     WriteTurn turn(this);
@@ -480,6 +519,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool chunk_filled = false;
     std::vector<Arrived> arrived;
     std::vector<Pending> targets;
+    Batch out;            // what this thread is writing, while it holds the writer role
+    bool writer = false;  // it holds the writer role
     for (;;) {
       // Dispatch every complete frame in the buffer (from `start`; consumed bytes are dropped once, after the loop).
       std::size_t start = 0;
@@ -521,13 +562,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
       dispatching = nullptr;
       arrived.clear();
       targets.clear();
-      // The calls the completions issued on this connection, in one write.
-      FlushQueued();
+      // The calls the completions issued on this connection (and any queued meanwhile), as much
+      // as the socket takes now: this thread never waits to write, so replies keep being read.
+      const bool more_to_write = WriteSome(&out, &writer);
       if (!broken.ok()) return broken;
-      // Wait in poll() unless the last read filled the whole chunk (more is likely there already).
+      // Wait in poll() unless the last read filled the whole chunk (more is likely there already);
+      // while frames are left to write, also for room to write them, until their deadline.
       if (!chunk_filled) {
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, -1) < 0 && errno == EINTR) continue;
+        pollfd p{fd_, static_cast<short>(more_to_write ? POLLIN | POLLOUT : POLLIN), 0};
+        if (::poll(&p, 1, more_to_write ? RemainingMs(out.deadline) : -1) < 0 && errno == EINTR) continue;
       }
       const ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);
       chunk_filled = n == static_cast<ssize_t>(chunk.size());
