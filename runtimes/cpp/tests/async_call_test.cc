@@ -5,7 +5,12 @@
 // connections (-13, not sent; retried on another instance only when asked),
 // failures found before sending never run the callback inside the call,
 // calls issued while the connection is still connecting, connections closed
-// under calls in flight, and many calls in flight issued from callbacks.
+// under calls in flight, many calls in flight issued from callbacks, and a
+// callback-issued burst that fills the socket buffer of a peer that stopped
+// reading (replies still read meanwhile; frames left unsent at their deadline
+// fail with -10).
+#include <sys/ioctl.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -368,6 +373,149 @@ TEST(blocking_and_async_calls_share_one_connection) {
   CHECK_EQ(blocking.code(), 0);
   CHECK_EQ(reply, "blocking");
   CHECK_EQ(server.connections(), 1);
+  msec::CloseConnections();
+}
+
+/** Bytes waiting in `fd`'s receive buffer. */
+int Unread(int fd) {
+  int bytes = 0;
+  ::ioctl(fd, FIONREAD, &bytes);
+  return bytes;
+}
+
+/** A 64 KiB request body that names its call: "<i>:" then filler, so a torn or interleaved frame shows. */
+std::string BurstBody(int i) {
+  std::string body = std::to_string(i) + ":";
+  body.resize(64 * 1024, static_cast<char>('a' + i % 26));
+  return body;
+}
+
+// A peer that stops reading while the client's reader thread has a burst of large callback-issued
+// requests to write (far more than both socket buffers hold): the reader keeps reading replies
+// meanwhile — the four earlier calls complete while the peer is still not reading — and once the
+// peer reads again every frame arrives whole and every call completes with 0. A blocking call
+// issued from another thread meanwhile queues behind the burst and completes too.
+TEST(a_burst_that_fills_the_socket_buffer_does_not_stop_the_reader_reading_replies) {
+  constexpr int kEarly = 4;
+  constexpr int kBurst = 200;
+  std::promise<void> resume;
+  std::shared_future<void> resumed = resume.get_future().share();
+  TestServer server([resumed](int fd, const Request& r, std::vector<Request>* early) {
+    if (r.body.rfind("early", 0) == 0) {
+      early->push_back(r);  // answered only once the client's socket buffer is full
+      return true;
+    }
+    if (r.body == "start") {
+      WriteAll(fd, ReplyFrame(r, "go"));
+      // The burst is arriving (only its frames can fill this): stop reading, answer the earlier
+      // calls, and read again only when the test says so.
+      for (int waited = 0; Unread(fd) < 32 * 1024 && waited < 30000; ++waited) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      for (const Request& e : *early) WriteAll(fd, ReplyFrame(e, "reply to " + e.body));
+      resumed.wait();
+      return true;
+    }
+    WriteAll(fd, ReplyFrame(r, r.body == "blocking" ? r.body : "ok " + r.body.substr(0, r.body.find(':'))));
+    return true;
+  });
+  Latch early_done(kEarly);
+  std::vector<Outcome> early(kEarly);
+  for (int i = 0; i < kEarly; ++i) msec::CallRawAsync(server.Address(), kMethod, "early " + std::to_string(i), Record(&early[i], &early_done), Options(20000));
+  Latch burst_done(kBurst);
+  std::vector<Outcome> burst(kBurst);
+  std::atomic<int> burst_completed{0};
+  Outcome start;
+  Latch started(1);
+  msec::CallRawAsync(
+      server.Address(), kMethod, "start",
+      [&](msec::Status status, std::string body) {
+        start.code = status.code();
+        start.body = std::move(body);
+        // On the reader thread: the whole burst queues and is written as the socket takes it.
+        for (int i = 0; i < kBurst; ++i) {
+          msec::CallRawAsync(
+              server.Address(), kMethod, BurstBody(i),
+              [&, i](msec::Status status, std::string body) {
+                burst[i].code = status.code();
+                burst[i].body = std::move(body);
+                ++burst_completed;
+                burst_done.CountDown();
+              },
+              Options(20000));
+        }
+        started.CountDown();
+      },
+      Options(20000));
+  CHECK(started.Wait());
+  CHECK_EQ(start.code, 0);
+  CHECK_EQ(start.body, "go");
+  // The earlier calls' replies are read and completed while the peer still reads nothing.
+  CHECK(early_done.Wait());
+  for (int i = 0; i < kEarly; ++i) {
+    CHECK_EQ(early[i].code, 0);
+    CHECK_EQ(early[i].body, "reply to early " + std::to_string(i));
+  }
+  CHECK_EQ(burst_completed.load(), 0);
+  const std::size_t seen_while_stopped = server.seen().size();
+  CHECK(seen_while_stopped < static_cast<std::size_t>(kEarly + 1 + kBurst));
+  // A blocking call from another thread while the burst is still being written.
+  std::string blocking_reply;
+  int blocking_code = 1;
+  std::thread blocking([&] { blocking_code = msec::CallRaw(server.Address(), kMethod, "blocking", &blocking_reply, Options(20000)).code(); });
+  resume.set_value();
+  CHECK(burst_done.Wait());
+  blocking.join();
+  for (int i = 0; i < kBurst; ++i) {
+    CHECK_EQ(burst[i].code, 0);
+    CHECK_EQ(burst[i].body, "ok " + std::to_string(i));
+  }
+  CHECK_EQ(blocking_code, 0);
+  CHECK_EQ(blocking_reply, "blocking");
+  // Every frame arrived whole, the burst in the order it was issued.
+  const std::vector<Request> seen = server.seen();
+  CHECK_EQ(seen.size(), static_cast<std::size_t>(kEarly + 1 + kBurst + 1));
+  int next = 0;
+  for (const Request& r : seen) {
+    if (r.body.size() == 64 * 1024 && r.body.rfind(std::to_string(next) + ":", 0) == 0) {
+      CHECK(r.body == BurstBody(next));
+      ++next;
+    }
+  }
+  CHECK_EQ(next, kBurst);
+  CHECK_EQ(server.connections(), 1);
+  msec::CloseConnections();
+}
+
+// A peer that never reads again: the burst's frames still queued (or cut) at their deadline fail
+// with -10, and the next call, once the peer reads again, completes with 0.
+TEST(burst_frames_still_queued_at_their_deadline_fail_with_minus_10) {
+  constexpr int kBurst = 200;
+  std::promise<void> resume;
+  std::shared_future<void> resumed = resume.get_future().share();
+  TestServer server([resumed](int fd, const Request& r, std::vector<Request>*) {
+    if (r.body == "start") {
+      WriteAll(fd, ReplyFrame(r, "go"));
+      resumed.wait();
+      return true;
+    }
+    WriteAll(fd, ReplyFrame(r, r.body == "after" ? r.body : "late"));
+    return true;
+  });
+  Latch burst_done(kBurst);
+  std::vector<Outcome> burst(kBurst);
+  msec::CallRawAsync(
+      server.Address(), kMethod, "start",
+      [&](msec::Status, std::string) {
+        for (int i = 0; i < kBurst; ++i) msec::CallRawAsync(server.Address(), kMethod, BurstBody(i), Record(&burst[i], &burst_done), Options(1000));
+      },
+      Options(5000));
+  CHECK(burst_done.Wait());
+  for (int i = 0; i < kBurst; ++i) CHECK_EQ(burst[i].code, -10);
+  // The peer read only what the socket buffers held: most of the burst never left.
+  CHECK(server.seen().size() < static_cast<std::size_t>(1 + kBurst));
+  resume.set_value();
+  std::string reply;
+  CHECK_EQ(msec::CallRaw(server.Address(), kMethod, "after", &reply, Options(5000)).code(), 0);
+  CHECK_EQ(reply, "after");
   msec::CloseConnections();
 }
 
