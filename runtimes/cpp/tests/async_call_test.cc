@@ -512,6 +512,12 @@ TEST(burst_frames_still_queued_at_their_deadline_fail_with_minus_10) {
   for (int i = 0; i < kBurst; ++i) CHECK_EQ(burst[i].code, -10);
   // The peer read only what the socket buffers held: most of the burst never left.
   CHECK(server.seen().size() < static_cast<std::size_t>(1 + kBurst));
+  // The frame cut at the deadline closes the connection (the rest of it would garble the stream);
+  // until then a new call would queue behind the cut frame and fail with it.
+  for (int waited = 0; !msec::OpenConnections().empty() && waited < 10000; ++waited) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CHECK(msec::OpenConnections().empty());
   resume.set_value();
   std::string reply;
   CHECK_EQ(msec::CallRaw(server.Address(), kMethod, "after", &reply, Options(5000)).code(), 0);
