@@ -79,7 +79,9 @@ using ExchangeCallback = std::function<void(Status status, srpc::CRpcHead reply_
  * not throw, and should return soon (the reader thread completes the other
  * calls of its connection after it); it may issue new calls (those issued on
  * the reader thread are written together after the batch of replies being
- * completed). Thread-safe.
+ * completed, as far as the socket takes them: the reader never waits to
+ * write, it writes the rest when the socket has room, reading replies
+ * meanwhile). Thread-safe.
  */
 void ExchangeAsync(const Route& route, srpc::CRpcHead head, const std::string& body, Deadline deadline, int timeout_ms,
                    ExchangeCallback done);
