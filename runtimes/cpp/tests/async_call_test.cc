@@ -491,13 +491,15 @@ TEST(burst_frames_still_queued_at_their_deadline_fail_with_minus_10) {
   constexpr int kBurst = 200;
   std::promise<void> resume;
   std::shared_future<void> resumed = resume.get_future().share();
-  TestServer server([resumed](int fd, const Request& r, std::vector<Request>*) {
+  Latch stopped(1);
+  TestServer server([resumed, &stopped](int fd, const Request& r, std::vector<Request>*) {
     if (r.body == "start") {
       WriteAll(fd, ReplyFrame(r, "go"));
       resumed.wait();
-      return true;
+      stopped.CountDown();
+      return false;  // that connection ends without reading on
     }
-    WriteAll(fd, ReplyFrame(r, r.body == "after" ? r.body : "late"));
+    WriteAll(fd, ReplyFrame(r, r.body));
     return true;
   });
   Latch burst_done(kBurst);
@@ -519,6 +521,7 @@ TEST(burst_frames_still_queued_at_their_deadline_fail_with_minus_10) {
   }
   CHECK(msec::OpenConnections().empty());
   resume.set_value();
+  CHECK(stopped.Wait());
   std::string reply;
   CHECK_EQ(msec::CallRaw(server.Address(), kMethod, "after", &reply, Options(5000)).code(), 0);
   CHECK_EQ(reply, "after");
