@@ -429,14 +429,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   /** Connect, write the calls issued meanwhile, then read replies until the connection ends. */
   void Run(Deadline connect_deadline) {
     Status connected = Connect(connect_deadline);
-    std::vector<Queued> queued;
     bool open = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (connected.ok() && !shutdown_requested_) {
-        state_ = State::kOpen;
         open = was_open_ = true;
-        queued.swap(connecting_);
       } else {
         SetClosed();
         close_reason_ = connected.ok() ? Status(kSendRecvFailed, "connection to " + address_ + " closed") : connected;
@@ -451,8 +448,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
       FailAll(close_reason_, false);
       return;
     }
-    // Queued only: the reader writes them as it starts.
-    for (Queued& q : queued) Enqueue(q.sequence, q.head, q.body, q.deadline, q.timeout_ms, false);
+    // The calls issued while connecting, queued only (the reader writes them as it starts). The
+    // state turns kOpen once none are left, so calls issued meanwhile queue behind them: frames go
+    // out in the order their calls were issued.
+    for (;;) {
+      std::vector<Queued> queued;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        queued.swap(connecting_);
+        if (queued.empty()) {
+          if (shutdown_requested_) {
+            SetClosed();
+          } else {
+            state_ = State::kOpen;
+          }
+          break;
+        }
+      }
+      for (Queued& q : queued) Enqueue(q.sequence, q.head, q.body, q.deadline, q.timeout_ms, false);
+    }
     Status end = ReadLoop();
     FailAll(end, true);
     WriteTurn turn(this);
