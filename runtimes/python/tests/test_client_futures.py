@@ -186,7 +186,6 @@ def test_a_bad_retries_value_is_refused_at_once() -> None:
             client.call_future("127.0.0.1:1", "a.b.c", b"", 1000, retries=-1)
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_opens_its_own_connection_and_keeps_its_own_deadlines(serve: Any, raw_server: Any) -> None:
     s = serve(METHODS)
     silent = raw_server(stall)
