@@ -30,6 +30,7 @@ namespace {
 
 using msec_test::DeadPort;
 using msec_test::Echo;
+using msec_test::EchoButSlowIsLate;
 using msec_test::ReplyFrame;
 using msec_test::Request;
 using msec_test::TestServer;
@@ -149,17 +150,7 @@ TEST(out_of_order_replies_complete_the_right_callbacks) {
 }
 
 TEST(timeout_is_minus_10_through_the_callback_and_the_late_reply_is_dropped) {
-  TestServer server([](int fd, const Request& r, std::vector<Request>*) {
-    if (r.body == "slow") {
-      std::thread([fd, r] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(400));
-        WriteAll(fd, ReplyFrame(r, "late"));
-      }).detach();
-    } else {
-      WriteAll(fd, ReplyFrame(r, r.body));
-    }
-    return true;
-  });
+  TestServer server(EchoButSlowIsLate);
   Outcome slow;
   Latch timed_out(1);
   msec::CallRawAsync(server.Address(), kMethod, "slow", Record(&slow, &timed_out), Options(150));

@@ -27,6 +27,7 @@ namespace {
 
 using msec_test::DeadPort;
 using msec_test::Echo;
+using msec_test::EchoButSlowIsLate;
 using msec_test::ReplyFrame;
 using msec_test::Request;
 using msec_test::TestServer;
@@ -76,17 +77,7 @@ TEST(eight_calls_multiplexed_on_one_connection_answered_in_reverse_order) {
 }
 
 TEST(timeout_is_minus_10_and_the_late_reply_is_dropped_quietly) {
-  TestServer server([](int fd, const Request& r, std::vector<Request>*) {
-    if (r.body == "slow") {
-      std::thread([fd, r] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(400));
-        WriteAll(fd, ReplyFrame(r, "late"));
-      }).detach();
-    } else {
-      WriteAll(fd, ReplyFrame(r, r.body));
-    }
-    return true;
-  });
+  TestServer server(EchoButSlowIsLate);
   std::string reply;
   msec::Status slow = Call(server.Address(), "slow", &reply, 150);
   CHECK_EQ(slow.code(), msec::kTimeout);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -124,6 +125,22 @@ class TestServer {
 /** Echo server: replies at once with the request body. */
 inline bool Echo(int fd, const Request& r, std::vector<Request>*) {
   WriteAll(fd, ReplyFrame(r, r.body));
+  return true;
+}
+
+/**
+ * Echo server, except for the body "slow": that one is answered "late" after
+ * 400 ms from a thread of its own (a reply arriving after the caller's timeout).
+ */
+inline bool EchoButSlowIsLate(int fd, const Request& r, std::vector<Request>*) {
+  if (r.body == "slow") {
+    std::thread([fd, r] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(400));
+      WriteAll(fd, ReplyFrame(r, "late"));
+    }).detach();
+  } else {
+    WriteAll(fd, ReplyFrame(r, r.body));
+  }
   return true;
 }
 
