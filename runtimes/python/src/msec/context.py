@@ -48,19 +48,6 @@ DEFAULT_CALLER = "python.client"
 
 _service_name: "list[Optional[str]]" = [None]
 
-# ``os.environ.get`` runs four Python-level calls; outgoing calls read the variable each time (it
-# may change while the process runs), so on CPython the mapping behind ``os.environ`` is read
-# directly: it is the one ``os.environ[...] = ...`` and ``del`` update.
-_ENV_DATA = getattr(os.environ, "_data", None)
-_ENV_KEY = os.environ.encodekey(SERVICE_NAME_ENV) if _ENV_DATA is not None and hasattr(os.environ, "encodekey") else None
-
-
-def _env_service_name() -> Optional[str]:
-    if _ENV_DATA is None or _ENV_KEY is None:
-        return os.environ.get(SERVICE_NAME_ENV)
-    raw = _ENV_DATA.get(_ENV_KEY)
-    return None if raw is None else os.environ.decodevalue(raw)
-
 
 def service_name() -> str:
     """This process's service name, sent as ``caller`` on outgoing calls.
@@ -68,7 +55,7 @@ def service_name() -> str:
     Set by the server from its options (:func:`set_service_name`), else
     ``$MSEC_SERVICE_NAME``, else ``python.client``.
     """
-    return _service_name[0] or _env_service_name() or DEFAULT_CALLER
+    return _service_name[0] or os.environ.get(SERVICE_NAME_ENV) or DEFAULT_CALLER
 
 
 def set_service_name(name: Optional[str]) -> None:
